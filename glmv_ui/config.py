@@ -1,0 +1,135 @@
+"""Frozen option records and per-family defaults; the only module that reads environment variables.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "AppConfig",
+    "LoadOptions",
+    "MediaLimits",
+    "Sampling",
+    "default_sampling",
+    "env_model",
+]
+
+DEFAULT_MODEL = "zai-org/GLM-4.1V-9B-Thinking"
+
+Family = Literal["glm4v", "glm4v_moe"]
+Quantization = Literal[None, "4bit", "8bit"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings. ``temperature == 0`` means greedy decoding."""
+
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 2
+    repetition_penalty: float = 1.1
+    max_new_tokens: int = 8192
+    seed: int | None = None
+    # GLM-4.5V: False sends enable_thinking=False. GLM-4.1V always thinks and ignores it.
+    thinking: bool = True
+    # GLM-4.1V: after this many thinking tokens close the thought and answer. None = no limit.
+    thinking_budget: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.top_k < 0:
+            raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
+        if self.repetition_penalty <= 0:
+            raise ConfigError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.thinking_budget is not None and self.thinking_budget < 0:
+            raise ConfigError(f"thinking_budget must be >= 0, got {self.thinking_budget}")
+
+    def replace(self, **changes: object) -> Sampling:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# Per-family defaults. GLM-4.1V: the upstream demo's near-greedy settings. GLM-4.5V: the
+# vendor desktop app's settings. Both are documented in FACTS and shown in the UI.
+_FAMILY_SAMPLING: dict[str, Sampling] = {
+    "glm4v": Sampling(temperature=1.0, top_p=1e-5, top_k=2, repetition_penalty=1.1,
+                      max_new_tokens=8192),
+    "glm4v_moe": Sampling(temperature=0.3, top_p=0.6, top_k=2, repetition_penalty=1.1,
+                          max_new_tokens=16384),
+}
+
+
+def default_sampling(family: str) -> Sampling:
+    try:
+        return _FAMILY_SAMPLING[family]
+    except KeyError:
+        raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe") from None
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load a checkpoint. Hashable: it is part of the model cache key."""
+
+    dtype: str = "auto"  # "auto" (bf16 on GPU, fp32 on CPU), "bfloat16", "float16", "float32"
+    device_map: str | None = "auto"
+    attn_implementation: str | None = None  # "sdpa", "eager", "flash_attention_2"
+    quantization: Quantization = None
+
+    def __post_init__(self) -> None:
+        if self.quantization not in (None, "4bit", "8bit"):
+            raise ConfigError(
+                f"quantization must be none, 4bit or 8bit, got {self.quantization!r}")
+        if self.dtype not in ("auto", "bfloat16", "float16", "float32"):
+            raise ConfigError(
+                f"dtype must be auto, bfloat16, float16 or float32, got {self.dtype!r}")
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Budgets for uploads, applied before anything reaches the model."""
+
+    max_images: int = 16
+    max_pdf_pages: int = 30
+    image_max_pixels: int = 1920 * 1080  # larger images are downscaled to this many pixels
+    pdf_tokens_per_page: int = 1500  # rendering resolution is chosen from this visual-token budget
+    video_fps: float = 2.0
+    video_max_frames: int = 600
+    max_upload_mb: int = 200
+    context_tokens: int = 65536  # the context window the visual tokens must fit in
+    reserve_tokens: int = 8192  # kept free for the text of the conversation and the answer
+    office_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    model: str = DEFAULT_MODEL
+    load: LoadOptions = field(default_factory=LoadOptions)
+    engine: Literal["local", "remote", "scripted"] = "local"
+    remote_url: str | None = None
+    remote_model: str | None = None
+    remote_api_key_env: str = "GLMV_API_KEY"
+    remote_thinking_style: Literal["chat_template_kwargs", "vendor"] = "chat_template_kwargs"
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    mcp_server: bool = False
+    concurrency: int = 1
+    max_file_size_mb: int = 200
+    language: Literal["en", "zh"] = "en"
+    media: MediaLimits = field(default_factory=MediaLimits)
+
+
+def env_model(default: str = DEFAULT_MODEL) -> str:
+    """The model id chosen with ``GLMV_MODEL`` (any id the registry accepts, tiny ones too)."""
+    return os.environ.get("GLMV_MODEL", "").strip() or default

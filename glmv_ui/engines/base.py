@@ -1,0 +1,83 @@
+"""The engine seam: one streaming method that every backend implements.
+
+An engine turns a :class:`GenerationRequest` into raw text deltas (special tokens kept, so the
+reply parser sees ``<think>``, ``<answer>`` and the box markers), each paired with a running
+:class:`Stats` record. Standard library only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..config import Sampling
+
+__all__ = ["Chunk", "Engine", "GenerationRequest", "Stats"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate from.
+
+    ``messages`` come from :func:`glmv_ui.prompt.build_messages`: dicts with ``role`` and
+    ``content``; content is a string or a list of parts ``{"type": "text", "text": ...}`` and
+    ``{"type": "image" | "video", "part": MediaPart}``.
+    """
+
+    messages: list[dict[str, Any]]
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Running figures for one request; every chunk carries the latest."""
+
+    prompt_tokens: int = 0  # all prompt tokens, visual ones included
+    visual_tokens: int = 0
+    generated_tokens: int = 0
+    time_to_first_token_s: float | None = None
+    elapsed_s: float = 0.0
+    tokens_per_s: float | None = None  # decode speed after the first token
+    peak_memory_bytes: int | None = None
+    finish_reason: str | None = None  # "stop", "length", "cancelled", "error" when done
+
+    def summary(self) -> str:
+        parts = [f"{self.prompt_tokens} prompt tokens"]
+        if self.visual_tokens:
+            parts[0] += f" ({self.visual_tokens} visual)"
+        parts.append(f"{self.generated_tokens} generated")
+        if self.time_to_first_token_s is not None:
+            parts.append(f"first token {self.time_to_first_token_s:.2f} s")
+        if self.tokens_per_s is not None:
+            parts.append(f"{self.tokens_per_s:.1f} tok/s")
+        if self.peak_memory_bytes:
+            parts.append(f"peak {self.peak_memory_bytes / 2**30:.2f} GiB")
+        if self.finish_reason and self.finish_reason != "stop":
+            parts.append(self.finish_reason)
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A raw text delta (may be empty for a stats-only update) and the stats so far."""
+
+    text: str
+    stats: Stats
+    done: bool = False
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A backend. ``family`` is ``"glm4v"`` or ``"glm4v_moe"``; ``name`` is the model id shown."""
+
+    name: str
+    family: str
+
+    def stream(self, request: GenerationRequest,
+               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+        """Yield chunks until the reply ends. Setting ``cancel`` ends generation within a few
+        tokens; the last chunk then has ``finish_reason == "cancelled"`` and ``done`` set.
+        Failures raise :class:`glmv_ui.errors.GenerationError`."""
+        ...
