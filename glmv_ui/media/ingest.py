@@ -1,0 +1,186 @@
+"""The one entry point from uploaded files to model-ready parts, shared by the app, notebooks, CLI.
+
+``ingest`` recognises each file by its content (magic bytes; the extension only breaks ties), hands
+it to the reader for its kind, and applies the conversation rules before anything reaches a model:
+
+* images and a video never share a conversation (the model's processor cannot mix them), and a
+  conversation holds at most one video (its ~30k visual tokens fill most of a context);
+* at most ``limits.max_images`` images, PDF pages and slides counted as images: a document is cut
+  to the room left (with a note saying which pages were used);
+* the estimated visual tokens must fit ``context_tokens - reserve_tokens``.
+
+A batch is all or nothing: the first refusal raises a :class:`MediaError` naming the file and the
+reason (library errors are chained, never shown raw), and nothing from that batch is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Sequence
+from typing import Literal
+
+from ..config import MediaLimits
+from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
+from .budget import DEFAULT_LIMITS, check_budget
+from .images import load_image
+from .parts import MediaPart
+from .pdf import render_pdf
+from .slides import render_slides
+from .video import sample_video
+
+__all__ = ["Kind", "ingest", "sniff"]
+
+Kind = Literal["image", "pdf", "slides", "video"]
+
+_DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
+_VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def sniff(path: str | os.PathLike[str], name: str) -> Kind:
+    """What a file holds, from its first bytes; refuses what no reader handles."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    ext = os.path.splitext(name)[1].lower()
+    if not head:
+        raise MediaError(name, "is empty (0 bytes)")
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
+                        b"II*\x00", b"MM\x00*")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _VIDEO_BRANDS_NOT_VIDEO:
+            raise UnsupportedMediaError(name, "is a HEIC/AVIF image, which is not supported; "
+                                              "convert it to JPEG or PNG")
+        return "video"
+    if head.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3",
+                        b"OggS")) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return "video"
+    if head[4:8] in (b"moov", b"mdat", b"free", b"wide"):  # QuickTime files without ftyp
+        return "video"
+    if head.startswith(b"PK"):
+        return _sniff_zip(path, name, ext)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .ppt, but also .doc/.xls
+        if ext in _DECK_EXTS:
+            return "slides"
+        raise UnsupportedMediaError(name, "is an old Office document; only slide decks "
+                                          "(.ppt) of that kind are supported")
+    lowered = head.lower()
+    if b"<svg" in lowered:
+        raise UnsupportedMediaError(name, "is an SVG (vector) image, which is not supported; "
+                                          "export it as PNG and upload that")
+    expected = {".pdf": "a PDF", ".mp4": "an MP4 video", ".mov": "a QuickTime video",
+                ".webm": "a WebM video", ".avi": "an AVI video", ".mkv": "a Matroska video",
+                ".jpg": "a JPEG image", ".jpeg": "a JPEG image", ".png": "a PNG image"}
+    if ext in expected:
+        raise UnsupportedMediaError(name, f"is not {expected[ext]}: its content does not match "
+                                          "its name (damaged, or another kind of file)")
+    raise UnsupportedMediaError(name, "is not a supported file (images, PDF, PPTX/ODP/PPT "
+                                      "slides and videos are)")
+
+
+def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str) -> Kind:
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            mimetype = package.read("mimetype")[:80] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError) as exc:
+        if ext in _DECK_EXTS:
+            raise UnsupportedMediaError(name, "is damaged: it is not a readable PPTX/ODP "
+                                              "package (a broken or truncated zip)") from exc
+        raise UnsupportedMediaError(name, "is a damaged zip archive") from exc
+    if "ppt/presentation.xml" in names or b"presentation" in mimetype:
+        return "slides"
+    raise UnsupportedMediaError(name, "is a zip package but not a slide deck; documents, "
+                                      "spreadsheets and archives are not supported")
+
+
+def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAULT_LIMITS, *,
+           names: Sequence[str] | None = None, password: str | None = None,
+           page_range: tuple[int, int] | None = None,
+           video_range: tuple[float, float] | None = None,
+           video_fps: float | None = None, video_max_frames: int | None = None,
+           existing: Sequence[MediaPart] = ()) -> list[MediaPart]:
+    """Turn uploaded files into parts, applying the conversation rules (see the module doc).
+
+    ``names`` are the display names (uploads arrive as temp paths; default: the base names).
+    ``page_range`` (1-based, inclusive) applies to PDFs and decks; ``video_range`` (seconds),
+    ``video_fps`` and ``video_max_frames`` to videos. ``existing`` are the parts already in the
+    conversation, so the rules hold across turns.
+    """
+    if names is not None and len(names) != len(paths):
+        raise ValueError("names must have one entry per path")
+    shown = [str(n) for n in names] if names is not None else \
+        [os.path.basename(os.fspath(p)) for p in paths]
+    parts: list[MediaPart] = []
+    images = sum(1 for p in existing if p.kind == "image")
+    videos = sum(1 for p in existing if p.kind == "video")
+    for path, name in zip(paths, shown, strict=True):
+        kind = _checked_kind(path, name, limits)
+        if kind == "video":
+            _refuse_mix(name, images, videos, adding="video")
+        else:
+            _refuse_mix(name, images, videos, adding="image")
+            room = limits.max_images - images
+            if room < 1:
+                raise MediaBudgetError(
+                    name, f"too many images: a conversation holds at most {limits.max_images} "
+                          "(PDF pages and slides count as images); start a new conversation or "
+                          "send fewer")
+        try:
+            new = _read(kind, path, name, limits, room if kind != "video" else 0, password,
+                        page_range, video_range, video_fps, video_max_frames)
+        except MediaError:
+            raise  # already a message for the user
+        except Exception as exc:  # a reader's library failed in a way nobody foresaw
+            raise MediaError(name, f"could not be read ({type(exc).__name__}: {exc})") from exc
+        if kind == "video":
+            videos += 1
+        else:
+            images += len(new)
+        parts.extend(new)
+    report = check_budget(parts, limits, existing)
+    if not report.fits:
+        source = ", ".join(dict.fromkeys(p.source for p in parts))
+        raise MediaBudgetError(source, f"{report.message}. {report.suggestion}.")
+    return parts
+
+
+def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) -> Kind:
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise MediaError(name, "cannot be read (the uploaded file is missing)") from exc
+    if size > limits.max_upload_mb * 1024 * 1024:
+        raise MediaBudgetError(name, f"is {size / 2**20:.0f} MB; uploads are limited to "
+                                     f"{limits.max_upload_mb} MB")
+    return sniff(path, name)
+
+
+def _refuse_mix(name: str, images: int, videos: int, adding: str) -> None:
+    if adding == "video" and images:
+        raise MediaBudgetError(name, "a conversation cannot mix images (or PDF pages, slides) "
+                                     "and a video; start a new conversation for the video")
+    if adding == "video" and videos:
+        raise MediaBudgetError(name, "a conversation holds one video at most; start a new "
+                                     "conversation for another video")
+    if adding == "image" and videos:
+        raise MediaBudgetError(name, "a conversation cannot mix a video and images (or PDF "
+                                     "pages, slides); start a new conversation for the images")
+
+
+def _read(kind: Kind, path: str | os.PathLike[str], name: str, limits: MediaLimits, room: int,
+          password: str | None, page_range: tuple[int, int] | None,
+          video_range: tuple[float, float] | None, video_fps: float | None,
+          video_max_frames: int | None) -> list[MediaPart]:
+    if kind == "image":
+        return [load_image(path, name, limits)]
+    if kind == "pdf":
+        return render_pdf(path, name, limits, password=password, page_range=page_range,
+                          max_pages=min(limits.max_pdf_pages, room))
+    if kind == "slides":
+        return render_slides(path, name, limits, page_range=page_range,
+                             max_slides=min(limits.max_pdf_pages, room))
+    return [sample_video(path, name, limits, fps=video_fps, max_frames=video_max_frames,
+                         time_range=video_range)]

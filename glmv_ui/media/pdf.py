@@ -1,0 +1,124 @@
+"""PDF files -> one RGB :class:`MediaPart` per page used, rendered at a token-budgeted resolution.
+
+Pages are rendered one at a time, only those used, each pixmap dropped as soon as it is a PIL
+image, so a long document costs the memory of the pages sent and no more. Rendering applies the
+page's /Rotate (pages come out upright) and always targets RGB (CMYK and gray pages included).
+
+Damaged files: when the PDF library reports it had to repair a file, the pages it recovered are
+used with a note; when nothing can be recovered the file is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Literal
+
+from ..config import MediaLimits
+from ..errors import MediaError, PasswordRequiredError, UnsupportedMediaError
+from .budget import DEFAULT_LIMITS, TOKEN_PIXELS
+from .parts import MediaPart
+
+__all__ = ["MAX_DPI", "MIN_DPI", "page_zoom", "render_pdf"]
+
+MIN_DPI = 50  # below this text stops being legible
+MAX_DPI = 200  # above this a normal page only wastes tokens
+MIN_SIDE_PX = 224  # tiny pages (4 pt pages from image-to-PDF tools) may pass MAX_DPI to reach it
+
+
+def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
+    """Zoom (1.0 = 72 dpi) giving a page about ``tokens`` visual tokens, within the dpi range."""
+    area = max(width_pt * height_pt, 1e-6)
+    zoom = math.sqrt(tokens * TOKEN_PIXELS / area)
+    low, high = MIN_DPI / 72, MAX_DPI / 72
+    if min(width_pt, height_pt) * high < MIN_SIDE_PX:
+        # A page under ~1.1 in: let it reach a usable size, still within the token budget.
+        high = max(high, min(zoom, MIN_SIDE_PX / max(min(width_pt, height_pt), 1e-6)))
+    return min(max(zoom, low), high)
+
+
+def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS, *,
+               password: str | None = None, page_range: tuple[int, int] | None = None,
+               max_pages: int | None = None,
+               numbering: Literal["page", "slide"] = "page") -> list[MediaPart]:
+    """Render the used pages of a PDF. ``page_range`` is 1-based inclusive.
+
+    ``max_pages`` caps the pages used (default ``limits.max_pdf_pages``); the cap is reported in
+    a note on the first part, never applied silently. ``numbering="slide"`` fills
+    ``MediaPart.slide`` instead of ``page`` (for decks converted to PDF).
+    """
+    import pymupdf
+
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if not head:
+        raise MediaError(name, "is empty (0 bytes)")
+    if b"%PDF-" not in head:
+        # The renderer would happily open HTML or text as a document; a PDF must say it is one.
+        raise UnsupportedMediaError(name, "is not a PDF (its content does not start like one)")
+    try:
+        doc = pymupdf.open(os.fspath(path), filetype="pdf")
+    except pymupdf.EmptyFileError as exc:
+        raise MediaError(name, "is empty (0 bytes)") from exc
+    except Exception as exc:  # FileDataError and the renderer's other parse errors
+        raise UnsupportedMediaError(name, "is not a readable PDF (damaged or not a PDF)") from exc
+    with doc:
+        _unlock(doc, name, password)
+        return _render_doc(doc, name, limits, page_range, max_pages, numbering, pymupdf)
+
+
+def _unlock(doc: Any, name: str, password: str | None) -> None:
+    if not doc.needs_pass:
+        return
+    if password is None or password == "":
+        raise PasswordRequiredError(name, "is encrypted; enter its password")
+    if not doc.authenticate(password):
+        raise PasswordRequiredError(name, "wrong password; enter the right password to open it")
+
+
+def _render_doc(doc: Any, name: str, limits: MediaLimits,
+                page_range: tuple[int, int] | None, max_pages: int | None,
+                numbering: str, pymupdf: Any) -> list[MediaPart]:
+    from PIL import Image
+
+    unit = "slide" if numbering == "slide" else "page"
+    total = doc.page_count
+    if total == 0:
+        why = "is damaged: no pages could be read" if doc.is_repaired else "has no pages"
+        raise MediaError(name, why)
+    first, last = 1, total
+    if page_range is not None:
+        first, last = int(page_range[0]), int(page_range[1])
+        if first < 1 or last < first or first > total:
+            raise MediaError(name, f"has {total} {unit}s; the range {first}-{last} "
+                                   f"is not within 1-{total}")
+        last = min(last, total)
+    cap = limits.max_pdf_pages if max_pages is None else max_pages
+    if cap < 1:
+        raise MediaError(name, f"no room for more {unit}s in this conversation")
+    notes: list[str] = []
+    if doc.is_repaired:
+        notes.append("the file was damaged and has been repaired; some content may be missing")
+    if last - first + 1 > cap:
+        last = first + cap - 1
+        notes.append(f"{unit}s {first}\u2013{last} of {total} used; "
+                     f"choose a {unit} range to see others")
+    elif (first, last) != (1, total):
+        notes.append(f"{unit}s {first}\u2013{last} of {total} used")
+    parts: list[MediaPart] = []
+    for number in range(first, last + 1):
+        try:
+            page = doc.load_page(number - 1)
+            rect = page.rect
+            zoom = page_zoom(rect.width, rect.height, limits.pdf_tokens_per_page)
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
+                                  colorspace=pymupdf.csRGB, alpha=False)
+            image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            del pix, page  # keep only the PIL image: one pixmap alive at a time
+        except Exception as exc:  # the renderer's own error types vary by version
+            raise MediaError(name, f"{unit} {number} cannot be rendered ({exc})") from exc
+        where = {"slide": number} if numbering == "slide" else {"page": number}
+        parts.append(MediaPart(kind="image", source=name, image=image, page_count=total,
+                               notes=tuple(notes) if not parts else (),
+                               meta={"dpi": round(zoom * 72)}, **where))  # type: ignore[arg-type]
+    return parts

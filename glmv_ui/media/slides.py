@@ -1,0 +1,204 @@
+"""Slide decks (PPTX, ODP, PPT) -> one RGB :class:`MediaPart` per slide used.
+
+Decks are converted to PDF by headless LibreOffice and the PDF pages rendered like any PDF. Each
+conversion runs in its own temporary folder with a private LibreOffice profile (so concurrent
+conversions never share or lock a profile), on a copy of the upload under a fixed safe name (the
+user's file name never reaches a command line or a shared folder), with a time limit after which
+the whole process group is killed. The conversion opens no network connection: it reads the copy
+and writes the PDF next to it.
+
+Without LibreOffice, PPTX decks fall back to a plain summary picture per slide drawn with
+python-pptx and Pillow (title, text, pictures, notes), and say so in a note.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..config import MediaLimits
+from ..errors import MediaError, UnsupportedMediaError
+from .budget import DEFAULT_LIMITS
+from .parts import MediaPart
+from .pdf import render_pdf
+
+__all__ = ["FALLBACK_NOTE", "convert_to_pdf", "count_slides", "find_soffice", "render_slides"]
+
+FALLBACK_NOTE = "LibreOffice not found: slides shown as text-and-picture summaries (fallback)"
+_UNSET: Any = object()
+
+
+def find_soffice() -> str | None:
+    """The LibreOffice binary: ``GLMV_SOFFICE`` if set (empty = none), else soffice on PATH."""
+    env = os.environ.get("GLMV_SOFFICE")
+    if env is not None:
+        return (shutil.which(env) or (env if os.path.isfile(env) else None)) if env else None
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS,
+                  *, page_range: tuple[int, int] | None = None, max_slides: int | None = None,
+                  soffice: str | None = _UNSET, suffix: str | None = None) -> list[MediaPart]:
+    """Render the used slides of a deck. ``soffice=None`` forces the python-pptx fallback.
+
+    ``suffix`` (".pptx", ".odp", ".ppt") tells LibreOffice the format; by default it comes from
+    ``name``.
+    """
+    binary = find_soffice() if soffice is _UNSET else soffice
+    suffix = (suffix or Path(name).suffix or ".pptx").lower()
+    if suffix not in (".pptx", ".odp", ".ppt", ".pps", ".ppsx"):
+        suffix = ".pptx"
+    if count_slides(path) == 0:
+        # LibreOffice would print an empty deck as one blank page.
+        raise MediaError(name, "has no slides")
+    with tempfile.TemporaryDirectory(prefix="glmv-deck-") as tmp:
+        if binary is None:
+            return _fallback(path, name, limits, page_range, max_slides)
+        pdf = convert_to_pdf(path, name, Path(tmp), binary, limits.office_timeout_s, suffix)
+        try:
+            return render_pdf(pdf, name, limits, page_range=page_range, max_pages=max_slides,
+                              numbering="slide")
+        except MediaError as exc:
+            if "no pages" in exc.reason:
+                raise MediaError(name, "has no slides") from exc
+            raise
+
+
+def count_slides(path: str | os.PathLike[str]) -> int | None:
+    """Slides in a PPTX or ODP package, read from the zip directory; None when unknown."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = package.namelist()
+            if "ppt/presentation.xml" in names:
+                return sum(1 for n in names
+                           if n.startswith("ppt/slides/slide") and n.endswith(".xml"))
+            if "content.xml" in names:
+                return package.read("content.xml").count(b"<draw:page ")
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    return None
+
+
+def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffice: str,
+                   timeout_s: float, suffix: str = ".pptx") -> Path:
+    """Convert a deck to PDF inside ``workdir`` with a private profile; return the PDF's path."""
+    source = workdir / f"deck{suffix}"
+    shutil.copyfile(path, source)
+    profile = workdir / "profile"
+    outdir = workdir / "out"
+    outdir.mkdir()
+    cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+           f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "pdf",
+           "--outdir", str(outdir), str(source)]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
+    env["HOME"] = str(workdir)  # nothing is written to the real home
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, cwd=workdir, env=env,
+                                start_new_session=True)
+    except OSError as exc:
+        raise MediaError(name, f"cannot be converted: LibreOffice did not start ({exc})") from exc
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        # soffice forks helpers; the new session lets us end all of them together.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise MediaError(name, f"took longer than {timeout_s:g} s to convert and was "
+                               "stopped; try a smaller deck or export it as PDF") from exc
+    pdf = outdir / "deck.pdf"
+    if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+        detail = output.decode("utf-8", "replace").strip().splitlines()[-1:] if output else []
+        raise UnsupportedMediaError(
+            name, "cannot be opened as a slide deck (damaged or not a presentation)"
+            + (f": {detail[0]}" if detail else "")) from None
+    return pdf
+
+
+def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
+              page_range: tuple[int, int] | None, max_slides: int | None) -> list[MediaPart]:
+    try:
+        from pptx import Presentation
+    except ImportError as exc:
+        raise UnsupportedMediaError(
+            name, "cannot be shown: neither LibreOffice nor python-pptx is installed") from exc
+    if not zipfile.is_zipfile(path):
+        raise UnsupportedMediaError(name, "is not a PPTX deck (damaged or another format); "
+                                          "without LibreOffice only PPTX can be read")
+    try:
+        deck = Presentation(os.fspath(path))
+        slides = list(deck.slides)
+    except Exception as exc:  # python-pptx raises KeyError, ValueError, lxml errors...
+        raise UnsupportedMediaError(name, "cannot be opened as a PPTX deck") from exc
+    total = len(slides)
+    if total == 0:
+        raise MediaError(name, "has no slides")
+    first, last = page_range or (1, total)
+    if first < 1 or last < first or first > total:
+        raise MediaError(name, f"has {total} slides; the range {first}-{last} is not within "
+                               f"1-{total}")
+    last = min(last, total)
+    cap = limits.max_pdf_pages if max_slides is None else max_slides
+    if cap < 1:
+        raise MediaError(name, "no room for more slides in this conversation")
+    notes = [FALLBACK_NOTE]
+    if last - first + 1 > cap:
+        last = first + cap - 1
+        notes.append(f"slides {first}\u2013{last} of {total} used; choose a slide range to see "
+                     "others")
+    aspect = (deck.slide_height or 6858000) / (deck.slide_width or 9144000)
+    parts = []
+    for number in range(first, last + 1):
+        image = _draw_slide(slides[number - 1], aspect)
+        parts.append(MediaPart(kind="image", source=name, image=image, slide=number,
+                               page_count=total, notes=tuple(notes) if not parts else ()))
+    return parts
+
+
+def _draw_slide(slide: Any, aspect: float) -> Any:
+    """One summary picture: title on top, body text, pictures in a row, notes in a footer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width = 1024
+    height = max(256, int(width * aspect))
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    title_font = ImageFont.load_default(size=36)
+    body_font = ImageFont.load_default(size=22)
+    title = slide.shapes.title.text_frame.text if slide.shapes.title is not None else ""
+    texts, pictures = [], []
+    for shape in slide.shapes:
+        if shape.has_text_frame and shape != slide.shapes.title and shape.text_frame.text.strip():
+            texts.append(shape.text_frame.text.strip())
+        if shape.shape_type == 13:  # MSO_SHAPE_TYPE.PICTURE
+            try:
+                pictures.append(Image.open(io.BytesIO(shape.image.blob)).convert("RGB"))
+            except (OSError, ValueError, KeyError, AttributeError):
+                pass  # an unreadable embedded picture: the rest of the slide is still shown
+    y = 24
+    if title:
+        draw.text((32, y), title[:80], fill="black", font=title_font)
+        y += 56
+    for line in "\n".join(texts).splitlines()[:12]:
+        draw.text((48, y), line[:90], fill="black", font=body_font)
+        y += 30
+    footer = height - 40
+    if pictures:
+        slot_w = (width - 64) // len(pictures[:4])
+        slot_h = max(32, footer - y - 16)
+        for i, pic in enumerate(pictures[:4]):
+            pic.thumbnail((slot_w - 16, slot_h))
+            canvas.paste(pic, (32 + i * slot_w, y + 8))
+    if slide.has_notes_slide:
+        notes = slide.notes_slide.notes_text_frame.text.strip().replace("\n", " ")
+        if notes:
+            draw.line((0, footer - 8, width, footer - 8), fill="gray")
+            draw.text((32, footer), f"Notes: {notes[:110]}", fill="dimgray", font=body_font)
+    return canvas
