@@ -1,0 +1,77 @@
+"""glmv_ui: a workbench for the GLM-V vision-language models (GLM-4.1V-9B-Thinking, GLM-4.5V).
+
+The small public API shared by the Gradio app, the notebooks, the command line and the tests.
+Importing it loads nothing heavy: torch, transformers and gradio are imported when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import AppConfig, LoadOptions, MediaLimits, Sampling, default_sampling
+from .engines.base import Chunk, Engine, GenerationRequest, Stats
+from .errors import GlmvError
+from .media.parts import MediaPart
+from .models import (
+    KNOWN_MODELS,
+    LoadedModel,
+    MemoryEstimate,
+    ModelCache,
+    default_cache,
+    estimate_memory,
+    load_model,
+)
+from .prompt import Turn, build_messages
+from .session import ReplyUpdate, Session
+from .stream import Event, ReplyParser, parse_raw
+from .tiny import TINY_MODELS, ensure_tiny_checkpoint
+
+__all__ = [
+    "KNOWN_MODELS",
+    "TINY_MODELS",
+    "AppConfig",
+    "Chunk",
+    "Engine",
+    "Event",
+    "GenerationRequest",
+    "GlmvError",
+    "LoadOptions",
+    "LoadedModel",
+    "LocalEngine",
+    "MediaLimits",
+    "MediaPart",
+    "MemoryEstimate",
+    "ModelCache",
+    "ReplyParser",
+    "ReplyUpdate",
+    "Sampling",
+    "ScriptedEngine",
+    "Session",
+    "Stats",
+    "Turn",
+    "build_messages",
+    "create_engine",
+    "default_cache",
+    "default_sampling",
+    "ensure_tiny_checkpoint",
+    "estimate_memory",
+    "ingest",
+    "load_model",
+    "parse_raw",
+]
+
+_LAZY = {
+    "LocalEngine": ("glmv_ui.engines.local", "LocalEngine"),
+    "ScriptedEngine": ("glmv_ui.engines.scripted", "ScriptedEngine"),
+    "create_engine": ("glmv_ui.engines.factory", "create_engine"),
+    "ingest": ("glmv_ui.media.ingest", "ingest"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'glmv_ui' has no attribute {name!r}")

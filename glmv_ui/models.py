@@ -1,0 +1,451 @@
+"""Known checkpoints, family traits, memory estimates and the one shared model loader.
+
+The family (``glm4v`` dense GLM-4.1V vs ``glm4v_moe`` GLM-4.5V) always comes from
+``config.model_type``, never from the model's name. :func:`load_model` hands every caller asking
+for the same model and options the same loaded object through a process-wide
+:class:`ModelCache`, so the app and a notebook in one kernel share one copy in memory.
+torch and transformers are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import LoadOptions
+from .errors import (
+    ConfigError,
+    InsufficientMemoryError,
+    MissingDependencyError,
+    ModelLoadError,
+    WeightsUnavailableError,
+)
+from .tiny import TINY_MODELS, ensure_tiny_checkpoint
+
+__all__ = [
+    "FAMILIES",
+    "KNOWN_MODELS",
+    "FamilyTraits",
+    "LoadedModel",
+    "MemoryEstimate",
+    "ModelCache",
+    "ModelInfo",
+    "default_cache",
+    "estimate_memory",
+    "family_of",
+    "load_model",
+    "resolve_model",
+]
+
+GiB = 2**30
+
+
+@dataclass(frozen=True)
+class FamilyTraits:
+    family: str
+    label: str
+    can_disable_thinking: bool  # GLM-4.5V: enable_thinking=False; GLM-4.1V: only a budget
+    answer_tags: bool  # GLM-4.1V wraps the answer in <answer>…</answer>
+    template_drops_old_thinking: bool
+    plain_string_content: bool  # system/assistant content must be plain strings
+    context_tokens: int
+
+
+FAMILIES: dict[str, FamilyTraits] = {
+    "glm4v": FamilyTraits("glm4v", "GLM-4.1V (dense)", can_disable_thinking=False,
+                          answer_tags=True, template_drops_old_thinking=False,
+                          plain_string_content=True, context_tokens=65536),
+    "glm4v_moe": FamilyTraits("glm4v_moe", "GLM-4.5V (MoE)", can_disable_thinking=True,
+                              answer_tags=False, template_drops_old_thinking=True,
+                              plain_string_content=False, context_tokens=65536),
+}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A known checkpoint. Parameter counts (billions) back the estimate when no config is at hand:
+    vision tower, embeddings + lm_head, other Linear layers, fused MoE experts."""
+
+    model_id: str
+    family: str
+    vision_b: float
+    embed_b: float
+    linear_b: float
+    experts_b: float = 0.0
+    fp8: bool = False
+    note: str = ""
+
+
+KNOWN_MODELS: dict[str, ModelInfo] = {
+    m.model_id: m
+    for m in (
+        ModelInfo("zai-org/GLM-4.1V-9B-Thinking", "glm4v", 0.9, 1.24, 8.15),
+        ModelInfo("zai-org/GLM-4.1V-9B-Base", "glm4v", 0.9, 1.24, 8.15),
+        ModelInfo("zai-org/GLM-4.5V", "glm4v_moe", 0.9, 1.24, 5.93, 99.7),
+        ModelInfo("zai-org/GLM-4.5V-FP8", "glm4v_moe", 0.9, 1.24, 5.93, 99.7, fp8=True),
+    )
+}
+
+
+def family_of(config: Any) -> str:
+    """``glm4v`` or ``glm4v_moe`` from a transformers config (or its dict)."""
+    model_type = config.get("model_type") if isinstance(config, dict) else getattr(
+        config, "model_type", None)
+    if model_type not in FAMILIES:
+        raise ConfigError(
+            f"model_type {model_type!r} is not a GLM-V model; expected glm4v (GLM-4.1V) or "
+            "glm4v_moe (GLM-4.5V)")
+    return str(model_type)
+
+
+def resolve_model(model_id: str) -> str:
+    """Map a model id to what ``from_pretrained`` takes: tiny names become local folders."""
+    model_id = model_id.strip()
+    if model_id in TINY_MODELS:
+        return str(ensure_tiny_checkpoint(model_id))
+    return os.path.expanduser(model_id)
+
+
+def _read_config(model_id: str) -> dict[str, Any] | None:
+    """The checkpoint's config.json if it is on disk (a folder or the hub cache), else None."""
+    import json
+
+    path = resolve_model(model_id)
+    candidate = Path(path) / "config.json"
+    if candidate.is_file():
+        return json.loads(candidate.read_text())
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    cached = try_to_load_from_cache(model_id, "config.json")
+    if isinstance(cached, str) and os.path.isfile(cached):
+        return json.loads(Path(cached).read_text())
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory estimate
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes of weights per loading option, plus what the figures mean."""
+
+    model_id: str
+    family: str
+    params: int
+    by_option: dict[str, int]  # "bf16", "8bit", "4bit" (and "fp8" for FP8 checkpoints)
+    notes: tuple[str, ...] = ()
+
+    def table(self) -> list[tuple[str, str]]:
+        return [(k, f"{v / GiB:,.1f} GiB") for k, v in self.by_option.items()]
+
+    def markdown(self) -> str:
+        rows = "\n".join(f"| {k} | {v} |" for k, v in self.table())
+        notes = "".join(f"\n- {n}" for n in self.notes)
+        return f"| weights | memory |\n|---|---|\n{rows}\n{notes}".rstrip()
+
+
+def _param_split_from_config(config: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """Count parameters by kind by building the model on the meta device (no memory used)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    cfg = AutoConfig.for_model(**config)
+    with torch.device("meta"):
+        model = AutoModelForImageTextToText.from_config(cfg)
+    split = {"vision": 0, "embed": 0, "linear": 0, "experts": 0, "other": 0}
+    linear_weights = {
+        f"{name}.weight" for name, mod in model.named_modules()
+        if isinstance(mod, torch.nn.Linear)
+    }
+    for name, p in model.named_parameters():
+        n = p.numel()
+        if ".visual." in f".{name}" or name.startswith("visual"):
+            split["vision"] += n
+        elif "embed_tokens" in name or name.startswith("lm_head"):
+            split["embed"] += n
+        elif p.ndim == 3:
+            split["experts"] += n
+        elif name in linear_weights:
+            split["linear"] += n
+        else:
+            split["other"] += n
+    return family_of(config), split
+
+
+def estimate_memory(model_id: str) -> MemoryEstimate:
+    """Weights memory for bf16 / 8-bit / 4-bit loading, without loading anything.
+
+    Uses the checkpoint's config when it is on disk, else the table of known checkpoints.
+    bitsandbytes quantizes ``nn.Linear`` layers only: the vision tower and ``lm_head`` stay
+    unquantized by choice, and GLM-4.5V's fused 3-D expert weights stay in bf16 whatever the option.
+    """
+    config = _read_config(model_id)
+    fp8 = False
+    if config is not None:
+        family, split = _param_split_from_config(config)
+        fp8 = "quantization_config" in config and "fp8" in str(
+            config["quantization_config"]).lower()
+    elif model_id in KNOWN_MODELS:
+        info = KNOWN_MODELS[model_id]
+        family, fp8 = info.family, info.fp8
+        split = {"vision": int(info.vision_b * 1e9), "embed": int(info.embed_b * 1e9),
+                 "linear": int(info.linear_b * 1e9), "experts": int(info.experts_b * 1e9),
+                 "other": 0}
+    else:
+        raise WeightsUnavailableError(
+            f"cannot estimate memory for {model_id!r}: its config.json is neither in a local "
+            "folder nor in the Hugging Face cache")
+    fixed = (split["vision"] + split["embed"] + split["other"]) * 2
+    experts_bf16 = split["experts"] * 2
+    by_option = {
+        "bf16": fixed + split["linear"] * 2 + experts_bf16,
+        "8bit": fixed + int(split["linear"] * 1.02) + experts_bf16,
+        "4bit": fixed + int(split["linear"] * 0.53) + experts_bf16,
+    }
+    notes = ["vision tower and lm_head stay in bf16 under 8-bit and 4-bit loading",
+             "add 10-20% for activations and the KV cache; long videos and many pages need more"]
+    if split["experts"]:
+        share = split["experts"] / max(1, sum(split.values()))
+        notes.insert(0, (
+            f"{split['experts'] / 1e9:.1f}B of {sum(split.values()) / 1e9:.1f}B parameters "
+            f"({share:.0%}) are fused MoE experts, which bitsandbytes does not quantize: "
+            "4-bit loading does not make GLM-4.5V small; serve it with vLLM/SGLang or use "
+            "the remote engine"))
+    if fp8:
+        by_option = {"fp8": fixed + split["linear"] + split["experts"], **by_option}
+        notes.insert(0, "FP8 checkpoint: needs a GPU with FP8 support (Hopper or newer)")
+    params = sum(split.values())
+    return MemoryEstimate(model_id, family, params, by_option, tuple(notes))
+
+
+def available_memory() -> tuple[str, int]:
+    """('cuda', free bytes on GPU 0) or ('cpu', available RAM bytes)."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            free, _total = torch.cuda.mem_get_info()
+            return "cuda", int(free * torch.cuda.device_count())
+    except Exception:  # noqa: BLE001 - a broken CUDA setup means: plan for the CPU
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return "cpu", int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return "cpu", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A loaded checkpoint: model, processor and what the rest of the package needs to know."""
+
+    model_id: str
+    path: str
+    family: str
+    options: LoadOptions
+    model: Any
+    processor: Any
+    load_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def traits(self) -> FamilyTraits:
+        return FAMILIES[self.family]
+
+    @property
+    def device(self) -> Any:
+        return self.model.device
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.processor.tokenizer
+
+
+ProgressFn = Callable[[float, str], None]
+
+
+class ModelCache:
+    """Loaded models by (resolved path, options). Thread-safe; loads each key once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[tuple[str, LoadOptions], LoadedModel] = {}
+        self._key_locks: dict[tuple[str, LoadOptions], threading.Lock] = {}
+
+    def get(self, model_id: str, options: LoadOptions,
+            progress: ProgressFn | None = None) -> LoadedModel:
+        key = (resolve_model(model_id), options)
+        with self._lock:
+            if key in self._models:
+                return self._models[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]
+            loaded = _load(model_id, key[0], options, progress)
+            with self._lock:
+                self._models[key] = loaded
+            return loaded
+
+    def loaded(self) -> list[LoadedModel]:
+        with self._lock:
+            return list(self._models.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+            self._key_locks.clear()
+
+
+_default_cache: ModelCache | None = None
+_default_cache_lock = threading.Lock()
+
+
+def default_cache() -> ModelCache:
+    """The process-wide cache that :func:`load_model` uses unless given another."""
+    global _default_cache
+    with _default_cache_lock:
+        if _default_cache is None:
+            _default_cache = ModelCache()
+        return _default_cache
+
+
+def load_model(model_id: str, options: LoadOptions | None = None, *,
+               cache: ModelCache | None = None, progress: ProgressFn | None = None,
+               **overrides: Any) -> LoadedModel:
+    """Load ``model_id`` (a hub id, a local folder, or ``tiny-glm41v`` / ``tiny-glm45v``).
+
+    ``overrides`` are LoadOptions fields (``quantization="4bit"``, ``dtype="bfloat16"``, ...).
+    """
+    options = options or LoadOptions()
+    if overrides:
+        from dataclasses import replace
+
+        options = replace(options, **overrides)
+    return (cache or default_cache()).get(model_id, options, progress)
+
+
+def _torch_dtype(name: str, on_gpu: bool, small: bool) -> Any:
+    import torch
+
+    if name == "auto":
+        # bf16 halves memory on a GPU and for real checkpoints on a CPU; tiny models stay fp32.
+        return torch.float32 if (small and not on_gpu) else torch.bfloat16
+    return getattr(torch, name)
+
+
+def _quantization_config(options: LoadOptions) -> Any:
+    if options.quantization is None:
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "bitsandbytes", f"{options.quantization} quantization",
+            "pip install bitsandbytes==0.50.2") from exc
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    # Matched from the start of a module path (or as a suffix): keep the vision tower and the
+    # output layer exact.
+    skip = ["model.visual", "visual", "lm_head"]
+    if options.quantization == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True, llm_int8_skip_modules=skip)
+    return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+
+
+def _load(model_id: str, path: str, options: LoadOptions,
+          progress: ProgressFn | None) -> LoadedModel:
+    import time
+
+    report = progress or (lambda _f, _m: None)
+    start = time.perf_counter()
+    report(0.0, f"Reading the configuration of {model_id}")
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        local = os.path.isdir(path)
+        raise WeightsUnavailableError(
+            f"no weights found for {model_id!r}"
+            + (" (offline mode)" if offline else "")
+            + (": the folder has no config.json" if local else
+               ": the hub could not be reached or the id is wrong")
+            + f". Download it on a machine with internet (hf download {model_id}"
+            " --local-dir DIR) and pass --model DIR, or try the app without weights with"
+            " --model tiny-glm41v") from exc
+    family = family_of(config)
+    small = model_id in TINY_MODELS
+
+    # Refuse early rather than swap the machine to death or die half-way with an OOM.
+    if not small:
+        try:
+            estimate = estimate_memory(path if os.path.isdir(path) else model_id)
+        except (WeightsUnavailableError, ConfigError):
+            estimate = None
+        if estimate is not None:
+            option = {"4bit": "4bit", "8bit": "8bit"}.get(options.quantization or "", "bf16")
+            need = estimate.by_option[option]
+            where, free = available_memory()
+            if need > free * 1.1 and options.device_map in (None, "cpu", "cuda"):
+                raise InsufficientMemoryError(
+                    f"{model_id} needs about {need / GiB:.0f} GiB for {option} weights, but "
+                    f"only {free / GiB:.0f} GiB of {where} memory is free. Try 4-bit loading "
+                    "(GLM-4.1V), device_map='auto' to offload, or the remote engine")
+
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    on_gpu = torch.cuda.is_available()
+    kwargs: dict[str, Any] = {"dtype": _torch_dtype(options.dtype, on_gpu, small)}
+    quant = _quantization_config(options)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+    device_map = options.device_map
+    if device_map == "auto" and not on_gpu:
+        device_map = "cpu" if quant is not None else None  # bitsandbytes on CPU wants a map
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    if options.attn_implementation:
+        kwargs["attn_implementation"] = options.attn_implementation
+    report(0.1, f"Loading {model_id} ({options.quantization or kwargs['dtype']})")
+    try:
+        processor = AutoProcessor.from_pretrained(path)
+        model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+    except (torch.OutOfMemoryError, MemoryError) as exc:
+        raise InsufficientMemoryError(
+            f"ran out of memory loading {model_id}; try 4-bit loading or the remote engine"
+        ) from exc
+    except OSError as exc:
+        raise WeightsUnavailableError(
+            f"the weights of {model_id!r} could not be read: {exc}. Point --model at a folder "
+            "holding the full checkpoint") from exc
+    except ImportError as exc:
+        raise MissingDependencyError(str(getattr(exc, "name", "") or "a package"),
+                                     f"loading {model_id}") from exc
+    except Exception as exc:
+        raise ModelLoadError(f"loading {model_id} failed: {exc}") from exc
+    model.eval()
+    elapsed = time.perf_counter() - start
+    report(1.0, f"Loaded {model_id} in {elapsed:.1f} s")
+    return LoadedModel(model_id=model_id, path=path, family=family, options=options,
+                       model=model, processor=processor, load_seconds=elapsed)

@@ -1,0 +1,88 @@
+"""Conversation -> chat-template messages. Standard library only.
+
+The conversation stores the raw model text of each reply; the next prompt is built from it, never
+from anything rendered. Rules:
+
+- Old thinking is dropped: an earlier reply is sent as its answer only, box markers kept, as a
+  plain string (GLM-4.1V's template prints a list of parts into the prompt verbatim, and it does
+  not strip old thinking itself).
+- The system prompt is a plain string.
+- Media of earlier turns: with ``media_history="all"`` (the default) every earlier image, page or
+  video is sent again with its turn, so follow-up questions can refer back to it; the visual-token
+  budget counts all of them. With ``"last"`` only the newest turn's media is sent and earlier ones
+  are replaced by a text note (``[image: cat.jpg]``), which keeps long conversations cheap.
+- A turn whose reply failed or is empty is still sent (the user's words), with an empty answer
+  left out, so the model does not see a fabricated reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .grounding import with_box_markers
+from .media.parts import MediaPart
+from .stream import parse_raw
+
+__all__ = ["MediaHistory", "Turn", "answer_for_history", "build_messages"]
+
+MediaHistory = Literal["all", "last"]
+
+
+@dataclass
+class Turn:
+    """One user message and the model's reply to it."""
+
+    text: str
+    parts: list[MediaPart] = field(default_factory=list)
+    raw: str = ""  # the model's raw output, special tokens kept
+    status: Literal["pending", "streaming", "done", "cancelled", "error"] = "pending"
+    error: str = ""
+    stats: Any = None  # engines.base.Stats of the reply
+    settings: dict[str, Any] = field(default_factory=dict)  # sampling used, for export
+
+
+def answer_for_history(raw: str) -> str:
+    """The answer of a raw reply as the model should see it again: no thinking, boxes kept."""
+    parsed = parse_raw(raw)
+    return with_box_markers(parsed.answer, parsed.boxed_spans).strip()
+
+
+def _media_note(part: MediaPart) -> str:
+    return f"[{part.kind}: {part.label}]"
+
+
+def build_messages(turns: Sequence[Turn], family: str, *, system_prompt: str = "",
+                   media_history: MediaHistory = "all") -> list[dict[str, Any]]:
+    """Messages for the engine: the last turn is the one to answer."""
+    messages: list[dict[str, Any]] = []
+    if system_prompt.strip():
+        messages.append({"role": "system", "content": system_prompt.strip()})
+    last = len(turns) - 1
+    for i, turn in enumerate(turns):
+        content: list[dict[str, Any]] = []
+        send_media = media_history == "all" or i == last
+        notes = []
+        for part in turn.parts:
+            if send_media:
+                content.append({"type": part.kind, "part": part})
+            else:
+                notes.append(_media_note(part))
+        text = turn.text if not notes else " ".join(notes) + ("\n" + turn.text if turn.text else "")
+        if text:
+            content.append({"type": "text", "text": text})
+        messages.append({"role": "user", "content": content})
+        if i < last:
+            answer = answer_for_history(turn.raw) if turn.raw else ""
+            if answer:
+                messages.append({"role": "assistant", "content": answer})
+    # Consecutive user messages (after a failed reply) are merged: both templates expect turns
+    # to alternate.
+    merged: list[dict[str, Any]] = []
+    for msg in messages:
+        if merged and msg["role"] == "user" and merged[-1]["role"] == "user":
+            merged[-1] = {"role": "user", "content": merged[-1]["content"] + msg["content"]}
+        else:
+            merged.append(msg)
+    return merged

@@ -1,0 +1,204 @@
+"""One user's conversation: submit, stop, regenerate, undo, edit, clear.
+
+A :class:`Session` holds its own turns and its own cancel event, so Stop in one browser tab or
+notebook never touches another. Streaming yields :class:`ReplyUpdate` objects that point at the
+live parser; reading ``thinking`` / ``answer`` joins text once per read, so a UI that renders at
+its own pace (not per token) keeps the cost per token flat.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import MediaLimits, Sampling, default_sampling
+from .engines.base import Chunk, Engine, GenerationRequest, Stats
+from .errors import ConversationError, GenerationError, GlmvError
+from .media.parts import MediaPart
+from .prompt import MediaHistory, Turn, build_messages
+from .stream import ReplyParser
+
+__all__ = ["ReplyUpdate", "Session"]
+
+
+@dataclass
+class ReplyUpdate:
+    """The state of the reply being streamed, after one chunk."""
+
+    turn: Turn
+    index: int
+    parser: ReplyParser
+    stats: Stats
+    delta: str = ""
+    thinking_seconds: float | None = None  # set once thinking has closed
+    thinking_started: float | None = None
+    done: bool = False
+    events: list[Any] = field(default_factory=list)
+
+    @property
+    def thinking(self) -> str:
+        return self.parser.thinking
+
+    @property
+    def answer(self) -> str:
+        return self.parser.answer
+
+    @property
+    def thinking_closed(self) -> bool:
+        return self.parser.thinking_closed
+
+    @property
+    def status(self) -> str:
+        return self.turn.status
+
+
+class Session:
+    """A conversation with one engine. Not shared between users."""
+
+    def __init__(self, engine: Engine, *, sampling: Sampling | None = None,
+                 limits: MediaLimits | None = None, system_prompt: str = "",
+                 media_history: MediaHistory = "all") -> None:
+        self.engine = engine
+        self.sampling = sampling or default_sampling(engine.family)
+        self.limits = limits or MediaLimits()
+        self.system_prompt = system_prompt
+        self.media_history: MediaHistory = media_history
+        self.turns: list[Turn] = []
+        self._cancel = threading.Event()
+        self._busy = threading.Lock()
+
+    # -- media -------------------------------------------------------------------------------
+
+    @property
+    def parts(self) -> list[MediaPart]:
+        return [p for t in self.turns for p in t.parts]
+
+    def attach(self, paths: Sequence[str], **options: Any) -> list[MediaPart]:
+        """Read uploads into parts, checked against the rules and this conversation's media."""
+        from .media import ingest
+
+        return ingest(paths, self.limits, existing=self.parts, **options)
+
+    # -- generation --------------------------------------------------------------------------
+
+    def submit(self, text: str, parts: Sequence[MediaPart] = (), *,
+               sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
+        """Add a user turn and stream the reply to it."""
+        text = (text or "").strip()
+        if not text and not parts:
+            raise ConversationError("type a message or attach a file first")
+        turn = Turn(text=text, parts=list(parts))
+        self.turns.append(turn)
+        return self._run(len(self.turns) - 1, sampling)
+
+    def regenerate(self, *, sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
+        """Answer the last user turn again."""
+        if not self.turns:
+            raise ConversationError("nothing to regenerate yet")
+        last = self.turns[-1]
+        last.raw, last.status, last.error, last.stats = "", "pending", "", None
+        return self._run(len(self.turns) - 1, sampling)
+
+    def edit(self, index: int, text: str, *,
+             sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
+        """Replace the text of turn ``index``, drop every later turn, and answer again."""
+        if not 0 <= index < len(self.turns):
+            raise ConversationError(f"there is no message {index + 1} to edit")
+        turn = self.turns[index]
+        del self.turns[index + 1:]
+        turn.text = text.strip()
+        turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
+        return self._run(index, sampling)
+
+    def undo(self) -> Turn | None:
+        """Remove the last turn and return it (its text can go back into the input box)."""
+        self.stop()
+        return self.turns.pop() if self.turns else None
+
+    def clear(self) -> None:
+        self.stop()
+        self.turns.clear()
+
+    def stop(self) -> None:
+        """End the reply being generated for this session; the partial answer is kept."""
+        self._cancel.set()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    def _run(self, index: int, sampling: Sampling | None) -> Iterator[ReplyUpdate]:
+        sampling = sampling or self.sampling
+        turn = self.turns[index]
+        turn.settings = {k: getattr(sampling, k) for k in sampling.__dataclass_fields__}
+        messages = build_messages(self.turns[:index + 1], self.engine.family,
+                                  system_prompt=self.system_prompt,
+                                  media_history=self.media_history)
+        request = GenerationRequest(messages=messages, sampling=sampling)
+        return self._stream(turn, index, request)
+
+    def _stream(self, turn: Turn, index: int,
+                request: GenerationRequest) -> Iterator[ReplyUpdate]:
+        if not self._busy.acquire(blocking=False):
+            raise ConversationError("a reply is still being generated; stop it first")
+        cancel = threading.Event()
+        self._cancel = cancel
+        parser = ReplyParser()
+        raw: list[str] = []
+        stats = Stats()
+        turn.status = "streaming"
+        update = ReplyUpdate(turn=turn, index=index, parser=parser, stats=stats,
+                             thinking_started=time.perf_counter())
+        try:
+            chunk: Chunk
+            for chunk in self.engine.stream(request, cancel):
+                stats = chunk.stats
+                events = parser.feed(chunk.text) if chunk.text else []
+                if chunk.text:
+                    raw.append(chunk.text)
+                if chunk.done:
+                    events += parser.finish()
+                update = self._advance(update, chunk.text, stats, events, chunk.done)
+                if chunk.done:
+                    break
+                yield update
+            else:
+                events = parser.finish()
+                update = self._advance(update, "", stats, events, True)
+            turn.raw = "".join(raw)
+            turn.stats = stats
+            turn.status = "cancelled" if stats.finish_reason == "cancelled" else "done"
+            yield update
+        except GeneratorExit:
+            cancel.set()
+            turn.raw = "".join(raw)
+            turn.status = "cancelled"
+            raise
+        except GlmvError as exc:
+            turn.raw = "".join(raw)
+            turn.status, turn.error = "error", str(exc)
+            raise
+        except Exception as exc:
+            turn.raw = "".join(raw)
+            turn.status, turn.error = "error", str(exc)
+            raise GenerationError(f"generation failed: {exc}") from exc
+        finally:
+            self._busy.release()
+
+    @staticmethod
+    def _advance(update: ReplyUpdate, delta: str, stats: Stats, events: list[Any],
+                 done: bool) -> ReplyUpdate:
+        now = time.perf_counter()
+        started = update.thinking_started
+        seconds = update.thinking_seconds
+        for ev in events:
+            if ev.kind == "thinking" and started is None:
+                started = now
+            elif ev.kind == "thinking_done" and seconds is None:
+                seconds = now - (started if started is not None else now)
+        return ReplyUpdate(turn=update.turn, index=update.index, parser=update.parser,
+                           stats=stats, delta=delta, thinking_seconds=seconds,
+                           thinking_started=started, done=done, events=events)

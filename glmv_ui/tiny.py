@@ -1,0 +1,255 @@
+"""Tiny random-weight GLM-V checkpoints, built locally, for offline use and tests.
+
+``tiny-glm41v`` (``Glm4vForConditionalGeneration``) and ``tiny-glm45v``
+(``Glm4vMoeForConditionalGeneration``) have the real architectures at a few hundred thousand
+parameters, a small tokenizer that carries every GLM special token, each family's chat template,
+the real processor configs and a generation config with the GLM stop tokens. They load through the
+same code as the real checkpoints, so the app, the notebooks and the tests run without weights.
+
+Shapes keep two constraints: every Linear that bitsandbytes quantizes has ``in_features`` a
+multiple of 64 (so 4-bit and 8-bit loading work on the CPU), and
+``head_dim * partial_rotary_factor / 2 == sum(mrope_section)``.
+
+The vocabulary is made of whole English words, so a random model's output reads as word salad
+rather than broken bytes. Checkpoints are written once per version under the cache folder
+(``GLMV_CACHE`` or ``~/.cache/glmv_ui``) and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
+
+TINY_VERSION = 2
+TINY_MODELS = {"tiny-glm41v": "glm4v", "tiny-glm45v": "glm4v_moe"}
+
+# Every special token of the GLM-V tokenizers that the product relies on, in a fixed order.
+SPECIAL_TOKENS = (
+    "<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>",
+    "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>",
+    "<|begin_of_image|>", "<|end_of_image|>", "<|begin_of_video|>", "<|end_of_video|>",
+    "<|image|>", "<|video|>", "<|begin_of_box|>", "<|end_of_box|>",
+    "<think>", "</think>", "<answer>", "</answer>", "<|pad|>",
+)
+STOP_TOKENS = ("<|endoftext|>", "<|user|>", "<|observation|>")
+
+_WORDS = """
+the a an and or but if then so because while when where what which who how why this that these
+those it its is are was were be been being have has had do does did can could will would should may
+might must shall not no yes all any some many much more most few less least each every both either
+neither one two three four five six seven eight nine ten hundred thousand first second third last
+next image picture photo video frame page slide chart table graph figure text title label answer
+question think thought reason step result value number count left right top bottom middle center
+corner edge side front back above below near far inside outside between around over under up down
+red green blue yellow white black gray orange purple pink brown dark light bright small large big
+tiny huge long short tall wide narrow round square circle line box point area region object person
+people man woman child cat dog bird car bus tree house road sky water sun cloud grass flower table
+chair window door room wall floor screen button menu icon link search click type scroll open close
+show see look find read write draw make use give take move turn start stop end begin time day year
+hour minute second morning evening good bad new old same different other another such only also just
+very quite rather really almost about again still even already yet here there now today we you they
+he she i me us them him her my your our their his data model vision language web html code style
+document report paper letter word sentence paragraph list item name place city country world map
+river mountain sea island street building bridge train plane ship bike ball game team player score
+food apple bread coffee cup plate glass bottle book pen paper card bag hand head face eye hair
+"""
+
+
+def tiny_cache_dir() -> Path:
+    root = os.environ.get("GLMV_CACHE") or os.path.join(Path.home(), ".cache", "glmv_ui")
+    return Path(root) / "tiny"
+
+
+def is_tiny(model_id: str) -> bool:
+    return model_id in TINY_MODELS
+
+
+def ensure_tiny_checkpoint(name: str) -> Path:
+    """Return the folder of tiny checkpoint ``name``, building it on first use (~0.5 s)."""
+    if name not in TINY_MODELS:
+        raise ValueError(f"unknown tiny checkpoint {name!r}; known: {', '.join(TINY_MODELS)}")
+    target = tiny_cache_dir() / f"{name}-v{TINY_VERSION}"
+    if (target / "config.json").is_file() and (target / ".complete").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a private folder and rename, so concurrent processes never see half a checkpoint.
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        _build(name, TINY_MODELS[name], work)
+        (work / ".complete").write_text("ok\n")
+        try:
+            work.rename(target)
+        except OSError:
+            if not (target / ".complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _training_text() -> list[str]:
+    import random
+
+    words = _WORDS.split()
+    rng = random.Random(0)
+    lines = [" ".join(rng.choice(words) for _ in range(12)) + "\n" for _ in range(3000)]
+    # Every printable ASCII character, so any English prompt encodes without unknown tokens.
+    lines.append(" ".join(chr(c) for c in range(33, 127)))
+    lines.append("0 1 2 3 4 5 6 7 8 9 10 100 1000 [ ] ( ) , . : ; ' \" < > { } / = - + * # !")
+    return lines
+
+
+def _build_tokenizer(family: str):  # -> transformers.PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="[MASK]"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+    tok.decoder = decoders.Metaspace(prepend_scheme="never")
+    trainer = trainers.BpeTrainer(
+        vocab_size=1200, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        initial_alphabet=["\n", "\t"] + [chr(c) for c in range(32, 127)],
+    )
+    tok.train_from_iterator(_training_text(), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        unk_token="[MASK]",
+        padding_side="left",
+        clean_up_tokenization_spaces=False,
+    )
+    fast.chat_template = CHAT_TEMPLATES[family]
+    return fast
+
+
+def _build(name: str, family: str, out: Path) -> None:
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Glm4vConfig,
+        Glm4vForConditionalGeneration,
+        Glm4vImageProcessor,
+        Glm4vMoeConfig,
+        Glm4vMoeForConditionalGeneration,
+        Glm4vProcessor,
+        Glm4vVideoProcessor,
+    )
+
+    tokenizer = _build_tokenizer(family)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    vocab = ((len(tokenizer) + 63) // 64) * 64
+    vision = dict(
+        depth=2, hidden_size=64, intermediate_size=128, num_heads=2, out_hidden_size=64,
+        patch_size=14, spatial_merge_size=2, temporal_patch_size=2, image_size=336,
+    )
+    # head_dim 32, partial rotary 0.5 -> 16 rotary dims -> 8 frequencies = 2 + 3 + 3.
+    rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
+            "partial_rotary_factor": 0.5}
+    text = dict(
+        vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=65536,
+        rope_parameters=rope, pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=[ids[t] for t in STOP_TOKENS],
+    )
+    token_ids = dict(
+        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+    )
+    torch.manual_seed(0)
+    if family == "glm4v":
+        config = Glm4vConfig(text_config=text, vision_config=vision, **token_ids)
+        model = Glm4vForConditionalGeneration(config)
+    else:
+        text.update(moe_intermediate_size=64, n_routed_experts=4, num_experts_per_tok=2,
+                    n_shared_experts=1, first_k_dense_replace=1)
+        config = Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids)
+        model = Glm4vMoeForConditionalGeneration(config)
+    _prefer_whole_words(model, tokenizer)
+    model.eval()
+    model.save_pretrained(out)
+
+    processor = Glm4vProcessor(
+        image_processor=Glm4vImageProcessor(),
+        tokenizer=tokenizer,
+        video_processor=Glm4vVideoProcessor(),
+        chat_template=CHAT_TEMPLATES[family],
+    )
+    processor.save_pretrained(out)
+    GenerationConfig(
+        eos_token_id=[ids[t] for t in STOP_TOKENS],
+        pad_token_id=ids["<|endoftext|>"],
+        do_sample=True, top_k=2, top_p=0.6, temperature=0.3, repetition_penalty=1.1,
+        max_new_tokens=512,
+    ).save_pretrained(out)
+    (out / "glmv_tiny.json").write_text(json.dumps({"name": name, "family": family,
+                                                    "version": TINY_VERSION}))
+
+
+def _prefer_whole_words(model, tokenizer) -> None:
+    """Zero the output rows of word pieces and special tokens, so random logits favour whole
+    words and a random model's output reads as word salad instead of fragments."""
+    import torch
+
+    keep = torch.zeros(model.lm_head.weight.shape[0], dtype=torch.bool)
+    for token, idx in tokenizer.get_vocab().items():
+        word = token[1:] if token.startswith("\u2581") else ""
+        if (word.isalpha() and len(word) > 1) or token in (".", ",", "\n"):
+            keep[idx] = True
+    with torch.no_grad():
+        model.lm_head.weight[~keep] = 0.0
+        model.lm_head.weight[keep] *= 8.0
+
+
+# Chat templates in each family's prompt format. GLM-4.1V: content of system and assistant turns
+# must be plain strings. GLM-4.5V: `enable_thinking=false` adds /nothink to user turns and
+# pre-fills an empty thought; old thinking in assistant turns is dropped by the template itself.
+_GLM41V_TEMPLATE = """[gMASK]<sop>
+{%- for msg in messages %}
+{%- if msg.role == 'system' %}<|system|>
+{{ msg.content }}
+{%- elif msg.role == 'user' %}<|user|>
+{% if msg.content is string %}{{ msg.content }}{% else %}{% for item in msg.content %}
+{%- if item.type == 'video' or 'video' in item %}<|begin_of_video|><|video|><|end_of_video|>
+{%- elif item.type == 'image' or 'image' in item %}<|begin_of_image|><|image|><|end_of_image|>
+{%- elif item.type == 'text' %}{{ item.text }}{% endif %}{% endfor %}{% endif %}
+{%- elif msg.role == 'assistant' %}<|assistant|>
+{{ msg.content }}
+{%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|assistant|>
+{% endif %}"""
+
+_GLM45V_TEMPLATE = """[gMASK]<sop>
+{%- for msg in messages %}
+{%- if msg.role == 'system' %}<|system|>
+{% if msg.content is string %}{{ msg.content }}{% else %}{% for item in msg.content %}
+{%- if item.type == 'text' %}{{ item.text }}{% endif %}{% endfor %}{% endif %}
+{%- elif msg.role == 'user' %}<|user|>
+{% if msg.content is string %}{{ msg.content }}{% else %}{% for item in msg.content %}
+{%- if item.type == 'video' or 'video' in item %}<|begin_of_video|><|video|><|end_of_video|>
+{%- elif item.type == 'image' or 'image' in item %}<|begin_of_image|><|image|><|end_of_image|>
+{%- elif item.type == 'text' %}{{ item.text }}{% endif %}{% endfor %}{% endif %}
+{%- if enable_thinking is defined and not enable_thinking %}/nothink{% endif %}
+{%- elif msg.role == 'assistant' %}
+{%- if msg.content is string %}{% set text = msg.content %}{% else %}
+{%- set text = namespace(v='') %}{% for item in msg.content %}
+{%- if item.type == 'text' %}{% set text.v = text.v + item.text %}{% endif %}{% endfor %}
+{%- set text = text.v %}{% endif %}
+{%- if '</think>' in text %}{% set text = text.split('</think>')[-1].lstrip('\\n') %}{% endif %}
+<|assistant|>
+<think></think>
+{{ text }}
+{%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|assistant|>
+{% if enable_thinking is defined and not enable_thinking %}<think></think>
+{% endif %}{% endif %}"""
+
+CHAT_TEMPLATES = {"glm4v": _GLM41V_TEMPLATE, "glm4v_moe": _GLM45V_TEMPLATE}

@@ -1,0 +1,43 @@
+"""Test helpers: forcing a known token sequence through the real generate path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def forcing_processor(tokenizer: Any, text: str) -> Any:
+    """A logits processor that makes ``generate`` emit exactly ``text``'s tokens, then stop."""
+    import torch
+    from transformers import LogitsProcessor
+
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    stop = tokenizer.convert_tokens_to_ids("<|user|>")
+
+    class _Force(LogitsProcessor):
+        def __init__(self) -> None:
+            self.prompt_len: int | None = None
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self.prompt_len is None:
+                self.prompt_len = input_ids.shape[1]
+            step = input_ids.shape[1] - self.prompt_len
+            target = ids[step] if step < len(ids) else stop
+            forced = torch.full_like(scores, float("-inf"))
+            forced[:, target] = 0.0
+            return forced
+
+    return _Force()
+
+
+def drain(updates: Any) -> Any:
+    """Consume a stream of updates and return the last one."""
+    from collections import deque
+
+    tail = deque(updates, maxlen=1)
+    return tail[0] if tail else None
+
+
+def red_image(w: int = 120, h: int = 90, color: str = "red") -> Any:
+    from PIL import Image
+
+    return Image.new("RGB", (w, h), color)

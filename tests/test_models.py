@@ -1,0 +1,130 @@
+"""Registry, family detection, memory estimates, the shared cache and load errors."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import shutil
+
+import pytest
+
+from glmv_ui import models
+from glmv_ui.config import LoadOptions
+from glmv_ui.errors import (
+    ConfigError,
+    InsufficientMemoryError,
+    MissingDependencyError,
+    WeightsUnavailableError,
+)
+from glmv_ui.models import KNOWN_MODELS, ModelCache, estimate_memory, family_of, load_model
+from glmv_ui.tiny import ensure_tiny_checkpoint
+
+GiB = 2**30
+
+
+def test_known_checkpoints_and_families():
+    assert set(KNOWN_MODELS) == {"zai-org/GLM-4.1V-9B-Thinking", "zai-org/GLM-4.1V-9B-Base",
+                                 "zai-org/GLM-4.5V", "zai-org/GLM-4.5V-FP8"}
+    assert family_of({"model_type": "glm4v"}) == "glm4v"
+    assert family_of({"model_type": "glm4v_moe"}) == "glm4v_moe"
+    with pytest.raises(ConfigError, match="not a GLM-V model"):
+        family_of({"model_type": "llama"})
+
+
+def test_family_comes_from_config_not_name(tmp_path):
+    # A GLM-4.1V checkpoint in a folder named like GLM-4.5V is still GLM-4.1V.
+    misleading = tmp_path / "GLM-4.5V-looking-name"
+    shutil.copytree(ensure_tiny_checkpoint("tiny-glm41v"), misleading)
+    loaded = load_model(str(misleading), cache=ModelCache())
+    assert loaded.family == "glm4v"
+    assert not loaded.traits.can_disable_thinking
+
+
+def test_tiny_checkpoints_carry_glm_tokens_and_stop_ids():
+    for name, family in [("tiny-glm41v", "glm4v"), ("tiny-glm45v", "glm4v_moe")]:
+        path = ensure_tiny_checkpoint(name)
+        config = json.loads((path / "config.json").read_text())
+        assert config["model_type"] == family
+        gen = json.loads((path / "generation_config.json").read_text())
+        tok = json.loads((path / "tokenizer.json").read_text())
+        specials = {t["content"]: t["id"] for t in tok["added_tokens"]}
+        for t in ["[gMASK]", "<sop>", "<|user|>", "<|assistant|>", "<|image|>", "<|video|>",
+                  "<think>", "</think>", "<answer>", "<|begin_of_box|>", "<|end_of_box|>"]:
+            assert t in specials
+        assert config["image_token_id"] == specials["<|image|>"]
+        stops = {specials["<|endoftext|>"], specials["<|user|>"], specials["<|observation|>"]}
+        assert set(gen["eos_token_id"]) == stops
+
+
+def test_memory_estimates_tell_the_truth_about_glm45v_experts():
+    dense = estimate_memory("zai-org/GLM-4.1V-9B-Thinking")
+    assert 18 * GiB < dense.by_option["bf16"] < 22 * GiB
+    assert dense.by_option["4bit"] < dense.by_option["8bit"] < dense.by_option["bf16"]
+    assert dense.by_option["4bit"] < 9 * GiB
+    moe = estimate_memory("zai-org/GLM-4.5V")
+    assert moe.by_option["bf16"] > 190 * GiB
+    # 4-bit leaves the fused experts in bf16: still far beyond one 80 GB GPU.
+    assert moe.by_option["4bit"] > 0.9 * moe.by_option["bf16"]
+    assert "experts" in moe.notes[0] and "not quantize" in moe.notes[0]
+    fp8 = estimate_memory("zai-org/GLM-4.5V-FP8")
+    assert 95 * GiB < fp8.by_option["fp8"] < 110 * GiB
+    assert "| bf16 |" in moe.markdown()
+
+
+def test_memory_estimate_from_a_local_config_counts_parameters():
+    estimate = estimate_memory("tiny-glm45v")
+    assert estimate.family == "glm4v_moe"
+    assert 300_000 < estimate.params < 1_000_000
+    assert "experts" in estimate.notes[0]
+
+
+def test_cache_shares_one_model_per_id_and_options():
+    cache = ModelCache()
+    a = load_model("tiny-glm41v", cache=cache)
+    b = load_model("tiny-glm41v", LoadOptions(), cache=cache)
+    c = load_model("tiny-glm41v", cache=cache, quantization="8bit")
+    assert a is b and a is not c
+    assert len(cache.loaded()) == 2
+
+
+def test_default_cache_is_process_wide():
+    assert models.default_cache() is models.default_cache()
+
+
+def test_missing_bitsandbytes_is_named(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "bitsandbytes":
+            raise ImportError("No module named 'bitsandbytes'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(MissingDependencyError, match="bitsandbytes"):
+        load_model("tiny-glm41v", cache=ModelCache(), quantization="4bit")
+
+
+def test_offline_without_weights_names_the_model_and_the_remedy(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailableError) as err:
+        load_model("zai-org/GLM-4.5V", cache=ModelCache())
+    message = str(err.value)
+    assert "zai-org/GLM-4.5V" in message and "--model" in message and "tiny-glm41v" in message
+
+
+def test_missing_local_folder_is_clear(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match=r"no config\.json"):
+        load_model(str(tmp_path), cache=ModelCache())
+
+
+def test_not_enough_memory_is_refused_before_loading(tmp_path, monkeypatch):
+    # A folder with the full-size GLM-4.1V config and no weights: the estimate alone refuses it.
+    folder = tmp_path / "glm41v-full"
+    folder.mkdir()
+    full = {"model_type": "glm4v", "architectures": ["Glm4vForConditionalGeneration"],
+            "text_config": {"model_type": "glm4v_text"}, "vision_config": {}}
+    (folder / "config.json").write_text(json.dumps(full))
+    monkeypatch.setattr(models, "available_memory", lambda: ("cpu", 4 * GiB))
+    with pytest.raises(InsufficientMemoryError, match="GiB") as err:
+        load_model(str(folder), LoadOptions(device_map=None), cache=ModelCache())
+    assert "4-bit" in str(err.value)

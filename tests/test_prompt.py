@@ -1,0 +1,50 @@
+"""Prompt building rules: old thinking dropped, plain strings, media of earlier turns."""
+
+from __future__ import annotations
+
+from glmv_ui.media.parts import MediaPart
+from glmv_ui.prompt import Turn, answer_for_history, build_messages
+
+
+def _part(name: str) -> MediaPart:
+    return MediaPart("image", name, image=None)
+
+
+def test_answer_for_history_drops_thinking_and_keeps_boxes():
+    raw = ("<think>long reasoning</think><answer>The cat <|begin_of_box|>[1,2,3,4]"
+           "<|end_of_box|> sleeps.</answer><|user|>")
+    assert answer_for_history(raw) == "The cat <|begin_of_box|>[1,2,3,4]<|end_of_box|> sleeps."
+    assert answer_for_history("<think>x</think>\nplain 4.5V answer") == "plain 4.5V answer"
+
+
+def test_messages_alternate_with_plain_string_answers():
+    turns = [Turn("first", [_part("a.png")], raw="<think>t1</think><answer>A1</answer>"),
+             Turn("second", raw="<think>t2</think>A2"), Turn("third")]
+    msgs = build_messages(turns, "glm4v", system_prompt="Be brief.")
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant",
+                                         "user"]
+    assert msgs[0]["content"] == "Be brief."
+    assert msgs[2]["content"] == "A1" and msgs[4]["content"] == "A2"
+    assert all(isinstance(m["content"], str) for m in msgs if m["role"] != "user")
+    assert msgs[1]["content"][0] == {"type": "image", "part": turns[0].parts[0]}
+    assert "t1" not in str(msgs) and "t2" not in str(msgs)
+
+
+def test_media_history_last_replaces_old_media_with_a_note():
+    turns = [Turn("what is this", [_part("cat.png")], raw="<answer>A cat.</answer>"),
+             Turn("and this", [_part("dog.png")])]
+    everything = build_messages(turns, "glm4v")
+    assert sum(c["type"] == "image" for m in everything if m["role"] == "user"
+               for c in m["content"]) == 2
+    last_only = build_messages(turns, "glm4v", media_history="last")
+    first_user = last_only[0]["content"]
+    assert all(c["type"] == "text" for c in first_user)
+    assert first_user[0]["text"].startswith("[image: cat.png]")
+    assert last_only[2]["content"][0]["type"] == "image"
+
+
+def test_failed_turn_is_merged_not_answered_with_nothing():
+    turns = [Turn("first", status="error"), Turn("second")]
+    msgs = build_messages(turns, "glm4v_moe")
+    assert [m["role"] for m in msgs] == ["user"]
+    assert [c["text"] for c in msgs[0]["content"]] == ["first", "second"]

@@ -1,0 +1,110 @@
+"""Session actions on the scripted engine (exact content) and per-session stop."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from glmv_ui.config import Sampling
+from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.errors import ConversationError, GenerationError
+from glmv_ui.session import Session
+from tests.helpers import drain
+
+REPLY = ("<think>Let me look.</think><answer>A red square <|begin_of_box|>[1,2,3,4]"
+         "<|end_of_box|>.</answer>")
+
+
+_drain = drain
+
+
+def test_submit_streams_thinking_then_answer_with_timing():
+    session = Session(ScriptedEngine("glm4v", [REPLY], chunk_size=2))
+    seen_thinking_only = False
+    for update in session.submit("what is it?"):
+        if update.thinking and not update.answer and not update.thinking_closed:
+            seen_thinking_only = True
+        last = update
+    assert seen_thinking_only
+    assert last.thinking == "Let me look."
+    assert last.answer == "A red square [1,2,3,4]."
+    assert last.thinking_seconds is not None and last.thinking_seconds >= 0
+    assert session.turns[0].raw == REPLY and session.turns[0].status == "done"
+    assert session.turns[0].settings["max_new_tokens"] == session.sampling.max_new_tokens
+
+
+def test_empty_message_is_refused():
+    with pytest.raises(ConversationError):
+        Session(ScriptedEngine()).submit("   ")
+
+
+def test_regenerate_undo_edit_clear():
+    engine = ScriptedEngine("glm4v_moe", ["<think>a</think>one", "<think>b</think>two",
+                                          "<think>c</think>three", "<think>d</think>four"])
+    session = Session(engine)
+    _drain(session.submit("q1"))
+    _drain(session.submit("q2"))
+    assert [t.raw for t in session.turns] == ["<think>a</think>one", "<think>b</think>two"]
+    _drain(session.regenerate())
+    assert session.turns[-1].raw == "<think>c</think>three" and len(session.turns) == 2
+    # The regenerated request saw the same history (q1's answer, q2 again).
+    req = engine.requests[-1].messages
+    assert req[-1]["content"][-1]["text"] == "q2" and req[1]["content"] == "one"
+    _drain(session.edit(0, "q1 edited"))
+    assert len(session.turns) == 1 and session.turns[0].text == "q1 edited"
+    assert session.turns[0].raw == "<think>d</think>four"
+    turn = session.undo()
+    assert turn.text == "q1 edited" and session.turns == []
+    _drain(session.submit("again"))
+    session.clear()
+    assert session.turns == []
+    with pytest.raises(ConversationError):
+        session.edit(3, "x")
+
+
+def test_stop_in_one_session_does_not_touch_another():
+    gate = threading.Event()
+    long_reply = "<think>hm</think><answer>" + "word " * 200 + "</answer>"
+    a = Session(ScriptedEngine("glm4v", [long_reply], pause=gate, pause_after=2))
+    b = Session(ScriptedEngine("glm4v", [long_reply], chunk_size=50))
+    stream_a = a.submit("A")
+    first = next(stream_a)
+    assert first.turn.status == "streaming"
+    a.stop()
+    gate.set()
+    last_a = _drain(stream_a)
+    last_b = _drain(b.submit("B"))
+    assert last_a.stats.finish_reason == "cancelled" and a.turns[0].status == "cancelled"
+    assert 0 < len(a.turns[0].raw) < len(long_reply)
+    assert last_b.stats.finish_reason == "stop" and b.turns[0].raw == long_reply
+
+
+def test_engine_failure_keeps_history_and_session_usable():
+    session = Session(ScriptedEngine("glm4v", ["<answer>fine</answer>", RuntimeError("boom"),
+                                               "<answer>fine again</answer>"]))
+    _drain(session.submit("one"))
+    with pytest.raises(GenerationError, match="boom"):
+        _drain(session.submit("two"))
+    assert session.turns[1].status == "error" and "boom" in session.turns[1].error
+    last = _drain(session.submit("three"))
+    assert last.answer == "fine again" and len(session.turns) == 3
+
+
+def test_second_submit_while_streaming_is_refused():
+    gate = threading.Event()
+    session = Session(ScriptedEngine("glm4v", [REPLY], pause=gate, pause_after=1))
+    stream = session.submit("one")
+    next(stream)
+    with pytest.raises(ConversationError, match="still being generated"):
+        next(session.submit("two"))
+    gate.set()
+    _drain(stream)
+
+
+def test_max_new_tokens_truncation_marks_unclosed_thinking():
+    session = Session(ScriptedEngine("glm4v", ["<think>" + "x" * 400]),
+                      sampling=Sampling(max_new_tokens=10))
+    last = _drain(session.submit("q"))
+    assert last.stats.finish_reason == "length"
+    assert last.parser.truncated and last.answer == ""
