@@ -143,12 +143,18 @@ class MemoryEstimate:
     notes: tuple[str, ...] = ()
 
     def table(self) -> list[tuple[str, str]]:
-        return [(k, f"{v / GiB:,.1f} GiB") for k, v in self.by_option.items()]
+        return [(k, _human_bytes(v)) for k, v in self.by_option.items()]
 
     def markdown(self) -> str:
         rows = "\n".join(f"| {k} | {v} |" for k, v in self.table())
         notes = "".join(f"\n- {n}" for n in self.notes)
         return f"| weights | memory |\n|---|---|\n{rows}\n{notes}".rstrip()
+
+
+def _human_bytes(n: int) -> str:
+    if n >= GiB:
+        return f"{n / GiB:,.1f} GiB"
+    return f"{n / 2**20:,.1f} MiB"
 
 
 def _param_split_from_config(config: dict[str, Any]) -> tuple[str, dict[str, int]]:
@@ -226,23 +232,28 @@ def estimate_memory(model_id: str) -> MemoryEstimate:
 
 
 def available_memory() -> tuple[str, int]:
-    """('cuda', free bytes on GPU 0) or ('cpu', available RAM bytes)."""
+    """Where the weights would go and how much room there is: ('cuda', free GPU memory of all
+    GPUs) when CUDA works, else ('cpu', available RAM)."""
     try:
         import torch
 
         if torch.cuda.is_available():
-            free, _total = torch.cuda.mem_get_info()
-            return "cuda", int(free * torch.cuda.device_count())
+            free = sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count()))
+            return "cuda", int(free)
     except Exception:  # noqa: BLE001 - a broken CUDA setup means: plan for the CPU
         pass
+    return "cpu", _available_ram()
+
+
+def _available_ram() -> int:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return "cpu", int(line.split()[1]) * 1024
+                    return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return "cpu", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +382,24 @@ def _quantization_config(options: LoadOptions) -> Any:
     return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
 
 
+def _check_memory(model_id: str, path: str, options: LoadOptions) -> None:
+    try:
+        estimate = estimate_memory(path if os.path.isdir(path) else model_id)
+    except (WeightsUnavailableError, ConfigError):
+        return
+    option = options.quantization or "bf16"
+    need = estimate.by_option[option]
+    where, free = available_memory()
+    if where == "cuda" and options.device_map == "auto":
+        free += _available_ram()  # accelerate spills what does not fit the GPUs to RAM
+        where = "GPU + CPU"
+    if need > free * 1.1:
+        raise InsufficientMemoryError(
+            f"{model_id} needs about {need / GiB:.0f} GiB for {option} weights, but only "
+            f"{free / GiB:.0f} GiB of {where} memory is free. Try 4-bit loading (GLM-4.1V), "
+            "a machine with more memory, or the remote engine (--engine remote)")
+
+
 def _load(model_id: str, path: str, options: LoadOptions,
           progress: ProgressFn | None) -> LoadedModel:
     import time
@@ -398,19 +427,7 @@ def _load(model_id: str, path: str, options: LoadOptions,
 
     # Refuse early rather than swap the machine to death or die half-way with an OOM.
     if not small:
-        try:
-            estimate = estimate_memory(path if os.path.isdir(path) else model_id)
-        except (WeightsUnavailableError, ConfigError):
-            estimate = None
-        if estimate is not None:
-            option = {"4bit": "4bit", "8bit": "8bit"}.get(options.quantization or "", "bf16")
-            need = estimate.by_option[option]
-            where, free = available_memory()
-            if need > free * 1.1 and options.device_map in (None, "cpu", "cuda"):
-                raise InsufficientMemoryError(
-                    f"{model_id} needs about {need / GiB:.0f} GiB for {option} weights, but "
-                    f"only {free / GiB:.0f} GiB of {where} memory is free. Try 4-bit loading "
-                    "(GLM-4.1V), device_map='auto' to offload, or the remote engine")
+        _check_memory(model_id, path, options)
 
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor

@@ -126,5 +126,5 @@ def test_not_enough_memory_is_refused_before_loading(tmp_path, monkeypatch):
     (folder / "config.json").write_text(json.dumps(full))
     monkeypatch.setattr(models, "available_memory", lambda: ("cpu", 4 * GiB))
     with pytest.raises(InsufficientMemoryError, match="GiB") as err:
-        load_model(str(folder), LoadOptions(device_map=None), cache=ModelCache())
+        load_model(str(folder), cache=ModelCache())
     assert "4-bit" in str(err.value)

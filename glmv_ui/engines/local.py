@@ -249,7 +249,19 @@ class LocalEngine:
                 if isinstance(item, BaseException):
                     worker.join()
                     raise GenerationError(f"generation failed: {item}") from item
-                yield item
+                # Take whatever else is already queued in one go: when the consumer falls
+                # behind, it yields one chunk per wake-up instead of one per token.
+                pending = [item]
+                while True:
+                    try:
+                        more = streamer.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _END or isinstance(more, BaseException):
+                        streamer.queue.put(more)  # handled on the next turn of the loop
+                        break
+                    pending.append(more)
+                yield "".join(pending)
 
         # Thinking budget: stop when the budget is spent inside the thought, then continue with
         # "</think><answer>" appended, re-using every visual input tensor.
