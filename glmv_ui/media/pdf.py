@@ -49,6 +49,9 @@ def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DE
     """
     import pymupdf
 
+    # MuPDF prints recoverable problems (odd ICC profiles, repaired xrefs) to stderr; they are
+    # not the user's concern, and damage that matters is reported through MediaError.
+    pymupdf.TOOLS.mupdf_display_errors(False)
     with open(path, "rb") as fh:
         head = fh.read(1024)
     if not head:
