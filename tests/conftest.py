@@ -14,6 +14,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 os.environ.setdefault("GLMV_CACHE", str(ROOT / ".cache" / "glmv"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The tiny models gain nothing from intra-op threads, and a spinning OpenMP team fights the
+# browser, LibreOffice and server processes the tests start on a small machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
