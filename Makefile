@@ -18,12 +18,16 @@ ARGS ?=
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.app-installed: requirements.txt | $(VENV)/bin/python
+# The package itself is installed in editable mode, so notebooks and scripts import it from
+# any folder.
+$(VENV)/.app-installed: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP_INSTALL) -r requirements.txt
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.test-installed: requirements.txt requirements-test.txt | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements.txt requirements-test.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP_INSTALL) -r requirements-test.txt
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	touch $(VENV)/.app-installed $@
 
 demo: $(VENV)/.app-installed

@@ -1,0 +1,332 @@
+"""An ipywidgets chat over a :class:`~glmv_ui.session.Session`, for Jupyter.
+
+Uploads, a thinking control chosen from the model family's traits (an on/off toggle for
+GLM-4.5V, a thinking budget for GLM-4.1V, which always thinks), sampling controls, Send / Stop /
+New chat, and the streamed reply with its thinking in a collapsible panel. Generation runs in a
+background thread so Stop works while the kernel is free; the display is redrawn at most every
+``interval_s`` seconds, never per token. Everything the buttons do is also a method
+(:meth:`ChatWidget.send`, :meth:`ChatWidget.stop`, :meth:`ChatWidget.wait`), so code and tests
+can drive the widget without a browser.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import MediaLimits, Sampling
+from ..errors import GlmvError
+from ..models import FAMILIES
+from ..prompt import Turn
+from ..session import ReplyUpdate
+from .helpers import as_session
+from .render import Reply, images_of, markdown_to_html
+
+__all__ = ["ACCEPT", "ChatWidget"]
+
+ACCEPT = "image/*,video/*,.pdf,.pptx,.ppt,.odp"
+_SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+class ChatWidget:
+    """A chat with a GLM-V engine. Display it as the last expression of a cell."""
+
+    def __init__(self, target: Any, *, sampling: Sampling | None = None,
+                 limits: MediaLimits | None = None, system_prompt: str = "",
+                 interval_s: float = 0.1, preview_height: int = 360,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        import ipywidgets as w
+
+        self.session = as_session(target, sampling=sampling, limits=limits,
+                                  system_prompt=system_prompt)
+        if sampling is not None:
+            self.session.sampling = sampling
+        self.traits = FAMILIES[self.session.engine.family]
+        self.interval_s = interval_s
+        self.preview_height = preview_height
+        self._clock = clock
+        self._last_draw = float("-inf")
+        self.draws = 0  # live redraws made; with coalescing far fewer than chunks
+        self._worker: threading.Thread | None = None
+        self._stop_requested = threading.Event()
+        self._error = ""
+        self._live: Reply | None = None
+        self._last_reply: Reply | None = None
+        self._rendered: dict[int, tuple[Turn, tuple[str, str], str]] = {}
+        # Uploads are written to a private folder (0700) under a generated name with the
+        # original extension; the user's file name is only ever a display name.
+        self._tmp = tempfile.mkdtemp(prefix="glmv-nb-")
+        self._uploads = 0
+        self._refused_upload = False
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, True)
+
+        s = self.session.sampling
+        self.upload = w.FileUpload(accept=ACCEPT, multiple=True, description="Attach")
+        self.text = w.Textarea(placeholder="Ask about the attached files…",
+                               layout=w.Layout(width="100%", height="64px"))
+        self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
+                                    disabled=True)
+        self.clear_button = w.Button(description="New chat", icon="trash")
+        self.temperature = w.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05,
+                                         description="temperature")
+        self.top_p = w.BoundedFloatText(value=s.top_p, min=1e-5, max=1.0, step=0.05,
+                                        description="top-p")
+        self.top_k = w.IntSlider(value=s.top_k, min=0, max=100, description="top-k")
+        self.max_new_tokens = w.BoundedIntText(value=s.max_new_tokens, min=1, max=131072,
+                                               step=256, description="max tokens")
+        if self.traits.can_disable_thinking:
+            self.thinking_mode = "toggle"
+            self.thinking = w.Checkbox(value=s.thinking, description="Thinking", indent=False)
+            self.thinking_control: Any = self.thinking
+        else:
+            self.thinking_mode = "budget"
+            self.thinking_limit = w.Checkbox(value=s.thinking_budget is not None, indent=False,
+                                             description="Limit thinking")
+            self.thinking_budget = w.IntSlider(value=s.thinking_budget or 1024, min=0,
+                                               max=16384, step=64, description="budget",
+                                               disabled=s.thinking_budget is None)
+            self.thinking_limit.observe(
+                lambda ch: setattr(self.thinking_budget, "disabled", not ch["new"]), "value")
+            self.thinking_control = w.HBox([self.thinking_limit, self.thinking_budget])
+        self.transcript = w.HTML()
+        self.thinking_view = w.HTML()
+        self.thinking_box = w.Accordion(children=[self.thinking_view], titles=("Thinking",),
+                                        layout=w.Layout(display="none"))
+        self.answer_view = w.HTML()
+        self.status = w.HTML()
+        settings = w.Accordion(children=[w.VBox([
+            self.thinking_control, self.temperature, self.top_p, self.top_k,
+            self.max_new_tokens])], titles=(f"Settings ({self.traits.label})",))
+        self.view = w.VBox([
+            self.transcript, self.thinking_box, self.answer_view, self.status, self.text,
+            w.HBox([self.upload, self.send_button, self.stop_button, self.clear_button]),
+            settings])
+        self.send_button.on_click(lambda _b: self.send_from_ui())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.clear_button.on_click(lambda _b: self.clear())
+
+    # -- display ---------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.view._repr_mimebundle_(**kwargs)
+
+    # -- state for code and tests ----------------------------------------------------------
+
+    @property
+    def history(self) -> list[Turn]:
+        return self.session.turns
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    @property
+    def error(self) -> str:
+        """The message shown for the last refused upload or failed reply ('' if none)."""
+        return self._error
+
+    @property
+    def answer(self) -> str:
+        """The answer of the reply being streamed, else of the last reply."""
+        reply = self._live or self._last_reply
+        return reply.answer if reply is not None else ""
+
+    @property
+    def last_reply(self) -> Reply | None:
+        return self._last_reply
+
+    @property
+    def output(self) -> str:
+        """The HTML the widget shows: the conversation, the live reply and any message."""
+        return "".join((self.transcript.value, self.thinking_view.value, self.answer_view.value,
+                        self.status.value))
+
+    def current_sampling(self) -> Sampling:
+        """Sampling from the controls (raises ConfigError for values out of range)."""
+        changes: dict[str, Any] = {
+            "temperature": float(self.temperature.value), "top_p": float(self.top_p.value),
+            "top_k": int(self.top_k.value), "max_new_tokens": int(self.max_new_tokens.value)}
+        if self.thinking_mode == "toggle":
+            changes["thinking"] = bool(self.thinking.value)
+        else:
+            changes["thinking_budget"] = (int(self.thinking_budget.value)
+                                          if self.thinking_limit.value else None)
+        return self.session.sampling.replace(**changes)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def send(self, text: str, files: Sequence[str | os.PathLike[str]] = (), *,
+             names: Sequence[str] | None = None, **media_options: Any) -> bool:
+        """Attach ``files`` and ask ``text``; the reply streams in a background thread.
+
+        Returns False (with :attr:`error` set and the conversation unchanged) when an upload is
+        refused or the message cannot be sent; ``media_options`` go to ``media.ingest``.
+        """
+        self._refused_upload = False
+        if self.busy:
+            return self._refuse("a reply is still being generated; press Stop first")
+        self._show_error("")
+        try:
+            paths = [os.fspath(f) for f in files]
+            parts = self.session.attach(paths, names=names, **media_options) if paths else []
+        except GlmvError as exc:
+            self._refused_upload = True
+            return self._refuse(str(exc))
+        try:
+            updates = self.session.submit(text, parts, sampling=self.current_sampling())
+        except GlmvError as exc:
+            return self._refuse(str(exc))
+        self._stop_requested.clear()
+        self._set_running(True)
+        self._draw_transcript()
+        self._worker = threading.Thread(target=self._run, args=(updates,), daemon=True,
+                                        name="glmv-notebook-chat")
+        self._worker.start()
+        return True
+
+    def send_from_ui(self) -> bool:
+        """What the Send button does: the text box and the files in the upload control."""
+        entries = list(self.upload.value)
+        try:
+            paths = [self._save_upload(e) for e in entries]
+        except OSError as exc:
+            return self._refuse(f"could not store the upload: {exc}")
+        started = self.send(self.text.value, paths, names=[str(e["name"]) for e in entries])
+        if started:
+            self.text.value = ""
+        if started or self._refused_upload:
+            # A refused file would be refused again on every Send: let the user pick again.
+            self.upload.value = ()
+        return started
+
+    def stop(self) -> None:
+        """End the reply being generated; the partial answer stays in the conversation."""
+        self._stop_requested.set()
+        self.session.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the generation thread; True when no reply is running any more."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not self.busy
+
+    def clear(self) -> None:
+        """Start a new conversation (stops a running reply first)."""
+        self.stop()
+        self.wait()
+        self.session.clear()
+        self._last_reply = None
+        self._rendered.clear()
+        self._show_error("")
+        self._draw_transcript()
+
+    def close(self) -> None:
+        """Stop, close the widgets and remove the uploaded copies."""
+        self.stop()
+        self.wait()
+        self.view.close()
+        self._cleanup()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _save_upload(self, entry: dict[str, Any]) -> str:
+        ext = Path(str(entry.get("name", ""))).suffix.lower()
+        self._uploads += 1
+        path = Path(self._tmp) / f"upload-{self._uploads}{ext if _SAFE_EXT.match(ext) else ''}"
+        path.write_bytes(bytes(entry["content"]))
+        return str(path)
+
+    def _refuse(self, message: str) -> bool:
+        self._show_error(message)
+        return False
+
+    def _show_error(self, message: str) -> None:
+        self._error = message
+        self.status.value = (f'<div style="color:#cf222e;font-weight:600">⚠ '
+                             f"{_html.escape(message)}</div>") if message else ""
+
+    def _set_running(self, running: bool) -> None:
+        self.send_button.disabled = running
+        self.stop_button.disabled = not running
+
+    def _run(self, updates: Iterator[ReplyUpdate]) -> None:
+        last: ReplyUpdate | None = None
+        error = ""
+        try:
+            for last in updates:
+                if self._stop_requested.is_set():
+                    self.session.stop()  # Stop pressed before this reply's cancel event existed
+                if not last.done and self._clock() - self._last_draw >= self.interval_s:
+                    self._draw_live(last)
+        except GlmvError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a thread must report, not vanish
+            error = f"generation failed: {type(exc).__name__}: {exc}"
+        finally:
+            close = getattr(updates, "close", None)
+            if close is not None:
+                close()
+            self._finish(last, error)
+
+    def _draw_live(self, update: ReplyUpdate) -> None:
+        self._last_draw = self._clock()
+        self.draws += 1
+        reply = Reply.from_update(update)
+        self._live = reply
+        if reply.thinking:
+            title = ("Thinking…" if update.thinking_seconds is None
+                     else f"Thought for {update.thinking_seconds:.1f} s")
+            self.thinking_box.titles = (title,)
+            self.thinking_view.value = (f'<div style="white-space:pre-wrap">'
+                                        f"{_html.escape(reply.thinking)}</div>")
+            self.thinking_box.layout.display = None
+        self.answer_view.value = markdown_to_html(reply.marked_answer)
+
+    def _finish(self, last: ReplyUpdate | None, error: str) -> None:
+        turn = self.session.turns[-1] if self.session.turns else None
+        if last is not None:
+            self._last_reply = Reply.from_update(last, images_of(self.session.parts))
+        elif turn is not None:
+            self._last_reply = Reply.from_turn(turn, images_of(self.session.parts))
+        self._live = None
+        self.thinking_view.value = ""
+        self.thinking_box.layout.display = "none"
+        self.answer_view.value = ""
+        self._draw_transcript()
+        self._show_error(error)
+        self._set_running(False)
+
+    def _draw_transcript(self) -> None:
+        pieces = []
+        images: list[Any] = []
+        for turn in self.session.turns:
+            images = images + images_of(turn.parts)
+            attached = "".join(f" <code>📎 {_html.escape(p.label)}</code>" for p in turn.parts)
+            pieces.append(f'<div style="margin:8px 0;padding:6px 10px;background:#f6f8fa;'
+                          f'border-radius:6px"><b>You:</b> {_html.escape(turn.text)}{attached}'
+                          "</div>")
+            if turn.status in ("pending", "streaming"):
+                continue
+            key = (turn.raw, turn.status)
+            cached = self._rendered.get(id(turn))
+            if cached is not None and cached[0] is turn and cached[1] == key:
+                pieces.append(cached[2])
+                continue
+            reply = Reply.from_turn(turn, images)
+            if turn is self.session.turns[-1] and self._last_reply is not None:
+                reply.thinking_seconds = self._last_reply.thinking_seconds
+            rendered = reply.to_html(preview_height=self.preview_height)
+            self._rendered[id(turn)] = (turn, key, rendered)
+            pieces.append(rendered)
+        self.transcript.value = "".join(pieces)
