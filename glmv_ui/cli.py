@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
     chat.add_argument("--engine", choices=["local", "remote"], default="local")
     chat.add_argument("--url", help="base URL of an OpenAI-compatible server (remote engine)")
+    chat.add_argument("--remote-model",
+                      help="served model name (remote engine; default: the first the server lists)")
+    chat.add_argument("--api-key-env", default="GLMV_API_KEY",
+                      help="environment variable holding the server's API key (remote engine)")
+    chat.add_argument("--thinking-style", choices=["chat_template_kwargs", "vendor"],
+                      default="chat_template_kwargs",
+                      help="how the thinking switch is sent: vLLM/SGLang chat_template_kwargs, "
+                           "or the vendor API's thinking parameter (remote engine)")
     chat.add_argument("--image", "--file", dest="files", action="append", default=[],
                       help="image, video, PDF or slide deck for the first message (repeatable)")
     chat.add_argument("--prompt", help="ask this once and exit (no interactive prompt)")
@@ -42,7 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--seed", type=int)
     chat.add_argument("--password", help="password of an encrypted PDF")
     chat.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    space = sub.add_parser("space", help="assemble a Hugging Face Space folder (see Spaces.md)")
+    space.add_argument("--out", required=True, help="folder to write the Space into")
+    space.add_argument("--model", default=env_model(), help="model the Space runs (local engine)")
+    space.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
+    space.add_argument("--hardware", help="suggested Space hardware (default: from the model's "
+                                          "memory estimate)")
+    space.add_argument("--engine", choices=["local", "remote"], default="local")
+    space.add_argument("--url", help="OpenAI-compatible server the Space talks to (remote)")
+    space.add_argument("--remote-model", help="served model name (remote engine)")
+    space.add_argument("--title", default="GLM-V Workbench")
+    space.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    space.add_argument("--root", help="project checkout to copy (default: this package's)")
     return parser
+
+
+def _space(args: argparse.Namespace, out: TextIO) -> int:
+    from .space import build_space
+
+    path = build_space(args.out, args.model, engine=args.engine,
+                       quantization=None if args.quant == "none" else args.quant,
+                       hardware=args.hardware, url=args.url, remote_model=args.remote_model,
+                       title=args.title, root=args.root, overwrite=args.force)
+    out.write(f"Space folder written to {path}; push it with git or `hf upload` (see Spaces.md)\n")
+    return 0
 
 
 class _Printer:
@@ -121,10 +152,12 @@ def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     config = AppConfig(
         model=args.model,
         load=LoadOptions(quantization=None if args.quant == "none" else args.quant),
-        engine=args.engine, remote_url=args.url)
+        engine=args.engine, remote_url=args.url, remote_model=args.remote_model,
+        remote_api_key_env=args.api_key_env, remote_thinking_style=args.thinking_style)
     color = args.color == "always" or (args.color == "auto" and out.isatty()
                                         and not os.environ.get("NO_COLOR"))
-    out.write(f"Loading {args.model} ...\n")
+    target = args.url if args.engine == "remote" else args.model
+    out.write(f"{'Connecting to' if args.engine == 'remote' else 'Loading'} {target} ...\n")
     out.flush()
     engine = create_engine(config)
     sampling = default_sampling(engine.family)
@@ -202,6 +235,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     out = out or sys.stdout
     inp = inp or sys.stdin
     try:
+        if args.command == "space":
+            return _space(args, out)
         return _chat(args, out, inp)
     except GlmvError as exc:
         out.write(f"error: {exc}\n")

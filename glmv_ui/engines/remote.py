@@ -1,0 +1,504 @@
+"""The remote engine: any OpenAI-compatible ``/chat/completions`` endpoint, streamed over SSE.
+
+GLM-4.5V needs several GPUs, so most people reach it through vLLM, SGLang or the vendor's API.
+This engine speaks that protocol with ``httpx`` and hands the rest of the stack the same raw text
+the local engine produces:
+
+- Reasoning that the server splits out (``reasoning_content`` or ``reasoning`` deltas, as vLLM and
+  SGLang do with ``--reasoning-parser glm45``) is folded back into ``<think>…</think>`` before the
+  first answer delta; a server that leaves ``<think>`` in the content is passed through as it is.
+- Images, PDF pages and slides go as PNG data URLs; video frames as JPEG data URLs, each preceded
+  by its timestamp (``video_mode="frames"``), or as one mp4 data URL encoded with PyAV
+  (``video_mode="video"``) for servers that take ``video_url``. Parts are sent at the size the
+  media budgets left them; nothing is upscaled.
+- The thinking switch goes the way the server expects: ``chat_template_kwargs.enable_thinking``
+  (vLLM, SGLang, ``transformers serve``), the vendor API's ``thinking.type``, or not at all.
+- ``top_k``, ``repetition_penalty``, ``seed`` and ``stream_options`` are extensions some servers
+  refuse. When a server answers 400/422 naming some of them, they are dropped and the request is
+  sent again (at most twice); the engine remembers them for later requests.
+
+The API key is read from an environment variable at each request and lives only in the request
+headers: it never appears in ``repr``, messages or exports, and any echo of it in a server's error
+text is masked. Stop is checked between chunks; the response is then closed, which the server
+sees as a disconnect.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
+from .base import Chunk, GenerationRequest, Stats
+
+if TYPE_CHECKING:
+    from ..config import AppConfig
+
+__all__ = ["RemoteEngine", "encode_mp4", "guess_family"]
+
+ThinkingStyle = Literal["chat_template_kwargs", "vendor", "none"]
+VideoMode = Literal["frames", "video"]
+
+# Request fields a server may refuse; dropped (once) when an error names them.
+_OPTIONAL_FIELDS = ("stream_options", "top_k", "repetition_penalty", "seed",
+                    "chat_template_kwargs", "thinking")
+_ERROR_BODY_CHARS = 500
+
+
+def guess_family(model: str | None) -> str:
+    """A default family from a served model name; ``glm4v_moe`` (GLM-4.5V) unless it names 4.1V.
+
+    Only a default: pass ``family=`` when the served name says nothing (``--served-model-name``).
+    """
+    name = (model or "").lower().replace("_", "-")
+    if re.search(r"4\.1v|4-1v|41v|glm-?4v-9b|glm4v(?!-?moe)", name):
+        return "glm4v"
+    return "glm4v_moe"
+
+
+def _display_url(url: str) -> str:
+    """The URL as shown in messages: no user info, query or fragment (they may carry secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _endpoint(base_url: str) -> str:
+    """``…/chat/completions`` from a base URL given with or without its version segment."""
+    url = base_url.strip().rstrip("/")
+    if url.endswith("/chat/completions"):
+        return url
+    if re.search(r"/v\d+[a-z]*$", urlsplit(url).path) is None:
+        url += "/v1"
+    return url + "/chat/completions"
+
+
+class RemoteEngine:
+    """Streams replies from an OpenAI-compatible server.
+
+    ``url`` is the base URL (``http://host:8000/v1``, ``https://api.z.ai/api/paas/v4``); ``/v1``
+    is added when the URL has no version segment. ``model`` is the served model name; ``None``
+    asks the server's ``/models`` on first use and takes the first one. ``family`` defaults to a
+    guess from the model name (see :func:`guess_family`).
+    """
+
+    def __init__(self, url: str, model: str | None = None, *, family: str | None = None,
+                 api_key_env: str = "GLMV_API_KEY",
+                 thinking_style: ThinkingStyle = "chat_template_kwargs",
+                 video_mode: VideoMode = "frames", image_format: Literal["png", "jpeg"] = "png",
+                 extra_sampling: bool = True, connect_timeout_s: float = 10.0,
+                 read_timeout_s: float = 300.0, transport: Any = None) -> None:
+        from ..models import FAMILIES
+
+        if not url or not urlsplit(url.strip()).scheme.startswith("http"):
+            raise ConfigError(f"remote engine: the server URL must start with http:// or "
+                              f"https://, got {_display_url(url or '')!r}")
+        family = family or guess_family(model)
+        if family not in FAMILIES:
+            raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe")
+        if thinking_style not in ("chat_template_kwargs", "vendor", "none"):
+            raise ConfigError(f"thinking_style must be chat_template_kwargs, vendor or none, "
+                              f"got {thinking_style!r}")
+        if video_mode not in ("frames", "video"):
+            raise ConfigError(f"video_mode must be frames or video, got {video_mode!r}")
+        self.url = url.strip()
+        self.endpoint = _endpoint(self.url)
+        self.model = model
+        self.family = family
+        self.name = model or _display_url(self.url)
+        self.api_key_env = api_key_env
+        self.thinking_style = thinking_style
+        self.video_mode = video_mode
+        self.image_format = image_format
+        self.extra_sampling = extra_sampling
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self._transport = transport
+        self._rejected: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- construction from settings ---------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: AppConfig, **overrides: Any) -> RemoteEngine:
+        """From the app's settings. Settings left at their defaults (no URL, no model name, the
+        default thinking style or key variable) fall back to the variables of :meth:`from_env`,
+        so a Space or a shell can configure the engine without flags."""
+        kwargs = _env_settings(os.environ)
+        if config.remote_model:
+            kwargs["model"] = config.remote_model
+        if config.remote_api_key_env != "GLMV_API_KEY":
+            kwargs["api_key_env"] = config.remote_api_key_env
+        if config.remote_thinking_style != "chat_template_kwargs":
+            kwargs["thinking_style"] = config.remote_thinking_style
+        kwargs.update(overrides)
+        return cls(config.remote_url or _env_url(os.environ), **kwargs)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> RemoteEngine:
+        """Built from ``GLMV_REMOTE_URL``, ``GLMV_REMOTE_MODEL``, ``GLMV_REMOTE_FAMILY``,
+        ``GLMV_REMOTE_THINKING`` (chat_template_kwargs | vendor | none), ``GLMV_REMOTE_VIDEO``
+        (frames | video) and ``GLMV_API_KEY_ENV`` (the name of the variable holding the key)."""
+        env = os.environ if environ is None else environ
+        return cls(_env_url(env), **{**_env_settings(env), **overrides})
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key() else "not set"
+        return (f"RemoteEngine(url={_display_url(self.url)!r}, model={self.model!r}, "
+                f"family={self.family!r}, api_key_env={self.api_key_env!r} ({key}))")
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "").strip()
+
+    def _mask(self, text: str) -> str:
+        key = self._api_key()
+        return text.replace(key, "***") if key else text
+
+    def _where(self) -> str:
+        return _display_url(self.endpoint)
+
+    def _client(self) -> Any:
+        import httpx
+
+        headers = {"Accept": "text/event-stream"}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        timeout = httpx.Timeout(connect=self.connect_timeout_s, read=self.read_timeout_s,
+                                write=self.read_timeout_s, pool=self.connect_timeout_s)
+        return httpx.Client(headers=headers, timeout=timeout, transport=self._transport)
+
+    def resolve_model(self) -> str:
+        """The model name to send: the one given, or the first the server lists."""
+        if self.model:
+            return self.model
+        import httpx
+
+        models_url = self.endpoint[: -len("/chat/completions")] + "/models"
+        try:
+            with self._client() as client:
+                response = client.get(models_url)
+                response.raise_for_status()
+                data = response.json().get("data") or []
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise EngineConnectionError(
+                f"could not list the models at {_display_url(models_url)} "
+                f"({type(exc).__name__}); pass the served model name (--remote-model)") from None
+        if not data or not isinstance(data[0], dict) or not data[0].get("id"):
+            raise EngineConnectionError(f"{_display_url(models_url)} lists no models; pass "
+                                        "the served model name (--remote-model)")
+        with self._lock:
+            self.model = self.model or str(data[0]["id"])
+            self.name = self.model
+        return self.model
+
+    def build_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body for one request (also useful to inspect what would be sent)."""
+        from ..models import FAMILIES
+
+        s = request.sampling
+        vendor = self.thinking_style == "vendor"
+        body: dict[str, Any] = {
+            "model": self.resolve_model(),
+            "messages": [self._message(m) for m in request.messages],
+            "stream": True,
+            "max_tokens": s.max_new_tokens,
+            "temperature": s.temperature,
+            # The vendor API takes top_p in [0.01, 1]; GLM-4.1V's near-greedy default is lower.
+            "top_p": max(s.top_p, 0.01) if vendor else s.top_p,
+        }
+        if not vendor:
+            body["stream_options"] = {"include_usage": True}
+            if s.seed is not None:
+                body["seed"] = s.seed
+            if self.extra_sampling:
+                if s.top_k:
+                    body["top_k"] = s.top_k
+                body["repetition_penalty"] = s.repetition_penalty
+        if FAMILIES[self.family].can_disable_thinking:
+            if self.thinking_style == "chat_template_kwargs":
+                body["chat_template_kwargs"] = {"enable_thinking": s.thinking}
+            elif vendor:
+                body["thinking"] = {"type": "enabled" if s.thinking else "disabled"}
+        for name in self._rejected:
+            body.pop(name, None)
+        return body
+
+    # -- message encoding -------------------------------------------------------------------
+
+    def _message(self, msg: dict[str, Any]) -> dict[str, Any]:
+        content = msg["content"]
+        if isinstance(content, str):
+            return {"role": msg["role"], "content": content}
+        parts: list[dict[str, Any]] = []
+        for item in content:
+            kind = item["type"]
+            if kind == "text":
+                parts.append({"type": "text", "text": item["text"]})
+            elif kind == "image":
+                url = _data_url(item["part"].image, self.image_format)
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+            elif kind == "video":
+                parts.extend(self._video(item["part"]))
+            else:
+                raise GenerationError(f"unknown message part type {kind!r}")
+        return {"role": msg["role"], "content": parts}
+
+    def _video(self, part: Any) -> list[dict[str, Any]]:
+        if self.video_mode == "video":
+            url = "data:video/mp4;base64," + base64.b64encode(encode_mp4(part)).decode("ascii")
+            return [{"type": "video_url", "video_url": {"url": url}}]
+        out: list[dict[str, Any]] = []
+        stamps = list(part.timestamps) or [None] * len(part.frames)
+        for frame, t in zip(part.frames, stamps, strict=False):
+            # The timestamp keeps the model's sense of time that a real video input carries.
+            label = f"{part.source} at {t:.1f} s:" if t is not None else f"{part.source}:"
+            out.append({"type": "text", "text": label})
+            out.append({"type": "image_url", "image_url": {"url": _data_url(frame, "jpeg")}})
+        return out
+
+    # -- streaming --------------------------------------------------------------------------
+
+    def stream(self, request: GenerationRequest,
+               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+        import httpx
+
+        cancel = cancel or threading.Event()
+        body = self.build_body(request)
+        start = time.perf_counter()
+        client = self._client()
+        try:
+            response = self._open(client, body)
+            try:
+                yield from self._read(response, cancel, start)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            raise EngineConnectionError(
+                f"{self._where()} timed out ({type(exc).__name__}: no data for "
+                f"{self.read_timeout_s:g} s to read, {self.connect_timeout_s:g} s to connect)"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise EngineConnectionError(
+                f"lost the connection to {self._where()}: "
+                f"{self._mask(str(exc)) or type(exc).__name__}") from None
+        finally:
+            client.close()
+
+    def _open(self, client: Any, body: dict[str, Any]) -> Any:
+        """Send the request; on 400/422 naming optional fields, drop them and send it again."""
+        import httpx
+
+        for attempt in range(3):
+            try:
+                response = client.send(client.build_request("POST", self.endpoint, json=body),
+                                       stream=True)
+            except httpx.ConnectError as exc:
+                raise EngineConnectionError(
+                    f"cannot connect to {self._where()}: {self._mask(str(exc))}; is the server "
+                    "running and the URL right?") from None
+            if response.status_code < 400:
+                return response
+            text = self._mask(response.read().decode("utf-8", "replace"))
+            response.close()
+            refused = [f for f in _OPTIONAL_FIELDS
+                       if f in body and re.search(rf"\b{f}\b", text)]
+            if attempt < 2 and response.status_code in (400, 422) and refused:
+                with self._lock:
+                    self._rejected.update(refused)
+                body = {k: v for k, v in body.items() if k not in refused}
+                continue
+            raise EngineConnectionError(
+                f"{self._where()} answered HTTP {response.status_code}: {_error_text(text)}")
+        raise AssertionError("unreachable")
+
+    def _read(self, response: Any, cancel: threading.Event, start: float) -> Iterator[Chunk]:
+        state: dict[str, Any] = {"n": 0, "first": None, "prompt": 0, "completion": None,
+                                 "finish": None, "in_reasoning": False}
+
+        def stats(finish: str | None = None) -> Stats:
+            now = time.perf_counter()
+            first = state["first"]
+            n = state["n"]
+            if finish is not None and state["completion"] is not None:
+                n = int(state["completion"])
+            tps = None
+            if first is not None and n > 1 and now > first:
+                tps = (n - 1) / (now - first)
+            return Stats(prompt_tokens=state["prompt"], generated_tokens=n,
+                         time_to_first_token_s=None if first is None else first - start,
+                         elapsed_s=now - start, tokens_per_s=tps, finish_reason=finish)
+
+        if "json" in response.headers.get("content-type", "") and "event-stream" not in \
+                response.headers.get("content-type", ""):
+            yield from self._whole(response, state, stats)
+            return
+        done = False
+        for line in response.iter_lines():
+            if cancel.is_set():
+                break
+            if not line.startswith("data:"):
+                continue  # blank separators, comments, event names
+            data = line[5:].strip()
+            if data == "[DONE]":
+                done = True
+                break
+            text = self._delta(data, state)
+            if text:
+                if state["first"] is None:
+                    state["first"] = time.perf_counter()
+                state["n"] += 1
+                yield Chunk(text, stats())
+        if cancel.is_set():
+            finish = "cancelled"
+        elif state["finish"] is not None or done:
+            finish = _finish(state["finish"])
+        else:
+            raise EngineConnectionError(
+                f"{self._where()} closed the stream before the reply finished "
+                f"({state['n']} chunks received)")
+        tail = "</think>" if state["in_reasoning"] else ""
+        yield Chunk(tail, stats(finish), done=True)
+
+    def _delta(self, data: str, state: dict[str, Any]) -> str:
+        """One SSE payload -> raw text (reasoning folded into ``<think>``); updates ``state``."""
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise GenerationError(f"{self._where()} sent a malformed chunk: "
+                                  f"{_error_text(self._mask(data))}") from None
+        if not isinstance(payload, dict):
+            raise GenerationError(f"{self._where()} sent a malformed chunk: "
+                                  f"{_error_text(self._mask(data))}")
+        if payload.get("error"):
+            raise GenerationError(f"{self._where()} reported an error mid-stream: "
+                                  f"{_error_text(self._mask(json.dumps(payload['error'])))}")
+        usage = payload.get("usage") or {}
+        if isinstance(usage, dict):
+            state["prompt"] = int(usage.get("prompt_tokens") or state["prompt"])
+            if usage.get("completion_tokens") is not None:
+                state["completion"] = usage["completion_tokens"]
+        out = []
+        for choice in payload.get("choices") or []:
+            if not isinstance(choice, dict):
+                raise GenerationError(f"{self._where()} sent a malformed chunk: "
+                                      f"{_error_text(self._mask(data))}")
+            delta = choice.get("delta") or choice.get("message") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+            content = delta.get("content") or ""
+            if reasoning:
+                if not state["in_reasoning"]:
+                    out.append("<think>")
+                    state["in_reasoning"] = True
+                out.append(str(reasoning))
+            if content:
+                if state["in_reasoning"]:
+                    out.append("</think>")
+                    state["in_reasoning"] = False
+                out.append(str(content))
+            if choice.get("finish_reason"):
+                state["finish"] = choice["finish_reason"]
+        return "".join(out)
+
+    def _whole(self, response: Any, state: dict[str, Any], stats: Any) -> Iterator[Chunk]:
+        """A server that ignored ``stream: true`` and sent one JSON reply."""
+        text = self._delta(response.read().decode("utf-8", "replace"), state)
+        if state["in_reasoning"]:
+            text += "</think>"
+            state["in_reasoning"] = False
+        state["first"] = time.perf_counter()
+        state["n"] = 1
+        yield Chunk(text, stats())
+        yield Chunk("", stats(_finish(state["finish"])), done=True)
+
+
+_ENV_SETTINGS = (("GLMV_REMOTE_MODEL", "model"), ("GLMV_REMOTE_FAMILY", "family"),
+                 ("GLMV_REMOTE_THINKING", "thinking_style"), ("GLMV_REMOTE_VIDEO", "video_mode"),
+                 ("GLMV_API_KEY_ENV", "api_key_env"))
+
+
+def _env_settings(env: Any) -> dict[str, Any]:
+    return {key: env[var].strip() for var, key in _ENV_SETTINGS if env.get(var, "").strip()}
+
+
+def _env_url(env: Any) -> str:
+    url = env.get("GLMV_REMOTE_URL", "").strip()
+    if not url:
+        raise ConfigError("the remote engine needs the server's URL (--url or GLMV_REMOTE_URL), "
+                          "e.g. http://localhost:8000/v1")
+    return url
+
+
+def _finish(reason: str | None) -> str:
+    return {"length": "length", "stop": "stop", None: "stop"}.get(reason, str(reason))
+
+
+def _error_text(text: str) -> str:
+    """A server's error body, trimmed; the ``message`` or ``detail`` of a JSON body when present."""
+    text = text.strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        err = payload.get("error", payload.get("detail", payload.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message") or err
+        if err:
+            text = err if isinstance(err, str) else json.dumps(err)
+    text = " ".join(text.split())
+    if len(text) > _ERROR_BODY_CHARS:
+        text = text[:_ERROR_BODY_CHARS] + "…"
+    return text or "(empty body)"
+
+
+def _data_url(image: Any, fmt: str) -> str:
+    """A PIL image as a data URL at its current size."""
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        image.convert("RGB").save(buf, format="JPEG", quality=90)
+        mime = "image/jpeg"
+    else:
+        image.save(buf, format="PNG")
+        mime = "image/png"
+    return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def encode_mp4(part: Any) -> bytes:
+    """Encode a video part's sampled frames as an H.264 mp4 at the rate they were sampled."""
+    try:
+        import av
+    except ImportError as exc:
+        raise MissingDependencyError("av", "Sending a video to a remote server") from exc
+    from fractions import Fraction
+
+    frames = list(part.frames)
+    if not frames:
+        raise GenerationError(f"{part.source}: the video part has no frames")
+    fps = part.fps or 2.0
+    width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in frames:
+            frame = av.VideoFrame.from_image(image.convert("RGB").resize((width, height))
+                                             if image.size != (width, height) else
+                                             image.convert("RGB"))
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
