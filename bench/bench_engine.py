@@ -26,6 +26,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -81,10 +82,8 @@ def main() -> None:
         return int(result["out"].shape[1] - inputs["input_ids"].shape[1])
 
     def via_engine() -> int:
-        last = None
-        for last in engine.stream(request):
-            pass
-        return last.stats.generated_tokens
+        tail = deque(engine.stream(request), maxlen=1)
+        return tail[0].stats.generated_tokens
 
     def via_session(render: bool) -> int:
         session = Session(engine, sampling=sampling)

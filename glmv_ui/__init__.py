@@ -30,6 +30,7 @@ __all__ = [
     "KNOWN_MODELS",
     "TINY_MODELS",
     "AppConfig",
+    "ChatWidget",
     "Chunk",
     "Engine",
     "Event",
@@ -49,7 +50,9 @@ __all__ = [
     "Session",
     "Stats",
     "Turn",
+    "ask",
     "build_messages",
+    "create_app",
     "create_engine",
     "default_cache",
     "default_sampling",
@@ -58,13 +61,18 @@ __all__ = [
     "ingest",
     "load_model",
     "parse_raw",
+    "show_reply",
 ]
 
 _LAZY = {
     "LocalEngine": ("glmv_ui.engines.local", "LocalEngine"),
     "ScriptedEngine": ("glmv_ui.engines.scripted", "ScriptedEngine"),
     "create_engine": ("glmv_ui.engines.factory", "create_engine"),
+    "create_app": ("glmv_ui.ui", "create_app"),
     "ingest": ("glmv_ui.media.ingest", "ingest"),
+    "ChatWidget": ("glmv_ui.notebook", "ChatWidget"),
+    "ask": ("glmv_ui.notebook", "ask"),
+    "show_reply": ("glmv_ui.notebook", "show_reply"),
 }
 
 

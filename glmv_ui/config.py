@@ -6,6 +6,7 @@ Standard library only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -13,6 +14,7 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ENV_VARS",
     "AppConfig",
     "LoadOptions",
     "MediaLimits",
@@ -117,9 +119,12 @@ class AppConfig:
     load: LoadOptions = field(default_factory=LoadOptions)
     engine: Literal["local", "remote", "scripted"] = "local"
     remote_url: str | None = None
-    remote_model: str | None = None
+    remote_model: str | None = None  # None: the first model the server lists
+    remote_family: str | None = None  # None: guessed from the served model's name
     remote_api_key_env: str = "GLMV_API_KEY"
-    remote_thinking_style: Literal["chat_template_kwargs", "vendor"] = "chat_template_kwargs"
+    remote_thinking_style: Literal["chat_template_kwargs", "vendor", "none"] = (
+        "chat_template_kwargs")
+    remote_video_mode: Literal["frames", "video"] = "frames"
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
@@ -128,6 +133,58 @@ class AppConfig:
     max_file_size_mb: int = 200
     language: Literal["en", "zh"] = "en"
     media: MediaLimits = field(default_factory=MediaLimits)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AppConfig:
+        """Settings from ``GLMV_*`` environment variables (see :data:`ENV_VARS`); unset ones
+        keep their defaults. Command-line flags, where a program has them, override these."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        values: dict[str, object] = {}
+        for var, (attr, convert) in ENV_VARS.items():
+            raw = get(var)
+            if raw:
+                try:
+                    values[attr] = convert(raw)
+                except ValueError:
+                    raise ConfigError(f"{var}={raw!r} is not a valid value") from None
+        quant = values.pop("quantization", None)
+        load = LoadOptions(quantization=None if quant in (None, "none") else quant)  # type: ignore[arg-type]
+        size = values.get("max_file_size_mb", MediaLimits.max_upload_mb)
+        return cls(load=load, media=MediaLimits(max_upload_mb=int(size)),  # type: ignore[arg-type]
+                   **values)  # type: ignore[arg-type]
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+# Environment variable -> (AppConfig field, parser).
+ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "GLMV_MODEL": ("model", str),
+    "GLMV_QUANT": ("quantization", str),
+    "GLMV_ENGINE": ("engine", str),
+    "GLMV_REMOTE_URL": ("remote_url", str),
+    "GLMV_REMOTE_MODEL": ("remote_model", str),
+    "GLMV_REMOTE_FAMILY": ("remote_family", str),
+    "GLMV_REMOTE_THINKING": ("remote_thinking_style", str),
+    "GLMV_REMOTE_VIDEO": ("remote_video_mode", str),
+    "GLMV_API_KEY_ENV": ("remote_api_key_env", str),
+    "GLMV_HOST": ("host", str),
+    "GLMV_PORT": ("port", int),
+    "GLMV_SHARE": ("share", _flag),
+    "GLMV_MCP": ("mcp_server", _flag),
+    "GLMV_CONCURRENCY": ("concurrency", int),
+    "GLMV_MAX_FILE_MB": ("max_file_size_mb", int),
+    "GLMV_LANGUAGE": ("language", str),
+}
 
 
 def env_model(default: str = DEFAULT_MODEL) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import glmv_ui
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.notebook import (
@@ -244,7 +245,11 @@ def test_open_app_hands_over_engine(tiny41, monkeypatch: pytest.MonkeyPatch) -> 
         seen["config"], seen["engine"] = config, engine
         return _App()
 
-    monkeypatch.setitem(sys.modules, "glmv_ui.ui", types.SimpleNamespace(create_app=create_app))
+    stub = types.SimpleNamespace(create_app=create_app)
+    # Both places an import can find the module: sys.modules and the package attribute (set
+    # once any earlier test imported the real app).
+    monkeypatch.setitem(sys.modules, "glmv_ui.ui", stub)
+    monkeypatch.setattr(glmv_ui, "ui", stub, raising=False)
     engine = LocalEngine(tiny41)
     open_app(engine, quiet=True)
     assert seen["engine"] is engine

@@ -428,11 +428,11 @@ def test_family_guess_urls_and_settings(monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigError, match="URL"):
         RemoteEngine.from_config(AppConfig(engine="remote"))
-    # What the app's settings leave unset comes from the GLMV_REMOTE_* variables.
+    # The GLMV_REMOTE_* variables reach the engine through the app's settings.
     monkeypatch.setenv("GLMV_REMOTE_URL", "http://h:9/v1")
     monkeypatch.setenv("GLMV_REMOTE_MODEL", "glm-4.5v")
     monkeypatch.setenv("GLMV_REMOTE_THINKING", "vendor")
-    from_app = RemoteEngine.from_config(AppConfig(engine="remote"))
+    from_app = RemoteEngine.from_config(AppConfig.from_env())
     assert (from_app.endpoint, from_app.model, from_app.thinking_style) == \
         ("http://h:9/v1/chat/completions", "glm-4.5v", "vendor")
     pinned = RemoteEngine.from_config(AppConfig(engine="remote", remote_url="http://x/v1",

@@ -44,9 +44,11 @@ class Stats:
     finish_reason: str | None = None  # "stop", "length", "cancelled", "error" when done
 
     def summary(self) -> str:
-        parts = [f"{self.prompt_tokens} prompt tokens"]
-        if self.visual_tokens:
-            parts[0] += f" ({self.visual_tokens} visual)"
+        parts = []
+        if self.prompt_tokens:  # unknown (0) for engines that cannot count the prompt
+            parts.append(f"{self.prompt_tokens} prompt tokens")
+            if self.visual_tokens:
+                parts[0] += f" ({self.visual_tokens} visual)"
         parts.append(f"{self.generated_tokens} generated")
         if self.time_to_first_token_s is not None:
             parts.append(f"first token {self.time_to_first_token_s:.2f} s")

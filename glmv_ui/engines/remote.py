@@ -33,14 +33,12 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from ..config import AppConfig
 from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
 from .base import Chunk, GenerationRequest, Stats
-
-if TYPE_CHECKING:
-    from ..config import AppConfig
 
 __all__ = ["RemoteEngine", "encode_mp4", "guess_family"]
 
@@ -131,26 +129,24 @@ class RemoteEngine:
 
     @classmethod
     def from_config(cls, config: AppConfig, **overrides: Any) -> RemoteEngine:
-        """From the app's settings. Settings left at their defaults (no URL, no model name, the
-        default thinking style or key variable) fall back to the variables of :meth:`from_env`,
-        so a Space or a shell can configure the engine without flags."""
-        kwargs = _env_settings(os.environ)
-        if config.remote_model:
-            kwargs["model"] = config.remote_model
-        if config.remote_api_key_env != "GLMV_API_KEY":
-            kwargs["api_key_env"] = config.remote_api_key_env
-        if config.remote_thinking_style != "chat_template_kwargs":
-            kwargs["thinking_style"] = config.remote_thinking_style
+        """From the app's settings (flags and the ``GLMV_*`` variables of
+        :meth:`AppConfig.from_env <glmv_ui.config.AppConfig.from_env>`)."""
+        if not config.remote_url:
+            raise ConfigError("the remote engine needs the server's URL (--url or "
+                              "GLMV_REMOTE_URL), e.g. http://localhost:8000/v1")
+        kwargs: dict[str, Any] = dict(
+            model=config.remote_model, family=config.remote_family,
+            api_key_env=config.remote_api_key_env, thinking_style=config.remote_thinking_style,
+            video_mode=config.remote_video_mode)
         kwargs.update(overrides)
-        return cls(config.remote_url or _env_url(os.environ), **kwargs)
+        return cls(config.remote_url, **kwargs)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> RemoteEngine:
         """Built from ``GLMV_REMOTE_URL``, ``GLMV_REMOTE_MODEL``, ``GLMV_REMOTE_FAMILY``,
         ``GLMV_REMOTE_THINKING`` (chat_template_kwargs | vendor | none), ``GLMV_REMOTE_VIDEO``
         (frames | video) and ``GLMV_API_KEY_ENV`` (the name of the variable holding the key)."""
-        env = os.environ if environ is None else environ
-        return cls(_env_url(env), **{**_env_settings(env), **overrides})
+        return cls.from_config(AppConfig.from_env(environ), **overrides)
 
     def __repr__(self) -> str:
         key = "set" if self._api_key() else "not set"
@@ -422,23 +418,6 @@ class RemoteEngine:
         state["n"] = 1
         yield Chunk(text, stats())
         yield Chunk("", stats(_finish(state["finish"])), done=True)
-
-
-_ENV_SETTINGS = (("GLMV_REMOTE_MODEL", "model"), ("GLMV_REMOTE_FAMILY", "family"),
-                 ("GLMV_REMOTE_THINKING", "thinking_style"), ("GLMV_REMOTE_VIDEO", "video_mode"),
-                 ("GLMV_API_KEY_ENV", "api_key_env"))
-
-
-def _env_settings(env: Any) -> dict[str, Any]:
-    return {key: env[var].strip() for var, key in _ENV_SETTINGS if env.get(var, "").strip()}
-
-
-def _env_url(env: Any) -> str:
-    url = env.get("GLMV_REMOTE_URL", "").strip()
-    if not url:
-        raise ConfigError("the remote engine needs the server's URL (--url or GLMV_REMOTE_URL), "
-                          "e.g. http://localhost:8000/v1")
-    return url
 
 
 def _finish(reason: str | None) -> str:

@@ -1,0 +1,74 @@
+"""The Gradio app: :func:`create_app` builds it, :func:`launch_options` says how to serve it.
+
+Importing this package imports nothing heavy; gradio is imported when the app is built. The model
+loads in a background thread, so the page is served at once and shows the load's progress.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..config import AppConfig
+from ..engines.base import Engine
+
+__all__ = ["create_app", "launch_options"]
+
+CSS_PATH = Path(__file__).with_name("assets.css")
+
+
+def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
+               preload: bool = True) -> Any:
+    """Build the ``gr.Blocks`` app for ``config``.
+
+    ``engine`` (e.g. a ScriptedEngine) replaces the one the config would build. With ``preload``
+    the model starts loading in the background now; otherwise on the first page view.
+    The returned Blocks carries ``glmv_model`` (the :class:`~glmv_ui.ui.state.ModelManager`) and
+    ``glmv_sessions`` (the per-session registry) for tests and embedding.
+    """
+    try:  # on ZeroGPU, spaces must be imported before torch touches CUDA
+        import spaces  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        pass
+    import gradio as gr
+
+    from ..config import default_sampling
+    from ..examples import gallery
+    from .events import Handlers, wire
+    from .layout import render
+    from .state import ModelManager, SessionRegistry
+
+    config = config or AppConfig()
+    manager = ModelManager(config, engine)
+    registry = SessionRegistry(lang=config.language)
+    lang = config.language
+    with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False) as demo:
+        ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),
+                    lang)
+        handlers = Handlers(config, manager, registry, ui)
+        wire(demo, ui, handlers)
+    demo.queue(default_concurrency_limit=max(1, config.concurrency))
+    demo.glmv_model = manager  # type: ignore[attr-defined]
+    demo.glmv_sessions = registry  # type: ignore[attr-defined]
+    if preload:
+        manager.start()
+    return demo
+
+
+def launch_options(config: AppConfig) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch`` from the config (theme and CSS included)."""
+    import gradio as gr
+
+    from .state import media_root
+
+    return {
+        "server_name": config.host,
+        "server_port": config.port,
+        "share": config.share,
+        "mcp_server": config.mcp_server,
+        "max_file_size": f"{config.max_file_size_mb}mb",
+        "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
+        "css": CSS_PATH.read_text(encoding="utf-8"),
+        "allowed_paths": [str(media_root())],
+        "show_error": True,
+    }

@@ -1,0 +1,195 @@
+"""The page in real headless Chromium: uploads, thinking, boxes, HTML preview, Stop, video."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glmv_ui.config import AppConfig
+from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.ui import create_app, launch_options
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+BOX_REPLY = (
+    "<think>The photo shows a red square on the left and a blue disc on the right; the "
+    "question asks where they are, so I give their boxes.</think><answer>The **red square** is "
+    "at <|begin_of_box|>[80,120,420,560]<|end_of_box|> and the blue disc at "
+    "<|begin_of_box|>[560,300,900,800]<|end_of_box|>.\n\nArea of a disc: $A = \\pi r^2$."
+    "</answer>")
+HTML_REPLY = (
+    "<think>A simple landing page.</think><answer>Here is the page:\n"
+    "<!DOCTYPE html>\n<html>\n<head><title>Brightlane</title>\n"
+    "<style>body{font-family:sans-serif;margin:0}h1{color:#4f46e5}</style></head>\n"
+    "<body>\n<h1 id=\"hero\">Ship better software</h1>\n<p>Plan, build, track.</p>\n"
+    "</body>\n</html>\nOpen it in a browser.</answer>")
+LONG_REPLY = "<think>Counting.</think><answer>" + " ".join(f"word{i}" for i in range(300)) + \
+    "</answer>"
+VIDEO_REPLY = "<think>The ball moves right and turns blue at 2 s.</think><answer>A red ball " \
+    "moves to the right and turns blue at 0:02.</answer>"
+
+
+class _Engine(ScriptedEngine):
+    """Keeps each request's cancel event, so the test can wait until Stop reached the server."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cancels: list[threading.Event] = []
+
+    def stream(self, request: Any, cancel: threading.Event | None = None) -> Any:
+        cancel = cancel or threading.Event()
+        self.cancels.append(cancel)
+        return super().stream(request, cancel)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _media(tmp: Path) -> tuple[Path, Path, Path]:
+    import pymupdf
+    from PIL import Image, ImageDraw
+
+    from glmv_ui.examples import example_file
+
+    img = Image.new("RGB", (640, 480), "#f8fafc")
+    d = ImageDraw.Draw(img)
+    d.rectangle((51, 58, 269, 269), fill="#dc2626")
+    d.ellipse((358, 144, 576, 384), fill="#2563eb")
+    image = tmp / "shapes.png"
+    img.save(image)
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_text((40, 80), "Quarterly figures: revenue 64.5", fontsize=14)
+    pdf = tmp / "figures.pdf"
+    doc.save(pdf)
+    doc.close()
+    return image, pdf, example_file("video")
+
+
+def _has_colour(png: bytes, rgb: tuple[int, int, int], tol: int = 30) -> int:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for p in img.getdata() if all(abs(a - b) <= tol for a, b in zip(p, rgb,
+                                                                                  strict=True)))
+
+
+def _check_shot(png: bytes) -> None:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("L")
+    assert img.width >= 800 and img.height >= 400
+    lo, hi = img.getextrema()
+    assert hi - lo > 100, "screenshot is blank"
+
+
+def test_the_page_in_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    image, pdf, video = _media(tmp_path)
+    hold = threading.Event()
+    engine = _Engine("glm4v", [BOX_REPLY, HTML_REPLY, LONG_REPLY, VIDEO_REPLY],
+                            chunk_size=6, pause=hold, pause_after=4)
+    config = AppConfig(model="glm4v", engine="scripted")
+    demo = create_app(config, engine=engine)
+    options = launch_options(config)
+    options.update(server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    demo.launch(**options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(demo.local_url)
+            expect(page.locator("#glmv-model-status")).to_contain_text("scripted")
+
+            # 1. image + PDF: thumbnails and estimate before sending, thinking pending -> done
+            page.locator("#glmv-input input[type=file]").set_input_files([str(pdf), str(image)])
+            expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
+            expect(page.locator("#glmv-attach-preview img")).to_have_count(1)
+            expect(page.locator("#glmv-attach-info")).to_contain_text("figures.pdf")
+            page.locator("#glmv-input textarea").fill("Where are the shapes?")
+            page.locator("#glmv-input textarea").press("Enter")
+            chat = page.locator("#glmv-chat")
+            expect(chat.locator(".loading-spinner")).to_have_count(1)  # thinking in progress
+            expect(chat).to_contain_text("Thinking")
+            page.screenshot(path=str(ARTIFACTS / "app_thinking.png"))
+            hold.set()
+            expect(chat).to_contain_text("Thought")
+            expect(chat.locator(".loading-spinner")).to_have_count(0)
+            expect(chat).to_contain_text("Boxes drawn on shapes.png")
+            expect(chat.locator("mark.glmv-box").first).to_be_visible()
+            expect(chat).to_contain_text("generated")  # the stats line
+            expect(chat.locator(".glmv-swatch")).to_have_count(2)
+            drawn = chat.locator("img").nth(2)  # two upload strips, then the drawn boxes
+            drawn.scroll_into_view_if_needed()
+            expect(drawn).to_have_js_property("complete", True)
+            shot = drawn.screenshot(path=str(ARTIFACTS / "app_boxes.png"))
+            assert _has_colour(shot, (0xE6, 0x19, 0x4B)) > 100  # box 1 outline colour
+            assert _has_colour(shot, (0x3C, 0xB4, 0x4B)) > 100  # box 2 outline colour
+            page.evaluate("window.scrollTo(0, 0)")
+            full = page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+            _check_shot(full)
+
+            # 2. an HTML answer: sandboxed live preview, source and download
+            page.locator("#glmv-input textarea").fill("Make this a web page")
+            page.locator("#glmv-input textarea").press("Enter")
+            frame = page.locator("#glmv-html-preview iframe")
+            expect(frame).to_have_attribute("sandbox", "allow-scripts")
+            expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
+                .to_have_text("Ship better software")
+            page.locator("#glmv-show-source").click()
+            expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
+            page.locator("#glmv-show-preview").click()
+            expect(frame).to_be_visible()
+            _check_shot(page.screenshot(path=str(ARTIFACTS / "app_html.png"), full_page=True))
+
+            # 3. Stop mid-answer keeps the partial answer
+            hold.clear()
+            engine.pause_after = 12
+            page.locator("#glmv-input textarea").fill("Count to three hundred")
+            page.locator("#glmv-input textarea").press("Enter")
+            expect(chat).to_contain_text("word1")
+            page.locator("#glmv-stop").click()
+            assert engine.cancels[-1].wait(30), "Stop never reached the server"
+            hold.set()
+            expect(chat).to_contain_text("Stopped")
+            assert "word299" not in chat.inner_text()
+
+            # 4. the Chinese interface relabels the page and the conversation
+            page.locator("#glmv-lang label").nth(1).click()
+            expect(page.locator("#glmv-title")).to_contain_text("工作台")
+            expect(page.locator("#glmv-stop")).to_have_text("停止")
+            page.locator("#glmv-lang label").nth(0).click()
+            expect(page.locator("#glmv-stop")).to_have_text("Stop")
+
+            # 5. a video (in a new conversation: images and a video never share a prompt)
+            page.locator("#glmv-clear").click()
+            expect(chat.locator("img")).to_have_count(0)
+            page.locator("#glmv-input input[type=file]").set_input_files([str(video)])
+            expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
+            page.locator("#glmv-input textarea").fill("What happens?")
+            page.locator("#glmv-input textarea").press("Enter")
+            expect(chat).to_contain_text("turns blue")
+            expect(chat).to_contain_text("frames")
+            page.evaluate("window.scrollTo(0, 0)")
+            _check_shot(page.screenshot(path=str(ARTIFACTS / "app_video.png")))
+            browser.close()
+    finally:
+        demo.close()

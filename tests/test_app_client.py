@@ -1,0 +1,165 @@
+"""The app launched in-process and driven through gradio_client, as an API user would."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from gradio_client import Client, handle_file
+
+from glmv_ui.config import AppConfig, Sampling
+from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.ui import create_app, launch_options
+
+REPLY = ("<think>Checking the picture.</think>"
+         "<answer>A {word} answer, long enough to stream.</answer>")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _launch(config: AppConfig, engine: Any = None, **kwargs: Any) -> Any:
+    demo = create_app(config, engine=engine, **kwargs)
+    options = launch_options(config)
+    options.update(server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    demo.launch(**options)
+    return demo
+
+
+def _client(demo: Any) -> Client:
+    return Client(demo.local_url, verbose=False)
+
+
+def _texts(message: dict[str, Any]) -> str:
+    content = message["content"]
+    parts = content if isinstance(content, list) else [content]
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+def _answers(chat: list[dict[str, Any]]) -> list[str]:
+    return [_texts(m) for m in chat if m["role"] == "assistant" and not m.get("metadata")]
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[Any, ScriptedEngine]]:
+    engine = ScriptedEngine("glm4v", chunk_size=4)
+    demo = _launch(AppConfig(model="glm4v", engine="scripted", concurrency=2), engine)
+    yield demo, engine
+    demo.close()
+
+
+def test_streaming_is_cumulative_on_the_tiny_model() -> None:
+    demo = _launch(AppConfig(model="tiny-glm41v"))
+    try:
+        assert demo.glmv_model.wait(120), demo.glmv_model.error
+        client = _client(demo)
+        assert "tiny-glm41v" in client.predict(api_name="/model_status")
+        job = client.submit({"text": "Describe the picture.", "files": []}, True, 0, 1.0, 1.0,
+                            50, 1.0, 400, 7, api_name="/chat")
+        outputs = [out[0] for out in job]
+        assert len(outputs) >= 2
+        for before, after in itertools.pairwise(outputs):
+            assert len(after) >= len(before)
+            # each streamed message keeps what it showed and may only grow (the last step adds
+            # the stats line; boxes and HTML are post-processed only at the end)
+            for a, b in zip(before[:len(before)], after, strict=False):
+                assert _texts(b).startswith(_texts(a).rstrip()) or a["role"] == "user"
+        final = outputs[-1]
+        assert final[0]["role"] == "user"
+        assert "prompt tokens" in "".join(_answers(final))
+    finally:
+        demo.close()
+
+
+def test_stop_ends_only_its_own_session(scripted: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted
+    pause = threading.Event()
+    engine.pause, engine.pause_after = pause, 2
+    engine.enqueue(REPLY.format(word="first"), REPLY.format(word="second"))
+    a, b = _client(demo), _client(demo)
+    job_a = a.submit({"text": "one", "files": []}, api_name="/chat")
+    next(iter(job_a))  # A is streaming and now held by the pause
+    job_b = b.submit({"text": "two", "files": []}, api_name="/chat")
+    a.predict(api_name="/stop")
+    pause.set()
+    chat_a = job_a.result()[0]
+    chat_b = job_b.result()[0]
+    assert "Stopped" in _answers(chat_a)[-1]
+    assert "first answer" not in _answers(chat_a)[-1]
+    assert _answers(chat_b)[0].startswith("A second answer, long enough to stream.")
+    assert demo.glmv_sessions is not None and len(demo.glmv_sessions) == 2
+
+
+def test_regenerate_edit_undo(scripted: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted
+    engine.enqueue(*(REPLY.format(word=w) for w in ("first", "second", "third")))
+    client = _client(demo)
+    chat = client.predict({"text": "question one", "files": []}, api_name="/chat")[0]
+    assert "first answer" in _answers(chat)[0]
+    chat = client.predict(api_name="/regenerate")[0]
+    assert len(_answers(chat)) == 1 and "second answer" in _answers(chat)[0]
+    chat = client.predict(0, "question edited", api_name="/edit")[0]
+    assert [_texts(m) for m in chat if m["role"] == "user"] == ["question edited"]
+    assert "third answer" in _answers(chat)[0]
+    last_prompt = engine.requests[-1].messages[-1]["content"]
+    assert any(p.get("text") == "question edited" for p in last_prompt)
+    chat, restored, *_ = client.predict(api_name="/undo")
+    assert chat == []
+    assert restored["text"] == "question edited"
+
+
+def test_bad_upload_names_the_file_and_the_session_goes_on(
+        scripted: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+    demo, engine = scripted
+    engine.enqueue(REPLY.format(word="good"), REPLY.format(word="later"))
+    bad = tmp_path / "broken-scan.pdf"
+    bad.write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    client = _client(demo)
+    client.predict({"text": "hello", "files": []}, api_name="/chat")
+    with pytest.raises(Exception, match=r"broken-scan\.pdf"):
+        client.predict({"text": "read this", "files": [handle_file(str(bad))]}, api_name="/chat")
+    chat = client.predict({"text": "and now?", "files": []}, api_name="/chat")[0]
+    answers = _answers(chat)
+    assert len(answers) == 2 and "later answer" in answers[1]
+
+
+def test_sending_before_the_model_is_ready_says_so() -> None:
+    demo = _launch(AppConfig(model="tiny-glm41v"), preload=False)
+    try:
+        client = _client(demo)
+        with pytest.raises(Exception, match="still loading"):
+            client.predict({"text": "hi", "files": []}, api_name="/chat")
+    finally:
+        demo.close()
+
+
+def test_a_model_that_cannot_load_leaves_the_app_serving(tmp_path: Any) -> None:
+    demo = _launch(AppConfig(model=str(tmp_path / "no-such-model")))
+    try:
+        assert not demo.glmv_model.wait(60)
+        client = _client(demo)
+        status = client.predict(api_name="/model_status")
+        assert "Could not load" in status and "What to do" in status
+        with pytest.raises(Exception, match="could not be loaded"):
+            client.predict({"text": "hi", "files": []}, api_name="/chat")
+    finally:
+        demo.close()
+
+
+def test_settings_reach_the_engine(scripted: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted
+    client = _client(demo)
+    client.predict({"text": "hi", "files": []}, True, 512, 0.2, 0.5, 3, 1.05, 64, 11,
+                   "Be brief.", api_name="/chat")
+    request = engine.requests[-1]
+    assert request.sampling == Sampling(temperature=0.2, top_p=0.5, top_k=3,
+                                        repetition_penalty=1.05, max_new_tokens=64, seed=11,
+                                        thinking=True, thinking_budget=512)
+    assert request.messages[0] == {"role": "system", "content": "Be brief."}

@@ -1,0 +1,89 @@
+"""Pure view functions: messages, thinking blocks, strips, legends, labels."""
+
+from __future__ import annotations
+
+from glmv_ui.engines.base import Stats
+from glmv_ui.media.parts import MediaPart
+from glmv_ui.ui.i18n import STRINGS, t
+from glmv_ui.ui.views import (
+    TurnExtras,
+    answer_markdown,
+    format_time,
+    group_caption,
+    group_parts,
+    legend_markdown,
+    stats_html,
+    strip_image,
+    thinking_message,
+    turn_messages,
+)
+from tests.helpers import red_image
+
+
+def _pages(n: int) -> list[MediaPart]:
+    return [MediaPart(kind="image", source="doc.pdf", image=red_image(100, 140), page=i + 1)
+            for i in range(n)]
+
+
+def test_thinking_block_is_pending_then_done_with_duration() -> None:
+    live = thinking_message("hmm", done=False)
+    assert live["metadata"] == {"title": "Thinking", "status": "pending"}
+    done = thinking_message("hmm", done=True, seconds=2.345)
+    assert done["metadata"]["status"] == "done" and done["metadata"]["duration"] == 2.3
+    assert thinking_message("x", done=True, truncated=True)["metadata"]["title"].startswith(
+        "Thinking (cut off")
+
+
+def test_turn_messages_order_and_text_parts() -> None:
+    extras = TurnExtras(image_path="/tmp/b.png", image_caption="Boxes drawn on a.png",
+                        legend_md="| box |", stats=stats_html(Stats(prompt_tokens=5)))
+    msgs = turn_messages("hi", [("/tmp/s.png", "a.png · 1 page")], thinking="t",
+                         answer_md="  indented\n    code", extras=extras)
+    roles = [m["role"] for m in msgs]
+    assert roles == ["user", "user", "user", "assistant", "assistant", "assistant", "assistant"]
+    assert msgs[0]["content"]["path"] == "/tmp/s.png"
+    # text goes as a typed part so indentation survives (no cleandoc)
+    assert msgs[4]["content"]["text"].startswith("  indented\n    code")
+    assert "5 prompt tokens" in msgs[4]["content"]["text"]
+    assert msgs[5]["content"]["path"] == "/tmp/b.png"
+
+
+def test_cancelled_and_failed_turns_say_so() -> None:
+    stopped = turn_messages("q", [], answer_md="part", status="cancelled")
+    assert "Stopped" in stopped[-1]["content"]["text"]
+    failed = turn_messages("q", [], status="error", error="boom", lang="zh")
+    assert "生成失败：boom" in failed[-1]["content"]["text"]
+
+
+def test_pages_group_and_strip_caps_tiles() -> None:
+    parts = [*_pages(12), MediaPart(kind="image", source="cat.png", image=red_image())]
+    groups = group_parts(parts)
+    assert [len(g) for g in groups] == [12, 1]
+    strip = strip_image(groups[0])
+    assert strip.height > 150 and strip.width < 12 * 120  # 8 tiles and a "+4" note
+    assert "12 page(s)" in group_caption(groups[0])
+    assert "visual tokens" in group_caption(groups[1])
+
+
+def test_video_strip_and_caption_show_times() -> None:
+    frames = tuple(red_image(64, 48) for _ in range(20))
+    video = MediaPart(kind="video", source="clip.mp4", frames=frames,
+                      timestamps=tuple(i * 0.5 for i in range(20)))
+    assert "20 frames, 0:00.0–0:09.5" in group_caption([video])
+    assert strip_image([video]).width > 8 * 60
+    assert format_time(75.25) == "1:15.2"
+
+
+def test_answer_markdown_highlights_boxes_and_legend_has_colours() -> None:
+    assert answer_markdown("plain") == "plain"
+    shown = answer_markdown("car [1,2,300,400] here", [(4, 17)])
+    assert '<mark class="glmv-box">[1,2,300,400]</mark>' in shown
+    rows = [{"index": 1, "label": "car|x", "x1": 1, "y1": 2, "x2": 300, "y2": 400, "left": 0,
+             "top": 0, "right": 30, "bottom": 40}]
+    legend = legend_markdown(rows)
+    assert "#e6194b" in legend and "car\\|x" in legend
+
+
+def test_every_label_exists_in_both_languages() -> None:
+    assert set(STRINGS["en"]) == set(STRINGS["zh"])
+    assert t("zh", "stop") == "停止" and t("fr", "stop") == "Stop"
