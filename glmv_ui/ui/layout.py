@@ -102,12 +102,6 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                        "undo", "value")
                 ui.add("clear", gr.Button(t(lang, "clear"), size="sm", elem_id="glmv-clear"),
                        "clear", "value")
-            with ui.add("examples_acc", gr.Accordion(t(lang, "examples"), open=True,
-                                                     elem_id="glmv-examples"), "examples"):
-                if examples:
-                    ui.add("examples", gr.Examples(
-                        examples=examples, inputs=[ui.chat_input], label=None,
-                        examples_per_page=6))
             with ui.add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
                 ui.add("html_title", gr.Markdown(f"**{t(lang, 'html_page')}**"))
                 with gr.Row():
@@ -123,6 +117,12 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 ui.add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
                 ui.add("html_source", gr.Code("", language="html", visible=False,
                                               elem_id="glmv-html-source", max_lines=30))
+            with ui.add("examples_acc", gr.Accordion(t(lang, "examples"), open=True,
+                                                     elem_id="glmv-examples"), "examples"):
+                if examples:
+                    ui.add("examples", gr.Examples(
+                        examples=examples, inputs=[ui.chat_input], label=None,
+                        examples_per_page=6))
         with gr.Column(scale=3, min_width=300, elem_id="glmv-side"):
             with ui.add("settings_acc", gr.Accordion(t(lang, "settings"), open=True),
                         "settings"):
