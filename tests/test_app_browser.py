@@ -98,6 +98,16 @@ def _check_shot(png: bytes) -> None:
     assert hi - lo > 100, "screenshot is blank"
 
 
+def _count_colour(png: bytes, rgb: tuple[int, int, int], tol: int = 40) -> int:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for px in img.getdata()
+               if all(abs(a - b) <= tol for a, b in zip(px, rgb, strict=True)))
+
+
 def test_the_page_in_chromium(tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -158,7 +168,15 @@ def test_the_page_in_chromium(tmp_path: Path) -> None:
             expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
             page.locator("#glmv-show-preview").click()
             expect(frame).to_be_visible()
-            _check_shot(page.screenshot(path=str(ARTIFACTS / "app_html.png"), full_page=True))
+            # Back on the preview, the page inside the sandbox renders again.
+            expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
+                .to_have_text("Ship better software")
+            # A full-page capture leaves the sandboxed (cross-origin) frame blank: shoot the
+            # panel itself, in view.
+            shot = page.locator("#glmv-html").first.screenshot(
+                path=str(ARTIFACTS / "app_html.png"))
+            _check_shot(shot)
+            assert _count_colour(shot, (0x4F, 0x46, 0xE5)) > 200  # the page's own h1 colour
 
             # 3. Stop mid-answer keeps the partial answer
             hold.clear()
