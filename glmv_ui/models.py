@@ -151,6 +151,13 @@ class MemoryEstimate:
         return f"| weights | memory |\n|---|---|\n{rows}\n{notes}".rstrip()
 
 
+def _human_count(n: int) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
 def _human_bytes(n: int) -> str:
     if n >= GiB:
         return f"{n / GiB:,.1f} GiB"
@@ -220,7 +227,7 @@ def estimate_memory(model_id: str) -> MemoryEstimate:
     if split["experts"]:
         share = split["experts"] / max(1, sum(split.values()))
         notes.insert(0, (
-            f"{split['experts'] / 1e9:.1f}B of {sum(split.values()) / 1e9:.1f}B parameters "
+            f"{_human_count(split['experts'])} of {_human_count(sum(split.values()))} parameters "
             f"({share:.0%}) are fused MoE experts, which bitsandbytes does not quantize: "
             "4-bit loading does not make GLM-4.5V small; serve it with vLLM/SGLang or use "
             "the remote engine"))
