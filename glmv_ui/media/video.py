@@ -111,14 +111,16 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
 
     gap = (source_fps or 30.0) * ((targets[-1] - targets[0]) / max(len(targets) - 1, 1))
     seek = method == "seek" or (method == "auto" and gap > SEEK_GAP_FRAMES)
-    picked = (_pick_seeking if seek else _pick_sequential)(container, stream, targets, origin, tb)
+    picker = _pick_seeking if seek else _pick_sequential
+    picked = picker(container, stream, targets, origin, tb,
+                    lambda frame: _to_image(frame, out_w, out_h))
     frames, times = [], []
     last_pts = None
-    for t, frame in picked:
-        if frame.pts == last_pts:
+    for t, pts, image in picked:
+        if pts == last_pts:
             continue  # two targets fell on the same frame (a gap in a VFR video): keep one
-        last_pts = frame.pts
-        frames.append(_to_image(frame, out_w, out_h))
+        last_pts = pts
+        frames.append(image)
         times.append(round(t, 6))
     if not frames:
         raise MediaError(name, "contains no decodable video frames")
@@ -170,10 +172,17 @@ def _frames(container: Any, stream: Any, origin: float, tb: float) -> Iterator[t
         yield frame.pts * tb - origin, frame
 
 
+Picked = tuple[float, int, Any]  # (presentation time, pts, converted image)
+
+
 def _pick_sequential(container: Any, stream: Any, targets: list[float], origin: float,
-                     tb: float) -> list[tuple[float, Any]]:
-    """Decode in order; keep the first frame at or after each target (the last one for the rest)."""
-    picked: list[tuple[float, Any]] = []
+                     tb: float, convert: Any) -> list[Picked]:
+    """Decode in order; keep the first frame at or after each target (the last one for the rest).
+
+    Each chosen frame is converted at once, so no decoded frame (nor its decoder buffers)
+    outlives the loop: memory holds the small output images only.
+    """
+    picked: list[Picked] = []
     i = 0
     previous = None
     half = 1e-3
@@ -181,21 +190,24 @@ def _pick_sequential(container: Any, stream: Any, targets: list[float], origin: 
         _seek(container, stream, targets[0], origin, tb)
     for t, frame in _frames(container, stream, origin, tb):
         previous = (t, frame)
-        while i < len(targets) and t >= targets[i] - half:
-            picked.append((t, frame))
-            i += 1
+        if i < len(targets) and t >= targets[i] - half:
+            image = convert(frame)
+            while i < len(targets) and t >= targets[i] - half:
+                picked.append((t, frame.pts, image))
+                i += 1
         if i == len(targets):
             break
-    if i < len(targets) and previous is not None and (not picked or picked[-1][1] is not
-                                                       previous[1]):
-        picked.append(previous)  # targets past the last frame map to the last frame
+    if i < len(targets) and previous is not None and (not picked or picked[-1][1] !=
+                                                       previous[1].pts):
+        # Targets past the last frame map to the last frame.
+        picked.append((previous[0], previous[1].pts, convert(previous[1])))
     return picked
 
 
 def _pick_seeking(container: Any, stream: Any, targets: list[float], origin: float,
-                  tb: float) -> list[tuple[float, Any]]:
+                  tb: float, convert: Any) -> list[Picked]:
     """Seek to the keyframe before each target, then decode up to it."""
-    picked: list[tuple[float, Any]] = []
+    picked: list[Picked] = []
     for target in targets:
         if picked and picked[-1][0] >= target - 1e-3:
             picked.append(picked[-1])
@@ -208,7 +220,7 @@ def _pick_seeking(container: Any, stream: Any, targets: list[float], origin: flo
                 break
         if last is None:
             break
-        picked.append(last)
+        picked.append((last[0], last[1].pts, convert(last[1])))
     return picked
 
 
