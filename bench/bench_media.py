@@ -6,20 +6,12 @@ Run: ``python bench/bench_media.py`` (uses ../shared/corpus). Prints times and r
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
+
+from timing import best_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
-
-
-def _best(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def bench_pdf() -> None:
@@ -38,7 +30,7 @@ def bench_pdf() -> None:
                 zoom = page_zoom(page.rect.width, page.rect.height, 1500)
                 page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom))
 
-    a, b = _best(ours), _best(plain)
+    a, b = best_of(ours), best_of(plain)
     print(f"PDF 30 pages of 117: ours {a * 1000:.0f} ms, plain get_pixmap {b * 1000:.0f} ms, "
           f"ratio {a / b:.2f}")
 
@@ -56,9 +48,9 @@ def bench_video() -> None:
                 for frame in c.decode(c.streams.video[0]):
                     frame.to_image()
 
-        times = {m: _best(lambda m=m, path=path: sample_video(path, path.name, method=m), 2)
+        times = {m: best_of(lambda m=m, path=path: sample_video(path, path.name, method=m), 2)
                  for m in ("auto", "sequential", "seek")}
-        full = _best(decode_all, 2)
+        full = best_of(decode_all, 2)
         print(f"video {name}: auto {times['auto']:.2f} s, sequential {times['sequential']:.2f} s,"
               f" seek {times['seek']:.2f} s; decode every frame {full:.2f} s; "
               f"ratio auto/all {times['auto'] / full:.2f}")

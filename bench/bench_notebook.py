@@ -12,16 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from timing import best_of
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _best(fn, repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def bench_render() -> None:
@@ -32,7 +25,7 @@ def bench_render() -> None:
     for words in (200, 2000, 8000):
         raw = "<think>" + "step " * 200 + "</think><answer>" + paragraph * (words // 20)
         reply = Reply.from_raw(raw)
-        t = _best(lambda reply=reply: reply.to_html(live=True))
+        t = best_of(lambda reply=reply: reply.to_html(live=True), 5)
         print(f"live redraw, ~{words:>5} answer words: {t * 1000:7.2f} ms")
 
 
@@ -45,7 +38,7 @@ def bench_final() -> None:
     raw = ("<think>t</think><answer>" + " ".join(
         f"object {i} <|begin_of_box|>[{10 + i * 40},{100},{40 + i * 40},{400}]<|end_of_box|>"
         for i in range(20)) + "</answer>")
-    t = _best(lambda: Reply.from_raw(raw, images=[image]).to_html(), repeat=3)
+    t = best_of(lambda: Reply.from_raw(raw, images=[image]).to_html(), repeat=3)
     print(f"final rendering, 1920x1080 image, 20 boxes: {t * 1000:7.1f} ms")
 
 
