@@ -447,7 +447,8 @@ class Handlers:
             changes.setdefault(id(component), {})[attr] = t(cs.lang, key)
         updates = [gr.update(**changes[id(c)]) for c in self.ui.labelled()]
         chat = gr.Chatbot(value=cs.messages(), placeholder=chat_placeholder(cs.lang))
-        return (*updates, _title(cs.lang), self.manager.status_line(cs.lang), chat)
+        return (*updates, _title(cs.lang), self.manager.status_line(cs.lang),
+                self.manager.details(cs.lang), chat)
 
     def export(self, fmt: str, request: Any = None) -> str:
         """Write the conversation in ``fmt`` (json, markdown, llamafactory); return the file."""
@@ -568,7 +569,7 @@ def wire(demo: Any, ui: Ui, handlers: Handlers) -> None:
                         **cheap)
     labelled = ui.labelled()
     ui.language.change(set_language, [ui.language],
-                       [*labelled, ui.title, ui.model_status, ui.chatbot],
+                       [*labelled, ui.title, ui.model_status, ui.model_details, ui.chatbot],
                        api_name="set_language", **cheap)
     ui.show_preview.click(lambda: (gr.HTML(visible=True), gr.Code(visible=False)), None,
                           [ui.html_preview, ui.html_source], api_visibility="private", **cheap)
