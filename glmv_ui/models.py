@@ -38,6 +38,7 @@ __all__ = [
     "estimate_memory",
     "family_of",
     "load_model",
+    "read_config",
     "resolve_model",
 ]
 
@@ -110,7 +111,7 @@ def resolve_model(model_id: str) -> str:
     return os.path.expanduser(model_id)
 
 
-def _read_config(model_id: str) -> dict[str, Any] | None:
+def read_config(model_id: str) -> dict[str, Any] | None:
     """The checkpoint's config.json if it is on disk (a folder or the hub cache), else None."""
     import json
 
@@ -199,7 +200,7 @@ def estimate_memory(model_id: str) -> MemoryEstimate:
     bitsandbytes quantizes ``nn.Linear`` layers only: the vision tower and ``lm_head`` stay
     unquantized by choice, and GLM-4.5V's fused 3-D expert weights stay in bf16 whatever the option.
     """
-    config = _read_config(model_id)
+    config = read_config(model_id)
     fp8 = False
     if config is not None:
         family, split = _param_split_from_config(config)

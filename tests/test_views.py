@@ -87,3 +87,18 @@ def test_answer_markdown_highlights_boxes_and_legend_has_colours() -> None:
 def test_every_label_exists_in_both_languages() -> None:
     assert set(STRINGS["en"]) == set(STRINGS["zh"])
     assert t("zh", "stop") == "停止" and t("fr", "stop") == "Stop"
+
+
+def test_family_guess_reads_the_checkpoint_config_not_the_name(tmp_path) -> None:
+    import shutil
+
+    from glmv_ui.config import AppConfig
+    from glmv_ui.tiny import ensure_tiny_checkpoint
+    from glmv_ui.ui.state import guess_family
+
+    # A GLM-4.5V checkpoint in a folder whose name says nothing (or says 4.1V).
+    folder = tmp_path / "GLM-4.1V-copy"
+    shutil.copytree(ensure_tiny_checkpoint("tiny-glm45v"), folder)
+    assert guess_family(AppConfig(model=str(folder))) == "glm4v_moe"
+    assert guess_family(AppConfig(model="zai-org/GLM-4.5V")) == "glm4v_moe"
+    assert guess_family(AppConfig(model="tiny-glm41v")) == "glm4v"

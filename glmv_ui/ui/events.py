@@ -22,6 +22,7 @@ import gradio as gr
 
 from ..config import AppConfig, Sampling, default_sampling
 from ..errors import ConversationError, GlmvError, MediaBudgetError
+from ..models import FAMILIES
 from ..session import ReplyUpdate
 from .i18n import t
 from .layout import SETTING_NAMES, Ui, _title, chat_placeholder
@@ -423,14 +424,23 @@ class Handlers:
         cs = self.registry.get(request)
         self.manager.start()
         status = self.manager.status_line(cs.lang)
+        sampling_names = ("temperature", "top_p", "top_k", "repetition_penalty",
+                          "max_new_tokens")
         if self.manager.state in ("idle", "loading"):
-            return (status, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            return (status, *(gr.skip() for _ in range(5 + len(sampling_names))))
         family = self.manager.family
         thinking = gr.Checkbox(visible=family == "glm4v_moe")
         budget = gr.Slider(visible=family == "glm4v")
         details = self.manager.details(cs.lang)
+        # The page was drawn for a guessed family; when the loaded model is the other one, its
+        # sampling defaults replace the guessed ones.
+        if family != self.manager.guessed_family and family in FAMILIES:
+            defaults = default_sampling(family)
+            sampling = [gr.update(value=getattr(defaults, n)) for n in sampling_names]
+        else:
+            sampling = [gr.skip() for _ in sampling_names]
         return (status, details, gr.Timer(active=False), thinking, budget,
-                gr.Accordion(visible=bool(details)))
+                gr.Accordion(visible=bool(details)), *sampling)
 
     def model_status(self, request: Any = None) -> str:
         """The model panel text (loading progress, the loaded model, or the error)."""
@@ -495,7 +505,8 @@ def wire(demo: Any, ui: Ui, handlers: Handlers) -> None:
                            "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     tick_out = [ui.model_status, ui.model_details, ui.timer, ui.thinking, ui.thinking_budget,
-                ui.model_acc]
+                ui.model_acc, ui.temperature, ui.top_p, ui.top_k, ui.repetition_penalty,
+                ui.max_new_tokens]
 
     # Gradio passes the request (and event data) to parameters annotated with its types that
     # come before *values; these thin functions put them there and name the API endpoints.

@@ -51,16 +51,25 @@ def media_root() -> Path:
 
 
 def guess_family(config: AppConfig) -> str:
-    """The family before the model is loaded (for the settings shown at first)."""
-    from ..models import FAMILIES, KNOWN_MODELS
+    """The family before the model is loaded (for the settings shown at first): from the
+    checkpoint's config.json when it is on disk (a folder or the hub cache), else from the
+    registry; the name is only the last resort, and the settings follow the loaded model."""
+    from ..errors import GlmvError
+    from ..models import FAMILIES, KNOWN_MODELS, family_of, read_config
     from ..tiny import TINY_MODELS
 
     if config.model in TINY_MODELS:
         return TINY_MODELS[config.model]
-    if config.model in KNOWN_MODELS:
-        return KNOWN_MODELS[config.model].family
     if config.model in FAMILIES:
         return config.model
+    try:
+        on_disk = read_config(config.model)
+        if on_disk is not None:
+            return family_of(on_disk)
+    except (GlmvError, OSError, ValueError):
+        pass
+    if config.model in KNOWN_MODELS:
+        return KNOWN_MODELS[config.model].family
     return "glm4v_moe" if "4.5v" in config.model.lower() else "glm4v"
 
 
@@ -74,6 +83,7 @@ class ModelManager:
         self._engine: Engine | None = gpu_engine(engine) if engine is not None else None
         self.state = "ready" if engine is not None else "idle"
         self.family = engine.family if engine is not None else guess_family(config)
+        self.guessed_family = self.family  # what the settings were first drawn for
         self.name = engine.name if engine is not None else config.model
         self.percent = 0.0
         self.message = ""
