@@ -87,6 +87,7 @@ class Session:
     def submit(self, text: str, parts: Sequence[MediaPart] = (), *,
                sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Add a user turn and stream the reply to it."""
+        self._ensure_idle()
         text = (text or "").strip()
         if not text and not parts:
             raise ConversationError("type a message or attach a file first")
@@ -96,6 +97,7 @@ class Session:
 
     def regenerate(self, *, sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Answer the last user turn again."""
+        self._ensure_idle()
         if not self.turns:
             raise ConversationError("nothing to regenerate yet")
         last = self.turns[-1]
@@ -105,6 +107,7 @@ class Session:
     def edit(self, index: int, text: str, *,
              sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Replace the text of turn ``index``, drop every later turn, and answer again."""
+        self._ensure_idle()
         if not 0 <= index < len(self.turns):
             raise ConversationError(f"there is no message {index + 1} to edit")
         turn = self.turns[index]
@@ -130,6 +133,12 @@ class Session:
     def busy(self) -> bool:
         return self._busy.locked()
 
+    def _ensure_idle(self) -> None:
+        # Checked before anything changes, so a refused action leaves the conversation and the
+        # running reply's Stop untouched.
+        if self._busy.locked():
+            raise ConversationError("a reply is still being generated; stop it first")
+
     def _run(self, index: int, sampling: Sampling | None) -> Iterator[ReplyUpdate]:
         sampling = sampling or self.sampling
         turn = self.turns[index]
@@ -138,14 +147,16 @@ class Session:
                                   system_prompt=self.system_prompt,
                                   media_history=self.media_history)
         request = GenerationRequest(messages=messages, sampling=sampling)
-        return self._stream(turn, index, request)
-
-    def _stream(self, turn: Turn, index: int,
-                request: GenerationRequest) -> Iterator[ReplyUpdate]:
-        if not self._busy.acquire(blocking=False):
-            raise ConversationError("a reply is still being generated; stop it first")
+        # The request's cancel event exists from now on, so Stop pressed before the stream is
+        # first read (or while it waits for the model) still ends it.
         cancel = threading.Event()
         self._cancel = cancel
+        return self._stream(turn, index, request, cancel)
+
+    def _stream(self, turn: Turn, index: int, request: GenerationRequest,
+                cancel: threading.Event) -> Iterator[ReplyUpdate]:
+        if not self._busy.acquire(blocking=False):
+            raise ConversationError("a reply is still being generated; stop it first")
         parser = ReplyParser()
         raw: list[str] = []
         stats = Stats()

@@ -243,3 +243,44 @@ def test_stalled_generate_times_out_instead_of_hanging(tiny41):
         for thread in threading.enumerate():
             if thread.name.startswith("glmv-generate"):
                 thread.join(30)
+
+
+def test_concurrent_requests_on_one_model_match_their_solo_runs(tiny41):
+    # Different images give different M-RoPE offsets, which transformers keeps on the model
+    # instance: interleaved generations would corrupt each other. Each must match its solo run.
+    greedy = Sampling(max_new_tokens=40, temperature=0.0)
+    parts = {"a": [_image("a.png", 224, 112)], "b": [_image("b.png", 112, 336, "blue")]}
+    solo = {k: _run(Session(LocalEngine(tiny41), sampling=greedy), "describe", p).turn.raw
+            for k, p in parts.items()}
+    results: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def ask(key: str) -> None:
+        try:
+            session = Session(LocalEngine(tiny41), sampling=greedy)
+            results[key] = _run(session, "describe", parts[key]).turn.raw
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in ("a", "b", "a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    assert results == solo
+
+
+def test_a_request_waiting_for_the_model_can_be_stopped(tiny41):
+    session_a = Session(LocalEngine(tiny41), sampling=Sampling(max_new_tokens=5000,
+                                                               temperature=0.0))
+    stream_a = session_a.submit("long")
+    first = next(stream_a)  # a is generating and holds the model
+    assert first.turn.status == "streaming"
+    session_b = Session(LocalEngine(tiny41), sampling=SHORT)
+    stream_b = session_b.submit("queued")
+    session_b.stop()  # b is still waiting for the model
+    last_b = drain(stream_b)
+    assert last_b.stats.finish_reason == "cancelled" and last_b.stats.generated_tokens == 0
+    session_a.stop()
+    assert drain(stream_a).stats.finish_reason == "cancelled"

@@ -97,9 +97,11 @@ def test_second_submit_while_streaming_is_refused():
     stream = session.submit("one")
     next(stream)
     with pytest.raises(ConversationError, match="still being generated"):
-        next(session.submit("two"))
+        session.submit("two")
+    assert len(session.turns) == 1  # the refused message left no turn behind
+    session.stop()  # Stop still reaches the running reply
     gate.set()
-    _drain(stream)
+    assert _drain(stream).stats.finish_reason == "cancelled"
 
 
 def test_max_new_tokens_truncation_marks_unclosed_thinking():

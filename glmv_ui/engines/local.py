@@ -180,7 +180,8 @@ class LocalEngine:
         if on_gpu:
             torch.cuda.reset_peak_memory_stats()
 
-        state = {"generated": 0, "first": None, "thinking_tokens": 0, "in_thinking": True}
+        state = {"generated": 0, "first": None, "thinking_tokens": 0, "in_thinking": True,
+                 "waiting": True}
         tokenizer = self.loaded.tokenizer
         end_think_id = tokenizer.convert_tokens_to_ids("</think>")
         budget = sampling.thinking_budget
@@ -225,7 +226,16 @@ class LocalEngine:
 
         def run(streamer: _DeltaStreamer, model_inputs: dict, kw: dict,
                 out: dict[str, Any]) -> None:
+            # One generate at a time per loaded model: transformers keeps GLM-V's M-RoPE
+            # offsets (rope_deltas) on the model instance, so two interleaved generations would
+            # corrupt each other's positions. Waiting for the model stays cancellable.
+            lock = self.loaded.lock
+            while not lock.acquire(timeout=0.05):
+                if cancel.is_set():
+                    streamer.end()
+                    return
             try:
+                state["waiting"] = False
                 if not on_gpu:
                     _leave_a_core()
                 if sampling.seed is not None:
@@ -235,12 +245,16 @@ class LocalEngine:
                 streamer.end()
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                 streamer.fail(exc)
+            finally:
+                lock.release()
 
         def consume(streamer: _DeltaStreamer, worker: threading.Thread) -> Iterator[str]:
             while True:
                 try:
                     item = streamer.queue.get(timeout=self.token_timeout_s)
                 except queue.Empty:
+                    if state["waiting"]:
+                        continue  # queued behind another generation: not a stall
                     cancel.set()
                     raise GenerationError(
                         f"no token for {self.token_timeout_s:.0f} s; generation was stopped"
@@ -299,6 +313,7 @@ class LocalEngine:
                     out2: dict[str, Any] = {}
                     worker = threading.Thread(target=run, args=(streamer2, follow, kw2, out2),
                                               daemon=True, name="glmv-generate-answer")
+                    state["waiting"] = True  # set before the worker can clear it
                     worker.start()
                     for delta in consume(streamer2, worker):
                         yield Chunk(delta, stats())
