@@ -37,6 +37,29 @@ def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
     return min(max(zoom, low), high)
 
 
+def choose_range(name: str, total: int, page_range: tuple[int, int] | None, cap: int,
+                 unit: str) -> tuple[int, int, list[str]]:
+    """The 1-based pages (or slides) to use and the notes saying so: the user's range, checked,
+    then cut to ``cap`` with an explicit "N-M of T used" note, never silently."""
+    first, last = 1, total
+    if page_range is not None:
+        first, last = int(page_range[0]), int(page_range[1])
+        if first < 1 or last < first or first > total:
+            raise MediaError(name, f"has {total} {unit}s; the range {first}-{last} "
+                                   f"is not within 1-{total}")
+        last = min(last, total)
+    if cap < 1:
+        raise MediaError(name, f"no room for more {unit}s in this conversation")
+    notes: list[str] = []
+    if last - first + 1 > cap:
+        last = first + cap - 1
+        notes.append(f"{unit}s {first}\u2013{last} of {total} used; "
+                     f"choose a {unit} range to see others")
+    elif (first, last) != (1, total):
+        notes.append(f"{unit}s {first}\u2013{last} of {total} used")
+    return first, last, notes
+
+
 def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS, *,
                password: str | None = None, page_range: tuple[int, int] | None = None,
                max_pages: int | None = None,
@@ -89,25 +112,11 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
     if total == 0:
         why = "is damaged: no pages could be read" if doc.is_repaired else "has no pages"
         raise MediaError(name, why)
-    first, last = 1, total
-    if page_range is not None:
-        first, last = int(page_range[0]), int(page_range[1])
-        if first < 1 or last < first or first > total:
-            raise MediaError(name, f"has {total} {unit}s; the range {first}-{last} "
-                                   f"is not within 1-{total}")
-        last = min(last, total)
     cap = limits.max_pdf_pages if max_pages is None else max_pages
-    if cap < 1:
-        raise MediaError(name, f"no room for more {unit}s in this conversation")
-    notes: list[str] = []
+    first, last, notes = choose_range(name, total, page_range, cap, unit)
     if doc.is_repaired:
-        notes.append("the file was damaged and has been repaired; some content may be missing")
-    if last - first + 1 > cap:
-        last = first + cap - 1
-        notes.append(f"{unit}s {first}\u2013{last} of {total} used; "
-                     f"choose a {unit} range to see others")
-    elif (first, last) != (1, total):
-        notes.append(f"{unit}s {first}\u2013{last} of {total} used")
+        notes.insert(0, "the file was damaged and has been repaired; some content may be "
+                        "missing")
     parts: list[MediaPart] = []
     for number in range(first, last + 1):
         try:

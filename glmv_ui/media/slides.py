@@ -27,7 +27,7 @@ from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
 from .budget import DEFAULT_LIMITS
 from .parts import MediaPart
-from .pdf import render_pdf
+from .pdf import choose_range, render_pdf
 
 __all__ = ["FALLBACK_NOTE", "convert_to_pdf", "count_slides", "find_soffice", "render_slides"]
 
@@ -140,19 +140,9 @@ def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
     total = len(slides)
     if total == 0:
         raise MediaError(name, "has no slides")
-    first, last = page_range or (1, total)
-    if first < 1 or last < first or first > total:
-        raise MediaError(name, f"has {total} slides; the range {first}-{last} is not within "
-                               f"1-{total}")
-    last = min(last, total)
     cap = limits.max_pdf_pages if max_slides is None else max_slides
-    if cap < 1:
-        raise MediaError(name, "no room for more slides in this conversation")
-    notes = [FALLBACK_NOTE]
-    if last - first + 1 > cap:
-        last = first + cap - 1
-        notes.append(f"slides {first}\u2013{last} of {total} used; choose a slide range to see "
-                     "others")
+    first, last, notes = choose_range(name, total, page_range, cap, "slide")
+    notes.insert(0, FALLBACK_NOTE)
     aspect = (deck.slide_height or 6858000) / (deck.slide_width or 9144000)
     parts = []
     for number in range(first, last + 1):
