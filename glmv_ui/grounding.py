@@ -105,7 +105,7 @@ _ORDINALS = {
 _LABEL_KEYS = ("label", "element_info", "element", "name", "description", "action_type", "action")
 _TRAILING_CONNECTORS = re.compile(
     r"(?:\s*(?:[:\uff1a=\-\u2014\u2013(\uff08]|\bis\s+located\s+at|\blocated\s+at|\bis\s+at|\bis\s+in|\bat|\bin"
-    r"|\bis|\bare|\bbox(?:es)?|位于|在|的坐标|坐标|的位置|位置))+\s*$",
+    r"|\bis|\bare|\bbounding\s+box(?:es)?|位于|在|的坐标|坐标|的位置|位置))+\s*$",
     re.IGNORECASE,
 )
 _CLAUSE_SPLIT = re.compile(r"[.;!?\u3002\uff1b\uff01\uff1f,\uff0c:\uff1a()\[\]{}=\n]")
@@ -237,6 +237,9 @@ def _label_from_prose(context: str) -> str:
     clause = re.sub(r"^(?:(?:the|a|an|and|or)\s+)+", "", clause, flags=re.IGNORECASE).strip(
         " -\u2013\u2014"
     )
+    # "the bounding box of the dog" names the dog.
+    clause = re.sub(r"^(?:bounding\s+)?box(?:es)?\s+(?:of|for|around)\s+(?:(?:the|a|an)\s+)?",
+                    "", clause, flags=re.IGNORECASE)
     if not clause or clause.lower() in _STOPWORDS or len(clause.split()) > _MAX_LABEL_WORDS:
         return ""
     return clause

@@ -323,3 +323,13 @@ def test_draw_boxes_any_mode_and_size(mode: str, size: tuple[int, int]) -> None:
     out = draw_boxes(image, [Box(0, 0, 1000, 1000, label="全图", index=3)])
     assert out.size == size
     assert out.mode == "RGB"
+
+
+def test_labels_keep_box_as_an_object_name_but_not_as_a_connector():
+    labels = [b.label for b in find_boxes(
+        "The red ball [125,521,281,729], the blue box [547,438,781,750] and the sun "
+        "[812,62,938,229].")]
+    assert labels == ["red ball", "blue box", "sun"]
+    assert [b.label for b in find_boxes("The bounding box of the dog is [100,200,300,400]")] \
+        == ["dog"]
+    assert [b.label for b in find_boxes("Cat bounding box: [10,20,300,400]")] == ["Cat"]
