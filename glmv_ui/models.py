@@ -371,6 +371,11 @@ def _torch_dtype(name: str, on_gpu: bool, small: bool) -> Any:
 def _quantization_config(options: LoadOptions) -> Any:
     if options.quantization is None:
         return None
+    import logging
+
+    # On a CPU, bitsandbytes announces at import that an optional kernels package is missing and
+    # falls back to its own implementation; the warning only alarms users.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
