@@ -163,3 +163,27 @@ def test_settings_reach_the_engine(scripted: tuple[Any, ScriptedEngine]) -> None
                                         repetition_penalty=1.05, max_new_tokens=64, seed=11,
                                         thinking=True, thinking_budget=512)
     assert request.messages[0] == {"role": "system", "content": "Be brief."}
+
+
+def test_gui_agent_action_is_drawn_on_the_screenshot(
+        scripted: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+    from PIL import Image
+
+    demo, engine = scripted
+    engine.enqueue("<think>The Wi-Fi switch is on the right.</think><answer>"
+                   "Action: left_click(start_box='[800,250]')</answer>")
+    shot = tmp_path / "phone.png"
+    Image.new("RGB", (360, 640), "white").save(shot)
+    chat = _client(demo).predict({"text": "Turn on Wi-Fi.", "files": [handle_file(str(shot))]},
+                                 api_name="/chat")[0]
+    drawn = [p for m in chat for p in (m["content"] if isinstance(m["content"], list) else [])
+             if isinstance(p, dict) and p.get("type") == "file"]
+    assert drawn and drawn[-1]["alt_text"] == "Actions drawn on phone.png", chat
+    path = drawn[-1]["file"]
+    image = Image.open(path if isinstance(path, str) else path["path"]).convert("RGB")
+    assert image.size == (360, 640)
+    # The click lands at 80% of the width and 25% of the height: marked there, not elsewhere.
+    x, y = round(0.8 * 360), round(0.25 * 640)
+    around = [image.getpixel((x + dx, y + dy)) for dx in range(-12, 13) for dy in range(-12, 13)]
+    assert any(px != (255, 255, 255) for px in around)
+    assert image.getpixel((20, 600)) == (255, 255, 255)
