@@ -187,3 +187,16 @@ def test_gui_agent_action_is_drawn_on_the_screenshot(
     around = [image.getpixel((x + dx, y + dy)) for dx in range(-12, 13) for dy in range(-12, 13)]
     assert any(px != (255, 255, 255) for px in around)
     assert image.getpixel((20, 600)) == (255, 255, 255)
+
+
+def test_mcp_server_lists_the_chat_tool() -> None:
+    import httpx
+
+    demo = _launch(AppConfig(model="glm4v", engine="scripted", mcp_server=True),
+                   ScriptedEngine("glm4v"))
+    try:
+        schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema",
+                           timeout=30).json()
+    finally:
+        demo.close()
+    assert "chat" in {tool["name"] for tool in schema}
