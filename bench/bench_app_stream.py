@@ -90,6 +90,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from glmv_ui.config import AppConfig
+    from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.local import LocalEngine
     from glmv_ui.models import load_model
     from glmv_ui.prompt import Turn, build_messages
@@ -97,7 +98,6 @@ def main() -> None:
 
     loaded = load_model(args.model)
     engine = LocalEngine(loaded, generate_kwargs={"min_new_tokens": args.tokens})
-    from glmv_ui.engines.base import GenerationRequest
 
     messages = build_messages([Turn("Describe the picture.")], loaded.family)
     inputs = engine.prepare(GenerationRequest(messages=messages))

@@ -34,7 +34,7 @@ class ReplyUpdate:
     stats: Stats
     delta: str = ""
     thinking_seconds: float | None = None  # set once thinking has closed
-    thinking_started: float | None = None
+    thinking_started: float | None = None  # when the request started
     done: bool = False
     events: list[Any] = field(default_factory=list)
 
@@ -202,14 +202,12 @@ class Session:
     @staticmethod
     def _advance(update: ReplyUpdate, delta: str, stats: Stats, events: list[Any],
                  done: bool) -> ReplyUpdate:
-        now = time.perf_counter()
-        started = update.thinking_started
+        # Thinking time runs from the request (the model thinks from its first token) to the
+        # moment the thought closes.
         seconds = update.thinking_seconds
-        for ev in events:
-            if ev.kind == "thinking" and started is None:
-                started = now
-            elif ev.kind == "thinking_done" and seconds is None:
-                seconds = now - (started if started is not None else now)
+        if seconds is None and update.thinking_started is not None and any(
+                ev.kind == "thinking_done" for ev in events):
+            seconds = time.perf_counter() - update.thinking_started
         return ReplyUpdate(turn=update.turn, index=update.index, parser=update.parser,
                            stats=stats, delta=delta, thinking_seconds=seconds,
-                           thinking_started=started, done=done, events=events)
+                           thinking_started=update.thinking_started, done=done, events=events)
