@@ -110,9 +110,13 @@ class _Printer:
             self.out.write(ev.text)
         self.out.flush()
 
-    def end(self, stats: Any) -> None:
+    def end(self, reply: Any) -> None:
+        """The reply's notices (the token limit, a failure) and its figures, after the text."""
         self._style("")
-        line = stats.summary() if stats is not None else ""
+        for notice in reply.notices:
+            if notice.kind != "stopped":  # Ctrl-C already said so
+                self.out.write(f"\n[{notice.text()}]")
+        line = reply.stats_line()
         self.out.write(f"\n{DIM if self.color else ''}[{line}]{RESET if self.color else ''}\n")
         self.out.flush()
 
@@ -131,18 +135,16 @@ def _stream(session: Any, text: str, parts: list[Any], printer: _Printer) -> Non
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_interrupt) if in_main else None
-    stats = None
     try:
         for update in session.submit(text, parts):
             for ev in update.events:
                 printer.event(ev)
-            stats = update.stats
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
     if stopped.is_set():
         printer.out.write("\n[stopped]")
-    printer.end(stats)
+    printer.end(session.reply())
 
 
 def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:

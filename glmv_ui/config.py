@@ -15,9 +15,11 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_MODEL",
     "ENV_VARS",
+    "SAMPLING_RANGES",
     "AppConfig",
     "LoadOptions",
     "MediaLimits",
+    "Range",
     "Sampling",
     "default_sampling",
     "env_model",
@@ -60,6 +62,25 @@ class Sampling:
 
     def replace(self, **changes: object) -> Sampling:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a control offers for one setting (the app's sliders, the notebook widget's)."""
+
+    minimum: float
+    maximum: float
+    step: float
+
+
+SAMPLING_RANGES: dict[str, Range] = {
+    "temperature": Range(0.0, 2.0, 0.05),
+    "top_p": Range(1e-5, 1.0, 0.01),
+    "top_k": Range(0, 100, 1),
+    "repetition_penalty": Range(0.8, 2.0, 0.01),
+    "max_new_tokens": Range(16, 32768, 16),
+    "thinking_budget": Range(0, 16384, 64),
+}
 
 
 # Per-family defaults. GLM-4.1V: the upstream demo's near-greedy settings. GLM-4.5V: the

@@ -31,7 +31,7 @@ from .engines.base import Stats
 from .errors import ConversationError
 from .media.parts import MediaPart
 from .prompt import Turn
-from .stream import parse_raw
+from .reply import reply_for
 
 __all__ = [
     "FORMAT",
@@ -181,32 +181,25 @@ def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = 
             lines.append("")
         if turn.text:
             lines += [turn.text, ""]
-        parsed = parse_raw(turn.raw) if turn.raw else None
+        reply = reply_for(turns, i - 1)
         lines += [f"## {i}. Assistant", ""]
-        if parsed and parsed.thinking:
-            lines += ["<details><summary>Thinking</summary>", "", parsed.thinking, "",
+        if reply.thinking:
+            lines += ["<details><summary>Thinking</summary>", "", reply.thinking, "",
                       "</details>", ""]
-        if parsed:
-            from .grounding import with_box_markers
-
-            lines += [with_box_markers(parsed.answer, parsed.boxed_spans), ""]
-        if turn.status == "cancelled":
-            lines += ["*(stopped; the answer is partial)*", ""]
-        elif turn.status == "error":
-            lines += [f"*(failed: {turn.error})*", ""]
-        if isinstance(turn.stats, Stats):
-            lines += [f"<sub>{turn.stats.summary()}</sub>", ""]
+        if reply.answer:
+            lines += [reply.marked_answer, ""]
+        lines += [f"*({notice.text()})*" for notice in reply.notices]
+        if reply.notices:
+            lines.append("")
+        if reply.stats is not None:
+            lines += [f"<sub>{reply.stats.summary()}</sub>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _assistant_target(raw: str, family: str, include_thinking: bool) -> str:
-    from .grounding import with_box_markers
-
-    parsed = parse_raw(raw)
-    answer = with_box_markers(parsed.answer, parsed.boxed_spans).strip()
+def _assistant_target(answer: str, thinking: str, family: str, include_thinking: bool) -> str:
     body = f"<answer>{answer}</answer>" if family == "glm4v" else answer
     if include_thinking:
-        return f"<think>\n{parsed.thinking}</think>\n{body}"
+        return f"<think>\n{thinking}</think>\n{body}"
     return body
 
 
@@ -224,10 +217,12 @@ def to_llamafactory(turns: Sequence[Turn], family: str, *, image_prefix: str = "
     images: list[str] = []
     videos: list[list[str]] = []
     files: list[tuple[str, Any]] = []
-    for turn in turns:
-        target = _assistant_target(turn.raw, family, include_thinking) if turn.raw else ""
-        if not parse_raw(turn.raw).answer.strip() if turn.raw else True:
+    for index, turn in enumerate(turns):
+        reply = reply_for(turns, index)
+        answer = reply.marked_answer.strip()
+        if not answer:
             continue
+        target = _assistant_target(answer, reply.thinking, family, include_thinking)
         placeholders = []
         for part in turn.parts:
             if part.kind == "image":

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from .grounding import with_box_markers
 from .media.parts import MediaPart
-from .stream import parse_raw
+from .reply import parsed
 
 __all__ = ["MediaHistory", "Turn", "answer_for_history", "build_messages"]
 
@@ -41,12 +41,16 @@ class Turn:
     error: str = ""
     stats: Any = None  # engines.base.Stats of the reply
     settings: dict[str, Any] = field(default_factory=dict)  # sampling used, for export
+    thinking_seconds: float | None = None  # from the request to the end of the thinking
+    # What glmv_ui.reply derived from ``raw`` (the parse, the Reply), kept until ``raw`` or the
+    # outcome changes; never exported or compared.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-def answer_for_history(raw: str) -> str:
-    """The answer of a raw reply as the model should see it again: no thinking, boxes kept."""
-    parsed = parse_raw(raw)
-    return with_box_markers(parsed.answer, parsed.boxed_spans).strip()
+def answer_for_history(turn: Turn) -> str:
+    """The answer of a turn's reply as the model should see it again: no thinking, boxes kept."""
+    result = parsed(turn)
+    return with_box_markers(result.answer, result.boxed_spans).strip()
 
 
 def _media_note(part: MediaPart) -> str:
@@ -74,7 +78,7 @@ def build_messages(turns: Sequence[Turn], family: str, *, system_prompt: str = "
             content.append({"type": "text", "text": text})
         messages.append({"role": "user", "content": content})
         if i < last:
-            answer = answer_for_history(turn.raw) if turn.raw else ""
+            answer = answer_for_history(turn) if turn.raw else ""
             if answer:
                 messages.append({"role": "assistant", "content": answer})
     # Consecutive user messages (after a failed reply) are merged: both templates expect turns

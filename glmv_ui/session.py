@@ -2,8 +2,9 @@
 
 A :class:`Session` holds its own turns and its own cancel event, so Stop in one browser tab or
 notebook never touches another. Streaming yields :class:`ReplyUpdate` objects that point at the
-live parser; reading ``thinking`` / ``answer`` joins text once per read, so a UI that renders at
-its own pace (not per token) keeps the cost per token flat.
+live :class:`~glmv_ui.reply.ReplyStream`; ``update.reply()`` joins text once per call, so a view
+that redraws at its own pace (not per token) keeps the cost per token flat. Finished replies come
+from :meth:`Session.reply`, post-processed once and cached on their turn.
 """
 
 from __future__ import annotations
@@ -19,36 +20,48 @@ from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError
 from .media.parts import MediaPart
 from .prompt import MediaHistory, Turn, build_messages
-from .stream import ReplyParser
+from .reply import Reply, ReplyStream, reply_for
+from .stream import Event
 
 __all__ = ["ReplyUpdate", "Session"]
 
 
 @dataclass
 class ReplyUpdate:
-    """The state of the reply being streamed, after one chunk."""
+    """The state of the reply being streamed, after one chunk.
+
+    ``reply()`` gives the :class:`~glmv_ui.reply.Reply` as a view shows it: a snapshot of the
+    live stream while it runs (joined once per call, so call it when you draw, not per chunk),
+    the finished, post-processed reply on the last update.
+    """
 
     turn: Turn
     index: int
-    parser: ReplyParser
+    stream: ReplyStream
     stats: Stats
     delta: str = ""
     thinking_seconds: float | None = None  # set once thinking has closed
     thinking_started: float | None = None  # when the request started
     done: bool = False
-    events: list[Any] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    final: Reply | None = None
+
+    def reply(self) -> Reply:
+        if self.final is not None:
+            return self.final
+        return self.stream.snapshot(stats=self.stats, thinking_seconds=self.thinking_seconds)
 
     @property
     def thinking(self) -> str:
-        return self.parser.thinking
+        return self.stream.thinking
 
     @property
     def answer(self) -> str:
-        return self.parser.answer
+        return self.stream.answer
 
     @property
     def thinking_closed(self) -> bool:
-        return self.parser.thinking_closed
+        return self.stream.thinking_closed
 
     @property
     def status(self) -> str:
@@ -69,6 +82,14 @@ class Session:
         self.turns: list[Turn] = []
         self._cancel = threading.Event()
         self._busy = threading.Lock()
+
+    # -- replies -----------------------------------------------------------------------------
+
+    def reply(self, index: int = -1) -> Reply:
+        """The :class:`~glmv_ui.reply.Reply` of turn ``index`` (the last by default)."""
+        if not self.turns:
+            raise ConversationError("there is no reply yet")
+        return reply_for(self.turns, index % len(self.turns))
 
     # -- media -------------------------------------------------------------------------------
 
@@ -157,50 +178,54 @@ class Session:
                 cancel: threading.Event) -> Iterator[ReplyUpdate]:
         if not self._busy.acquire(blocking=False):
             raise ConversationError("a reply is still being generated; stop it first")
-        parser = ReplyParser()
-        raw: list[str] = []
+        live = ReplyStream()
         stats = Stats()
         turn.status = "streaming"
-        update = ReplyUpdate(turn=turn, index=index, parser=parser, stats=stats,
+        turn.thinking_seconds = None
+        update = ReplyUpdate(turn=turn, index=index, stream=live, stats=stats,
                              thinking_started=time.perf_counter())
         try:
             chunk: Chunk
             for chunk in self.engine.stream(request, cancel):
                 stats = chunk.stats
-                events = parser.feed(chunk.text) if chunk.text else []
-                if chunk.text:
-                    raw.append(chunk.text)
+                events = live.feed(chunk.text)
                 if chunk.done:
-                    events += parser.finish()
+                    events += live.finish()
                 update = self._advance(update, chunk.text, stats, events, chunk.done)
                 if chunk.done:
                     break
                 yield update
             else:
-                events = parser.finish()
-                update = self._advance(update, "", stats, events, True)
-            turn.raw = "".join(raw)
+                update = self._advance(update, "", stats, live.finish(), True)
+            turn.raw = live.raw
             turn.stats = stats
+            turn.thinking_seconds = update.thinking_seconds
             turn.status = "cancelled" if stats.finish_reason == "cancelled" else "done"
+            update.final = live.final(self.turns, index)
             yield update
         except GeneratorExit:
             cancel.set()
-            turn.raw = "".join(raw)
-            turn.status = "cancelled"
+            self._settle(turn, live, update, "cancelled")
             raise
         except GlmvError as exc:
-            turn.raw = "".join(raw)
-            turn.status, turn.error = "error", str(exc)
+            self._settle(turn, live, update, "error", str(exc))
             raise
         except Exception as exc:
-            turn.raw = "".join(raw)
-            turn.status, turn.error = "error", str(exc)
+            self._settle(turn, live, update, "error", str(exc))
             raise GenerationError(f"generation failed: {exc}") from exc
         finally:
             self._busy.release()
 
     @staticmethod
-    def _advance(update: ReplyUpdate, delta: str, stats: Stats, events: list[Any],
+    def _settle(turn: Turn, live: ReplyStream, update: ReplyUpdate, status: str,
+                error: str = "") -> None:
+        live.finish()
+        turn.raw = live.raw
+        turn.thinking_seconds = update.thinking_seconds
+        turn.status, turn.error = status, error  # type: ignore[assignment]
+
+    @staticmethod
+    def _advance(update: ReplyUpdate, delta: str, stats: Stats, events: list[Event],
                  done: bool) -> ReplyUpdate:
         # Thinking time runs from the request (the model thinks from its first token) to the
         # moment the thought closes.
@@ -208,6 +233,6 @@ class Session:
         if seconds is None and update.thinking_started is not None and any(
                 ev.kind == "thinking_done" for ev in events):
             seconds = time.perf_counter() - update.thinking_started
-        return ReplyUpdate(turn=update.turn, index=update.index, parser=update.parser,
+        return ReplyUpdate(turn=update.turn, index=update.index, stream=update.stream,
                            stats=stats, delta=delta, thinking_seconds=seconds,
                            thinking_started=update.thinking_started, done=done, events=events)

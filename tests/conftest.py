@@ -19,6 +19,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+# Tiers: `pytest -m "not slow"` is the quick loop. A test is slow when it is marked so, or when
+# it starts an app server or a browser, or needs LibreOffice (all of them take seconds).
+_SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & _SLOW_FIXTURES or item.get_closest_marker("browser") or \
+                item.get_closest_marker("office"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
@@ -45,3 +58,56 @@ def tiny_any(request):
     from glmv_ui.models import load_model
 
     return load_model(request.param)
+
+
+# -- launched apps and a browser, shared by the app, preview and hosting tests -----------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium's own background connections are refused on a closed network, many at a time.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def launch_app():
+    """Start the app in-process on a free loopback port: ``launch_app(config, engine=None,
+    **create_app_kwargs)``; every app started is closed after the test."""
+    from glmv_ui.ui import create_app, launch_options
+    from tests.serve_helpers import free_port
+
+    started = []
+
+    def start(config, engine=None, **kwargs):
+        demo = create_app(config, engine=engine, **kwargs)
+        options = launch_options(config)
+        options.update(server_port=free_port(), prevent_thread_lock=True, quiet=True)
+        demo.launch(**options)
+        started.append(demo)
+        return demo
+
+    yield start
+    for demo in started:
+        demo.close()
+
+
+@pytest.fixture
+def scripted_app(launch_app):
+    """The app on a scripted GLM-4.1V engine (concurrency 2): ``(demo, engine)``."""
+    from glmv_ui.config import AppConfig
+    from glmv_ui.engines.scripted import ScriptedEngine
+
+    engine = ScriptedEngine("glm4v", chunk_size=4)
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted", concurrency=2), engine)
+    return demo, engine
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session (Debian's, driven by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,11 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
-from glmv_ui.ui import create_app, launch_options
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 BOX_REPLY = (
     "<think>The photo shows a red square on the left and a blue disc on the right; the "
     "question asks where they are, so I give their boxes.</think><answer>The **red square** is "
@@ -48,12 +44,6 @@ class _Engine(ScriptedEngine):
         cancel = cancel or threading.Event()
         self.cancels.append(cancel)
         return super().stream(request, cancel)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _media(tmp: Path) -> tuple[Path, Path, Path]:
@@ -98,106 +88,97 @@ def _check_shot(png: bytes) -> None:
     assert hi - lo > 100, "screenshot is blank"
 
 
-def test_the_page_in_chromium(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
 
     image, pdf, video = _media(tmp_path)
     hold = threading.Event()
     engine = _Engine("glm4v", [BOX_REPLY, HTML_REPLY, LONG_REPLY, VIDEO_REPLY],
-                            chunk_size=6, pause=hold, pause_after=4)
-    config = AppConfig(model="glm4v", engine="scripted")
-    demo = create_app(config, engine=engine)
-    options = launch_options(config)
-    options.update(server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    demo.launch(**options)
+                     chunk_size=6, pause=hold, pause_after=4)
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(30_000)
-            page.goto(demo.local_url)
-            expect(page.locator("#glmv-model-status")).to_contain_text("scripted")
+    with chromium.new_context(viewport={"width": 1440, "height": 1000}) as context:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(demo.local_url)
+        expect(page.locator("#glmv-model-status")).to_contain_text("scripted")
 
-            # 1. image + PDF: thumbnails and estimate before sending, thinking pending -> done
-            page.locator("#glmv-input input[type=file]").set_input_files([str(pdf), str(image)])
-            expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
-            expect(page.locator("#glmv-attach-preview img")).to_have_count(1)
-            expect(page.locator("#glmv-attach-info")).to_contain_text("figures.pdf")
-            page.locator("#glmv-input textarea").fill("Where are the shapes?")
-            page.locator("#glmv-input textarea").press("Enter")
-            chat = page.locator("#glmv-chat")
-            expect(chat.locator(".loading-spinner")).to_have_count(1)  # thinking in progress
-            expect(chat).to_contain_text("Thinking")
-            page.screenshot(path=str(ARTIFACTS / "app_thinking.png"))
-            hold.set()
-            expect(chat).to_contain_text("Thought")
-            expect(chat.locator(".loading-spinner")).to_have_count(0)
-            expect(chat).to_contain_text("Boxes drawn on shapes.png")
-            expect(chat.locator("mark.glmv-box").first).to_be_visible()
-            expect(chat).to_contain_text("generated")  # the stats line
-            expect(chat.locator(".glmv-swatch")).to_have_count(2)
-            drawn = chat.locator("img").nth(2)  # two upload strips, then the drawn boxes
-            drawn.scroll_into_view_if_needed()
-            expect(drawn).to_have_js_property("complete", True)
-            shot = drawn.screenshot(path=str(ARTIFACTS / "app_boxes.png"))
-            assert _has_colour(shot, (0xE6, 0x19, 0x4B)) > 100  # box 1 outline colour
-            assert _has_colour(shot, (0x3C, 0xB4, 0x4B)) > 100  # box 2 outline colour
-            page.evaluate("window.scrollTo(0, 0)")
-            full = page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
-            _check_shot(full)
+        # 1. image + PDF: thumbnails and estimate before sending, thinking pending -> done
+        page.locator("#glmv-input input[type=file]").set_input_files([str(pdf), str(image)])
+        expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
+        expect(page.locator("#glmv-attach-preview img")).to_have_count(1)
+        expect(page.locator("#glmv-attach-info")).to_contain_text("figures.pdf")
+        page.locator("#glmv-input textarea").fill("Where are the shapes?")
+        page.locator("#glmv-input textarea").press("Enter")
+        chat = page.locator("#glmv-chat")
+        expect(chat.locator(".loading-spinner")).to_have_count(1)  # thinking in progress
+        expect(chat).to_contain_text("Thinking")
+        page.screenshot(path=str(ARTIFACTS / "app_thinking.png"))
+        hold.set()
+        expect(chat).to_contain_text("Thought")
+        expect(chat.locator(".loading-spinner")).to_have_count(0)
+        expect(chat).to_contain_text("Boxes drawn on shapes.png")
+        expect(chat.locator("mark.glmv-box").first).to_be_visible()
+        expect(chat).to_contain_text("generated")  # the stats line
+        expect(chat.locator(".glmv-swatch")).to_have_count(2)
+        drawn = chat.locator("img").nth(2)  # two upload strips, then the drawn boxes
+        drawn.scroll_into_view_if_needed()
+        expect(drawn).to_have_js_property("complete", True)
+        shot = drawn.screenshot(path=str(ARTIFACTS / "app_boxes.png"))
+        assert _has_colour(shot, (0xE6, 0x19, 0x4B)) > 100  # box 1 outline colour
+        assert _has_colour(shot, (0x3C, 0xB4, 0x4B)) > 100  # box 2 outline colour
+        page.evaluate("window.scrollTo(0, 0)")
+        full = page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+        _check_shot(full)
 
-            # 2. an HTML answer: sandboxed live preview, source and download
-            page.locator("#glmv-input textarea").fill("Make this a web page")
-            page.locator("#glmv-input textarea").press("Enter")
-            frame = page.locator("#glmv-html-preview iframe")
-            expect(frame).to_have_attribute("sandbox", "allow-scripts")
-            expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
-                .to_have_text("Ship better software")
-            page.locator("#glmv-show-source").click()
-            expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
-            page.locator("#glmv-show-preview").click()
-            expect(frame).to_be_visible()
-            # Back on the preview, the page inside the sandbox renders again.
-            expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
-                .to_have_text("Ship better software")
-            # A full-page capture leaves the sandboxed (cross-origin) frame blank: shoot the
-            # panel itself, in view.
-            shot = page.locator("#glmv-html").first.screenshot(
-                path=str(ARTIFACTS / "app_html.png"))
-            _check_shot(shot)
-            assert _has_colour(shot, (0x4F, 0x46, 0xE5)) > 200  # the page's own h1 colour
+        # 2. an HTML answer: sandboxed live preview, source and download
+        page.locator("#glmv-input textarea").fill("Make this a web page")
+        page.locator("#glmv-input textarea").press("Enter")
+        frame = page.locator("#glmv-html-preview iframe")
+        expect(frame).to_have_attribute("sandbox", "allow-scripts")
+        expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
+            .to_have_text("Ship better software")
+        page.locator("#glmv-show-source").click()
+        expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
+        page.locator("#glmv-show-preview").click()
+        expect(frame).to_be_visible()
+        # Back on the preview, the page inside the sandbox renders again.
+        expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
+            .to_have_text("Ship better software")
+        # A full-page capture leaves the sandboxed (cross-origin) frame blank: shoot the
+        # panel itself, in view.
+        shot = page.locator("#glmv-html").first.screenshot(
+            path=str(ARTIFACTS / "app_html.png"))
+        _check_shot(shot)
+        assert _has_colour(shot, (0x4F, 0x46, 0xE5)) > 200  # the page's own h1 colour
 
-            # 3. Stop mid-answer keeps the partial answer
-            hold.clear()
-            engine.pause_after = 12
-            page.locator("#glmv-input textarea").fill("Count to three hundred")
-            page.locator("#glmv-input textarea").press("Enter")
-            expect(chat).to_contain_text("word1")
-            page.locator("#glmv-stop").click()
-            assert engine.cancels[-1].wait(30), "Stop never reached the server"
-            hold.set()
-            expect(chat).to_contain_text("Stopped")
-            assert "word299" not in chat.inner_text()
+        # 3. Stop mid-answer keeps the partial answer
+        hold.clear()
+        engine.pause_after = 12
+        page.locator("#glmv-input textarea").fill("Count to three hundred")
+        page.locator("#glmv-input textarea").press("Enter")
+        expect(chat).to_contain_text("word1")
+        page.locator("#glmv-stop").click()
+        assert engine.cancels[-1].wait(30), "Stop never reached the server"
+        hold.set()
+        expect(chat).to_contain_text("Stopped")
+        assert "word299" not in chat.inner_text()
 
-            # 4. the Chinese interface relabels the page and the conversation
-            page.locator("#glmv-lang label").nth(1).click()
-            expect(page.locator("#glmv-title")).to_contain_text("工作台")
-            expect(page.locator("#glmv-stop")).to_have_text("停止")
-            page.locator("#glmv-lang label").nth(0).click()
-            expect(page.locator("#glmv-stop")).to_have_text("Stop")
+        # 4. the Chinese interface relabels the page and the conversation
+        page.locator("#glmv-lang label").nth(1).click()
+        expect(page.locator("#glmv-title")).to_contain_text("工作台")
+        expect(page.locator("#glmv-stop")).to_have_text("停止")
+        page.locator("#glmv-lang label").nth(0).click()
+        expect(page.locator("#glmv-stop")).to_have_text("Stop")
 
-            # 5. a video (in a new conversation: images and a video never share a prompt)
-            page.locator("#glmv-clear").click()
-            expect(chat.locator("img")).to_have_count(0)
-            page.locator("#glmv-input input[type=file]").set_input_files([str(video)])
-            expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
-            page.locator("#glmv-input textarea").fill("What happens?")
-            page.locator("#glmv-input textarea").press("Enter")
-            expect(chat).to_contain_text("turns blue")
-            expect(chat).to_contain_text("frames")
-            page.evaluate("window.scrollTo(0, 0)")
-            _check_shot(page.screenshot(path=str(ARTIFACTS / "app_video.png")))
-            browser.close()
-    finally:
-        demo.close()
+        # 5. a video (in a new conversation: images and a video never share a prompt)
+        page.locator("#glmv-clear").click()
+        expect(chat.locator("img")).to_have_count(0)
+        page.locator("#glmv-input input[type=file]").set_input_files([str(video)])
+        expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
+        page.locator("#glmv-input textarea").fill("What happens?")
+        page.locator("#glmv-input textarea").press("Enter")
+        expect(chat).to_contain_text("turns blue")
+        expect(chat).to_contain_text("frames")
+        page.evaluate("window.scrollTo(0, 0)")
+        _check_shot(page.screenshot(path=str(ARTIFACTS / "app_video.png")))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,24 +11,9 @@ from gradio_client import Client, handle_file
 
 from glmv_ui.config import AppConfig, Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
-from glmv_ui.ui import create_app, launch_options
 
 REPLY = ("<think>Checking the picture.</think>"
          "<answer>A {word} answer, long enough to stream.</answer>")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _launch(config: AppConfig, engine: Any = None, **kwargs: Any) -> Any:
-    demo = create_app(config, engine=engine, **kwargs)
-    options = launch_options(config)
-    options.update(server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    demo.launch(**options)
-    return demo
 
 
 def _client(demo: Any) -> Client:
@@ -47,39 +30,29 @@ def _answers(chat: list[dict[str, Any]]) -> list[str]:
     return [_texts(m) for m in chat if m["role"] == "assistant" and not m.get("metadata")]
 
 
-@pytest.fixture
-def scripted() -> Iterator[tuple[Any, ScriptedEngine]]:
-    engine = ScriptedEngine("glm4v", chunk_size=4)
-    demo = _launch(AppConfig(model="glm4v", engine="scripted", concurrency=2), engine)
-    yield demo, engine
-    demo.close()
+@pytest.mark.slow
+def test_streaming_is_cumulative_on_the_tiny_model(launch_app: Any) -> None:
+    demo = launch_app(AppConfig(model="tiny-glm41v"))
+    assert demo.glmv_model.wait(120), demo.glmv_model.error
+    client = _client(demo)
+    assert "tiny-glm41v" in client.predict(api_name="/model_status")
+    job = client.submit({"text": "Describe the picture.", "files": []}, temperature=1.0,
+                        top_p=1.0, top_k=50, max_new_tokens=400, seed=7, api_name="/chat")
+    outputs = [out[0] for out in job]
+    assert len(outputs) >= 2
+    for before, after in itertools.pairwise(outputs):
+        assert len(after) >= len(before)
+        # each streamed message keeps what it showed and may only grow (the last step adds
+        # the stats line; boxes and HTML are post-processed only at the end)
+        for a, b in zip(before[:len(before)], after, strict=False):
+            assert _texts(b).startswith(_texts(a).rstrip()) or a["role"] == "user"
+    final = outputs[-1]
+    assert final[0]["role"] == "user"
+    assert "prompt tokens" in "".join(_answers(final))
 
 
-def test_streaming_is_cumulative_on_the_tiny_model() -> None:
-    demo = _launch(AppConfig(model="tiny-glm41v"))
-    try:
-        assert demo.glmv_model.wait(120), demo.glmv_model.error
-        client = _client(demo)
-        assert "tiny-glm41v" in client.predict(api_name="/model_status")
-        job = client.submit({"text": "Describe the picture.", "files": []}, True, 0, 1.0, 1.0,
-                            50, 1.0, 400, 7, api_name="/chat")
-        outputs = [out[0] for out in job]
-        assert len(outputs) >= 2
-        for before, after in itertools.pairwise(outputs):
-            assert len(after) >= len(before)
-            # each streamed message keeps what it showed and may only grow (the last step adds
-            # the stats line; boxes and HTML are post-processed only at the end)
-            for a, b in zip(before[:len(before)], after, strict=False):
-                assert _texts(b).startswith(_texts(a).rstrip()) or a["role"] == "user"
-        final = outputs[-1]
-        assert final[0]["role"] == "user"
-        assert "prompt tokens" in "".join(_answers(final))
-    finally:
-        demo.close()
-
-
-def test_stop_ends_only_its_own_session(scripted: tuple[Any, ScriptedEngine]) -> None:
-    demo, engine = scripted
+def test_stop_ends_only_its_own_session(scripted_app: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted_app
     pause = threading.Event()
     engine.pause, engine.pause_after = pause, 2
     engine.enqueue(REPLY.format(word="first"), REPLY.format(word="second"))
@@ -97,8 +70,8 @@ def test_stop_ends_only_its_own_session(scripted: tuple[Any, ScriptedEngine]) ->
     assert demo.glmv_sessions is not None and len(demo.glmv_sessions) == 2
 
 
-def test_regenerate_edit_undo(scripted: tuple[Any, ScriptedEngine]) -> None:
-    demo, engine = scripted
+def test_regenerate_edit_undo(scripted_app: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted_app
     engine.enqueue(*(REPLY.format(word=w) for w in ("first", "second", "third")))
     client = _client(demo)
     chat = client.predict({"text": "question one", "files": []}, api_name="/chat")[0]
@@ -116,8 +89,8 @@ def test_regenerate_edit_undo(scripted: tuple[Any, ScriptedEngine]) -> None:
 
 
 def test_bad_upload_names_the_file_and_the_session_goes_on(
-        scripted: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
-    demo, engine = scripted
+        scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+    demo, engine = scripted_app
     engine.enqueue(REPLY.format(word="good"), REPLY.format(word="later"))
     bad = tmp_path / "broken-scan.pdf"
     bad.write_bytes(b"%PDF-1.4\nthis is not really a pdf")
@@ -130,34 +103,29 @@ def test_bad_upload_names_the_file_and_the_session_goes_on(
     assert len(answers) == 2 and "later answer" in answers[1]
 
 
-def test_sending_before_the_model_is_ready_says_so() -> None:
-    demo = _launch(AppConfig(model="tiny-glm41v"), preload=False)
-    try:
-        client = _client(demo)
-        with pytest.raises(Exception, match="still loading"):
-            client.predict({"text": "hi", "files": []}, api_name="/chat")
-    finally:
-        demo.close()
-
-
-def test_a_model_that_cannot_load_leaves_the_app_serving(tmp_path: Any) -> None:
-    demo = _launch(AppConfig(model=str(tmp_path / "no-such-model")))
-    try:
-        assert not demo.glmv_model.wait(60)
-        client = _client(demo)
-        status = client.predict(api_name="/model_status")
-        assert "Could not load" in status and "What to do" in status
-        with pytest.raises(Exception, match="could not be loaded"):
-            client.predict({"text": "hi", "files": []}, api_name="/chat")
-    finally:
-        demo.close()
-
-
-def test_settings_reach_the_engine(scripted: tuple[Any, ScriptedEngine]) -> None:
-    demo, engine = scripted
+def test_sending_before_the_model_is_ready_says_so(launch_app: Any) -> None:
+    demo = launch_app(AppConfig(model="tiny-glm41v"), preload=False)
     client = _client(demo)
-    client.predict({"text": "hi", "files": []}, True, 512, 0.2, 0.5, 3, 1.05, 64, 11,
-                   "Be brief.", api_name="/chat")
+    with pytest.raises(Exception, match="still loading"):
+        client.predict({"text": "hi", "files": []}, api_name="/chat")
+
+
+def test_a_model_that_cannot_load_leaves_the_app_serving(launch_app: Any, tmp_path: Any) -> None:
+    demo = launch_app(AppConfig(model=str(tmp_path / "no-such-model")))
+    assert not demo.glmv_model.wait(60)
+    client = _client(demo)
+    status = client.predict(api_name="/model_status")
+    assert "Could not load" in status and "What to do" in status
+    with pytest.raises(Exception, match="could not be loaded"):
+        client.predict({"text": "hi", "files": []}, api_name="/chat")
+
+
+def test_settings_reach_the_engine(scripted_app: tuple[Any, ScriptedEngine]) -> None:
+    demo, engine = scripted_app
+    client = _client(demo)
+    client.predict({"text": "hi", "files": []}, thinking=True, thinking_budget=512,
+                   temperature=0.2, top_p=0.5, top_k=3, repetition_penalty=1.05,
+                   max_new_tokens=64, seed=11, system_prompt="Be brief.", api_name="/chat")
     request = engine.requests[-1]
     assert request.sampling == Sampling(temperature=0.2, top_p=0.5, top_k=3,
                                         repetition_penalty=1.05, max_new_tokens=64, seed=11,
@@ -166,10 +134,10 @@ def test_settings_reach_the_engine(scripted: tuple[Any, ScriptedEngine]) -> None
 
 
 def test_gui_agent_action_is_drawn_on_the_screenshot(
-        scripted: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+        scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
     from PIL import Image
 
-    demo, engine = scripted
+    demo, engine = scripted_app
     engine.enqueue("<think>The Wi-Fi switch is on the right.</think><answer>"
                    "Action: left_click(start_box='[800,250]')</answer>")
     shot = tmp_path / "phone.png"
@@ -189,14 +157,21 @@ def test_gui_agent_action_is_drawn_on_the_screenshot(
     assert image.getpixel((20, 600)) == (255, 255, 255)
 
 
-def test_mcp_server_lists_the_chat_tool() -> None:
+def test_api_callers_see_named_parameters(scripted_app: tuple[Any, ScriptedEngine]) -> None:
+    demo, _ = scripted_app
+    api = _client(demo).view_api(return_format="dict", print_info=False)["named_endpoints"]
+    names = [p["parameter_name"] for p in api["/chat"]["parameters"]]
+    assert names[:4] == ["message", "thinking", "thinking_budget", "temperature"]
+    assert "max_new_tokens" in names and "system_prompt" in names
+    assert not any(n.startswith("param_") for e in api.values() for n in
+                   (p["parameter_name"] for p in e["parameters"]))
+
+
+def test_mcp_server_lists_the_chat_tool(launch_app: Any) -> None:
     import httpx
 
-    demo = _launch(AppConfig(model="glm4v", engine="scripted", mcp_server=True),
-                   ScriptedEngine("glm4v"))
-    try:
-        schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema",
-                           timeout=30).json()
-    finally:
-        demo.close()
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted", mcp_server=True),
+                      ScriptedEngine("glm4v"))
+    schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema",
+                       timeout=30).json()
     assert "chat" in {tool["name"] for tool in schema}

@@ -92,7 +92,7 @@ def test_markdown_lists_media_and_folds_thinking() -> None:
     assert "# Conversation with GLM-4.1V" in md
     assert "*image: doc.pdf p. 2*" in md
     assert "<details><summary>Thinking</summary>" in md
-    assert "stopped" in md and "120 prompt tokens" in md
+    assert "Stopped" in md and "120 prompt tokens" in md
 
 
 def test_import_refuses_other_files() -> None:

@@ -12,6 +12,8 @@ from glmv_ui.session import Session
 from tests.helpers import drain
 from tests.mediafiles import image_file, pdf_file, pptx_file, video_file
 
+pytestmark = pytest.mark.slow  # the real processor and both tiny models on every kind of file
+
 SHORT = Sampling(max_new_tokens=6, temperature=0.0)
 
 

@@ -13,8 +13,10 @@ def _part(name: str) -> MediaPart:
 def test_answer_for_history_drops_thinking_and_keeps_boxes():
     raw = ("<think>long reasoning</think><answer>The cat <|begin_of_box|>[1,2,3,4]"
            "<|end_of_box|> sleeps.</answer><|user|>")
-    assert answer_for_history(raw) == "The cat <|begin_of_box|>[1,2,3,4]<|end_of_box|> sleeps."
-    assert answer_for_history("<think>x</think>\nplain 4.5V answer") == "plain 4.5V answer"
+    boxed = "The cat <|begin_of_box|>[1,2,3,4]<|end_of_box|> sleeps."
+    assert answer_for_history(Turn("q", raw=raw)) == boxed
+    plain = Turn("q", raw="<think>x</think>\nplain 4.5V answer")
+    assert answer_for_history(plain) == "plain 4.5V answer"
 
 
 def test_messages_alternate_with_plain_string_answers():

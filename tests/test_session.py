@@ -109,4 +109,5 @@ def test_max_new_tokens_truncation_marks_unclosed_thinking():
                       sampling=Sampling(max_new_tokens=10))
     last = _drain(session.submit("q"))
     assert last.stats.finish_reason == "length"
-    assert last.parser.truncated and last.answer == ""
+    assert last.reply().truncated and last.answer == ""
+    assert [n.kind for n in last.reply().notices] == ["truncated"]

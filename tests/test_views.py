@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from glmv_ui.engines.base import Stats
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.reply import LegendRow, Reply, ReplyStream, build_reply
 from glmv_ui.ui.i18n import STRINGS, t
-from glmv_ui.ui.views import (
-    TurnExtras,
-    answer_markdown,
-    format_time,
-    group_caption,
-    group_parts,
-    legend_markdown,
-    stats_html,
-    strip_image,
-    thinking_message,
-    turn_messages,
-)
+from glmv_ui.ui.strips import format_time, group_caption, group_parts, strip_image
+from glmv_ui.ui.views import legend_markdown, thinking_message, turn_messages
 from tests.helpers import red_image
 
 
@@ -26,33 +17,44 @@ def _pages(n: int) -> list[MediaPart]:
 
 
 def test_thinking_block_is_pending_then_done_with_duration() -> None:
-    live = thinking_message("hmm", done=False)
+    stream = ReplyStream()
+    stream.feed("<think>hmm")
+    live = thinking_message(stream.snapshot())
     assert live["metadata"] == {"title": "Thinking", "status": "pending"}
-    done = thinking_message("hmm", done=True, seconds=2.345)
+    done = thinking_message(build_reply("<think>hmm</think>ok", thinking_seconds=2.345))
     assert done["metadata"]["status"] == "done" and done["metadata"]["duration"] == 2.3
-    assert thinking_message("x", done=True, truncated=True)["metadata"]["title"].startswith(
-        "Thinking (cut off")
+    cut = thinking_message(build_reply("<think>x", status="done"))
+    assert cut["metadata"]["title"].startswith("Thinking (cut off")
 
 
 def test_turn_messages_order_and_text_parts() -> None:
-    extras = TurnExtras(image_path="/tmp/b.png", image_caption="Boxes drawn on a.png",
-                        legend_md="| box |", stats=stats_html(Stats(prompt_tokens=5)))
-    msgs = turn_messages("hi", [("/tmp/s.png", "a.png · 1 page")], thinking="t",
-                         answer_md="  indented\n    code", extras=extras)
+    image = MediaPart(kind="image", source="a.png", image=red_image(200, 100))
+    reply = build_reply("<think>t</think>  indented\n    code [10,20,300,400]", [image],
+                        stats=Stats(prompt_tokens=5))
+    msgs = turn_messages("hi", [("/tmp/s.png", "a.png · 1 page")], reply, "/tmp/b.png")
     roles = [m["role"] for m in msgs]
     assert roles == ["user", "user", "user", "assistant", "assistant", "assistant", "assistant"]
     assert msgs[0]["content"]["path"] == "/tmp/s.png"
     # text goes as a typed part so indentation survives (no cleandoc)
-    assert msgs[4]["content"]["text"].startswith("  indented\n    code")
+    assert msgs[4]["content"]["text"].startswith("indented\n    code")
     assert "5 prompt tokens" in msgs[4]["content"]["text"]
     assert msgs[5]["content"]["path"] == "/tmp/b.png"
+    assert "Boxes drawn on a.png" in msgs[6]["content"]["text"]
 
 
 def test_cancelled_and_failed_turns_say_so() -> None:
-    stopped = turn_messages("q", [], answer_md="part", status="cancelled")
+    stopped = turn_messages("q", [], build_reply("part", status="cancelled"))
     assert "Stopped" in stopped[-1]["content"]["text"]
-    failed = turn_messages("q", [], status="error", error="boom", lang="zh")
-    assert "生成失败：boom" in failed[-1]["content"]["text"]
+    failed = turn_messages("q", [], build_reply("", status="error", error="boom"), lang="zh")
+    assert "回答失败：boom" in failed[-1]["content"]["text"]
+
+
+def test_token_limit_is_said_in_words_not_a_bare_reason() -> None:
+    reply = build_reply("an answer that", stats=Stats(generated_tokens=64,
+                                                       finish_reason="length"))
+    text = turn_messages("q", [], reply)[-1]["content"]["text"]
+    assert "reached the token limit (64 tokens)" in text
+    assert not text.rstrip("</div>").endswith("length")
 
 
 def test_pages_group_and_strip_caps_tiles() -> None:
@@ -75,11 +77,10 @@ def test_video_strip_and_caption_show_times() -> None:
 
 
 def test_answer_markdown_highlights_boxes_and_legend_has_colours() -> None:
-    assert answer_markdown("plain") == "plain"
-    shown = answer_markdown("car [1,2,300,400] here", [(4, 17)])
+    assert Reply(text="plain").markdown() == "plain"
+    shown = build_reply("<|begin_of_box|>[1,2,300,400]<|end_of_box|> here").markdown()
     assert '<mark class="glmv-box">[1,2,300,400]</mark>' in shown
-    rows = [{"index": 1, "label": "car|x", "x1": 1, "y1": 2, "x2": 300, "y2": 400, "left": 0,
-             "top": 0, "right": 30, "bottom": 40}]
+    rows = [LegendRow("box", 1, "car|x", "#e6194b", (1, 2, 300, 400), (0, 0, 30, 40))]
     legend = legend_markdown(rows)
     assert "#e6194b" in legend and "car\\|x" in legend
 
@@ -94,7 +95,7 @@ def test_family_guess_reads_the_checkpoint_config_not_the_name(tmp_path) -> None
 
     from glmv_ui.config import AppConfig
     from glmv_ui.tiny import ensure_tiny_checkpoint
-    from glmv_ui.ui.state import guess_family
+    from glmv_ui.ui.model import guess_family
 
     # A GLM-4.5V checkpoint in a folder whose name says nothing (or says 4.1V).
     folder = tmp_path / "GLM-4.1V-copy"

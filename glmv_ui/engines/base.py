@@ -56,8 +56,7 @@ class Stats:
             parts.append(f"{self.tokens_per_s:.1f} tok/s")
         if self.peak_memory_bytes:
             parts.append(f"peak {self.peak_memory_bytes / 2**30:.2f} GiB")
-        if self.finish_reason and self.finish_reason != "stop":
-            parts.append(self.finish_reason)
+        # How the reply ended is not a figure: the reply's notices say it in words.
         return " · ".join(parts)
 
 

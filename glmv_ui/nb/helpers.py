@@ -16,8 +16,10 @@ from ..config import AppConfig, LoadOptions, Sampling
 from ..engines.base import Engine
 from ..errors import ConfigError, GlmvError
 from ..models import LoadedModel, load_model
+from ..reply import Reply
 from ..session import Session
-from .render import Reply, images_of
+from ..throttle import Throttle
+from .render import reply_html
 
 __all__ = ["LiveHTML", "as_session", "ask", "engine_of", "in_notebook", "load", "open_app"]
 
@@ -78,7 +80,7 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 
 class LiveHTML:
-    """A display that redraws at most every ``interval_s`` (the last draw is always made)."""
+    """A cell display redrawn in place, at most once per throttle interval (plus a last draw)."""
 
     def __init__(self, interval_s: float = 0.1, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -86,23 +88,24 @@ class LiveHTML:
 
         self._html = HTML
         self._handle = display(HTML(""), display_id=True)
-        self.interval_s = interval_s
-        self.clock = clock
-        self.draws = 0
-        self._last = float("-inf")
+        self.throttle = Throttle(interval_s, clock=clock)
+
+    @property
+    def draws(self) -> int:
+        return self.throttle.frames
 
     def due(self) -> bool:
-        return self.clock() - self._last >= self.interval_s
+        return self.throttle.due()
 
     def draw(self, html: str) -> None:
-        self._last = self.clock()
-        self.draws += 1
+        self.throttle.mark()
         self._handle.update(self._html(html))
 
 
 def ask(target: Any, text: str, files: Sequence[str] = (), *, show: bool = True,
         interval_s: float = 0.1, **options: Any) -> Reply:
-    """Ask one question and return the :class:`Reply`; the answer streams into the cell.
+    """Ask one question and return the :class:`~glmv_ui.reply.Reply`; the answer streams into
+    the cell.
 
     ``target`` is a model id, LoadedModel, Engine, Session or ChatWidget; pass a Session to keep
     a multi-turn conversation. ``options`` are Sampling fields (``temperature``, ``thinking``,
@@ -120,14 +123,16 @@ def ask(target: Any, text: str, files: Sequence[str] = (), *, show: bool = True,
     try:
         for last in updates:
             if live is not None and not last.done and live.due():
-                live.draw(Reply.from_update(last).to_html(live=True))
+                live.draw(reply_html(last.reply(), live=True))
     finally:
-        updates.close()  # a KeyboardInterrupt in the cell ends generation, not just the loop
+        close = getattr(updates, "close", None)
+        if close is not None:
+            close()  # a KeyboardInterrupt in the cell ends generation, not just the loop
     if last is None:
         raise GlmvError("the engine produced no reply")
-    reply = Reply.from_update(last, images_of(session.parts))
+    reply = session.reply(last.index)
     if live is not None:
-        live.draw(reply.to_html())
+        live.draw(reply_html(reply))
     return reply
 
 

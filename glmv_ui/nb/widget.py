@@ -23,13 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import MediaLimits, Sampling
+from ..config import SAMPLING_RANGES, MediaLimits, Sampling
 from ..errors import GlmvError
 from ..models import FAMILIES
 from ..prompt import Turn
+from ..reply import Reply
 from ..session import ReplyUpdate
+from ..throttle import Throttle
 from .helpers import as_session
-from .render import Reply, images_of, markdown_to_html
+from .render import markdown_to_html, reply_html
 
 __all__ = ["ACCEPT", "ChatWidget"]
 
@@ -51,17 +53,14 @@ class ChatWidget:
         if sampling is not None:
             self.session.sampling = sampling
         self.traits = FAMILIES[self.session.engine.family]
-        self.interval_s = interval_s
         self.preview_height = preview_height
-        self._clock = clock
-        self._last_draw = float("-inf")
-        self.draws = 0  # live redraws made; with coalescing far fewer than chunks
+        self.throttle = Throttle(interval_s, clock=clock)
         self._worker: threading.Thread | None = None
         self._stop_requested = threading.Event()
         self._error = ""
         self._live: Reply | None = None
         self._last_reply: Reply | None = None
-        self._rendered: dict[int, tuple[Turn, tuple[str, str], str]] = {}
+        self._rendered: dict[int, tuple[Reply, str]] = {}
         # Uploads are written to a private folder (0700) under a generated name with the
         # original extension; the user's file name is only ever a display name.
         self._tmp = tempfile.mkdtemp(prefix="glmv-nb-")
@@ -70,6 +69,7 @@ class ChatWidget:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, True)
 
         s = self.session.sampling
+        r = SAMPLING_RANGES
         self.upload = w.FileUpload(accept=ACCEPT, multiple=True, description="Attach")
         self.text = w.Textarea(placeholder="Ask about the attached files…",
                                layout=w.Layout(width="100%", height="64px"))
@@ -77,13 +77,17 @@ class ChatWidget:
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
                                     disabled=True)
         self.clear_button = w.Button(description="New chat", icon="trash")
-        self.temperature = w.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05,
-                                         description="temperature")
-        self.top_p = w.BoundedFloatText(value=s.top_p, min=1e-5, max=1.0, step=0.05,
+        self.temperature = w.FloatSlider(value=s.temperature, min=r["temperature"].minimum,
+                                         max=r["temperature"].maximum,
+                                         step=r["temperature"].step, description="temperature")
+        self.top_p = w.BoundedFloatText(value=s.top_p, min=r["top_p"].minimum,
+                                        max=r["top_p"].maximum, step=r["top_p"].step,
                                         description="top-p")
-        self.top_k = w.IntSlider(value=s.top_k, min=0, max=100, description="top-k")
-        self.max_new_tokens = w.BoundedIntText(value=s.max_new_tokens, min=1, max=131072,
-                                               step=256, description="max tokens")
+        self.top_k = w.IntSlider(value=s.top_k, min=int(r["top_k"].minimum),
+                                 max=int(r["top_k"].maximum), description="top-k")
+        self.max_new_tokens = w.BoundedIntText(
+            value=s.max_new_tokens, min=int(r["max_new_tokens"].minimum),
+            max=int(r["max_new_tokens"].maximum), step=256, description="max tokens")
         if self.traits.can_disable_thinking:
             self.thinking_mode = "toggle"
             self.thinking = w.Checkbox(value=s.thinking, description="Thinking", indent=False)
@@ -92,8 +96,10 @@ class ChatWidget:
             self.thinking_mode = "budget"
             self.thinking_limit = w.Checkbox(value=s.thinking_budget is not None, indent=False,
                                              description="Limit thinking")
-            self.thinking_budget = w.IntSlider(value=s.thinking_budget or 1024, min=0,
-                                               max=16384, step=64, description="budget",
+            budget = r["thinking_budget"]
+            self.thinking_budget = w.IntSlider(value=s.thinking_budget or 1024,
+                                               min=int(budget.minimum), max=int(budget.maximum),
+                                               step=int(budget.step), description="budget",
                                                disabled=s.thinking_budget is None)
             self.thinking_limit.observe(
                 lambda ch: setattr(self.thinking_budget, "disabled", not ch["new"]), "value")
@@ -121,6 +127,11 @@ class ChatWidget:
         return self.view._repr_mimebundle_(**kwargs)
 
     # -- state for code and tests ----------------------------------------------------------
+
+    @property
+    def draws(self) -> int:
+        """Live redraws made; with the throttle far fewer than chunks."""
+        return self.throttle.frames
 
     @property
     def history(self) -> list[Turn]:
@@ -267,8 +278,8 @@ class ChatWidget:
             for last in updates:
                 if self._stop_requested.is_set():
                     self.session.stop()  # Stop pressed before this reply's cancel event existed
-                if not last.done and self._clock() - self._last_draw >= self.interval_s:
-                    self._draw_live(last)
+                if not last.done and self.throttle.due():
+                    self._draw_live(last.reply())
         except GlmvError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a thread must report, not vanish
@@ -277,28 +288,22 @@ class ChatWidget:
             close = getattr(updates, "close", None)
             if close is not None:
                 close()
-            self._finish(last, error)
+            self._finish(error)
 
-    def _draw_live(self, update: ReplyUpdate) -> None:
-        self._last_draw = self._clock()
-        self.draws += 1
-        reply = Reply.from_update(update)
+    def _draw_live(self, reply: Reply) -> None:
+        self.throttle.mark()
         self._live = reply
         if reply.thinking:
-            title = ("Thinking…" if update.thinking_seconds is None
-                     else f"Thought for {update.thinking_seconds:.1f} s")
+            title = ("Thinking…" if reply.thinking_seconds is None
+                     else f"Thought for {reply.thinking_seconds:.1f} s")
             self.thinking_box.titles = (title,)
             self.thinking_view.value = (f'<div style="white-space:pre-wrap">'
                                         f"{_html.escape(reply.thinking)}</div>")
             self.thinking_box.layout.display = None
-        self.answer_view.value = markdown_to_html(reply.marked_answer)
+        self.answer_view.value = markdown_to_html(reply.text)
 
-    def _finish(self, last: ReplyUpdate | None, error: str) -> None:
-        turn = self.session.turns[-1] if self.session.turns else None
-        if last is not None:
-            self._last_reply = Reply.from_update(last, images_of(self.session.parts))
-        elif turn is not None:
-            self._last_reply = Reply.from_turn(turn, images_of(self.session.parts))
+    def _finish(self, error: str) -> None:
+        self._last_reply = self.session.reply() if self.session.turns else None
         self._live = None
         self.thinking_view.value = ""
         self.thinking_box.layout.display = "none"
@@ -309,24 +314,17 @@ class ChatWidget:
 
     def _draw_transcript(self) -> None:
         pieces = []
-        images: list[Any] = []
-        for turn in self.session.turns:
-            images = images + images_of(turn.parts)
+        for index, turn in enumerate(self.session.turns):
             attached = "".join(f" <code>📎 {_html.escape(p.label)}</code>" for p in turn.parts)
             pieces.append(f'<div style="margin:8px 0;padding:6px 10px;background:#f6f8fa;'
                           f'border-radius:6px"><b>You:</b> {_html.escape(turn.text)}{attached}'
                           "</div>")
             if turn.status in ("pending", "streaming"):
                 continue
-            key = (turn.raw, turn.status)
+            reply = self.session.reply(index)
             cached = self._rendered.get(id(turn))
-            if cached is not None and cached[0] is turn and cached[1] == key:
-                pieces.append(cached[2])
-                continue
-            reply = Reply.from_turn(turn, images)
-            if turn is self.session.turns[-1] and self._last_reply is not None:
-                reply.thinking_seconds = self._last_reply.thinking_seconds
-            rendered = reply.to_html(preview_height=self.preview_height)
-            self._rendered[id(turn)] = (turn, key, rendered)
-            pieces.append(rendered)
+            if cached is None or cached[0] is not reply:
+                cached = (reply, reply_html(reply, preview_height=self.preview_height))
+                self._rendered[id(turn)] = cached
+            pieces.append(cached[1])
         self.transcript.value = "".join(pieces)

@@ -23,20 +23,23 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
 
     ``engine`` (e.g. a ScriptedEngine) replaces the one the config would build. With ``preload``
     the model starts loading in the background now; otherwise on the first page view.
-    The returned Blocks carries ``glmv_model`` (the :class:`~glmv_ui.ui.state.ModelManager`) and
+    The returned Blocks carries ``glmv_model`` (the :class:`~glmv_ui.ui.model.ModelManager`) and
     ``glmv_sessions`` (the per-session registry) for tests and embedding.
     """
     try:  # on ZeroGPU, spaces must be imported before torch touches CUDA
-        import spaces  # type: ignore[import-not-found]  # noqa: F401
+        import spaces  # noqa: F401
     except ImportError:
         pass
     import gradio as gr
 
     from ..config import default_sampling
     from ..examples import gallery
-    from .events import Handlers, wire
+    from .chat import ChatHandlers
     from .layout import render
-    from .state import ModelManager, SessionRegistry
+    from .model import ModelManager
+    from .panel import PanelHandlers
+    from .state import SessionRegistry
+    from .wiring import wire
 
     config = config or AppConfig()
     manager = ModelManager(config, engine)
@@ -45,11 +48,11 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False) as demo:
         ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),
                     lang)
-        handlers = Handlers(config, manager, registry, ui)
-        wire(demo, ui, handlers)
+        chat = ChatHandlers(config, manager, registry, ui)
+        wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry)
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
-    demo.glmv_model = manager  # type: ignore[attr-defined]
-    demo.glmv_sessions = registry  # type: ignore[attr-defined]
+    demo.glmv_model = manager
+    demo.glmv_sessions = registry
     if preload:
         manager.start()
     return demo

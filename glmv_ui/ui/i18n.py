@@ -29,6 +29,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "thinking_cut": "Thinking (cut off at the token limit)",
         "stopped": "Stopped: the answer above is partial.",
         "failed": "Generation failed: {error}",
+        "notice_stopped": "Stopped: the answer is partial.",
+        "notice_failed": "The reply failed: {detail}",
+        "notice_truncated": "The reply was cut off while thinking: it reached the token limit "
+                            "before answering. Raise the maximum new tokens, or limit the "
+                            "thinking.",
+        "notice_length": "The answer reached the token limit ({detail} tokens) and may be "
+                         "incomplete.",
         "boxes_on": "Boxes drawn on {label}",
         "actions_on": "Actions drawn on {label}",
         "legend": "Legend",
@@ -114,6 +121,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "thinking_cut": "思考（达到长度上限被截断）",
         "stopped": "已停止：上面的回答不完整。",
         "failed": "生成失败：{error}",
+        "notice_stopped": "已停止：回答不完整。",
+        "notice_failed": "回答失败：{detail}",
+        "notice_truncated": "回答在思考阶段被截断：尚未作答就达到了长度上限。请提高最大生成 token "
+                            "数，或限制思考。",
+        "notice_length": "回答达到了长度上限（{detail} 个 token），可能不完整。",
         "boxes_on": "在 {label} 上绘制的框",
         "actions_on": "在 {label} 上绘制的操作",
         "legend": "图例",

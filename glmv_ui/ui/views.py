@@ -1,33 +1,28 @@
-"""Pure view functions: conversation state in, Gradio Chatbot messages and Markdown out.
+"""The app's view of a :class:`~glmv_ui.reply.Reply`: Gradio Chatbot messages, pure functions.
 
-Nothing here touches Gradio objects or the disk; the event handlers save images and pass paths.
-PIL is imported inside the functions that draw thumbnail strips.
+Everything shown comes from the Reply the core built (the notebooks render the same record): the
+thinking block, the answer Markdown with boxed spans marked, the notices, the stats line, and the
+figure with its legend. Nothing here parses model text, chooses images, touches Gradio objects or
+writes files; the handlers save the figure and pass its path.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..engines.base import Stats
-from ..grounding import BOX_COLORS, highlight_boxes_markdown, with_box_markers
-from ..media.budget import part_tokens
-from ..media.parts import MediaPart
+from ..reply import LegendRow, Notice, Reply
 from .i18n import t
 
 __all__ = [
     "LATEX_DELIMITERS",
-    "TurnExtras",
-    "answer_markdown",
-    "format_time",
-    "group_caption",
-    "group_parts",
-    "join_strips",
+    "Figure",
+    "figure_caption",
     "legend_markdown",
+    "notice_text",
+    "reply_messages",
     "stats_html",
-    "strip_image",
     "text_part",
     "thinking_message",
     "turn_messages",
@@ -39,22 +34,8 @@ LATEX_DELIMITERS: list[dict[str, str | bool]] = [
     {"left": "\\(", "right": "\\)", "display": False},
     {"left": "$", "right": "$", "display": False},
 ]
-STRIP_MAX_TILES = 8
-THUMB_HEIGHT = 150
 
-
-@dataclass
-class TurnExtras:
-    """What a finished reply adds below its answer: the drawn image, its legend, the HTML page."""
-
-    answer_md: str = ""
-    image_path: str | None = None
-    image_caption: str = ""
-    legend_md: str = ""
-    html: str | None = None
-    stats: str = ""
-    thinking_seconds: float | None = None
-    notes: list[str] = field(default_factory=list)
+Figure = tuple[str, str]  # (path of the drawn image, its caption)
 
 
 def text_part(text: str) -> dict[str, str]:
@@ -63,190 +44,91 @@ def text_part(text: str) -> dict[str, str]:
     return {"type": "text", "text": text}
 
 
-def group_parts(parts: Sequence[MediaPart]) -> list[list[MediaPart]]:
-    """Consecutive parts from the same upload, e.g. the pages of one PDF, form one group."""
-    groups: list[list[MediaPart]] = []
-    for part in parts:
-        if groups and groups[-1][0].source == part.source and part.kind == "image" and (
-                part.page is not None or part.slide is not None):
-            groups[-1].append(part)
-        else:
-            groups.append([part])
-    return groups
+def notice_text(notice: Notice, lang: str) -> str:
+    return t(lang, f"notice_{notice.kind}", detail=notice.detail)
 
 
-def format_time(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}:{secs:04.1f}" if seconds < 600 else f"{int(minutes)}:{int(secs):02d}"
-
-
-def _tiles(group: Sequence[MediaPart]) -> list[tuple[Any, str]]:
-    """(image, caption) pairs to draw: pages/slides numbered, video frames timed."""
-    if group[0].kind == "video":
-        video = group[0]
-        frames = list(zip(video.frames, video.timestamps, strict=False))
-        if len(frames) > STRIP_MAX_TILES:
-            step = (len(frames) - 1) / (STRIP_MAX_TILES - 1)
-            frames = [frames[round(i * step)] for i in range(STRIP_MAX_TILES)]
-        return [(img, format_time(ts)) for img, ts in frames]
-    tiles = []
-    for part in group[:STRIP_MAX_TILES]:
-        if part.page is not None:
-            caption = f"p. {part.page}"
-        elif part.slide is not None:
-            caption = f"slide {part.slide}"
-        else:
-            caption = f"{part.size[0]}x{part.size[1]}"  # the bitmap font has no ×
-        tiles.append((part.image, caption))
-    return tiles
-
-
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):  # no FreeType: the small bitmap font
-        return ImageFont.load_default()
-
-
-def strip_image(group: Sequence[MediaPart], height: int = THUMB_HEIGHT) -> Any:
-    """One picture per upload: its pages, slides or video frames side by side, captioned."""
-    from PIL import Image, ImageDraw
-
-    tiles = _tiles(group)
-    hidden = len(group) - len(tiles) if group[0].kind == "image" else 0
-    pad, caption_h = 6, 20
-    thumbs = []
-    for img, caption in tiles:
-        scale = height / max(1, img.height)
-        width = max(1, min(round(img.width * scale), height * 3))
-        thumbs.append((img.convert("RGB").resize((width, height)), caption))
-    total_w = pad + sum(t.width + pad for t, _ in thumbs) + (height // 2 + pad if hidden else 0)
-    canvas = Image.new("RGB", (total_w, height + caption_h + 2 * pad), "#f3f4f6")
-    draw = ImageDraw.Draw(canvas)
-    font = _font(13)
-    x = pad
-    for thumb, caption in thumbs:
-        canvas.paste(thumb, (x, pad))
-        draw.rectangle((x - 1, pad - 1, x + thumb.width, pad + height), outline="#d1d5db")
-        tw = draw.textlength(caption, font=font)
-        draw.text((x + (thumb.width - tw) / 2, pad + height + 3), caption, fill="#374151",
-                  font=font)
-        x += thumb.width + pad
-    if hidden:
-        draw.text((x + 4, pad + height / 2 - 8), f"+{hidden}", fill="#374151", font=_font(18))
-    return canvas
-
-
-def join_strips(paths: Sequence[str], gap: int = 10) -> Any:
-    """The strips of several uploads side by side, for the preview before sending."""
-    from PIL import Image
-
-    images = [Image.open(p).convert("RGB") for p in paths]
-    height = max(i.height for i in images)
-    canvas = Image.new("RGB", (sum(i.width for i in images) + gap * (len(images) - 1), height),
-                       "white")
-    x = 0
-    for img in images:
-        canvas.paste(img, (x, 0))
-        x += img.width + gap
-    return canvas
-
-
-def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
-    """``report.pdf · 2 page(s) · ~3,000 visual tokens`` (plus the reader's notes)."""
-    first = group[0]
-    bits = [first.source]
-    if first.kind == "video":
-        ts = first.timestamps or (0.0,)
-        bits.append(t(lang, "frames", n=len(first.frames), start=format_time(ts[0]),
-                      end=format_time(ts[-1])))
-    elif first.page is not None or first.slide is not None:
-        bits.append(t(lang, "pages", n=len(group)))
-    else:
-        bits.append(f"{first.size[0]}×{first.size[1]}")
-    bits.append(t(lang, "tokens", n=sum(part_tokens(p) for p in group)))
-    notes = dict.fromkeys(n for p in group for n in p.notes)
-    text = " · ".join(bits)
-    return text + "".join(f"\n\n*{n}*" for n in notes)
-
-
-def thinking_message(thinking: str, *, done: bool, seconds: float | None = None,
-                     truncated: bool = False, lang: str = "en") -> dict[str, Any]:
+def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
     """The collapsible thinking block: pending (spinner) while it streams, done with a time."""
-    if truncated:
+    done = reply.thinking_closed or not reply.streaming
+    seconds = reply.thinking_seconds
+    if reply.truncated:
         title = t(lang, "thinking_cut")
     elif done and seconds is not None:
-        title = t(lang, "thinking_done", seconds=seconds)
+        title = t(lang, "thinking_done")
     else:
         title = t(lang, "thinking")
     metadata: dict[str, Any] = {"title": title, "status": "done" if done else "pending"}
     if done and seconds is not None:
         metadata["duration"] = round(seconds, 1)
-    return {"role": "assistant", "content": text_part(thinking), "metadata": metadata}
+    return {"role": "assistant", "content": text_part(reply.thinking), "metadata": metadata}
 
 
-def answer_markdown(answer: str, boxed_spans: Sequence[tuple[int, int]] = ()) -> str:
-    """The answer for display: boxed spans highlighted; everything else is Markdown as written."""
-    if not boxed_spans:
-        return answer
-    return highlight_boxes_markdown(with_box_markers(answer, boxed_spans))
+def stats_html(reply: Reply) -> str:
+    line = reply.stats.summary() if reply.stats is not None else ""
+    return f'<div class="glmv-stats">{html.escape(line)}</div>' if line else ""
 
 
-def stats_html(stats: Stats | None) -> str:
-    if stats is None:
-        return ""
-    return f'<div class="glmv-stats">{html.escape(stats.summary())}</div>'
+def _numbers(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
 
 
-def legend_markdown(rows: Sequence[dict[str, Any]], lang: str = "en") -> str:
-    """A table of the drawn boxes with the colour each one is drawn in."""
+def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
+    """The figure's legend: each box and action in the colour it is drawn in."""
     if not rows:
         return ""
-    head = (f"| {t(lang, 'col_box')} | {t(lang, 'col_label')} | {t(lang, 'col_grid')} | "
-            f"{t(lang, 'col_pixels')} |\n|---|---|---|---|")
-    lines = [head]
+    lines = [f"| {t(lang, 'col_box')} | {t(lang, 'col_label')} | {t(lang, 'col_grid')} | "
+             f"{t(lang, 'col_pixels')} |", "|---|---|---|---|"]
     for row in rows:
-        color = BOX_COLORS[(int(row["index"]) - 1) % len(BOX_COLORS)]
-        swatch = f'<span class="glmv-swatch" style="background:{color}"></span>'
-        label = html.escape(str(row.get("label") or "")).replace("|", "\\|")
-        grid = f"{row['x1']:g}, {row['y1']:g}, {row['x2']:g}, {row['y2']:g}"
-        pixels = f"{row['left']}, {row['top']}, {row['right']}, {row['bottom']}"
-        lines.append(f"| {swatch} {row['index']} | {label} | {grid} | {pixels} |")
+        swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
+        mark = "" if row.kind == "box" else "→ "
+        label = html.escape(row.label).replace("|", "\\|")
+        lines.append(f"| {swatch} {mark}{row.number} | {label} | {_numbers(row.grid)} | "
+                     f"{_numbers(row.pixels)} |")
     return "\n".join(lines)
 
 
-def turn_messages(text: str, strips: Sequence[tuple[str, str]], *, thinking: str = "",
-                  thinking_done: bool = True, thinking_seconds: float | None = None,
-                  truncated: bool = False, answer_md: str = "",
-                  extras: TurnExtras | None = None, status: str = "done", error: str = "",
-                  lang: str = "en") -> list[dict[str, Any]]:
-    """The Chatbot messages of one turn: upload strips and text, thinking, answer, extras."""
+def figure_caption(reply: Reply, lang: str = "en") -> str:
+    figure = reply.figure
+    if figure is None:
+        return ""
+    return t(lang, "boxes_on" if reply.boxes else "actions_on", label=figure.label)
+
+
+def reply_messages(reply: Reply, figure_path: str | None = None,
+                   lang: str = "en") -> list[dict[str, Any]]:
+    """The assistant messages of one reply: thinking, answer with notices and stats, figure."""
+    messages: list[dict[str, Any]] = []
+    if reply.thinking:
+        messages.append(thinking_message(reply, lang))
+    pieces = [reply.markdown()] if reply.text else []
+    pieces += [f"*{notice_text(n, lang)}*" if n.kind != "failed" else
+               f"**{notice_text(n, lang)}**" for n in reply.notices]
+    if not reply.streaming:
+        pieces.append(stats_html(reply))
+    body = "\n\n".join(p for p in pieces if p)
+    if body:
+        messages.append({"role": "assistant", "content": text_part(body)})
+    if figure_path is not None:
+        caption = figure_caption(reply, lang)
+        messages.append({"role": "assistant",
+                         "content": {"path": figure_path, "alt_text": caption}})
+        legend = legend_markdown(reply.legend(), lang)
+        if legend:
+            messages.append({"role": "assistant",
+                             "content": text_part(f"**{caption}**\n\n{legend}")})
+    return messages
+
+
+def turn_messages(text: str, strips: Sequence[tuple[str, str]], reply: Reply | None,
+                  figure_path: str | None = None, lang: str = "en") -> list[dict[str, Any]]:
+    """The Chatbot messages of one turn: the upload strips and text, then the reply's."""
     messages: list[dict[str, Any]] = []
     for path, caption in strips:
         messages.append({"role": "user", "content": {"path": path, "alt_text": caption}})
         messages.append({"role": "user", "content": text_part(caption)})
     if text:
         messages.append({"role": "user", "content": text_part(text)})
-    if thinking:
-        messages.append(thinking_message(thinking, done=thinking_done, seconds=thinking_seconds,
-                                         truncated=truncated, lang=lang))
-    body = answer_md
-    if status == "cancelled":
-        body = (body + "\n\n" if body else "") + f"*{t(lang, 'stopped')}*"
-    elif status == "error":
-        body = (body + "\n\n" if body else "") + f"**{t(lang, 'failed', error=error)}**"
-    if extras is not None and extras.stats:
-        body = (body + "\n\n" if body else "") + extras.stats
-    if body:
-        messages.append({"role": "assistant", "content": text_part(body)})
-    if extras is not None and extras.image_path:
-        messages.append({"role": "assistant",
-                         "content": {"path": extras.image_path, "alt_text": extras.image_caption}})
-        if extras.legend_md:
-            messages.append({"role": "assistant",
-                             "content": text_part(f"**{extras.image_caption}**\n\n"
-                                                  f"{extras.legend_md}")})
+    if reply is not None:
+        messages += reply_messages(reply, figure_path, lang)
     return messages

@@ -1,0 +1,130 @@
+"""The settings a request carries, as one typed record built from named inputs.
+
+Every generating endpoint (the page, the API, MCP) receives the settings as named parameters
+(``temperature=…``, ``pdf_first=…``); :meth:`Settings.from_inputs` turns whatever arrives
+(Gradio's numbers are floats, a client may send ``None`` or omit a field) into a record with the
+types the core expects, and :meth:`Settings.sampling` / :meth:`Settings.media` turn it into the
+core's :class:`~glmv_ui.config.Sampling` and media options. Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..config import MediaLimits, Sampling, default_sampling
+
+__all__ = ["SETTING_NAMES", "MediaChoice", "Settings"]
+
+
+@dataclass(frozen=True)
+class MediaChoice:
+    """How uploads are read for one request: the limits and the ranges the user picked."""
+
+    limits: MediaLimits
+    page_range: tuple[int, int] | None = None
+    video_range: tuple[float, float] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`glmv_ui.media.ingest` besides the limits."""
+        out: dict[str, Any] = {}
+        if self.page_range is not None:
+            out["page_range"] = self.page_range
+        if self.video_range is not None:
+            out["video_range"] = self.video_range
+        return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The side panel's values. ``None`` means: the model family's default."""
+
+    thinking: bool = True
+    thinking_budget: int = 0  # GLM-4.1V: 0 = no limit
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    max_new_tokens: int | None = None
+    seed: int = -1  # < 0: not seeded
+    system_prompt: str = ""
+    pdf_first: int = 0  # 0: from the first page
+    pdf_last: int = 0  # 0: to the last page
+    pdf_tokens: int | None = None
+    video_fps: float | None = None
+    video_max_frames: int | None = None
+    video_start: float = 0.0
+    video_end: float = 0.0  # 0: to the end
+    image_mp: float | None = None
+
+    @classmethod
+    def from_inputs(cls, **values: Any) -> Settings:
+        """A record from named values; unknown names are ignored, bad values become defaults."""
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in values:
+                continue
+            value = values[f.name]
+            kind = str(f.type)
+            if kind.startswith("bool"):
+                kwargs[f.name] = bool(value)
+            elif kind.startswith("str"):
+                kwargs[f.name] = "" if value is None else str(value)
+            elif value is None:
+                continue
+            else:
+                number = _number(value, int if kind.startswith("int") else float)
+                if number is not None:
+                    kwargs[f.name] = number
+        return cls(**kwargs)
+
+    def sampling(self, family: str) -> Sampling:
+        """Decoding settings for a model of ``family``, defaults filled in from its table."""
+        base = default_sampling(family)
+        return replace(
+            base,
+            temperature=_pick(self.temperature, base.temperature),
+            top_p=_pick(self.top_p, base.top_p),
+            top_k=_pick(self.top_k, base.top_k),
+            repetition_penalty=_pick(self.repetition_penalty, base.repetition_penalty),
+            max_new_tokens=_pick(self.max_new_tokens, base.max_new_tokens),
+            seed=None if self.seed < 0 else self.seed,
+            thinking=self.thinking if family == "glm4v_moe" else True,
+            thinking_budget=(self.thinking_budget
+                             if self.thinking_budget > 0 and family == "glm4v" else None),
+        )
+
+    def media(self, limits: MediaLimits) -> MediaChoice:
+        """How this request reads uploads, within the operator's ``limits``."""
+        chosen = replace(
+            limits,
+            pdf_tokens_per_page=max(64, _pick(self.pdf_tokens, limits.pdf_tokens_per_page)),
+            image_max_pixels=(max(28 * 28, int(self.image_mp * 1e6))
+                              if self.image_mp is not None else limits.image_max_pixels),
+            video_fps=max(0.1, _pick(self.video_fps, limits.video_fps)),
+            video_max_frames=max(2, _pick(self.video_max_frames, limits.video_max_frames)),
+        )
+        page_range = None
+        if self.pdf_first > 0 or self.pdf_last > 0:
+            page_range = (max(1, self.pdf_first), self.pdf_last if self.pdf_last > 0 else 10**6)
+        video_range = None
+        if self.video_start > 0 or self.video_end > 0:
+            video_range = (self.video_start, self.video_end if self.video_end > 0 else 1e9)
+        return MediaChoice(chosen, page_range, video_range)
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+
+def _number(value: Any, kind: type) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number:  # NaN
+        return None
+    return int(number) if kind is int else number
+
+
+def _pick(value: Any, default: Any) -> Any:
+    return default if value is None else value
