@@ -9,6 +9,7 @@ import pytest
 
 from glmv_ui.grounding import (
     BOX_COLORS,
+    Action,
     Box,
     boxes_table,
     boxes_to_json,
@@ -249,6 +250,39 @@ def test_every_corpus_output_runs_through() -> None:
         assert all(a.name for a in actions)
         if not path.name.startswith("fx"):
             assert actions == [], path.name  # captions and chat carry no GUI actions
+
+
+_DINNERS = Box(198, 92, 229, 107, "Dinners", 1)
+_ORGAN = Box(503, 580, 718, 702, "click", 1)
+# What every corpus output gives; a file not named here gives no box and no action.
+_CORPUS_GROUNDING: dict[str, tuple[list[Box], list[Action]]] = {
+    "fx02_webvoyager_action_point_and_box.txt": (
+        [_DINNERS],
+        [Action("CLICK", (214, 100), _DINNERS,
+                {"point": "(214, 100)", "box": "[[198,92,229,107]]", "element_info": "Dinners"},
+                "CLICK(point=(214, 100), box=[[198,92,229,107]], element_info='Dinners')")],
+    ),
+    "fx03_androidworld_json_action.txt": (
+        [_ORGAN],
+        [Action("click", None, _ORGAN, {"box_2d": "[[503, 580, 718, 702]]"},
+                '{"action_type": "click", "box_2d": [[503,580,718,702]]}')],
+    ),
+}
+
+
+def test_corpus_boxes_and_actions_are_pinned() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("corpus folder ../shared/corpus is absent")
+    for path in sorted(CORPUS.iterdir()):
+        raw = path.read_text(encoding="utf-8")
+        reply = parse_raw(raw)
+        boxes, actions = _CORPUS_GROUNDING.get(path.name, ([], []))
+        assert find_boxes(reply.answer) == boxes, path.name
+        assert find_boxes(reply.answer, reply.boxed_spans) == boxes, path.name
+        assert find_boxes(raw) == boxes, path.name  # thinking and tags add nothing
+        assert find_actions(reply.answer) == actions, path.name
+        assert find_actions(raw) == actions, path.name
+    assert {p.name for p in CORPUS.iterdir()} >= set(_CORPUS_GROUNDING)
 
 
 # -- presentation ----------------------------------------------------------------------------
