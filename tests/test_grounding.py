@@ -185,6 +185,13 @@ def test_prose_calls_are_not_actions() -> None:
     assert find_actions("Call print(x) or open(path, mode='r'); see f(3, 4).") == []
 
 
+def test_braces_that_are_not_objects_do_not_break_actions() -> None:
+    # {[0,1]} reads as a Python set of lists, which cannot exist (TypeError, not ValueError).
+    assert find_actions("Let $x \\in {[0,1]}$ and {[1, 2]: 3}; then tap(5, 6)") == [
+        Action("tap", (5, 6), None, {"arg0": "5", "arg1": "6", "point": "[5.0, 6.0]"}, "tap(5, 6)")
+    ]
+
+
 def test_webvoyager_action_with_point_and_box() -> None:
     (action,) = find_actions(_corpus_answer("fx02_webvoyager_action_point_and_box.txt"))
     assert action.name == "CLICK"

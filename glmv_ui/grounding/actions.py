@@ -101,8 +101,8 @@ def _json_objects(text: str) -> Iterable[tuple[int, int, dict[str, Any]]]:
                 try:
                     obj = ast.literal_eval(text[i : close + 1])  # Python-style dicts, 'quotes'
                     end = close + 1
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    obj = None
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    obj = None  # TypeError: a set of lists, such as LaTeX's {[0,1]}
         if isinstance(obj, dict):
             yield i, end, obj
             i = text.find("{", end)
