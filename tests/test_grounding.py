@@ -185,11 +185,43 @@ def test_prose_calls_are_not_actions() -> None:
     assert find_actions("Call print(x) or open(path, mode='r'); see f(3, 4).") == []
 
 
+def test_calls_cut_off_by_the_token_limit_keep_what_is_there() -> None:
+    # The cut value is read as written: "[12,3" gives the point (12, 3).
+    assert find_actions("Action: left_click(start_box='[12,3") == [
+        Action("left_click", (12, 3), None, {"start_box": "[12,3"}, "left_click(start_box='[12,3")
+    ]
+    (click,) = find_actions("CLICK(point=(214, 100), box=[[198,92")
+    assert (click.point, click.box, click.args["box"]) == ((214, 100), None, "[[198,92")
+    assert click.raw == "CLICK(point=(214, 100), box=[[198,92"
+    (typed,) = find_actions("type(content='it\\'s do")
+    assert (typed.args, typed.raw) == ({"content": "it's do"}, "type(content='it\\'s do")
+    (typed,) = find_actions("type(content='ends in \\")
+    assert typed.args == {"content": "ends in \\"}
+
+
+def test_quoted_values_hold_brackets_and_commas() -> None:
+    (typed, click) = find_actions("type(content='a)b, [c' ) x\nclick(start_box=\"[1,2]\")")
+    assert typed.args == {"content": "a)b, [c"}
+    assert typed.raw == "type(content='a)b, [c' )"
+    assert click.point == (1, 2)
+
+
 def test_braces_that_are_not_objects_do_not_break_actions() -> None:
     # {[0,1]} reads as a Python set of lists, which cannot exist (TypeError, not ValueError).
     assert find_actions("Let $x \\in {[0,1]}$ and {[1, 2]: 3}; then tap(5, 6)") == [
         Action("tap", (5, 6), None, {"arg0": "5", "arg1": "6", "point": "[5.0, 6.0]"}, "tap(5, 6)")
     ]
+
+
+def test_long_transcript_keeps_every_action_once() -> None:
+    step = (
+        '{"action": "click", "note": "left_click(start_box=\'[1,2]\')"}\n'
+        "left_click(start_box='[3,4]', note='Action: Wait')\n"
+        "Action: GoBack\n"
+    )
+    actions = find_actions(step * 300)
+    assert [a.name for a in actions] == ["click", "left_click", "goback"] * 300
+    assert {a.point for a in actions if a.name == "left_click"} == {(3, 4)}
 
 
 def test_webvoyager_action_with_point_and_box() -> None:

@@ -157,23 +157,50 @@ def _web_action(m: re.Match[str]) -> Action:
     return Action(name, None, None, args, m.group(0).strip())
 
 
+class _Taken:
+    """The spans already read as actions, asked about at positions that never decrease.
+
+    A sweep with the furthest end reached so far keeps find_actions linear: a long GUI-agent
+    transcript has hundreds of actions, and testing each position against every span was most
+    of its time.
+    """
+
+    def __init__(self, spans: Iterable[tuple[int, int]] = ()) -> None:
+        self._spans = sorted(spans)
+        self._added: list[tuple[int, int]] = []
+        self._next = 0
+        self._reach = 0
+
+    def covers(self, pos: int) -> bool:
+        while self._next < len(self._spans) and self._spans[self._next][0] <= pos:
+            self._reach = max(self._reach, self._spans[self._next][1])
+            self._next += 1
+        return pos < self._reach
+
+    def add(self, start: int, end: int) -> None:
+        """A span that starts at the position last asked about."""
+        self._added.append((start, end))
+        self._reach = max(self._reach, end)
+
+    def restart(self) -> _Taken:
+        """All the spans, to be asked about again from the start of the text."""
+        return _Taken([*self._spans, *self._added])
+
+
 def find_actions(answer: str) -> list[Action]:
     """GUI-agent actions in the answer: function calls, JSON actions and web ``Action:`` lines."""
     text = answer.replace(BOX_BEGIN, "").replace(BOX_END, "")
     found: list[tuple[int, Action]] = []
-    taken: list[tuple[int, int]] = []
-
-    def free(pos: int) -> bool:
-        return not any(a <= pos < b for a, b in taken)
-
+    json_spans = []
     for start, end, obj in _json_objects(text):
         action = _json_action(text, start, end, obj, len(found) + 1)
         if action is not None:
             found.append((start, action))
-            taken.append((start, end))
+            json_spans.append((start, end))
 
+    taken = _Taken(json_spans)
     for m in _CALL_RE.finditer(text):
-        if not free(m.start()):
+        if taken.covers(m.start()):
             continue
         call = parse_call(text, m.end())
         if call is None:
@@ -181,10 +208,11 @@ def find_actions(answer: str) -> list[Action]:
         action = _call_action(m.group(1), call, text[m.start() : call.end], len(found) + 1)
         if action is not None:
             found.append((m.start(), action))
-            taken.append((m.start(), call.end))
+            taken.add(m.start(), call.end)
 
+    taken = taken.restart()
     for m in _WEB_ACTION_RE.finditer(text):
-        if free(m.start()):
+        if not taken.covers(m.start()):
             found.append((m.start(), _web_action(m)))
 
     found.sort(key=lambda item: item[0])
