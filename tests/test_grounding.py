@@ -9,6 +9,7 @@ import pytest
 
 from glmv_ui.grounding import (
     BOX_COLORS,
+    Action,
     Box,
     boxes_table,
     boxes_to_json,
@@ -184,6 +185,45 @@ def test_prose_calls_are_not_actions() -> None:
     assert find_actions("Call print(x) or open(path, mode='r'); see f(3, 4).") == []
 
 
+def test_calls_cut_off_by_the_token_limit_keep_what_is_there() -> None:
+    # The cut value is read as written: "[12,3" gives the point (12, 3).
+    assert find_actions("Action: left_click(start_box='[12,3") == [
+        Action("left_click", (12, 3), None, {"start_box": "[12,3"}, "left_click(start_box='[12,3")
+    ]
+    (click,) = find_actions("CLICK(point=(214, 100), box=[[198,92")
+    assert (click.point, click.box, click.args["box"]) == ((214, 100), None, "[[198,92")
+    assert click.raw == "CLICK(point=(214, 100), box=[[198,92"
+    (typed,) = find_actions("type(content='it\\'s do")
+    assert (typed.args, typed.raw) == ({"content": "it's do"}, "type(content='it\\'s do")
+    (typed,) = find_actions("type(content='ends in \\")
+    assert typed.args == {"content": "ends in \\"}
+
+
+def test_quoted_values_hold_brackets_and_commas() -> None:
+    (typed, click) = find_actions("type(content='a)b, [c' ) x\nclick(start_box=\"[1,2]\")")
+    assert typed.args == {"content": "a)b, [c"}
+    assert typed.raw == "type(content='a)b, [c' )"
+    assert click.point == (1, 2)
+
+
+def test_braces_that_are_not_objects_do_not_break_actions() -> None:
+    # {[0,1]} reads as a Python set of lists, which cannot exist (TypeError, not ValueError).
+    assert find_actions("Let $x \\in {[0,1]}$ and {[1, 2]: 3}; then tap(5, 6)") == [
+        Action("tap", (5, 6), None, {"arg0": "5", "arg1": "6", "point": "[5.0, 6.0]"}, "tap(5, 6)")
+    ]
+
+
+def test_long_transcript_keeps_every_action_once() -> None:
+    step = (
+        '{"action": "click", "note": "left_click(start_box=\'[1,2]\')"}\n'
+        "left_click(start_box='[3,4]', note='Action: Wait')\n"
+        "Action: GoBack\n"
+    )
+    actions = find_actions(step * 300)
+    assert [a.name for a in actions] == ["click", "left_click", "goback"] * 300
+    assert {a.point for a in actions if a.name == "left_click"} == {(3, 4)}
+
+
 def test_webvoyager_action_with_point_and_box() -> None:
     (action,) = find_actions(_corpus_answer("fx02_webvoyager_action_point_and_box.txt"))
     assert action.name == "CLICK"
@@ -249,6 +289,39 @@ def test_every_corpus_output_runs_through() -> None:
         assert all(a.name for a in actions)
         if not path.name.startswith("fx"):
             assert actions == [], path.name  # captions and chat carry no GUI actions
+
+
+_DINNERS = Box(198, 92, 229, 107, "Dinners", 1)
+_ORGAN = Box(503, 580, 718, 702, "click", 1)
+# What every corpus output gives; a file not named here gives no box and no action.
+_CORPUS_GROUNDING: dict[str, tuple[list[Box], list[Action]]] = {
+    "fx02_webvoyager_action_point_and_box.txt": (
+        [_DINNERS],
+        [Action("CLICK", (214, 100), _DINNERS,
+                {"point": "(214, 100)", "box": "[[198,92,229,107]]", "element_info": "Dinners"},
+                "CLICK(point=(214, 100), box=[[198,92,229,107]], element_info='Dinners')")],
+    ),
+    "fx03_androidworld_json_action.txt": (
+        [_ORGAN],
+        [Action("click", None, _ORGAN, {"box_2d": "[[503, 580, 718, 702]]"},
+                '{"action_type": "click", "box_2d": [[503,580,718,702]]}')],
+    ),
+}
+
+
+def test_corpus_boxes_and_actions_are_pinned() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("corpus folder ../shared/corpus is absent")
+    for path in sorted(CORPUS.iterdir()):
+        raw = path.read_text(encoding="utf-8")
+        reply = parse_raw(raw)
+        boxes, actions = _CORPUS_GROUNDING.get(path.name, ([], []))
+        assert find_boxes(reply.answer) == boxes, path.name
+        assert find_boxes(reply.answer, reply.boxed_spans) == boxes, path.name
+        assert find_boxes(raw) == boxes, path.name  # thinking and tags add nothing
+        assert find_actions(reply.answer) == actions, path.name
+        assert find_actions(raw) == actions, path.name
+    assert {p.name for p in CORPUS.iterdir()} >= set(_CORPUS_GROUNDING)
 
 
 # -- presentation ----------------------------------------------------------------------------
