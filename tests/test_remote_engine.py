@@ -1,6 +1,6 @@
 """The remote engine against a real OpenAI-compatible server (``transformers serve`` on a tiny
 checkpoint) and, for answers that server never gives (split reasoning, malformed chunks, error
-bodies, a stalled stream), a small scripted SSE server on loopback."""
+bodies, a stalled stream, the corners of SSE framing), a small scripted SSE server on loopback."""
 
 from __future__ import annotations
 
@@ -69,8 +69,9 @@ def _request(text: str = "Describe.", parts: tuple[MediaPart, ...] = (),
                              Sampling(**{"max_new_tokens": 8, **sampling}))
 
 
-# -- against transformers serve ---------------------------------------------------------------
+# -- against transformers serve (slow: the server takes 10-20 s to start) ---------------------
 
+@pytest.mark.slow
 def test_streams_text_with_stats_from_a_real_server(server: ServerProcess) -> None:
     engine = _engine(server)
     chunks = list(engine.stream(_request(max_new_tokens=12, seed=3)))
@@ -87,6 +88,7 @@ def test_streams_text_with_stats_from_a_real_server(server: ServerProcess) -> No
     assert "top_k" not in engine.build_body(_request())
 
 
+@pytest.mark.slow
 def test_model_name_is_discovered_when_not_given(server: ServerProcess) -> None:
     engine = RemoteEngine(server.base_url)  # no /v1, no model
     assert engine.endpoint == server.url + "/chat/completions"
@@ -95,6 +97,7 @@ def test_model_name_is_discovered_when_not_given(server: ServerProcess) -> None:
     assert chunks[-1].stats.generated_tokens == 3
 
 
+@pytest.mark.slow
 def test_image_reaches_the_model(server: ServerProcess) -> None:
     engine = _engine(server)
     plain = list(engine.stream(_request(max_new_tokens=2)))[-1].stats
@@ -104,6 +107,7 @@ def test_image_reaches_the_model(server: ServerProcess) -> None:
     assert plain.prompt_tokens < small.prompt_tokens < large.prompt_tokens
 
 
+@pytest.mark.slow
 def test_video_frames_are_sent_as_timestamped_images(server: ServerProcess) -> None:
     engine = _engine(server)
     body = engine.build_body(_request(parts=(_video(4),)))
@@ -116,6 +120,7 @@ def test_video_frames_are_sent_as_timestamped_images(server: ServerProcess) -> N
     assert final.finish_reason == "length" and final.prompt_tokens > 20
 
 
+@pytest.mark.slow
 def test_stop_closes_the_stream_and_the_server_aborts(server: ServerProcess) -> None:
     engine = _engine(server)
     cancel = threading.Event()
@@ -133,6 +138,7 @@ def test_stop_closes_the_stream_and_the_server_aborts(server: ServerProcess) -> 
     assert after[-1].stats.elapsed_s < 5.0
 
 
+@pytest.mark.slow
 def test_closing_the_generator_closes_the_response(server: ServerProcess) -> None:
     engine = _engine(server)
     gen = engine.stream(_request(max_new_tokens=4000))
@@ -141,6 +147,7 @@ def test_closing_the_generator_closes_the_response(server: ServerProcess) -> Non
     assert list(engine.stream(_request(max_new_tokens=2)))[-1].stats.generated_tokens == 2
 
 
+@pytest.mark.slow
 def test_session_runs_on_the_remote_engine(server: ServerProcess) -> None:
     from glmv_ui.session import Session
 
@@ -150,6 +157,7 @@ def test_session_runs_on_the_remote_engine(server: ServerProcess) -> None:
     assert updates[-1].stats.generated_tokens == 6
 
 
+@pytest.mark.slow
 def test_factory_builds_the_remote_engine(server: ServerProcess) -> None:
     from glmv_ui.engines.factory import create_engine
 
@@ -158,6 +166,7 @@ def test_factory_builds_the_remote_engine(server: ServerProcess) -> None:
     assert isinstance(engine, RemoteEngine) and engine.model == server.model
 
 
+@pytest.mark.slow
 def test_server_error_is_reported_with_its_message(server: ServerProcess,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GLMV_API_KEY", SECRET)
@@ -170,6 +179,7 @@ def test_server_error_is_reported_with_its_message(server: ServerProcess,
     _assert_secret_absent(info.value, engine)
 
 
+@pytest.mark.slow
 def test_server_killed_mid_stream_gives_a_clear_error(checkpoint: Path, tmp_path: Path) -> None:
     srv = start_transformers_serve(checkpoint, tmp_path / "serve.log")
     try:
@@ -252,6 +262,7 @@ def _finish(reason: str = "stop", **usage: int) -> dict[str, Any]:
 
 
 SSE = "text/event-stream"
+LS = "line\u2028para\u2029next\x85line"  # separators that str.splitlines() breaks on
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +281,7 @@ def scripted() -> Iterator[str]:
                                   "[DONE]")),
         "malformed": (200, SSE, _sse(_delta(content="ok"), "{not json")),
         "error-chunk": (200, SSE, _sse(_delta(content="ok"), {"error": "CUDA out of memory"})),
+        "bad-delta": (200, SSE, _sse({"choices": [{"delta": "not an object"}]})),
         "early-close": (200, SSE, _sse(_delta(content="par"), _delta(content="tial"))),
         "http500": (500, "application/json",
                     [json.dumps({"error": {"message": "engine overloaded " + "x" * 2000}})]),
@@ -281,6 +293,24 @@ def scripted() -> Iterator[str]:
                                                  "finish_reason": "stop"}],
                                     "usage": {"prompt_tokens": 5, "completion_tokens": 2}})]),
         "stall": (200, SSE, [*_sse(_delta(content="a")), None]),
+        # Framing that SSE allows and some servers or proxies use.
+        "crlf": (200, SSE, [f"data: {json.dumps(_delta(content='a'))}\r\n\r\n",
+                            f"data:{json.dumps(_delta(content='b'))}\r\rdata: [DONE]\r\n\r\n"]),
+        "keep-alive": (200, SSE, [": ping\n\n", *_sse(_delta(content="a")), ": ping\n\n",
+                                  "id: 7\nretry: 1000\n\n", "event: message\n",
+                                  *_sse(_delta(content="b")), "data:\n\n", "data: [DONE]\n\n"]),
+        "multi-line-data": (200, SSE, ['data: {"choices": [{"delta":\n',
+                                       'data: {"content": "a\\nb"}}]}\n\n', "data: [DONE]\n\n"]),
+        # These are legal unescaped in JSON (servers that keep non-ASCII text raw send them so);
+        # SSE breaks lines only on CR and LF.
+        "line-separator": (200, SSE, [f"data: {json.dumps(_delta(content=LS), ensure_ascii=False)}"
+                                      "\n\n", "data: [DONE]\n\n"]),
+        "unterminated-done": (200, SSE, [*_sse(_delta(content="a"), _finish("stop")),
+                                         "data: [DONE]\n"]),
+        "unterminated-finish": (200, SSE, [*_sse(_delta(content="a")),
+                                           f"data: {json.dumps(_finish('stop'))}\n"]),
+        "mislabelled": (200, "text/plain; charset=utf-8",
+                        _sse(_delta(content="a"), _finish("stop"))),
     }
     _Scripted.release.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
@@ -326,6 +356,7 @@ def test_non_streaming_json_reply_is_accepted(scripted: str) -> None:
 @pytest.mark.parametrize(("model", "needle"), [
     ("malformed", "malformed chunk: {not json"),
     ("error-chunk", "CUDA out of memory"),
+    ("bad-delta", 'malformed chunk: {"choices": [{"delta": "not an object"}]}'),
 ])
 def test_bad_chunks_become_generation_errors(scripted: str, model: str, needle: str) -> None:
     with pytest.raises(GenerationError) as info:
@@ -336,6 +367,51 @@ def test_bad_chunks_become_generation_errors(scripted: str, model: str, needle: 
 def test_stream_ending_without_finish_is_an_error(scripted: str) -> None:
     with pytest.raises(EngineConnectionError, match="closed the stream before the reply"):
         _run(scripted, "early-close")
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("crlf", "ab"),  # CRLF and lone CR line ends; "data:" without its space
+    ("keep-alive", "ab"),  # comments, an id/retry-only event, an event name, an empty data
+    ("multi-line-data", "a\nb"),  # one event's data lines are joined with a newline
+    ("line-separator", LS),
+    ("mislabelled", "a"),  # an event stream sent as text/plain is still read as one
+])
+def test_sse_framing(scripted: str, model: str, expected: str) -> None:
+    raw, chunks = _run(scripted, model)
+    assert raw == expected and chunks[-1].stats.finish_reason == "stop"
+
+
+def test_an_event_without_its_blank_line_at_the_end_is_dropped(scripted: str) -> None:
+    # SSE discards an event the stream ends in the middle of. A lost [DONE] after the finish
+    # chunk does no harm; a lost finish chunk means the reply may be cut off, and says so.
+    raw, chunks = _run(scripted, "unterminated-done")
+    assert raw == "a" and chunks[-1].stats.finish_reason == "stop"
+    with pytest.raises(EngineConnectionError, match="closed the stream before the reply"):
+        _run(scripted, "unterminated-finish")
+
+
+def test_events_split_across_every_read() -> None:
+    import httpx
+
+    # A loopback server cannot make the client's reads split where a test wants, so the
+    # engine's transport hands over the stream one byte per read: every split point is hit,
+    # inside "data:", between CR and LF, inside JSON and inside a multi-byte character.
+    body = "".join([": ping\r\n\r\n", *_sse(_delta(reasoning_content="猫 é")),
+                    f"data: {json.dumps(_delta(content='ok ✓'), ensure_ascii=False)}\r\n\r\n",
+                    *_sse(_finish("length", prompt_tokens=3, completion_tokens=2))]).encode()
+    seen: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, headers={"Content-Type": SSE},
+                              content=(body[i:i + 1] for i in range(len(body))))
+
+    engine = RemoteEngine("http://h/v1", model="m", family="glm4v_moe",
+                          transport=httpx.MockTransport(answer))
+    chunks = list(engine.stream(_request()))
+    assert "".join(c.text for c in chunks) == "<think>猫 é</think>ok ✓"
+    assert chunks[-1].stats.finish_reason == "length" and chunks[-1].stats.generated_tokens == 2
+    assert json.loads(seen[0])["model"] == "m"
 
 
 def test_http_error_body_is_trimmed(scripted: str) -> None:
@@ -448,6 +524,7 @@ def test_family_guess_urls_and_settings(monkeypatch: pytest.MonkeyPatch) -> None
         RemoteEngine.from_env({})
 
 
+@pytest.mark.slow
 def test_terminal_chat_on_the_remote_engine(server: ServerProcess) -> None:
     from glmv_ui.cli import main
 

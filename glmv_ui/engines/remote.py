@@ -1,8 +1,9 @@
 """The remote engine: any OpenAI-compatible ``/chat/completions`` endpoint, streamed over SSE.
 
 GLM-4.5V needs several GPUs, so most people reach it through vLLM, SGLang or the vendor's API.
-This engine speaks that protocol with ``httpx`` and hands the rest of the stack the same raw text
-the local engine produces:
+This engine speaks that protocol with ``httpx``, reads the event stream with ``httpx-sse`` (line
+ends, comments, multi-line data: the framing the SSE standard defines) and hands the rest of the
+stack the same raw text the local engine produces:
 
 - Reasoning that the server splits out (``reasoning_content`` or ``reasoning`` deltas, as vLLM and
   SGLang do with ``--reasoning-parser glm45``) is folded back into ``<think>…</think>`` before the
@@ -19,8 +20,9 @@ the local engine produces:
 
 The API key is read from an environment variable at each request and lives only in the request
 headers: it never appears in ``repr``, messages or exports, and any echo of it in a server's error
-text is masked. Stop is checked between chunks; the response is then closed, which the server
-sees as a disconnect.
+text is masked. Stop is checked between events; the response is then closed, which the server
+sees as a disconnect. What a chunk means (text, reasoning, usage) is :mod:`.remote_reply`'s job.
+``httpx`` and ``httpx-sse`` are imported when a request is made, not with the package.
 """
 
 from __future__ import annotations
@@ -33,12 +35,19 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, Literal
+from contextlib import closing
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import AppConfig
 from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
-from .base import Chunk, GenerationRequest, Stats
+from .base import Chunk, GenerationRequest
+from .remote_reply import Reply, error_text
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..media.parts import MediaPart
 
 __all__ = ["RemoteEngine", "encode_mp4", "guess_family"]
 
@@ -48,7 +57,6 @@ VideoMode = Literal["frames", "video"]
 # Request fields a server may refuse; dropped (once) when an error names them.
 _OPTIONAL_FIELDS = ("stream_options", "top_k", "repetition_penalty", "seed",
                     "chat_template_kwargs", "thinking")
-_ERROR_BODY_CHARS = 500
 
 
 def guess_family(model: str | None) -> str:
@@ -95,7 +103,8 @@ class RemoteEngine:
                  thinking_style: ThinkingStyle = "chat_template_kwargs",
                  video_mode: VideoMode = "frames", image_format: Literal["png", "jpeg"] = "png",
                  extra_sampling: bool = True, connect_timeout_s: float = 10.0,
-                 read_timeout_s: float = 300.0, transport: Any = None) -> None:
+                 read_timeout_s: float = 300.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
         from ..models import FAMILIES
 
         if not url or not urlsplit(url.strip()).scheme.startswith("http"):
@@ -165,7 +174,7 @@ class RemoteEngine:
     def _where(self) -> str:
         return _display_url(self.endpoint)
 
-    def _client(self) -> Any:
+    def _client(self) -> httpx.Client:
         import httpx
 
         headers = {"Accept": "text/event-stream"}
@@ -252,12 +261,12 @@ class RemoteEngine:
                 raise GenerationError(f"unknown message part type {kind!r}")
         return {"role": msg["role"], "content": parts}
 
-    def _video(self, part: Any) -> list[dict[str, Any]]:
+    def _video(self, part: MediaPart) -> list[dict[str, Any]]:
         if self.video_mode == "video":
             url = "data:video/mp4;base64," + base64.b64encode(encode_mp4(part)).decode("ascii")
             return [{"type": "video_url", "video_url": {"url": url}}]
         out: list[dict[str, Any]] = []
-        stamps = list(part.timestamps) or [None] * len(part.frames)
+        stamps: list[float | None] = [*part.timestamps] or [None] * len(part.frames)
         for frame, t in zip(part.frames, stamps, strict=False):
             # The timestamp keeps the model's sense of time that a real video input carries.
             label = f"{part.source} at {t:.1f} s:" if t is not None else f"{part.source}:"
@@ -273,14 +282,12 @@ class RemoteEngine:
 
         cancel = cancel or threading.Event()
         body = self.build_body(request)
-        start = time.perf_counter()
-        client = self._client()
+        reply = Reply(start=time.perf_counter())
         try:
-            response = self._open(client, body)
-            try:
-                yield from self._read(response, cancel, start)
-            finally:
-                response.close()
+            # Leaving these blocks (the end, an error, Stop, or the consumer closing this
+            # generator) closes the response, which the server sees as a disconnect.
+            with self._client() as client, closing(self._open(client, body)) as response:
+                yield from self._read(response, cancel, reply)
         except httpx.TimeoutException as exc:
             raise EngineConnectionError(
                 f"{self._where()} timed out ({type(exc).__name__}: no data for "
@@ -290,10 +297,8 @@ class RemoteEngine:
             raise EngineConnectionError(
                 f"lost the connection to {self._where()}: "
                 f"{self._mask(str(exc)) or type(exc).__name__}") from None
-        finally:
-            client.close()
 
-    def _open(self, client: Any, body: dict[str, Any]) -> Any:
+    def _open(self, client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
         """Send the request; on 400/422 naming optional fields, drop them and send it again."""
         import httpx
 
@@ -317,130 +322,69 @@ class RemoteEngine:
                 body = {k: v for k, v in body.items() if k not in refused}
                 continue
             raise EngineConnectionError(
-                f"{self._where()} answered HTTP {response.status_code}: {_error_text(text)}")
+                f"{self._where()} answered HTTP {response.status_code}: {error_text(text)}")
         raise AssertionError("unreachable")
 
-    def _read(self, response: Any, cancel: threading.Event, start: float) -> Iterator[Chunk]:
-        state: dict[str, Any] = {"n": 0, "first": None, "prompt": 0, "completion": None,
-                                 "finish": None, "in_reasoning": False}
+    def _read(self, response: httpx.Response, cancel: threading.Event,
+              reply: Reply) -> Iterator[Chunk]:
+        try:
+            from httpx_sse import EventSource
+        except ImportError as exc:
+            raise MissingDependencyError("httpx-sse", "Streaming from a remote server") from exc
 
-        def stats(finish: str | None = None) -> Stats:
-            now = time.perf_counter()
-            first = state["first"]
-            n = state["n"]
-            if finish is not None and state["completion"] is not None:
-                n = int(state["completion"])
-            tps = None
-            if first is not None and n > 1 and now > first:
-                tps = (n - 1) / (now - first)
-            return Stats(prompt_tokens=state["prompt"], generated_tokens=n,
-                         time_to_first_token_s=None if first is None else first - start,
-                         elapsed_s=now - start, tokens_per_s=tps, finish_reason=finish)
-
-        if "json" in response.headers.get("content-type", "") and "event-stream" not in \
-                response.headers.get("content-type", ""):
-            yield from self._whole(response, state, stats)
+        ctype = response.headers.get("content-type", "")
+        if "json" in ctype and "event-stream" not in ctype:
+            yield from self._whole(response, reply)
             return
+        if "text/event-stream" not in ctype:
+            # httpx-sse refuses other labels; a stream from a server or proxy that mislabels it
+            # (or sends none) is still read as SSE, as this engine always has.
+            response.headers["content-type"] = "text/event-stream"
         done = False
-        for line in response.iter_lines():
+        for event in EventSource(response).iter_sse():
             if cancel.is_set():
                 break
-            if not line.startswith("data:"):
-                continue  # blank separators, comments, event names
-            data = line[5:].strip()
+            data = event.data.strip()
             if data == "[DONE]":
                 done = True
                 break
-            text = self._delta(data, state)
+            if not data:
+                continue  # an event of only an id, a retry or an empty keep-alive
+            text = self._fold(data, reply)
             if text:
-                if state["first"] is None:
-                    state["first"] = time.perf_counter()
-                state["n"] += 1
-                yield Chunk(text, stats())
+                reply.got_text()
+                yield Chunk(text, reply.stats())
         if cancel.is_set():
             finish = "cancelled"
-        elif state["finish"] is not None or done:
-            finish = _finish(state["finish"])
+        elif reply.finish_reason is not None or done:
+            finish = reply.finish()
         else:
             raise EngineConnectionError(
                 f"{self._where()} closed the stream before the reply finished "
-                f"({state['n']} chunks received)")
-        tail = "</think>" if state["in_reasoning"] else ""
-        yield Chunk(tail, stats(finish), done=True)
+                f"({reply.text_chunks} chunks received)")
+        yield Chunk(reply.close_reasoning(), reply.stats(finish), done=True)
 
-    def _delta(self, data: str, state: dict[str, Any]) -> str:
-        """One SSE payload -> raw text (reasoning folded into ``<think>``); updates ``state``."""
+    def _whole(self, response: httpx.Response, reply: Reply) -> Iterator[Chunk]:
+        """A server that ignored ``stream: true`` and sent one JSON reply."""
+        text = self._fold(response.read().decode("utf-8", "replace"), reply)
+        text += reply.close_reasoning()
+        reply.got_text()
+        yield Chunk(text, reply.stats())
+        yield Chunk("", reply.stats(reply.finish()), done=True)
+
+    def _fold(self, data: str, reply: Reply) -> str:
+        """One payload -> raw text (see :meth:`Reply.fold`); a malformed one, or one that
+        carries the server's error, raises :class:`GenerationError`."""
         try:
             payload = json.loads(data)
-        except ValueError:
+            error = payload.get("error") if isinstance(payload, dict) else None
+            if not error:
+                return reply.fold(payload)
+        except ValueError:  # not JSON, or MalformedChunk
             raise GenerationError(f"{self._where()} sent a malformed chunk: "
-                                  f"{_error_text(self._mask(data))}") from None
-        if not isinstance(payload, dict):
-            raise GenerationError(f"{self._where()} sent a malformed chunk: "
-                                  f"{_error_text(self._mask(data))}")
-        if payload.get("error"):
-            raise GenerationError(f"{self._where()} reported an error mid-stream: "
-                                  f"{_error_text(self._mask(json.dumps(payload['error'])))}")
-        usage = payload.get("usage") or {}
-        if isinstance(usage, dict):
-            state["prompt"] = int(usage.get("prompt_tokens") or state["prompt"])
-            if usage.get("completion_tokens") is not None:
-                state["completion"] = usage["completion_tokens"]
-        out = []
-        for choice in payload.get("choices") or []:
-            if not isinstance(choice, dict):
-                raise GenerationError(f"{self._where()} sent a malformed chunk: "
-                                      f"{_error_text(self._mask(data))}")
-            delta = choice.get("delta") or choice.get("message") or {}
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-            content = delta.get("content") or ""
-            if reasoning:
-                if not state["in_reasoning"]:
-                    out.append("<think>")
-                    state["in_reasoning"] = True
-                out.append(str(reasoning))
-            if content:
-                if state["in_reasoning"]:
-                    out.append("</think>")
-                    state["in_reasoning"] = False
-                out.append(str(content))
-            if choice.get("finish_reason"):
-                state["finish"] = choice["finish_reason"]
-        return "".join(out)
-
-    def _whole(self, response: Any, state: dict[str, Any], stats: Any) -> Iterator[Chunk]:
-        """A server that ignored ``stream: true`` and sent one JSON reply."""
-        text = self._delta(response.read().decode("utf-8", "replace"), state)
-        if state["in_reasoning"]:
-            text += "</think>"
-            state["in_reasoning"] = False
-        state["first"] = time.perf_counter()
-        state["n"] = 1
-        yield Chunk(text, stats())
-        yield Chunk("", stats(_finish(state["finish"])), done=True)
-
-
-def _finish(reason: str | None) -> str:
-    return {"length": "length", "stop": "stop", None: "stop"}.get(reason, str(reason))
-
-
-def _error_text(text: str) -> str:
-    """A server's error body, trimmed; the ``message`` or ``detail`` of a JSON body when present."""
-    text = text.strip()
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        err = payload.get("error", payload.get("detail", payload.get("message")))
-        if isinstance(err, dict):
-            err = err.get("message") or err
-        if err:
-            text = err if isinstance(err, str) else json.dumps(err)
-    text = " ".join(text.split())
-    if len(text) > _ERROR_BODY_CHARS:
-        text = text[:_ERROR_BODY_CHARS] + "…"
-    return text or "(empty body)"
+                                  f"{error_text(self._mask(data))}") from None
+        raise GenerationError(f"{self._where()} reported an error mid-stream: "
+                              f"{error_text(self._mask(json.dumps(error)))}")
 
 
 def _data_url(image: Any, fmt: str) -> str:
@@ -455,7 +399,7 @@ def _data_url(image: Any, fmt: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def encode_mp4(part: Any) -> bytes:
+def encode_mp4(part: MediaPart) -> bytes:
     """Encode a video part's sampled frames as an H.264 mp4 at the rate they were sampled."""
     try:
         import av
