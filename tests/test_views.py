@@ -63,7 +63,7 @@ def test_pages_group_and_strip_caps_tiles() -> None:
     assert [len(g) for g in groups] == [12, 1]
     strip = strip_image(groups[0])
     assert strip.height > 150 and strip.width < 12 * 120  # 8 tiles and a "+4" note
-    assert "12 page(s)" in group_caption(groups[0])
+    assert "pages 1–12 of 12" in group_caption(groups[0])
     assert "visual tokens" in group_caption(groups[1])
 
 

@@ -11,6 +11,8 @@ and the HTML preview come from the finished Reply, once.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -20,9 +22,9 @@ import gradio as gr
 
 from ..config import AppConfig
 from ..errors import ConversationError, GlmvError
-from ..media.parts import MediaPart
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
+from .attach import Attachments, attachment_report, read_attachments, refusal_text
 from .i18n import t
 from .layout import Ui
 from .model import ModelManager
@@ -32,6 +34,8 @@ from .strips import join_strips
 from .views import turn_messages
 
 __all__ = ["FRAME_SECONDS", "ChatHandlers", "message_files"]
+
+log = logging.getLogger("glmv_ui")
 
 FRAME_SECONDS = 0.06  # at most ~16 screen updates a second, whatever the token rate
 Outputs = dict[Any, Any]
@@ -73,23 +77,49 @@ class ChatHandlers:
         session.system_prompt = settings.system_prompt
         return session
 
-    def ingest(self, cs: ChatState, paths: list[str], settings: Settings) -> list[MediaPart]:
-        """Uploads -> parts, one file at a time so a refusal names its file. Cached per key."""
-        from ..media import ingest
-
-        if not paths:
-            return []
+    def attachments(self, cs: ChatState, paths: list[str], settings: Settings,
+                    password: str = "") -> Attachments:
+        """The attached files read against this conversation; cached until anything that
+        changes the result changes (the files, the media settings, the conversation's media,
+        the password)."""
         choice = settings.media(self.config.media)
         existing = cs.session.parts if cs.session is not None else []
-        key = (tuple(paths), choice, len(existing))
-        if key in cs.pending:
-            return cs.pending[key]
-        parts: list[MediaPart] = []
-        for path in paths:
-            parts += ingest([path], choice.limits, existing=[*existing, *parts],
-                            **choice.options())
-        cs.pending = {key: parts}
-        return parts
+        key = (tuple(paths), choice, tuple(id(p) for p in existing),
+               hashlib.sha256(password.encode()).hexdigest())
+        if cs.attached is None or cs.attached[0] != key:
+            cs.attached = (key, read_attachments(paths, existing, choice, password))
+        return cs.attached[1]
+
+    def notice(self, text: str) -> Outputs:
+        """A message beside the input (a refusal, a reason nothing was sent); '' hides it."""
+        return {self.ui.notice: gr.Markdown(value=text, visible=bool(text))}
+
+    def attach_outputs(self, cs: ChatState, message: Any, att: Attachments,
+                       settings: Settings) -> Outputs:
+        """The attachment panel, the notice for refused files, and the input without them."""
+        ui = self.ui
+        existing = cs.session.parts if cs.session is not None else []
+        strips = cs.strips(att.parts)
+        composite = cs.save_image(join_strips([p for p, _ in strips]), "attached") \
+            if strips else None
+        shown = bool(strips or att.waiting)
+        out: Outputs = {
+            ui.attach_group: gr.Group(visible=shown),
+            ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),
+            ui.attach_info: attachment_report(att, existing, settings.media(self.config.media),
+                                              cs.lang),
+            ui.pdf_password: gr.Textbox(visible=bool(att.waiting)),
+        }
+        refused = att.refused
+        text = ""
+        if refused:
+            text = "\n\n".join(f"⚠ {refusal_text(f, cs.lang)}" for f in refused)
+            text += "\n\n" + t(cs.lang, "refused_detached")
+            gone = {f.path for f in refused}
+            kept = [f for f in (message.get("files") or []) if _path(f) not in gone]
+            out[ui.chat_input] = {"text": message_text(message), "files": kept}
+        out.update(self.notice(text))
+        return out
 
     def html_outputs(self, cs: ChatState) -> Outputs:
         """The HTML panel for the last reply: shown with its preview when it holds a page."""
@@ -119,7 +149,9 @@ class ChatHandlers:
         try:
             updates = make()
         except GlmvError as exc:
-            raise gr.Error(str(exc)) from None
+            log.info("not sent: %s", exc)
+            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=exc)}")
+            return
         turn = cs.turns[index]
         prefix = cs.messages(upto=index)
         strips = cs.strips(turn.parts)
@@ -159,36 +191,48 @@ class ChatHandlers:
                 if throttle.frames == 0:
                     frame[ui.chat_input] = gr.MultimodalTextbox(value=None, interactive=False)
                     frame[ui.attach_group] = gr.Group(visible=False)
+                    frame.update(self.notice(""))
                 yield frame
                 dirty = False
                 throttle.mark()
         finally:
             if kind not in ("end", "error") and cs.session is not None:
                 cs.session.stop()  # the page went away mid-reply: end generation too
+        if failure is not None and not isinstance(failure, GlmvError):
+            log.error("generation failed", exc_info=failure)  # a real fault: its traceback
+        elif failure is not None:
+            log.info("generation failed: %s", failure)
+        # The failure, if any, is the turn's own notice in the conversation.
         yield {ui.chatbot: cs.messages(), ui.chat_input: gr.MultimodalTextbox(interactive=True),
-               ui.attach_group: gr.Group(visible=False), **self.html_outputs(cs)}
-        if failure is not None:
-            message = str(failure) if isinstance(failure, GlmvError) else \
-                f"generation failed: {failure}"
-            raise gr.Error(message)
+               ui.attach_group: gr.Group(visible=False), **self.notice(""),
+               **self.html_outputs(cs)}
 
-    def chat(self, request: Any, message: Any, settings: Settings) -> Iterator[Outputs]:
-        """Send a message (text and files) and stream the reply."""
+    def chat(self, request: Any, message: Any, settings: Settings,
+             password: str = "") -> Iterator[Outputs]:
+        """Send a message (text and files) and stream the reply; anything that keeps it from
+        being sent is said beside the input, and the conversation stays as it was."""
         cs = self.registry.get(request)
         text = message_text(message)
+        paths = message_files(message)
         try:
             session = self._ready(cs, settings)
-            parts = self.ingest(cs, message_files(message), settings)
-            sampling = settings.sampling(session.engine.family)
             if session.busy:
                 raise ConversationError(t(cs.lang, "busy"))
-            if not text.strip() and not parts:
-                raise ConversationError("type a message or attach a file first")
         except GlmvError as exc:
-            raise gr.Error(str(exc)) from None
-        index = len(session.turns)
+            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=exc)}")
+            return
+        att = self.attachments(cs, paths, settings, password)
+        if not att.ready:
+            yield self.attach_outputs(cs, message, att, settings)
+            return
+        if not text.strip() and not att.parts:
+            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=t(cs.lang, 'empty'))}")
+            return
+        sampling = settings.sampling(session.engine.family)
+        parts = att.parts
+        cs.sent = tuple(paths)
         yield from self.stream(cs, lambda: session.submit(text, parts, sampling=sampling),
-                               index)
+                               len(session.turns))
 
     def regenerate(self, request: Any, settings: Settings) -> Iterator[Outputs]:
         """Answer the last message again."""
@@ -199,7 +243,8 @@ class ChatHandlers:
                 raise ConversationError("nothing to regenerate yet")
             sampling = settings.sampling(session.engine.family)
         except GlmvError as exc:
-            raise gr.Error(str(exc)) from None
+            yield self.notice(f"⚠ {exc}")
+            return
         yield from self.stream(cs, lambda: session.regenerate(sampling=sampling),
                                len(session.turns) - 1)
 
@@ -213,7 +258,8 @@ class ChatHandlers:
                 raise ConversationError(f"there is no message {index + 1} to edit")
             sampling = settings.sampling(session.engine.family)
         except GlmvError as exc:
-            raise gr.Error(str(exc)) from None
+            yield self.notice(f"⚠ {exc}")
+            return
         yield from self.stream(cs, lambda: session.edit(index, text or "", sampling=sampling),
                                index)
 
@@ -228,8 +274,7 @@ class ChatHandlers:
         elif isinstance(value, dict):
             value = value.get("text", "")
         if turn is None:
-            gr.Warning(t(cs.lang, "edit_media"))
-            yield {self.ui.chatbot: cs.messages()}
+            yield {self.ui.chatbot: cs.messages(), **self.notice(f"⚠ {t(cs.lang, 'edit_media')}")}
             return
         yield from self.edit(request, turn, str(value), settings)
 
@@ -252,31 +297,28 @@ class ChatHandlers:
         cs = self.registry.get(request)
         if cs.session is not None:
             cs.session.clear()
-        cs.pending.clear()
+        cs.attached = None
+        cs.sent = ()
         return {self.ui.chatbot: [], self.ui.chat_input: {"text": "", "files": []},
-                self.ui.attach_group: gr.Group(visible=False), **self.html_outputs(cs)}
+                self.ui.attach_group: gr.Group(visible=False), **self.notice(""),
+                **self.html_outputs(cs)}
 
-    def preview(self, request: Any, message: Any, settings: Settings) -> Outputs:
-        """Thumbnails and the visual-token estimate of the files attached, before sending."""
-        from ..media import check_budget
-
+    def preview(self, request: Any, message: Any, settings: Settings,
+                password: str = "") -> Outputs:
+        """Before sending: thumbnails, what each file gives and costs, refusals (the refused
+        file is taken off the message). Quiet while a reply streams, and for the files of the
+        message just sent, so a preview that arrives late never judges a sent file again."""
         ui = self.ui
         cs = self.registry.get(request)
         paths = message_files(message)
         if not paths:
-            return {ui.attach_group: gr.Group(visible=False)}
-        existing = cs.session.parts if cs.session is not None else []
-        try:
-            parts = self.ingest(cs, paths, settings)
-        except GlmvError as exc:
-            gr.Warning(str(exc))
-            return {ui.attach_group: gr.Group(visible=True), ui.attach_gallery: None,
-                    ui.attach_info: f"**{t(cs.lang, 'refused', error=exc)}**"}
-        strips = cs.strips(parts)
-        composite = cs.save_image(join_strips([s for s, _ in strips]), "attached")
-        report = check_budget(parts, settings.media(self.config.media).limits, existing)
-        info = t(cs.lang, "estimate", count=len(paths), tokens=report.visual_tokens,
-                 budget=report.budget)
-        info += "".join(f"\n- {caption.splitlines()[0]}" for _, caption in strips)
-        return {ui.attach_group: gr.Group(visible=True), ui.attach_gallery: composite,
-                ui.attach_info: info}
+            return {ui.attach_group: gr.Group(visible=False), **self.notice("")}
+        if (cs.session is not None and cs.session.busy) or tuple(paths) == cs.sent:
+            return {}
+        att = self.attachments(cs, paths, settings, password)
+        return self.attach_outputs(cs, message, att, settings)
+
+
+def _path(file: Any) -> str:
+    path = file.get("path") if isinstance(file, dict) else getattr(file, "path", file)
+    return str(path or "")

@@ -45,6 +45,8 @@ class Ui:
     attach_group: gr.Group
     attach_gallery: gr.Image
     attach_info: gr.Markdown
+    pdf_password: gr.Textbox
+    notice: gr.Markdown
     chat_input: gr.MultimodalTextbox
     stop: gr.Button
     regenerate: gr.Button
@@ -84,8 +86,10 @@ class Ui:
     labels: list[Label] = field(default_factory=list)
 
     def settings(self) -> dict[str, Any]:
-        """The setting components by parameter name (Gradio's ``inputs_kwargs``)."""
-        return {name: getattr(self, name) for name in SETTING_NAMES}
+        """The setting components by parameter name (Gradio's ``inputs_kwargs``), and the
+        password of an encrypted PDF (a request value, never a setting that is kept)."""
+        return {**{name: getattr(self, name) for name in SETTING_NAMES},
+                "password": self.pdf_password}
 
     def labelled(self) -> list[Any]:
         """Each labelled component once, in the order first registered."""
@@ -140,6 +144,12 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                     show_label=False, height=170, interactive=False, buttons=[],
                     type="filepath", elem_id="glmv-attach-preview", container=False))
                 add("attach_info", gr.Markdown("", elem_id="glmv-attach-info"))
+                add("pdf_password", gr.Textbox(
+                    "", type="password", visible=False, label=t(lang, "password"),
+                    placeholder=t(lang, "password_placeholder"), elem_id="glmv-password",
+                    max_lines=1), "password")
+                labels.append(Label(c["pdf_password"], "placeholder", "password_placeholder"))
+            add("notice", gr.Markdown("", visible=False, elem_id="glmv-notice"))
             add("chat_input", gr.MultimodalTextbox(
                 file_count="multiple", sources=["upload"], placeholder=t(lang, "placeholder"),
                 show_label=False, autofocus=True, elem_id="glmv-input",

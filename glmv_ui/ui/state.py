@@ -20,6 +20,7 @@ from ..media.parts import MediaPart
 from ..prompt import Turn
 from ..reply import Reply, reply_for
 from ..session import Session
+from .attach import Attachments
 from .strips import group_caption, group_parts, strip_image
 from .views import turn_messages
 
@@ -40,7 +41,10 @@ class ChatState:
         self.session: Session | None = None
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
-        self.pending: dict[tuple[Any, ...], list[MediaPart]] = {}
+        # The files attached to the message being written, read once per change (see attach.py),
+        # and the files of the message last sent (a late preview must not judge them again).
+        self.attached: tuple[tuple[Any, ...], Attachments] | None = None
+        self.sent: tuple[str, ...] = ()
         self.edit_map: dict[int, int] = {}  # Chatbot message index -> turn index (user text)
 
     def ensure_session(self, engine: Engine, config: AppConfig) -> Session:

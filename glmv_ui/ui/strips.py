@@ -109,19 +109,36 @@ def join_strips(paths: Sequence[str], gap: int = 10) -> Any:
     return canvas
 
 
-def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
-    """``report.pdf · 2 page(s) · ~3,000 visual tokens`` (plus the reader's notes)."""
+def used_range(group: Sequence[MediaPart], lang: str = "en") -> str:
+    """What of the file is used: ``pages 1–16 of 117``, ``slides 2–3 of 4``, ``24 frames,
+    0:00.0–0:11.5 of 0:12.0``, or the image's size."""
     first = group[0]
-    bits = [first.source]
     if first.kind == "video":
         ts = first.timestamps or (0.0,)
-        bits.append(t(lang, "frames", n=len(first.frames), start=format_time(ts[0]),
-                      end=format_time(ts[-1])))
-    elif first.page is not None or first.slide is not None:
-        bits.append(t(lang, "pages", n=len(group)))
-    else:
-        bits.append(f"{first.size[0]}×{first.size[1]}")
-    bits.append(t(lang, "tokens", n=sum(part_tokens(p) for p in group)))
-    notes = dict.fromkeys(n for p in group for n in p.notes)
-    text = " · ".join(bits)
-    return text + "".join(f"\n\n*{n}*" for n in notes)
+        length = format_time(first.duration) if first.duration else format_time(ts[-1])
+        return t(lang, "frames_of", n=len(first.frames), start=format_time(ts[0]),
+                 end=format_time(ts[-1]), total=length)
+    numbers = [p.page if p.page is not None else p.slide for p in group]
+    if numbers[0] is not None:
+        unit = "page" if first.page is not None else "slide"
+        total = first.page_count or len(group)
+        low, high = min(n for n in numbers if n is not None), max(n for n in numbers if n)
+        key = f"{unit}s_of" if high > low else f"{unit}_of"
+        return t(lang, key, first=low, last=high, total=total)
+    return f"{first.size[0]}×{first.size[1]}"
+
+
+def _range_note(group: Sequence[MediaPart], note: str) -> bool:
+    """The reader's own "pages 1–16 of 117 used" note: the caption already says it."""
+    first = group[0]
+    return (first.page_count is not None and " of " in note and " used" in note
+            and note.split(" ", 1)[0] in ("pages", "slides", "page", "slide"))
+
+
+def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
+    """``report.pdf · pages 1–16 of 117 · ~3,000 visual tokens`` (plus the reader's notes)."""
+    bits = [group[0].source, used_range(group, lang),
+            t(lang, "tokens", n=sum(part_tokens(p) for p in group))]
+    notes = [n for n in dict.fromkeys(n for p in group for n in p.notes)
+             if not _range_note(group, n)]
+    return " · ".join(bits) + "".join(f"\n\n*{n}*" for n in notes)

@@ -29,7 +29,9 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
          registry: SessionRegistry) -> None:
     settings = ui.settings()
     html_out = [ui.html_group, ui.html_preview, ui.html_source, ui.download_html]
-    gen_out = [ui.chatbot, ui.chat_input, *html_out, ui.attach_group]
+    attach_out = [ui.attach_group, ui.attach_gallery, ui.attach_info, ui.pdf_password,
+                  ui.notice]
+    gen_out = [ui.chatbot, ui.chat_input, *html_out, *attach_out]
     gen: dict[str, Any] = {"concurrency_id": "generate", "concurrency_limit": "default",
                            "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
@@ -37,10 +39,10 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                 ui.model_acc, ui.temperature, ui.top_p, ui.top_k, ui.repetition_penalty,
                 ui.max_new_tokens]
 
-    def chat(request: gr.Request, message: dict[str, Any] | None,
+    def chat(request: gr.Request, message: dict[str, Any] | None, password: str = "",
              **values: Any) -> Iterator[Outputs]:
         """Send a message ({"text", "files"}) and stream the conversation."""
-        yield from talk.chat(request, message, Settings.from_inputs(**values))
+        yield from talk.chat(request, message, Settings.from_inputs(**values), password)
 
     def regenerate(request: gr.Request, **values: Any) -> Iterator[Outputs]:
         """Answer the last message again."""
@@ -66,9 +68,9 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
         return talk.clear(request)
 
     def preview_attachments(request: gr.Request, message: dict[str, Any] | None,
-                            **values: Any) -> Outputs:
-        """Thumbnails and the visual-token estimate of the attached files."""
-        return talk.preview(request, message, Settings.from_inputs(**values))
+                            password: str = "", **values: Any) -> Outputs:
+        """What each attached file gives and costs, and which were refused, before sending."""
+        return talk.preview(request, message, Settings.from_inputs(**values), password)
 
     def tick(request: gr.Request) -> Outputs:
         return panel.tick(request)
@@ -97,16 +99,17 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                         api_name="regenerate", **gen)
     ui.edit_api.click(edit, [ui.edit_index, ui.edit_text], gen_out, inputs_kwargs=settings,
                       api_name="edit", **gen)
-    ui.chatbot.edit(on_edit, None, gen_out, inputs_kwargs=settings, api_visibility="private",
-                    **gen)
+    ui.chatbot.edit(on_edit, None, gen_out, inputs_kwargs=ui.settings(),
+                    api_visibility="private", **gen)
     ui.stop.click(stop, None, None, api_name="stop", **cheap)
     ui.undo.click(undo, None, [ui.chatbot, ui.chat_input, *html_out], api_name="undo", **cheap)
-    ui.clear.click(clear, None, [ui.chatbot, ui.chat_input, *html_out, ui.attach_group],
-                   api_name="clear", **cheap)
-    ui.chat_input.change(preview_attachments, [ui.chat_input],
-                         [ui.attach_group, ui.attach_gallery, ui.attach_info],
+    ui.clear.click(clear, None, [ui.chatbot, ui.chat_input, *html_out, ui.attach_group,
+                                 ui.notice], api_name="clear", **cheap)
+    ui.chat_input.change(preview_attachments, [ui.chat_input], [ui.chat_input, *attach_out],
                          inputs_kwargs=settings, api_name="preview_attachments",
                          trigger_mode="always_last", **cheap)
+    ui.pdf_password.submit(preview_attachments, [ui.chat_input], [ui.chat_input, *attach_out],
+                           inputs_kwargs=settings, api_visibility="private", **cheap)
     ui.timer.tick(tick, None, tick_out, api_visibility="private", **cheap)
     demo.load(tick, None, tick_out, api_visibility="private", **cheap)
     ui.status_api.click(model_status, None, [ui.model_status], api_name="model_status",
