@@ -61,7 +61,10 @@ The parts, one job each; only the fencer knows the others:
   that pass through (rules 7, 8);
 - ``_validate``: whether a candidate opener really starts HTML (rule 3);
 - ``_escape``: whether a region is escaped, and reading an escaped region (rule 5);
-- ``_lexer``: where a plain region ends (rule 6);
+- ``_lexer``: where a plain region ends (rule 6), a hand-written lexer: one built on
+  :class:`html.parser.HTMLParser` took about twice the time over long pages, and held a
+  ``<script>`` body back until its end tag, searching it again on every delta (figures in
+  ``bench/RESULTS.md``);
 - ``_output``: the repaired text and where its code blocks lie (:attr:`HtmlFencer.html`);
 - ``_fencer``: :class:`HtmlFencer`, which drives the parts, switches mode and writes the
   fences (rule 4);
