@@ -23,6 +23,16 @@ FRAGMENT = (
     "<div class=\"card\">\n  <h1>Title</h1>\n  <p>Some text with a < b</p>\n"
     "  <img src=\"x.png\" alt=\"x\">\n</div>"
 )
+# after the opener is confirmed (its fourth line-leading tag), so that the region lexer reads
+# them in pieces: a comment holding a ">" and an open tag, "/>" on a non-void element, and
+# pending ends that a comment, a known tag, prose or an unknown tag decide; a split delta at
+# any of these places must not change the result
+SECTION = (
+    "<section>\n  <h2>Title</h2>\n  <p>text</p>\n  <br/>\n"
+    "  <!-- a note: a > b, and an open <div> -->\n  <svg><path d=\"M0 0\"/></svg>\n"
+    "</section>\n<!-- end of card -->\n<p>more</p>\n\nProse after."
+)
+LISTING = "<answer>\n<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\n</answer>"
 LATEX = r"So $a \neq b$, with \nabla f and \nu; also \\n in code: `s.split('\n')`."
 PROSE_NO_HTML = [
     "Use `List<String>` or List<String> for that.",
@@ -110,6 +120,13 @@ def test_unclosed_document_is_closed_at_the_end() -> None:
     assert not fencer.in_html
 
 
+def test_comments_self_closing_tags_and_a_pending_end() -> None:
+    head, prose = SECTION.split("\n\n")
+    assert fence_html(SECTION) == f"```html\n{head}\n```\n\n{prose}"
+    body = LISTING.removeprefix("<answer>\n").removesuffix("\n</answer>")
+    assert fence_html(LISTING) == f"<answer>\n```html\n{body}\n```\n</answer>"
+
+
 def test_fence_closes_while_streaming_not_only_at_the_end() -> None:
     fencer = HtmlFencer()
     fencer.feed(DOC)
@@ -136,6 +153,17 @@ def test_block_opener_is_refused_after_the_window() -> None:
     assert fence_html(text) == text
 
 
+def test_answer_ending_while_an_opener_is_undecided_leaves_it_prose() -> None:
+    for text in ("<div>\n<p>a</p>\n", "<div>\n<p>a</p>\n  ", "<div>\n<p>a</p>\n<sp"):
+        assert fence_html(text) == text
+        assert feed_all(list(text)).text == text
+
+
+def test_a_comment_after_the_doctype_confirms_it() -> None:
+    page = DOC.replace("<html", "<!-- saved page -->\n<html", 1)
+    assert fence_html(page) == f"```html\n{page}\n```"
+
+
 def test_block_opener_needs_several_line_leading_tags() -> None:
     three = "<div>\n<span>a</span>\n</div>"
     four = "<div>\n<span>a</span>\n<span>b</span>\n</div>"
@@ -156,6 +184,18 @@ def test_escaped_backslashes_in_the_page_survive() -> None:
     page = '<!DOCTYPE html>\n<html>\n<body>\n<p>$\\neq$ and "q"</p>\n</body>\n</html>'
     escaped = page.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     assert extract_html(escaped) == page
+
+
+def test_escapes_after_one_real_newline_are_undone_after_two_they_are_not() -> None:
+    # the escape decision is taken at the third literal \n: escaped if at most one real newline
+    # came before it in the region
+    body = '<body>\\n<p class=\\"a\\">x</p>\\n<p>y</p>\\n</body>\\n</html>'
+    one = "<!DOCTYPE html>\n<html>" + body
+    assert extract_html(one) == (
+        '<!DOCTYPE html>\n<html><body>\n<p class="a">x</p>\n<p>y</p>\n</body>\n</html>'
+    )
+    two = "<!DOCTYPE html>\n<html>\n" + body
+    assert extract_html(two) == two
 
 
 def test_real_newlines_mean_no_unescaping() -> None:
@@ -209,6 +249,8 @@ SAMPLES = [
     f"```html\n{FRAGMENT}\n```\nok <!DOCTYPE html> then",
     f"<think>x <html>\n<head>\n</think><answer>{DOC}</answer>",
     LATEX + "\n" + '<div align="center">\n<img src="a.png">\n</div>\n\nprose',
+    SECTION,
+    LISTING,
 ]
 
 
