@@ -38,8 +38,10 @@ class Run:
     prompt_tokens: int
     visual_tokens: int
     end_think_id: int | None
+    max_new_tokens: int
     thinking_budget: int | None = None
     on_gpu: bool = False
+    reused_tokens: int = 0  # prompt tokens served by a kept cache
     generated: int = 0
     first_token_at: float | None = None
     thinking_tokens: int = 0
@@ -76,7 +78,8 @@ class Run:
         return Stats(prompt_tokens=self.prompt_tokens, visual_tokens=self.visual_tokens,
                      generated_tokens=self.generated, time_to_first_token_s=ttft,
                      elapsed_s=now - self.start, tokens_per_s=tps,
-                     peak_memory_bytes=_peak_memory(self.on_gpu), finish_reason=finish)
+                     peak_memory_bytes=_peak_memory(self.on_gpu), finish_reason=finish,
+                     reused_tokens=self.reused_tokens)
 
 
 class _DeltaStreamer:
@@ -137,15 +140,19 @@ def stopping(fn: Callable[[], bool]) -> Any:
 class Pass:
     """One ``generate`` call in a worker thread, streaming into a queue the consumer reads.
 
-    ``sequences`` is ``generate``'s result once the pass has ended without error.
+    ``sequences`` is ``generate``'s result once the pass has ended without error. ``on_end`` is
+    called once in the worker, while it still holds the model, with that result (or None when
+    ``generate`` did not run or failed), before the consumer hears that the pass ended.
     """
 
     def __init__(self, loaded: LoadedModel, run: Run, cancel: threading.Event,
-                 token_timeout_s: float) -> None:
+                 token_timeout_s: float,
+                 on_end: Callable[[Any], None] | None = None) -> None:
         self.loaded = loaded
         self.run = run
         self.cancel = cancel
         self.token_timeout_s = token_timeout_s
+        self.on_end = on_end
         self.streamer = _DeltaStreamer(loaded.tokenizer, run.count)
         self.sequences: Any = None
         self._thread: threading.Thread | None = None
@@ -166,6 +173,7 @@ class Pass:
         lock = self.loaded.lock
         while not lock.acquire(timeout=0.05):
             if self.cancel.is_set():
+                self._ended(None)
                 self.streamer.end()
                 return
         try:
@@ -175,13 +183,21 @@ class Pass:
             if seed is not None:
                 torch.manual_seed(seed)
             with torch.inference_mode():
-                self.sequences = self.loaded.model.generate(
+                sequences = self.loaded.model.generate(
                     **inputs, **kwargs, streamer=self.streamer)
+            self._ended(sequences)
+            self.sequences = sequences
             self.streamer.end()
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+            self._ended(None)
             self.streamer.fail(exc)
         finally:
             lock.release()
+
+    def _ended(self, sequences: Any) -> None:
+        on_end, self.on_end = self.on_end, None  # once, even if it raises
+        if on_end is not None:
+            on_end(sequences)
 
     def deltas(self) -> Iterator[str]:
         """Text deltas until the pass ends; the worker's exception is re-raised here."""
