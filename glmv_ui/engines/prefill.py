@@ -133,10 +133,12 @@ def prefill_inputs(model: Any, prompt: Prompt, kept: KeptCache | None) -> Prefil
         grid = inputs.get(grid_key)
         if grid is None:
             continue
-        rows = grid.prod(dim=-1).tolist()
-        starts = [sum(rows[:i]) for i in range(len(rows))]
         new = [i for i, span in enumerate(spans) if span.start >= reused]
-        if new:
+        if len(new) == len(spans):  # all of them: no copy
+            kwargs[pixels], kwargs[grid_key] = inputs[pixels], grid
+        elif new:
+            rows = grid.prod(dim=-1).tolist()
+            starts = [sum(rows[:i]) for i in range(len(rows))]
             kwargs[pixels] = torch.cat(
                 [inputs[pixels][starts[i]:starts[i] + rows[i]] for i in new])
             kwargs[grid_key] = grid[new]
