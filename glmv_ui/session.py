@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,8 @@ class Session:
         self.turns: list[Turn] = []
         self._cancel = threading.Event()
         self._busy = threading.Lock()
+        # Names this conversation to the engine, which may keep its prompt cache between turns.
+        self.cache_key = uuid.uuid4().hex
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -145,6 +148,16 @@ class Session:
     def clear(self) -> None:
         self.stop()
         self.turns.clear()
+        self._forget()
+
+    def close(self) -> None:
+        """The conversation is over: stop it and let the engine drop what it kept for it."""
+        self.clear()
+
+    def _forget(self) -> None:
+        forget = getattr(self.engine, "forget", None)
+        if forget is not None:
+            forget(self.cache_key)
 
     def stop(self) -> None:
         """End the reply being generated for this session; the partial answer is kept."""
@@ -167,7 +180,8 @@ class Session:
         messages = build_messages(self.turns[:index + 1], self.engine.family,
                                   system_prompt=self.system_prompt,
                                   media_history=self.media_history)
-        request = GenerationRequest(messages=messages, sampling=sampling)
+        request = GenerationRequest(messages=messages, sampling=sampling,
+                                    cache_key=self.cache_key)
         # The request's cancel event exists from now on, so Stop pressed before the stream is
         # first read (or while it waits for the model) still ends it.
         cancel = threading.Event()

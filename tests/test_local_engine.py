@@ -137,14 +137,15 @@ def test_glm45v_thinking_switch_renders_nothink(tiny45):
         assert prompt.endswith("<think></think>\n") is expect
 
 
-def test_glm41v_thinking_budget_closes_thought_and_keeps_images(tiny41):
+def test_glm41v_thinking_budget_answers_from_the_first_pass_cache(tiny41):
     engine = LocalEngine(tiny41)
     calls: list[dict] = []
     original = tiny41.model.generate
 
     def spy(**kwargs):
-        calls.append({k: kwargs.get(k) for k in ("pixel_values", "image_grid_thw",
-                                                 "input_ids")})
+        cache = kwargs.get("cache")
+        calls.append({"pixel_values": kwargs.get("pixel_values"), "cache": cache,
+                      "cached": cache.get_seq_length(), "input_ids": kwargs["input_ids"]})
         return original(**kwargs)
 
     tiny41.model.generate = spy
@@ -158,9 +159,14 @@ def test_glm41v_thinking_budget_closes_thought_and_keeps_images(tiny41):
     assert "</think><answer>" in raw
     assert final.thinking_closed and final.thinking  # budget-limited thought, then an answer
     assert len(calls) == 2
-    assert calls[1]["pixel_values"] is not None
-    assert calls[1]["pixel_values"].shape == calls[0]["pixel_values"].shape
-    assert calls[1]["input_ids"].shape[1] > calls[0]["input_ids"].shape[1] + 5
+    first, second = calls
+    assert first["pixel_values"] is not None and first["cached"] == 0
+    # The answer pass continues the first pass's cache: the image is not encoded again and
+    # only the last sampled token and the closing tags are prefilled.
+    assert second["pixel_values"] is None and second["cache"] is first["cache"]
+    closing = len(tiny41.tokenizer("</think><answer>", add_special_tokens=False)["input_ids"])
+    assert second["input_ids"].shape[1] - second["cached"] == 1 + closing
+    assert second["input_ids"].shape[1] > first["input_ids"].shape[1] + 5
     assert final.stats.generated_tokens <= 20
 
 

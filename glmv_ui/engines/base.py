@@ -28,6 +28,9 @@ class GenerationRequest:
 
     messages: list[dict[str, Any]]
     sampling: Sampling = field(default_factory=Sampling)
+    # Identifies the conversation: an engine that keeps prompt caches (the local one) may reuse
+    # what this key's previous request processed. None: nothing is reused or kept.
+    cache_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,17 @@ class Stats:
     tokens_per_s: float | None = None  # decode speed after the first token
     peak_memory_bytes: int | None = None
     finish_reason: str | None = None  # "stop", "length", "cancelled", "error" when done
+    reused_tokens: int = 0  # prompt tokens served by a cache kept from an earlier request
 
     def summary(self) -> str:
         parts = []
         if self.prompt_tokens:  # unknown (0) for engines that cannot count the prompt
             parts.append(f"{self.prompt_tokens} prompt tokens")
-            if self.visual_tokens:
-                parts[0] += f" ({self.visual_tokens} visual)"
+            notes = [f"{self.visual_tokens} visual"] if self.visual_tokens else []
+            if self.reused_tokens:
+                notes.append(f"{self.reused_tokens} reused")
+            if notes:
+                parts[0] += f" ({', '.join(notes)})"
         parts.append(f"{self.generated_tokens} generated")
         if self.time_to_first_token_s is not None:
             parts.append(f"first token {self.time_to_first_token_s:.2f} s")

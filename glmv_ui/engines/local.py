@@ -1,107 +1,83 @@
 """The local engine: transformers ``generate`` streaming from a worker thread.
 
-Each request gets its own streamer, stopping criteria and worker thread; nothing is shared between
-requests but the loaded model. Cancelling sets an event that a stopping criterion checks at every
-decoding step, so ``generate`` really ends within a token or two. The worker's exception is passed
-to the consumer and re-raised there, and the consumer waits on the streamer with a timeout, so a
-crash never leaves it hanging.
+Each request gets its own streamer, stopping criteria and worker thread (:mod:`.worker`); nothing
+is shared between requests but the loaded model and the kept prompt caches. Cancelling sets an
+event that a stopping criterion checks at every decoding step, so ``generate`` really ends within
+a token or two. The worker's exception is passed to the consumer and re-raised there, and the
+consumer waits on the streamer with a timeout, so a crash never leaves it hanging.
 
-Detokenisation is incremental (a few tokens re-decoded per step, never the whole answer), so the
-cost per token stays flat however long the answer grows.
+Follow-up questions do not pay for the images again: a request that carries a ``cache_key``
+reuses the KV cache its conversation's previous request left (:mod:`.prefix_cache`), and only the
+tokens after the longest common prefix are prefilled, with only the new images encoded
+(:mod:`.prefill`). The thinking budget's answer pass always reuses its first pass's cache. A
+prompt longer than the model's context is refused before any prefill.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import GenerationError, MediaBudgetError
 from ..models import LoadedModel
-from .base import Chunk, GenerationRequest, Stats
+from .base import Chunk, GenerationRequest
+from .prefill import Prefill, Prompt, fingerprint, kept_from, prefill_inputs, prompt_of
+from .prefix_cache import DEFAULT_BUDGET_BYTES, CacheStats, Lease, PrefixCacheStore
+from .worker import Pass, Run, stopping
 
 __all__ = ["LocalEngine"]
-
-_END = object()
-
-
-class _DeltaStreamer:
-    """Receives token ids from ``generate`` and queues decoded text deltas.
-
-    Keeps two offsets into the generated ids (the vLLM-style incremental detokeniser): text is
-    emitted once it no longer ends in an incomplete UTF-8 sequence, and each step decodes only the
-    tokens since the last emitted boundary.
-    """
-
-    def __init__(self, tokenizer: Any, on_token: Any) -> None:
-        self.tokenizer = tokenizer
-        self.queue: queue.Queue[Any] = queue.Queue()
-        self.ids: list[int] = []
-        self.prefix = 0
-        self.read = 0
-        self.prompt_seen = False
-        self.on_token = on_token
-
-    def put(self, value: Any) -> None:
-        if not self.prompt_seen:  # generate first hands over the prompt
-            self.prompt_seen = True
-            return
-        new = value.reshape(-1).tolist()
-        self.ids.extend(new)
-        self.on_token(new)
-        self._emit(final=False)
-
-    def _emit(self, final: bool) -> None:
-        decode = self.tokenizer.decode
-        prefix_text = decode(self.ids[self.prefix:self.read], skip_special_tokens=False)
-        full_text = decode(self.ids[self.prefix:], skip_special_tokens=False)
-        if len(full_text) > len(prefix_text) and (final or not full_text.endswith("\ufffd")):
-            self.queue.put(full_text[len(prefix_text):])
-            self.prefix = self.read
-            self.read = len(self.ids)
-
-    def end(self) -> None:
-        if self.read < len(self.ids):
-            self._emit(final=True)
-        self.queue.put(_END)
-
-    def fail(self, exc: BaseException) -> None:
-        self.queue.put(exc)
-
-
-def _stopping(fn: Any) -> Any:
-    from transformers import StoppingCriteria
-
-    class _Criterion(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-            return bool(fn())
-
-    return _Criterion()
 
 
 class LocalEngine:
     """Generates with a :class:`~glmv_ui.models.LoadedModel` on this machine."""
 
     def __init__(self, loaded: LoadedModel, *, token_timeout_s: float = 300.0,
-                 generate_kwargs: dict[str, Any] | None = None) -> None:
+                 generate_kwargs: dict[str, Any] | None = None,
+                 cache_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        """``cache_budget_bytes`` bounds the prompt caches kept for follow-up turns, across all
+        conversations of this engine (least recently used evicted; 0 keeps none)."""
         self.loaded = loaded
         self.name = loaded.model_id
         self.family = loaded.family
         self.token_timeout_s = token_timeout_s
         # Extra arguments for every generate call (e.g. a logits_processor list).
         self.generate_kwargs = dict(generate_kwargs or {})
+        self._store = PrefixCacheStore(cache_budget_bytes)
+        # Pixel digests by media part (parts are immutable), so a follow-up hashes nothing again.
+        self._prints: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+    # -- kept caches -------------------------------------------------------------------------
+
+    def forget(self, key: str) -> bool:
+        """Drop what is kept for conversation ``key`` (cleared or closed); True if anything was."""
+        return self._store.forget(key)
+
+    def cache_stats(self) -> CacheStats:
+        """Entries, bytes kept against the budget, hits, misses and tokens reused."""
+        return self._store.stats()
+
+    def _settings(self, request: GenerationRequest) -> tuple[Any, ...]:
+        # What must match besides the tokens: the model as loaded, and the template switch.
+        thinking = request.sampling.thinking if self.loaded.traits.can_disable_thinking else None
+        return (self.loaded.path, self.loaded.options, thinking)
 
     # -- inputs -----------------------------------------------------------------------------
 
     def prepare(self, request: GenerationRequest) -> dict[str, Any]:
         """Chat messages -> model inputs through the real processor (tensors on the model)."""
+        return self._prompt(request).inputs
+
+    def _prompt(self, request: GenerationRequest) -> Prompt:
         from transformers.video_utils import VideoMetadata
 
         processor = self.loaded.processor
         images: list[Any] = []
         videos: list[Any] = []
+        image_prints: list[str] = []
+        video_prints: list[str] = []
         metadata: list[Any] = []
         template_messages: list[dict[str, Any]] = []
         for msg in request.messages:
@@ -115,6 +91,7 @@ class LocalEngine:
                     parts.append({"type": "text", "text": item["text"]})
                 elif item["type"] == "image":
                     images.append(item["part"].image)
+                    image_prints.append(self._print(item["part"]))
                     parts.append({"type": "image"})
                 elif item["type"] == "video":
                     part = item["part"]
@@ -124,6 +101,7 @@ class LocalEngine:
                         frames.append(frames[-1])
                         stamps.append(stamps[-1])
                     videos.append(frames)
+                    video_prints.append(self._print(part))
                     # fps=1000 with millisecond indices carries the real presentation times.
                     metadata.append(VideoMetadata(
                         total_num_frames=len(frames), fps=1000.0,
@@ -147,8 +125,34 @@ class LocalEngine:
             call["videos"] = videos
             call["video_metadata"] = metadata
             call["do_sample_frames"] = False
-        inputs = processor(**call)
-        return dict(inputs.to(self.loaded.model.device))
+        inputs = dict(processor(**call).to(self.loaded.model.device))
+        return prompt_of(inputs, image_prints, video_prints)
+
+    def _print(self, part: Any) -> str:
+        mark = self._prints.get(part)
+        if mark is None:
+            if part.kind == "image":
+                mark = fingerprint([part.image])
+            else:
+                mark = fingerprint(list(part.frames), repr(tuple(part.timestamps)))
+            self._prints[part] = mark
+        return mark
+
+    def context_tokens(self) -> int:
+        """The model's context window in tokens (prompt and answer together)."""
+        text = self.loaded.model.config.get_text_config()
+        return int(getattr(text, "max_position_embeddings", 0)
+                   or self.loaded.traits.context_tokens)
+
+    def _fit_context(self, prompt_tokens: int, max_new: int) -> int:
+        """Refuse a prompt that leaves no room to answer; cap the answer to what is left."""
+        context = self.context_tokens()
+        if prompt_tokens >= context:
+            raise MediaBudgetError("", (
+                f"the conversation is {prompt_tokens:,} tokens; the model's context holds "
+                f"{context:,}: start a new conversation, or send fewer or smaller images, "
+                "pages or frames"))
+        return min(max_new, context - prompt_tokens)
 
     def count_visual_tokens(self, inputs: dict[str, Any]) -> int:
         merge = 4  # spatial merge 2x2
@@ -167,210 +171,127 @@ class LocalEngine:
 
         cancel = cancel or threading.Event()
         sampling = request.sampling
-        start = time.perf_counter()
+        start = time.perf_counter()  # the figures count preparing the prompt too
         try:
-            inputs = self.prepare(request)
+            prompt = self._prompt(request)
         except MediaBudgetError:
             raise
         except Exception as exc:
             raise GenerationError(f"could not prepare the prompt: {exc}") from exc
-        prompt_tokens = int(inputs["input_ids"].shape[1])
-        visual = self.count_visual_tokens(inputs)
+        max_new = self._fit_context(len(prompt.ids), sampling.max_new_tokens)
         on_gpu = self.loaded.model.device.type == "cuda"
         if on_gpu:
             torch.cuda.reset_peak_memory_stats()
-
-        state = {"generated": 0, "first": None, "thinking_tokens": 0, "in_thinking": True,
-                 "waiting": True}
-        tokenizer = self.loaded.tokenizer
-        end_think_id = tokenizer.convert_tokens_to_ids("</think>")
-        budget = sampling.thinking_budget
-
-        def stats(finish: str | None = None) -> Stats:
-            now = time.perf_counter()
-            first = state["first"]
-            ttft = None if first is None else first - start
-            tps = None
-            if first is not None and state["generated"] > 1 and now > first:
-                tps = (state["generated"] - 1) / (now - first)
-            return Stats(prompt_tokens=prompt_tokens, visual_tokens=visual,
-                         generated_tokens=state["generated"], time_to_first_token_s=ttft,
-                         elapsed_s=now - start, tokens_per_s=tps,
-                         peak_memory_bytes=_peak_memory(on_gpu), finish_reason=finish)
-
-        def on_token(ids: list[int]) -> None:
-            if state["first"] is None:
-                state["first"] = time.perf_counter()
-            state["generated"] += len(ids)
-            if end_think_id in ids:
-                state["in_thinking"] = False
-            elif state["in_thinking"]:
-                state["thinking_tokens"] += len(ids)
-
-        def gen_kwargs(streamer: _DeltaStreamer, max_new: int, extra_stop: list[Any]) -> dict:
-            from transformers import StoppingCriteriaList
-
-            greedy = sampling.temperature == 0
-            kw: dict[str, Any] = dict(
-                max_new_tokens=max_new, streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_stopping(cancel.is_set), *extra_stop]),
-                do_sample=not greedy, repetition_penalty=sampling.repetition_penalty,
-            )
-            if not greedy:
-                kw.update(temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k or None)
-            else:
-                kw.update(temperature=None, top_p=None, top_k=None)
-            kw.update(self.generate_kwargs)
-            return kw
-
-        def run(streamer: _DeltaStreamer, model_inputs: dict, kw: dict,
-                out: dict[str, Any]) -> None:
-            # One generate at a time per loaded model: transformers keeps GLM-V's M-RoPE
-            # offsets (rope_deltas) on the model instance, so two interleaved generations would
-            # corrupt each other's positions. Waiting for the model stays cancellable.
-            lock = self.loaded.lock
-            while not lock.acquire(timeout=0.05):
-                if cancel.is_set():
-                    streamer.end()
-                    return
-            try:
-                state["waiting"] = False
-                if not on_gpu:
-                    _leave_a_core()
-                if sampling.seed is not None:
-                    torch.manual_seed(sampling.seed)
-                with torch.inference_mode():
-                    out["sequences"] = self.loaded.model.generate(**model_inputs, **kw)
-                streamer.end()
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-                streamer.fail(exc)
-            finally:
-                lock.release()
-
-        def consume(streamer: _DeltaStreamer, worker: threading.Thread) -> Iterator[str]:
-            while True:
-                try:
-                    item = streamer.queue.get(timeout=self.token_timeout_s)
-                except queue.Empty:
-                    if state["waiting"]:
-                        continue  # queued behind another generation: not a stall
-                    cancel.set()
-                    raise GenerationError(
-                        f"no token for {self.token_timeout_s:.0f} s; generation was stopped"
-                    ) from None
-                if item is _END:
-                    worker.join()
-                    return
-                if isinstance(item, BaseException):
-                    worker.join()
-                    raise GenerationError(f"generation failed: {item}") from item
-                # Take whatever else is already queued in one go: when the consumer falls
-                # behind, it yields one chunk per wake-up instead of one per token.
-                pending = [item]
-                while True:
-                    try:
-                        more = streamer.queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _END or isinstance(more, BaseException):
-                        streamer.queue.put(more)  # handled on the next turn of the loop
-                        break
-                    pending.append(more)
-                yield "".join(pending)
-
-        # Thinking budget: stop when the budget is spent inside the thought, then continue with
-        # "</think><answer>" appended, re-using every visual input tensor.
-        budget_hit = {"hit": False}
-
-        def budget_criterion() -> bool:
-            if budget is None or not state["in_thinking"]:
-                return False
-            if state["thinking_tokens"] >= budget:
-                budget_hit["hit"] = True
-                return True
-            return False
-
-        streamer = _DeltaStreamer(tokenizer, on_token)
-        out: dict[str, Any] = {}
-        extra = [_stopping(budget_criterion)] if budget is not None else []
-        kw = gen_kwargs(streamer, sampling.max_new_tokens, extra)
-        worker = threading.Thread(target=run, args=(streamer, inputs, kw, out), daemon=True,
-                                  name="glmv-generate")
-        worker.start()
+        lease = None
+        if request.cache_key is not None:
+            lease = self._store.lease(request.cache_key, self._settings(request))
+        prefill = prefill_inputs(self.loaded.model, prompt, lease.entry if lease else None)
+        if lease is not None:
+            self._store.record(prefill.reused)
+        end_think = self.loaded.tokenizer.convert_tokens_to_ids("</think>")
+        run = Run(start=start, prompt_tokens=len(prompt.ids),
+                  visual_tokens=self.count_visual_tokens(prompt.inputs),
+                  end_think_id=end_think if isinstance(end_think, int) else None,
+                  max_new_tokens=max_new, thinking_budget=sampling.thinking_budget,
+                  on_gpu=on_gpu, reused_tokens=prefill.reused)
         try:
-            for delta in consume(streamer, worker):
-                yield Chunk(delta, stats())
-            if budget_hit["hit"] and not cancel.is_set():
-                remaining = sampling.max_new_tokens - state["generated"]
-                closing = "</think><answer>" if self.loaded.traits.answer_tags else "</think>\n"
-                yield Chunk(closing, stats())
-                if remaining > 0:
-                    state["in_thinking"] = False
-                    follow = self._continue_inputs(inputs, out["sequences"], closing)
-                    streamer2 = _DeltaStreamer(tokenizer, on_token)
-                    kw2 = gen_kwargs(streamer2, remaining, [])
-                    out2: dict[str, Any] = {}
-                    worker = threading.Thread(target=run, args=(streamer2, follow, kw2, out2),
-                                              daemon=True, name="glmv-generate-answer")
-                    state["waiting"] = True  # set before the worker can clear it
-                    worker.start()
-                    for delta in consume(streamer2, worker):
-                        yield Chunk(delta, stats())
+            # Thinking budget: the first pass stops once the budget is spent inside the thought.
+            stops = [stopping(run.budget_spent)] if run.thinking_budget is not None else []
+            first = self._pass(run, cancel, lease, prompt, prefill)
+            first.start(prefill.kwargs, self._generate_kwargs(request, max_new, stops, cancel),
+                        seed=sampling.seed)
+            for delta in first.deltas():
+                yield Chunk(delta, run.stats())
+            if run.budget_hit and not cancel.is_set():
+                yield from self._answer_after_budget(request, run, prompt, first, prefill.cache,
+                                                     cancel)
         except GeneratorExit:
             # The consumer went away (closed browser tab): stop generating for it.
             cancel.set()
             raise
         if cancel.is_set():
             finish = "cancelled"
-        elif state["generated"] >= sampling.max_new_tokens:
+        elif run.generated >= max_new:
             finish = "length"
         else:
             finish = "stop"
-        yield Chunk("", stats(finish), done=True)
+        yield Chunk("", run.stats(finish), done=True)
 
-    def _continue_inputs(self, inputs: dict[str, Any], sequences: Any,
-                         closing: str) -> dict[str, Any]:
+    def _answer_after_budget(self, request: GenerationRequest, run: Run, prompt: Prompt,
+                             first: Pass, cache: Any,
+                             cancel: threading.Event) -> Iterator[Chunk]:
+        """Close the thought and continue with the answer from the first pass's cache: only the
+        closing tags are prefilled."""
+        closing = "</think><answer>" if self.loaded.traits.answer_tags else "</think>\n"
+        yield Chunk(closing, run.stats())
+        if first.sequences is None:
+            return
+        follow = self._continue_prompt(prompt, first.sequences, closing)
+        remaining = min(run.max_new_tokens - run.generated,
+                        self.context_tokens() - len(follow.ids))
+        if remaining <= 0:
+            return
+        run.in_thinking = False
+        settings = self._settings(request)
+        # The first pass kept its cache for the conversation; take it back out while it grows.
+        lease = None
+        if request.cache_key is not None:
+            lease = self._store.lease(request.cache_key, settings)
+        kept = kept_from(request.cache_key or "", settings, prompt, cache, first.sequences)
+        prefill = prefill_inputs(self.loaded.model, follow, kept)
+        second = self._pass(run, cancel, lease, follow, prefill)
+        second.start(prefill.kwargs, self._generate_kwargs(request, remaining, [], cancel),
+                     seed=request.sampling.seed, name="glmv-generate-answer")
+        for delta in second.deltas():
+            yield Chunk(delta, run.stats())
+
+    def _pass(self, run: Run, cancel: threading.Event, lease: Lease | None, prompt: Prompt,
+              prefill: Prefill) -> Pass:
+        store = self._store
+
+        def keep(sequences: Any) -> None:
+            # In the worker, before the consumer hears the pass ended: a request that follows
+            # at once finds the cache kept.
+            if lease is not None:
+                entry = None if sequences is None else kept_from(
+                    lease.key, lease.settings, prompt, prefill.cache, sequences)
+                store.put(lease, entry)
+
+        return Pass(self.loaded, run, cancel, self.token_timeout_s, on_end=keep)
+
+    def _generate_kwargs(self, request: GenerationRequest, max_new: int, stops: list[Any],
+                         cancel: threading.Event) -> dict[str, Any]:
+        from transformers import StoppingCriteriaList
+
+        sampling = request.sampling
+        greedy = sampling.temperature == 0
+        kw: dict[str, Any] = dict(
+            max_new_tokens=max_new,
+            stopping_criteria=StoppingCriteriaList([stopping(cancel.is_set), *stops]),
+            do_sample=not greedy, repetition_penalty=sampling.repetition_penalty,
+        )
+        if not greedy:
+            kw.update(temperature=sampling.temperature, top_p=sampling.top_p,
+                      top_k=sampling.top_k or None)
+        else:
+            kw.update(temperature=None, top_p=None, top_k=None)
+        kw.update(self.generate_kwargs)
+        return kw
+
+    def _continue_prompt(self, prompt: Prompt, sequences: Any, closing: str) -> Prompt:
+        """The first pass's prompt and output with the closing tags appended."""
         import torch
 
+        inputs = prompt.inputs
         tokenizer = self.loaded.tokenizer
         extra = tokenizer(closing, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        extra = extra.to(sequences.device)
-        ids = torch.cat([sequences, extra], dim=1)
+        ids = torch.cat([sequences, extra.to(sequences.device)], dim=1)
         follow = dict(inputs)
         follow["input_ids"] = ids
         follow["attention_mask"] = torch.ones_like(ids)
         if "mm_token_type_ids" in inputs:
-            pad = ids.shape[1] - inputs["mm_token_type_ids"].shape[1]
-            follow["mm_token_type_ids"] = torch.cat(
-                [inputs["mm_token_type_ids"],
-                 torch.zeros((1, pad), dtype=inputs["mm_token_type_ids"].dtype,
-                             device=ids.device)], dim=1)
-        return follow
-
-
-def _leave_a_core() -> None:
-    """On a CPU, keep torch's intra-op threads (for this generating thread) one short of the
-    core count: the consumer of the stream needs a core too, and an oversubscribed OpenMP team
-    spins against it (measured: 0.60x of plain generate's speed with every core, 0.88x with one
-    left free, on 2 cores; bench/RESULTS.md)."""
-    import os
-
-    import torch
-
-    cores = os.cpu_count() or 1
-    if cores > 1 and torch.get_num_threads() >= cores:
-        torch.set_num_threads(cores - 1)
-
-
-def _peak_memory(on_gpu: bool) -> int | None:
-    if on_gpu:
-        import torch
-
-        return int(torch.cuda.max_memory_allocated())
-    try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-    except (ImportError, OSError):
-        return None
+            kinds = inputs["mm_token_type_ids"]
+            pad = torch.zeros((1, ids.shape[1] - kinds.shape[1]), dtype=kinds.dtype,
+                              device=ids.device)
+            follow["mm_token_type_ids"] = torch.cat([kinds, pad], dim=1)
+        return Prompt(follow, ids[0].tolist(), prompt.images, prompt.videos)
