@@ -110,10 +110,10 @@ def _chart(path: Path) -> None:
         y = base - v * scale
         d.line((left - 6, y, 760, y), fill="#e5e7eb")
         d.text((40, y - 8), str(v), fill="#374151", font=_font(16))
-    for i, (label, v) in enumerate(values):
+    for i, (label, amount) in enumerate(values):
         x = left + 40 + i * 165
-        d.rectangle((x, base - v * scale, x + 100, base), fill="#4f46e5")
-        d.text((x + 30, base - v * scale - 26), f"{v}", fill="#111827", font=_font(18))
+        d.rectangle((x, base - amount * scale, x + 100, base), fill="#4f46e5")
+        d.text((x + 30, base - amount * scale - 26), f"{amount}", fill="#111827", font=_font(18))
         d.text((x + 35, base + 10), label, fill="#111827", font=_font(18))
     img.save(path)
 

@@ -20,7 +20,7 @@ def create_engine(config: AppConfig, *, progress: Any = None, cache: Any = None)
 
         return LocalEngine(load_model(config.model, config.load, cache=cache, progress=progress))
     if config.engine == "remote":
-        from . import remote  # type: ignore[attr-defined]
+        from . import remote
 
         return remote.RemoteEngine.from_config(config)
     if config.engine == "scripted":

@@ -115,8 +115,9 @@ class ChatState:
         return messages
 
     def close(self) -> None:
+        """The tab went away: stop its reply, free what the engine kept for it, remove files."""
         if self.session is not None:
-            self.session.stop()
+            self.session.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
