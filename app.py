@@ -47,6 +47,10 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
                    help="replies generated at once (env GLMV_CONCURRENCY)")
     p.add_argument("--language", choices=("en", "zh"), default=env.language,
                    help="interface language at start (env GLMV_LANGUAGE)")
+    p.add_argument("--model-switch", action=argparse.BooleanOptionalAction,
+                   default=env.model_switch,
+                   help="let the page load another model for everyone (env GLMV_MODEL_SWITCH; "
+                        "default: on when serving on localhost, off when public or on a Space)")
     a = p.parse_args(argv)
     return replace(
         env,
@@ -55,7 +59,7 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
         engine=a.engine, remote_url=a.url, remote_model=a.remote_model,
         remote_thinking_style=a.thinking_style, remote_api_key_env=a.api_key_env,
         host=a.host, port=a.port, share=a.share, mcp_server=a.mcp, concurrency=a.concurrency,
-        max_file_size_mb=a.max_file_size, language=a.language,
+        max_file_size_mb=a.max_file_size, language=a.language, model_switch=a.model_switch,
         media=MediaLimits(max_upload_mb=a.max_file_size),
     )
 

@@ -154,6 +154,18 @@ class AppConfig:
     max_file_size_mb: int = 200
     language: Literal["en", "zh"] = "en"
     media: MediaLimits = field(default_factory=MediaLimits)
+    # Whether the page may load another model. The model is shared by every user of the
+    # process, so it is the operator's choice; None: allowed only when serving on loopback
+    # (not shared, not on a Hugging Face Space).
+    model_switch: bool | None = None
+
+    def switching_allowed(self, environ: Mapping[str, str] | None = None) -> bool:
+        if self.model_switch is not None:
+            return self.model_switch
+        env = os.environ if environ is None else environ
+        host = self.host or env.get("GRADIO_SERVER_NAME", "") or "127.0.0.1"
+        on_space = bool(env.get("SPACE_ID"))
+        return host in ("127.0.0.1", "localhost", "::1") and not self.share and not on_space
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppConfig:
@@ -205,6 +217,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
     "GLMV_CONCURRENCY": ("concurrency", int),
     "GLMV_MAX_FILE_MB": ("max_file_size_mb", int),
     "GLMV_LANGUAGE": ("language", str),
+    "GLMV_MODEL_SWITCH": ("model_switch", _flag),
 }
 
 

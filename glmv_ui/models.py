@@ -325,6 +325,16 @@ class ModelCache:
         with self._lock:
             return list(self._models.values())
 
+    def evict(self, loaded: LoadedModel) -> bool:
+        """Forget ``loaded`` so its memory can be freed once nothing else holds it."""
+        with self._lock:
+            for key, value in list(self._models.items()):
+                if value is loaded:
+                    del self._models[key]
+                    self._key_locks.pop(key, None)
+                    return True
+        return False
+
     def clear(self) -> None:
         with self._lock:
             self._models.clear()

@@ -44,6 +44,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     config = config or AppConfig()
     manager = ModelManager(config, engine)
     registry = SessionRegistry(lang=config.language)
+    manager.on_release(registry.release_all)
     lang = config.language
     with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False) as demo:
         ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),

@@ -104,15 +104,16 @@ def attachment_report(att: Attachments, existing: Sequence[MediaPart], choice: M
                 caption = group_caption(group, lang).replace("\n\n", " — ")
                 lines.append(f"- {caption}")
         elif outcome.needs_password:
-            lines.append(f"- 🔒 {t(lang, 'password_needed', name=outcome.name)}")
+            lines.append(f"- {t(lang, 'password_needed', name=outcome.name)}")
     parts = att.parts
     if parts:
         report = check_budget(parts, choice.limits, existing)
         message = estimate_visual_tokens(parts)
         earlier = report.visual_tokens - message
-        lines.append(t(lang, "cost_message", tokens=message))
+        lines.append("")  # the costs are paragraphs of their own, after the list
+        lines.append(t(lang, "cost_message", tokens=message) + "  ")
         lines.append(t(lang, "cost_conversation", earlier=earlier, total=report.visual_tokens,
                        budget=report.budget))
         if report.visual_tokens > 0.8 * report.budget:
-            lines.append(f"⚠ {t(lang, 'near_budget')}")
+            lines.append(f"\n⚠ {t(lang, 'near_budget')}")
     return "\n".join(lines)

@@ -64,7 +64,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "video_end": "Video end (s, 0 = to the end)",
         "image_mp": "Image pixel budget (megapixels)",
         "model": "Model",
-        "model_details": "Model details",
+        "model_details": "Model",
+        "model_choice": "Checkpoint",
+        "model_choice_info": "A hub id, a local folder, or tiny-glm41v / tiny-glm45v (no "
+                             "download). Loading replaces the model for everyone using this app.",
+        "model_quant": "Weights",
+        "remote_url": "Or an OpenAI-compatible server",
+        "remote_model": "Served model name",
+        "model_load": "Load for everyone",
+        "estimate_local": "**{model}** needs about **{need}** for {option} weights; "
+                          "{free} of {where} memory is free.",
+        "estimate_tight": "That is more than is free: loading will be refused. Choose 4-bit, "
+                          "a smaller model, or a server.",
+        "estimate_unknown": "No size is known for **{model}** until it is loaded ({reason}).",
+        "estimate_remote": "Replies will come from **{url}**; nothing is loaded here.",
+        "switch_off": "Loading another model is turned off for this app (`--model-switch`).",
+        "prompt_cache": "Kept prompt caches",
+        "sampling_note_glm4v": "GLM-4.1V starts near-greedy, as its model card's demo does "
+                               "(top-p 0.00001, top-k 2): the same question gets the same "
+                               "answer. Raise top-p (e.g. 0.8) for more varied answers.",
+        "sampling_note_glm4v_moe": "GLM-4.5V starts with the vendor app's settings "
+                                   "(temperature 0.3, top-p 0.6, top-k 2). Thinking can be "
+                                   "turned off for quick answers.",
         "loading": "Loading **{model}**… {percent}% {message}",
         "loading_idle": "Waiting to load **{model}**…",
         "ready": "**{model}** · {family} · {quant} · loaded in {seconds:.1f} s",
@@ -169,7 +190,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "video_end": "视频结束（秒，0 表示到末尾）",
         "image_mp": "图片像素上限（百万像素）",
         "model": "模型",
-        "model_details": "模型详情",
+        "model_details": "模型",
+        "model_choice": "检查点",
+        "model_choice_info": "Hub ID、本地文件夹，或 tiny-glm41v / tiny-glm45v（无需下载）。"
+                             "加载会替换本应用所有用户正在使用的模型。",
+        "model_quant": "权重",
+        "remote_url": "或 OpenAI 兼容服务",
+        "remote_model": "服务端模型名",
+        "model_load": "为所有人加载",
+        "estimate_local": "**{model}** 的 {option} 权重约需 **{need}**；{where} 当前可用 {free}。",
+        "estimate_tight": "超过了可用内存：加载会被拒绝。请选择 4-bit、更小的模型或远程服务。",
+        "estimate_unknown": "加载前无法得知 **{model}** 的大小（{reason}）。",
+        "estimate_remote": "回答将来自 **{url}**；本机不加载任何模型。",
+        "switch_off": "本应用已关闭切换模型（`--model-switch`）。",
+        "prompt_cache": "保留的提示缓存",
+        "sampling_note_glm4v": "GLM-4.1V 默认近似贪心解码，与模型卡示例一致"
+                               "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"
+                               "想要更多变化可调高 top-p（如 0.8）。",
+        "sampling_note_glm4v_moe": "GLM-4.5V 默认采用官方应用的设置"
+                                   "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
         "loading": "正在加载 **{model}**… {percent}% {message}",
         "loading_idle": "等待加载 **{model}**…",
         "ready": "**{model}** · {family} · {quant} · 加载用时 {seconds:.1f} 秒",

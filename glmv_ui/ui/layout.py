@@ -40,6 +40,13 @@ class Ui:
     model_status: gr.Markdown
     model_acc: gr.Accordion
     model_details: gr.Markdown
+    switch_group: gr.Group
+    model_choice: gr.Dropdown
+    model_quant: gr.Radio
+    remote_url: gr.Textbox
+    remote_model: gr.Textbox
+    model_estimate: gr.Markdown
+    model_load: gr.Button
     timer: gr.Timer
     chatbot: gr.Chatbot
     attach_group: gr.Group
@@ -58,6 +65,7 @@ class Ui:
     download_html: gr.DownloadButton
     html_preview: gr.HTML
     html_source: gr.Code
+    sampling_note: gr.Markdown
     thinking: gr.Checkbox
     thinking_budget: gr.Slider
     temperature: gr.Slider
@@ -126,24 +134,52 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
             add("language", gr.Radio(
                 choices=[(name, code) for code, name in LANGUAGES.items()], value=lang,
                 show_label=False, container=False, elem_id="glmv-lang"))
+    allowed = config.switching_allowed()
     with gr.Group(elem_id="glmv-model"):
         add("model_status", gr.Markdown("", elem_id="glmv-model-status"))
         with add("model_acc", gr.Accordion(t(lang, "model_details"), open=False,
-                                           visible=False), "model_details"):
-            add("model_details", gr.Markdown(""))
+                                           visible=allowed, elem_id="glmv-model-acc"),
+                 "model_details"):
+            add("model_details", gr.Markdown("", elem_id="glmv-model-details"))
+            with add("switch_group", gr.Group(visible=allowed, elem_id="glmv-switch")):
+                add("model_choice", gr.Dropdown(
+                    choices=model_choices(), value=config.model, allow_custom_value=True,
+                    label=t(lang, "model_choice"), info=t(lang, "model_choice_info"),
+                    elem_id="glmv-model-choice"), "model_choice")
+                labels.append(Label(c["model_choice"], "info", "model_choice_info"))
+                add("model_quant", gr.Radio(
+                    choices=[("bf16", "none"), ("8-bit", "8bit"), ("4-bit", "4bit")],
+                    value=config.load.quantization or "none", label=t(lang, "model_quant"),
+                    elem_id="glmv-model-quant"), "model_quant")
+                with gr.Row():
+                    add("remote_url", gr.Textbox(
+                        "", label=t(lang, "remote_url"), placeholder="http://gpu-box:8000/v1",
+                        elem_id="glmv-remote-url", max_lines=1), "remote_url")
+                    add("remote_model", gr.Textbox(
+                        "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
+                        elem_id="glmv-remote-model", max_lines=1), "remote_model")
+                add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
+                add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
+                                            size="sm", elem_id="glmv-model-load"),
+                    "model_load", "value")
     add("timer", gr.Timer(0.5, active=True))
     with gr.Row(equal_height=False):
         with gr.Column(scale=7, min_width=420):
             add("chatbot", gr.Chatbot(
-                label=t(lang, "chat"), show_label=False, height=620, editable="user",
+                label=t(lang, "chat"), show_label=False, editable="user",
+                # The conversation is the largest thing on the page at any window size.
+                height="max(360px, calc(100vh - 400px))",
                 latex_delimiters=LATEX_DELIMITERS, buttons=["copy", "copy_all"],
                 elem_id="glmv-chat", autoscroll=True, group_consecutive_messages=True,
                 placeholder=chat_placeholder(lang), feedback_options=None), "chat")
             with add("attach_group", gr.Group(visible=False, elem_id="glmv-attach")):
-                add("attach_gallery", gr.Image(
-                    show_label=False, height=170, interactive=False, buttons=[],
-                    type="filepath", elem_id="glmv-attach-preview", container=False))
-                add("attach_info", gr.Markdown("", elem_id="glmv-attach-info"))
+                with gr.Row(equal_height=False):
+                    add("attach_gallery", gr.Image(
+                        show_label=False, height=110, interactive=False, buttons=[],
+                        type="filepath", elem_id="glmv-attach-preview", container=False,
+                        scale=2, min_width=160))
+                    add("attach_info", gr.Markdown("", elem_id="glmv-attach-info", scale=3,
+                                                   min_width=240))
                 add("pdf_password", gr.Textbox(
                     "", type="password", visible=False, label=t(lang, "password"),
                     placeholder=t(lang, "password_placeholder"), elem_id="glmv-password",
@@ -175,14 +211,17 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
                 add("html_source", gr.Code("", language="html", visible=False,
                                            elem_id="glmv-html-source", max_lines=30))
-            with gr.Accordion(t(lang, "examples"), open=True, elem_id="glmv-examples") as acc:
+            # Closed at first: open, the examples are taller than a fresh conversation.
+            with gr.Accordion(t(lang, "examples"), open=False, elem_id="glmv-examples") as acc:
                 labels.append(Label(acc, "label", "examples"))
                 if examples:
-                    gr.Examples(examples=examples, inputs=[c["chat_input"]], label=None,
+                    gr.Examples(examples=examples, inputs=[c["chat_input"]], label="",
                                 examples_per_page=6)
         with gr.Column(scale=3, min_width=300, elem_id="glmv-side"):
             with gr.Accordion(t(lang, "settings"), open=True) as acc:
                 labels.append(Label(acc, "label", "settings"))
+                add("sampling_note", gr.Markdown(t(lang, f"sampling_note_{family}"),
+                                                 elem_id="glmv-sampling-note"))
                 add("thinking", gr.Checkbox(value=sampling.thinking,
                                             label=t(lang, "thinking_on"),
                                             visible=family == "glm4v_moe"), "thinking_on")
@@ -253,6 +292,14 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
     add("edit_api", gr.Button(visible=False))
     add("status_api", gr.Button(visible=False))
     return Ui(**c, labels=labels)
+
+
+def model_choices() -> list[str]:
+    """The checkpoints offered in the model panel (a local folder can be typed in)."""
+    from ..models import KNOWN_MODELS
+    from ..tiny import TINY_MODELS
+
+    return [*KNOWN_MODELS, *TINY_MODELS]
 
 
 def chat_placeholder(lang: str) -> str:

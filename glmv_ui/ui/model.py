@@ -6,12 +6,16 @@ message while it loads or after it failed.
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
+from collections.abc import Callable
 
 from ..config import AppConfig
 from ..engines.base import Engine
 from ..errors import (
+    ConversationError,
     GlmvError,
     InsufficientMemoryError,
     MissingDependencyError,
@@ -21,7 +25,7 @@ from ..errors import (
 from .gpu import gpu_engine
 from .i18n import t
 
-__all__ = ["ModelManager", "guess_family"]
+__all__ = ["ModelManager", "guess_family", "release_engine"]
 
 
 def guess_family(config: AppConfig) -> str:
@@ -47,7 +51,9 @@ def guess_family(config: AppConfig) -> str:
 
 
 class ModelManager:
-    """Loads the engine in the background once; reports progress, the result or the error."""
+    """Loads the engine in the background; reports progress, the result or the error. The
+    operator may switch to another model (:meth:`switch`): the old one is released first, so
+    its memory is back before the new one loads."""
 
     def __init__(self, config: AppConfig, engine: Engine | None = None) -> None:
         self.config = config
@@ -63,6 +69,8 @@ class ModelManager:
         self.error: GlmvError | None = None
         self.load_seconds = 0.0
         self.memory_md = ""
+        self.generation = 0  # one more at each switch: sessions see that the model changed
+        self._on_release: list[Callable[[], None]] = []
         if engine is not None:
             self._ready.set()
 
@@ -71,6 +79,29 @@ class ModelManager:
             if self.state != "idle":
                 return
             self.state = "loading"
+        threading.Thread(target=self._load, name="glmv-model-load", daemon=True).start()
+
+    def on_release(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the engine is released (sessions drop their references)."""
+        self._on_release.append(callback)
+
+    def switch(self, config: AppConfig) -> None:
+        """Release the current model and load the one ``config`` names, in the background."""
+        with self._lock:
+            if self.state == "loading":
+                raise ConversationError("a model is loading; wait until it is ready")
+            self.state = "loading"
+            self.generation += 1
+            self.config = config
+            self.name = config.model if config.engine != "remote" else \
+                (config.remote_model or config.remote_url or "")
+            self.error, self.percent, self.message = None, 0.0, ""
+            self.memory_md, self.load_seconds = "", 0.0
+            self._ready.clear()
+            old, self._engine = self._engine, None
+        for callback in self._on_release:
+            callback()
+        release_engine(old)
         threading.Thread(target=self._load, name="glmv-model-load", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -89,10 +120,11 @@ class ModelManager:
         from ..engines.factory import create_engine
 
         start = time.perf_counter()
+        config = self.config
         try:
-            engine = create_engine(self.config, progress=self._progress)
+            engine = create_engine(config, progress=self._progress)
             self._engine = gpu_engine(engine)
-            self.family, self.name = engine.family, getattr(engine, "name", self.config.model)
+            self.family, self.name = engine.family, getattr(engine, "name", config.model)
             self.load_seconds = time.perf_counter() - start
             self.state = "ready"
         except GlmvError as exc:
@@ -102,11 +134,11 @@ class ModelManager:
             self.state = "error"
         finally:
             self._ready.set()
-        if self.state == "ready" and self.config.engine == "local":
+        if self.state == "ready" and config.engine == "local":
             try:
                 from ..models import estimate_memory
 
-                self.memory_md = estimate_memory(self.config.model).markdown()
+                self.memory_md = estimate_memory(config.model).markdown()
             except Exception:  # noqa: BLE001 - the estimate is a nicety; the model works without
                 self.memory_md = ""
 
@@ -143,9 +175,14 @@ class ModelManager:
         return t(lang, "loading_idle", model=self.config.model)
 
     def details(self, lang: str) -> str:
-        if not self.memory_md:
-            return ""
-        return f"**{t(lang, 'memory')}**\n\n{self.memory_md}"
+        """The model panel's details: the memory estimate and what the engine keeps."""
+        pieces = []
+        if self.memory_md:
+            pieces.append(f"**{t(lang, 'memory')}**\n\n{self.memory_md}")
+        stats = getattr(self._engine, "cache_stats", None) if self._engine is not None else None
+        if stats is not None:
+            pieces.append(f"**{t(lang, 'prompt_cache')}**: {stats().summary()}")
+        return "\n\n".join(pieces)
 
     def require(self, lang: str) -> Engine:
         """The engine, or a GlmvError saying why there is none yet."""
@@ -155,3 +192,20 @@ class ModelManager:
             raise ModelLoadError(t(lang, "not_loaded", error=self.error))
         status = f"{round(self.percent * 100)}%" if self.state == "loading" else self.state
         raise ModelLoadError(t(lang, "still_loading", status=status))
+
+
+def release_engine(engine: Engine | None) -> None:
+    """Let go of a loaded model: out of the shared cache, collected, GPU memory returned."""
+    if engine is None:
+        return
+    inner = getattr(engine, "inner", engine)  # the ZeroGPU wrapper
+    loaded = getattr(inner, "loaded", None)
+    if loaded is not None:
+        from ..models import default_cache
+
+        default_cache().evict(loaded)
+    del engine, inner, loaded
+    gc.collect()
+    torch = sys.modules.get("torch")  # only a loaded local model has brought torch in
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -17,10 +17,19 @@ from .layout import Ui, chat_placeholder, title_markdown
 from .model import ModelManager
 from .state import SessionRegistry
 
-__all__ = ["PanelHandlers"]
+__all__ = ["PanelHandlers", "sampling_note"]
 
 Outputs = dict[Any, Any]
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+def sampling_note(family: str, lang: str) -> str:
+    """Why the sampling settings are what they are for this family."""
+    return t(lang, f"sampling_note_{family}") if family in FAMILIES else ""
 
 
 class PanelHandlers:
@@ -33,27 +42,91 @@ class PanelHandlers:
         self.chat = chat
 
     def tick(self, request: Any) -> Outputs:
-        """Model panel refresh while loading; on the first tick after it settles, the settings
-        switch to the loaded family and the timer stops."""
+        """The model panel while a model loads; once it is ready, the settings follow its
+        family, and a tab whose model was switched by the operator is told so once. With
+        switching allowed the timer keeps a slow pace to notice a switch; else it stops."""
         ui = self.ui
         cs = self.registry.get(request)
         self.manager.start()
         out: Outputs = {ui.model_status: self.manager.status_line(cs.lang)}
         if self.manager.state in ("idle", "loading"):
-            return out
+            return {**out, ui.timer: gr.Timer(0.5, active=True)}
+        allowed = self.config.switching_allowed()
         family = self.manager.family
         details = self.manager.details(cs.lang)
-        out.update({ui.model_details: details, ui.timer: gr.Timer(active=False),
+        out.update({ui.model_details: details,
+                    ui.timer: gr.Timer(2.0, active=allowed),
                     ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
                     ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
-                    ui.model_acc: gr.Accordion(visible=bool(details))})
+                    ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
+                    ui.sampling_note: sampling_note(family, cs.lang)})
         # The page was drawn for a guessed family; when the loaded model is the other one, its
         # sampling defaults replace the guessed ones.
-        if family != self.manager.guessed_family and family in FAMILIES:
+        if family != (cs.shown_family or self.manager.guessed_family) and family in FAMILIES:
             defaults = default_sampling(family)
             for name in SAMPLING_FIELDS:
                 out[getattr(ui, name)] = gr.update(value=getattr(defaults, name))
+        cs.shown_family = family
+        if cs.seen_generation != self.manager.generation and self.manager.state == "ready":
+            cs.seen_generation = self.manager.generation
+            if cs.turns:
+                out.update(self.chat.notice(
+                    "ℹ " + t(cs.lang, "model_switched", model=self.manager.name)))
         return out
+
+    def estimate(self, request: Any, choice: str, quant: str, url: str) -> str:
+        """What loading ``choice`` would take, before anything is loaded."""
+        from ..models import available_memory, estimate_memory
+
+        lang = self.registry.get(request).lang
+        if (url or "").strip():
+            return t(lang, "estimate_remote", url=url.strip())
+        choice = (choice or "").strip()
+        if not choice:
+            return ""
+        option = quant if quant in ("4bit", "8bit") else "bf16"
+        try:
+            estimate = estimate_memory(choice)
+        except GlmvError as exc:
+            return t(lang, "estimate_unknown", model=choice, reason=exc)
+        need = estimate.by_option.get(option, estimate.by_option["bf16"])
+        where, free = available_memory()
+        text = t(lang, "estimate_local", model=choice, need=_gib(need), option=option,
+                 free=_gib(free), where="GPU" if where == "cuda" else "RAM")
+        if need > free * 1.1:
+            text += " " + t(lang, "estimate_tight")
+        notes = "".join(f"\n- {n}" for n in estimate.notes)
+        return text + notes
+
+    def load_model(self, request: Any, choice: str, quant: str, url: str,
+                   served: str) -> Outputs:
+        """Load another model for everyone (when the operator allows it)."""
+        from dataclasses import replace
+
+        from ..config import LoadOptions
+
+        ui = self.ui
+        cs = self.registry.get(request)
+        if not self.config.switching_allowed():
+            return self.chat.notice("⚠ " + t(cs.lang, "switch_off"))
+        url, choice = (url or "").strip(), (choice or "").strip()
+        if url:
+            config = replace(self.config, engine="remote", remote_url=url,
+                             remote_model=(served or "").strip() or None, model=url)
+        else:
+            load = LoadOptions(dtype=self.config.load.dtype,
+                               device_map=self.config.load.device_map,
+                               attn_implementation=self.config.load.attn_implementation,
+                               quantization="4bit" if quant == "4bit" else
+                               "8bit" if quant == "8bit" else None)
+            config = replace(self.config, engine="local", model=choice or self.config.model,
+                             load=load)
+        try:
+            self.manager.switch(config)
+        except GlmvError as exc:
+            return self.chat.notice(f"⚠ {exc}")
+        return {ui.model_status: self.manager.status_line(cs.lang),
+                ui.timer: gr.Timer(0.5, active=True), **self.chat.notice("")}
 
     def model_status(self, request: Any) -> str:
         """The model panel text (loading progress, the loaded model, or the error)."""

@@ -39,6 +39,9 @@ class ChatState:
         self.lang = lang
         self.dir = root / uuid.uuid4().hex
         self.session: Session | None = None
+        self._turns: list[Turn] = []  # kept across a model switch, when the session is not
+        self.seen_generation = 0  # the model generation this tab was last told about
+        self.shown_family: str | None = None  # the family the settings are drawn for
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
         # The files attached to the message being written, read once per change (see attach.py),
@@ -49,14 +52,22 @@ class ChatState:
 
     def ensure_session(self, engine: Engine, config: AppConfig) -> Session:
         if self.session is None or self.session.engine is not engine:
-            turns = self.session.turns if self.session is not None else []
+            turns = self.turns
             self.session = Session(engine, limits=config.media)
             self.session.turns = turns
         return self.session
 
+    def release(self) -> None:
+        """The model is being replaced: stop the reply, keep the conversation, drop the
+        session (and with it the reference to the old engine)."""
+        if self.session is not None:
+            self.session.stop()
+            self._turns = self.session.turns
+            self.session = None
+
     @property
     def turns(self) -> list[Turn]:
-        return self.session.turns if self.session is not None else []
+        return self.session.turns if self.session is not None else self._turns
 
     def save_image(self, image: Any, stem: str) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +155,13 @@ class SessionRegistry:
             state = self._states.pop(key, None)
         if state is not None:
             state.close()
+
+    def release_all(self) -> None:
+        """Every tab lets go of the engine (a model switch); conversations are kept."""
+        with self._lock:
+            states = list(self._states.values())
+        for state in states:
+            state.release()
 
     def __len__(self) -> int:
         return len(self._states)

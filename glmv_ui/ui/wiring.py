@@ -36,8 +36,8 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                            "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     tick_out = [ui.model_status, ui.model_details, ui.timer, ui.thinking, ui.thinking_budget,
-                ui.model_acc, ui.temperature, ui.top_p, ui.top_k, ui.repetition_penalty,
-                ui.max_new_tokens]
+                ui.model_acc, ui.sampling_note, ui.notice, ui.temperature, ui.top_p, ui.top_k,
+                ui.repetition_penalty, ui.max_new_tokens]
 
     def chat(request: gr.Request, message: dict[str, Any] | None, password: str = "",
              **values: Any) -> Iterator[Outputs]:
@@ -90,6 +90,15 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
         """Load a conversation exported as JSON."""
         return panel.import_conversation(request, file)
 
+    def estimate_model(request: gr.Request, choice: str, quant: str, url: str) -> str:
+        """What loading a model would take (memory), before loading it."""
+        return panel.estimate(request, choice, quant, url)
+
+    def load_model(request: gr.Request, choice: str, quant: str, url: str,
+                   served: str) -> Outputs:
+        """Replace the model for everyone (when the operator allows switching)."""
+        return panel.load_model(request, choice, quant, url, served)
+
     def unload(request: gr.Request) -> None:
         registry.drop(request)
 
@@ -125,4 +134,9 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                            **cheap)
     ui.import_button.upload(import_conversation, [ui.import_button], [ui.chatbot, *html_out],
                             api_name="import_conversation", **cheap)
+    model_in = [ui.model_choice, ui.model_quant, ui.remote_url]
+    gr.on([ui.model_choice.change, ui.model_quant.change, ui.remote_url.change], estimate_model,
+          model_in, [ui.model_estimate], api_visibility="private", **cheap)
+    ui.model_load.click(load_model, [*model_in, ui.remote_model],
+                        [ui.model_status, ui.timer, ui.notice], api_name="load_model", **cheap)
     demo.unload(unload)
