@@ -304,3 +304,13 @@ def test_loading_streams_layer_by_layer(tmp_path: Path):
     assert transient <= 1.25 * probe["fused"], transient
     experts_bf16 = 3 * 16 * 3 * 512 * 1024 * 2
     assert probe["final"] - probe["base"] < probe["held"] + experts_bf16 / 3
+
+
+def test_quant_package_imports_nothing_heavy():
+    # The estimate and the layout are read without torch; only loading imports the rest.
+    code = ("import sys, glmv_ui.quant, glmv_ui.quant.layout, glmv_ui.quant.footprint\n"
+            "print(','.join(m for m in ('torch', 'transformers', 'bitsandbytes') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
