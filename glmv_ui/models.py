@@ -165,78 +165,60 @@ def _human_bytes(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
-def _param_split_from_config(config: dict[str, Any]) -> tuple[str, dict[str, int]]:
-    """Count parameters by kind by building the model on the meta device (no memory used)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText
+# Single GPUs people load these models on, by memory as sold (GB = 10^9 bytes, which
+# understates what the card holds: a margin of its own).
+GPU_SIZES_GB = (12, 16, 24, 48, 80, 141)
+HEADROOM = 1.15  # activations and the KV cache of an ordinary chat on top of the weights
 
-    cfg = AutoConfig.for_model(**config)
-    with torch.device("meta"):
-        model = AutoModelForImageTextToText.from_config(cfg)
-    split = {"vision": 0, "embed": 0, "linear": 0, "experts": 0, "other": 0}
-    linear_weights = {
-        f"{name}.weight" for name, mod in model.named_modules()
-        if isinstance(mod, torch.nn.Linear)
-    }
-    for name, p in model.named_parameters():
-        n = p.numel()
-        if ".visual." in f".{name}" or name.startswith("visual"):
-            split["vision"] += n
-        elif "embed_tokens" in name or name.startswith("lm_head"):
-            split["embed"] += n
-        elif p.ndim == 3:
-            split["experts"] += n
-        elif name in linear_weights:
-            split["linear"] += n
-        else:
-            split["other"] += n
-    return family_of(config), split
+
+def _fits(by_option: dict[str, int]) -> str:
+    """Which single GPU each option fits, weights plus headroom."""
+    parts = []
+    for option, need in by_option.items():
+        fits = [gb for gb in GPU_SIZES_GB if need * HEADROOM <= gb * 1e9]
+        parts.append(f"{option} on one {fits[0]} GB GPU" if fits else
+                     f"{option} needs several GPUs")
+    return "fits (weights + 15%): " + "; ".join(parts)
 
 
 def estimate_memory(model_id: str) -> MemoryEstimate:
     """Weights memory for bf16 / 8-bit / 4-bit loading, without loading anything.
 
-    Uses the checkpoint's config when it is on disk, else the table of known checkpoints.
-    bitsandbytes quantizes ``nn.Linear`` layers only: the vision tower and ``lm_head`` stay
-    unquantized by choice, and GLM-4.5V's fused 3-D expert weights stay in bf16 whatever the option.
+    Uses the checkpoint's config when it is on disk (counting its weights on the meta device),
+    else the table of known checkpoints. 4-bit packs ``Linear`` layers and GLM-4.5V's fused
+    experts in NF4; 8-bit quantizes ``Linear`` layers only; the vision tower and ``lm_head``
+    stay in bf16 under both.
     """
+    from .quant.footprint import WeightCensus, census_from_config
+
     config = read_config(model_id)
     fp8 = False
     if config is not None:
-        family, split = _param_split_from_config(config)
+        family, census = family_of(config), census_from_config(config)
         fp8 = "quantization_config" in config and "fp8" in str(
             config["quantization_config"]).lower()
     elif model_id in KNOWN_MODELS:
         info = KNOWN_MODELS[model_id]
         family, fp8 = info.family, info.fp8
-        split = {"vision": int(info.vision_b * 1e9), "embed": int(info.embed_b * 1e9),
-                 "linear": int(info.linear_b * 1e9), "experts": int(info.experts_b * 1e9),
-                 "other": 0}
+        census = WeightCensus.from_billions(info.vision_b, info.embed_b, info.linear_b,
+                                            info.experts_b)
     else:
         raise WeightsUnavailableError(
             f"cannot estimate memory for {model_id!r}: its config.json is neither in a local "
             "folder nor in the Hugging Face cache")
-    fixed = (split["vision"] + split["embed"] + split["other"]) * 2
-    experts_bf16 = split["experts"] * 2
-    by_option = {
-        "bf16": fixed + split["linear"] * 2 + experts_bf16,
-        "8bit": fixed + int(split["linear"] * 1.02) + experts_bf16,
-        "4bit": fixed + int(split["linear"] * 0.53) + experts_bf16,
-    }
+    by_option = census.price(fp8)
     notes = ["vision tower and lm_head stay in bf16 under 8-bit and 4-bit loading",
+             _fits(by_option),
              "add 10-20% for activations and the KV cache; long videos and many pages need more"]
-    if split["experts"]:
-        share = split["experts"] / max(1, sum(split.values()))
+    if census.experts:
+        share = census.experts / max(1, census.total)
         notes.insert(0, (
-            f"{_human_count(split['experts'])} of {_human_count(sum(split.values()))} parameters "
-            f"({share:.0%}) are fused MoE experts, which bitsandbytes does not quantize: "
-            "4-bit loading does not make GLM-4.5V small; serve it with vLLM/SGLang or use "
-            "the remote engine"))
+            f"{_human_count(census.experts)} of {_human_count(census.total)} parameters "
+            f"({share:.0%}) are fused MoE experts: 4-bit packs them in NF4 (about 4.1 bits a "
+            "weight, only the routed experts compute); 8-bit leaves them in bf16"))
     if fp8:
-        by_option = {"fp8": fixed + split["linear"] + split["experts"], **by_option}
         notes.insert(0, "FP8 checkpoint: needs a GPU with FP8 support (Hopper or newer)")
-    params = sum(split.values())
-    return MemoryEstimate(model_id, family, params, by_option, tuple(notes))
+    return MemoryEstimate(model_id, family, census.total, by_option, tuple(notes))
 
 
 def available_memory() -> tuple[str, int]:
@@ -254,14 +236,9 @@ def available_memory() -> tuple[str, int]:
 
 
 def _available_ram() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    import psutil  # type: ignore[import-untyped]  # no stubs installed
+
+    return int(psutil.virtual_memory().available)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,15 +370,16 @@ def _quantization_config(options: LoadOptions) -> Any:
             "bitsandbytes", f"{options.quantization} quantization",
             "pip install bitsandbytes==0.50.2") from exc
     import torch
-    from transformers import BitsAndBytesConfig
 
     # Matched from the start of a module path (or as a suffix): keep the vision tower and the
     # output layer exact.
     skip = ["model.visual", "visual", "lm_head"]
     if options.quantization == "4bit":
-        return BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
-            bnb_4bit_use_double_quant=True, llm_int8_skip_modules=skip)
+        from .quant.loader import nf4_config
+
+        return nf4_config(skip, compute_dtype=torch.bfloat16)
+    from transformers import BitsAndBytesConfig
+
     return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
 
 

@@ -41,3 +41,17 @@ def red_image(w: int = 120, h: int = 90, color: str = "red") -> Any:
     from PIL import Image
 
     return Image.new("RGB", (w, h), color)
+
+
+def stop_after(session: Any, text: str, tokens: int) -> tuple[int, Any]:
+    """Submit ``text``, press Stop once ``tokens`` tokens have streamed, and drain the rest:
+    returns the count seen when Stop was pressed and the last update."""
+    at_stop = None
+    final = None
+    for update in session.submit(text):
+        if at_stop is None and update.stats.generated_tokens >= tokens:
+            at_stop = update.stats.generated_tokens
+            session.stop()
+        final = update
+    assert at_stop is not None and final is not None, "the reply ended before Stop"
+    return at_stop, final

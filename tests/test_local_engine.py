@@ -13,7 +13,7 @@ from glmv_ui.errors import GenerationError
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.models import ModelCache, load_model
 from glmv_ui.session import Session
-from tests.helpers import drain, forcing_processor, red_image
+from tests.helpers import drain, forcing_processor, red_image, stop_after
 
 SHORT = Sampling(max_new_tokens=12, temperature=0.0)
 
@@ -187,14 +187,8 @@ def test_quantized_load_and_generate_on_cpu(quant, tiny_any):
 def test_cancel_ends_generate_within_a_few_tokens(tiny41):
     engine = LocalEngine(tiny41)
     session = Session(engine, sampling=Sampling(max_new_tokens=5000, temperature=0.0))
-    count_at_stop = None
-    final = None
-    for update in session.submit("write a long story"):
-        if count_at_stop is None and update.stats.generated_tokens >= 5:
-            count_at_stop = update.stats.generated_tokens
-            session.stop()
-        final = update
-    assert final is not None and final.stats.finish_reason == "cancelled"
+    count_at_stop, final = stop_after(session, "write a long story", 5)
+    assert final.stats.finish_reason == "cancelled"
     assert final.turn.status == "cancelled"
     assert final.stats.generated_tokens < count_at_stop + 10  # generate really ended
     assert session.turns[0].raw  # the partial answer is kept

@@ -56,19 +56,42 @@ def test_tiny_checkpoints_carry_glm_tokens_and_stop_ids():
         assert set(gen["eos_token_id"]) == stops
 
 
-def test_memory_estimates_tell_the_truth_about_glm45v_experts():
+def test_memory_estimates_count_glm45v_experts_at_4bit():
     dense = estimate_memory("zai-org/GLM-4.1V-9B-Thinking")
     assert 18 * GiB < dense.by_option["bf16"] < 22 * GiB
     assert dense.by_option["4bit"] < dense.by_option["8bit"] < dense.by_option["bf16"]
     assert dense.by_option["4bit"] < 9 * GiB
     moe = estimate_memory("zai-org/GLM-4.5V")
     assert moe.by_option["bf16"] > 190 * GiB
-    # 4-bit leaves the fused experts in bf16: still far beyond one 80 GB GPU.
-    assert moe.by_option["4bit"] > 0.9 * moe.by_option["bf16"]
-    assert "experts" in moe.notes[0] and "not quantize" in moe.notes[0]
+    # 8-bit quantizes Linear layers only: the fused experts (93% of the weights) stay in bf16.
+    assert moe.by_option["8bit"] > 0.9 * moe.by_option["bf16"]
+    # 4-bit packs them too: 99.7B experts at NF4's 4.13 bits, plus 4.3 GB of bf16 vision
+    # tower and embeddings and 5.9B Linear weights in NF4.
+    assert 52 * GiB < moe.by_option["4bit"] < 57 * GiB
+    assert moe.by_option["4bit"] * 1.15 < 80e9  # one 80 GB GPU, with headroom
+    assert "experts" in moe.notes[0] and "4-bit packs them" in moe.notes[0]
+    assert not any("not quantize" in note for note in moe.notes)
+    assert any("4bit on one 80 GB GPU" in note for note in moe.notes)
     fp8 = estimate_memory("zai-org/GLM-4.5V-FP8")
     assert 95 * GiB < fp8.by_option["fp8"] < 110 * GiB
-    assert "| bf16 |" in moe.markdown()
+    assert "| bf16 |" in moe.markdown() and "| 4bit |" in moe.markdown()
+
+
+def test_memory_estimate_from_the_real_glm45v_shapes_matches_the_table():
+    # GLM-4.5V's published config: transformers' defaults plus head_dim 128 and its vocabulary.
+    from transformers import Glm4vMoeConfig
+
+    from glmv_ui.quant.footprint import census_from_config
+
+    config = Glm4vMoeConfig(text_config={
+        "head_dim": 128, "vocab_size": 151552,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                            "partial_rotary_factor": 0.5, "mrope_section": [8, 12, 12]}})
+    census = census_from_config(config.to_dict())
+    assert census.experts == 45 * 128 * 3 * 4096 * 1408
+    table = estimate_memory("zai-org/GLM-4.5V").by_option
+    for option, need in census.price().items():
+        assert abs(need - table[option]) < 0.01 * table[option], option
 
 
 def test_memory_estimate_from_a_local_config_counts_parameters():
@@ -76,6 +99,21 @@ def test_memory_estimate_from_a_local_config_counts_parameters():
     assert estimate.family == "glm4v_moe"
     assert 300_000 < estimate.params < 1_000_000
     assert "experts" in estimate.notes[0]
+
+
+@pytest.mark.parametrize("quantization", [None, "4bit"])
+def test_memory_estimate_matches_the_bytes_held_after_loading(quantization):
+    # Loaded in bf16 (as real checkpoints are), so the estimate's dtypes apply. The estimate
+    # counts parameters; the model also holds buffers (rotary frequencies, the router's bias),
+    # which is the whole allowed difference.
+    from glmv_ui.quant.experts import held_bytes
+
+    loaded = load_model("tiny-glm45v", cache=ModelCache(), dtype="bfloat16",
+                        quantization=quantization)
+    held = held_bytes(loaded.model)
+    buffers = sum(b.numel() * b.element_size() for b in loaded.model.buffers())
+    estimate = estimate_memory("tiny-glm45v").by_option[quantization or "bf16"]
+    assert abs(held - estimate) <= buffers, (held, estimate, buffers)
 
 
 def test_cache_shares_one_model_per_id_and_options():
