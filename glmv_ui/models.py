@@ -236,7 +236,7 @@ def available_memory() -> tuple[str, int]:
 
 
 def _available_ram() -> int:
-    import psutil  # type: ignore[import-untyped]  # no stubs installed
+    import psutil
 
     return int(psutil.virtual_memory().available)
 
