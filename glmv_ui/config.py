@@ -187,8 +187,9 @@ class AppConfig:
         quant = values.pop("quantization", None)
         load = LoadOptions(quantization=None if quant in (None, "none") else quant)  # type: ignore[arg-type]
         size = values.get("max_file_size_mb", MediaLimits.max_upload_mb)
-        return cls(load=load, media=MediaLimits(max_upload_mb=int(size)),  # type: ignore[arg-type]
-                   **values)  # type: ignore[arg-type]
+        media = MediaLimits(max_upload_mb=size if isinstance(size, int) else
+                            MediaLimits.max_upload_mb)
+        return cls(load=load, media=media, **values)  # type: ignore[arg-type]
 
 
 def _flag(raw: str) -> bool:

@@ -163,14 +163,15 @@ def _build(name: str, family: str, out: Path) -> None:
         video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
     )
     torch.manual_seed(0)
+    model: Glm4vForConditionalGeneration | Glm4vMoeForConditionalGeneration
     if family == "glm4v":
-        config = Glm4vConfig(text_config=text, vision_config=vision, **token_ids)
-        model = Glm4vForConditionalGeneration(config)
+        model = Glm4vForConditionalGeneration(
+            Glm4vConfig(text_config=text, vision_config=vision, **token_ids))
     else:
         text.update(moe_intermediate_size=64, n_routed_experts=4, num_experts_per_tok=2,
                     n_shared_experts=1, first_k_dense_replace=1)
-        config = Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids)
-        model = Glm4vMoeForConditionalGeneration(config)
+        model = Glm4vMoeForConditionalGeneration(
+            Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids))
     _prefer_whole_words(model, tokenizer)
     model.eval()
     model.save_pretrained(out)

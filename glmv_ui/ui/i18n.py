@@ -73,7 +73,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "remote_model": "Served model name",
         "model_load": "Load for everyone",
         "estimate_local": "**{model}** needs about **{need}** for {option} weights; "
-                          "{free} of {where} memory is free.",
+                          "{free} of {where} is free.",
+        "gpu_memory": "GPU memory",
+        "ram": "RAM",
         "estimate_tight": "That is more than is free: loading will be refused. Choose 4-bit, "
                           "a smaller model, or a server.",
         "estimate_unknown": "No size is known for **{model}** until it is loaded ({reason}).",
@@ -199,6 +201,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "remote_model": "服务端模型名",
         "model_load": "为所有人加载",
         "estimate_local": "**{model}** 的 {option} 权重约需 **{need}**；{where} 当前可用 {free}。",
+        "gpu_memory": "显存",
+        "ram": "内存",
         "estimate_tight": "超过了可用内存：加载会被拒绝。请选择 4-bit、更小的模型或远程服务。",
         "estimate_unknown": "加载前无法得知 **{model}** 的大小（{reason}）。",
         "estimate_remote": "回答将来自 **{url}**；本机不加载任何模型。",

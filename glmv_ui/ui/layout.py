@@ -109,7 +109,8 @@ class Ui:
 
 def _slider(gr: Any, name: str, value: float, label: str, **kwargs: Any) -> Any:
     r: Range = SAMPLING_RANGES[name]
-    return gr.Slider(r.minimum, r.maximum, value=value, step=r.step, label=label, **kwargs)
+    return gr.Slider(r.minimum, r.maximum, value=value, step=r.step, label=label,
+                     elem_id=f"glmv-{name.replace('_', '-')}", **kwargs)
 
 
 def render(config: AppConfig, family: str, sampling: Sampling, examples: list[Any],
@@ -134,34 +135,7 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
             add("language", gr.Radio(
                 choices=[(name, code) for code, name in LANGUAGES.items()], value=lang,
                 show_label=False, container=False, elem_id="glmv-lang"))
-    allowed = config.switching_allowed()
-    with gr.Group(elem_id="glmv-model"):
-        add("model_status", gr.Markdown("", elem_id="glmv-model-status"))
-        with add("model_acc", gr.Accordion(t(lang, "model_details"), open=False,
-                                           visible=allowed, elem_id="glmv-model-acc"),
-                 "model_details"):
-            add("model_details", gr.Markdown("", elem_id="glmv-model-details"))
-            with add("switch_group", gr.Group(visible=allowed, elem_id="glmv-switch")):
-                add("model_choice", gr.Dropdown(
-                    choices=model_choices(), value=config.model, allow_custom_value=True,
-                    label=t(lang, "model_choice"), info=t(lang, "model_choice_info"),
-                    elem_id="glmv-model-choice"), "model_choice")
-                labels.append(Label(c["model_choice"], "info", "model_choice_info"))
-                add("model_quant", gr.Radio(
-                    choices=[("bf16", "none"), ("8-bit", "8bit"), ("4-bit", "4bit")],
-                    value=config.load.quantization or "none", label=t(lang, "model_quant"),
-                    elem_id="glmv-model-quant"), "model_quant")
-                with gr.Row():
-                    add("remote_url", gr.Textbox(
-                        "", label=t(lang, "remote_url"), placeholder="http://gpu-box:8000/v1",
-                        elem_id="glmv-remote-url", max_lines=1), "remote_url")
-                    add("remote_model", gr.Textbox(
-                        "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
-                        elem_id="glmv-remote-model", max_lines=1), "remote_model")
-                add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
-                add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
-                                            size="sm", elem_id="glmv-model-load"),
-                    "model_load", "value")
+    _model_panel(gr, add, labels, config, lang)
     add("timer", gr.Timer(0.5, active=True))
     with gr.Row(equal_height=False):
         with gr.Column(scale=7, min_width=420):
@@ -292,6 +266,41 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
     add("edit_api", gr.Button(visible=False))
     add("status_api", gr.Button(visible=False))
     return Ui(**c, labels=labels)
+
+
+def _model_panel(gr: Any, add: Any, labels: list[Label], config: AppConfig, lang: str) -> None:
+    """What is loaded (its memory, what the engine keeps) and, when the operator allows it,
+    the controls to load another model for everyone."""
+    allowed = config.switching_allowed()
+    with gr.Group(elem_id="glmv-model"):
+        add("model_status", gr.Markdown("", elem_id="glmv-model-status"))
+        with add("model_acc", gr.Accordion(t(lang, "model_details"), open=False,
+                                           visible=allowed, elem_id="glmv-model-acc"),
+                 "model_details"), gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                add("model_details", gr.Markdown("", elem_id="glmv-model-details"))
+            with gr.Column(scale=1, min_width=280), \
+                    add("switch_group", gr.Group(visible=allowed, elem_id="glmv-switch")):
+                choice = add("model_choice", gr.Dropdown(
+                    choices=model_choices(), value=config.model, allow_custom_value=True,
+                    label=t(lang, "model_choice"), info=t(lang, "model_choice_info"),
+                    elem_id="glmv-model-choice"), "model_choice")
+                labels.append(Label(choice, "info", "model_choice_info"))
+                add("model_quant", gr.Radio(
+                    choices=[("bf16", "none"), ("8-bit", "8bit"), ("4-bit", "4bit")],
+                    value=config.load.quantization or "none", label=t(lang, "model_quant"),
+                    elem_id="glmv-model-quant"), "model_quant")
+                with gr.Row():
+                    add("remote_url", gr.Textbox(
+                        "", label=t(lang, "remote_url"), placeholder="http://gpu-box:8000/v1",
+                        elem_id="glmv-remote-url", max_lines=1), "remote_url")
+                    add("remote_model", gr.Textbox(
+                        "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
+                        elem_id="glmv-remote-model", max_lines=1), "remote_model")
+                add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
+                add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
+                                            size="sm", elem_id="glmv-model-load"),
+                    "model_load", "value")
 
 
 def model_choices() -> list[str]:

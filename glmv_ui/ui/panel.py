@@ -23,8 +23,8 @@ Outputs = dict[Any, Any]
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:,.1f} GiB"
+def _size(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
 
 
 def sampling_note(family: str, lang: str) -> str:
@@ -91,12 +91,11 @@ class PanelHandlers:
             return t(lang, "estimate_unknown", model=choice, reason=exc)
         need = estimate.by_option.get(option, estimate.by_option["bf16"])
         where, free = available_memory()
-        text = t(lang, "estimate_local", model=choice, need=_gib(need), option=option,
-                 free=_gib(free), where="GPU" if where == "cuda" else "RAM")
+        text = t(lang, "estimate_local", model=choice, need=_size(need), option=option,
+                 free=_size(free), where=t(lang, "gpu_memory" if where == "cuda" else "ram"))
         if need > free * 1.1:
             text += " " + t(lang, "estimate_tight")
-        notes = "".join(f"\n- {n}" for n in estimate.notes)
-        return text + notes
+        return text
 
     def load_model(self, request: Any, choice: str, quant: str, url: str,
                    served: str) -> Outputs:
