@@ -133,6 +133,13 @@ class MediaLimits:
     reserve_tokens: int = 8192  # kept free for the text of the conversation and the answer
     office_timeout_s: float = 60.0
 
+    @property
+    def max_text_chars(self) -> int:
+        """The longest message worth tokenizing: prose runs about four characters a token, so
+        a longer one cannot fit the context. Refused at once, before any tokenizer or model
+        sees it (the engine then counts the exact tokens of what is let through)."""
+        return self.context_tokens * 4
+
 
 @dataclass(frozen=True)
 class AppConfig:

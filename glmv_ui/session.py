@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import MediaLimits, Sampling, default_sampling
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
-from .errors import ConversationError, GenerationError, GlmvError
+from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
 from .media.parts import MediaPart
 from .prompt import MediaHistory, Turn, build_messages
 from .reply import Reply, ReplyStream, reply_for
@@ -112,7 +112,7 @@ class Session:
                sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Add a user turn and stream the reply to it."""
         self._ensure_idle()
-        text = (text or "").strip()
+        text = self._checked_text(text)
         if not text and not parts:
             raise ConversationError("type a message or attach a file first")
         turn = Turn(text=text, parts=list(parts))
@@ -132,11 +132,12 @@ class Session:
              sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Replace the text of turn ``index``, drop every later turn, and answer again."""
         self._ensure_idle()
+        text = self._checked_text(text)
         if not 0 <= index < len(self.turns):
             raise ConversationError(f"there is no message {index + 1} to edit")
         turn = self.turns[index]
         del self.turns[index + 1:]
-        turn.text = text.strip()
+        turn.text = text
         turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
         return self._run(index, sampling)
 
@@ -166,6 +167,16 @@ class Session:
     @property
     def busy(self) -> bool:
         return self._busy.locked()
+
+    def _checked_text(self, text: str) -> str:
+        """The message, stripped, or a refusal when it is too long for the context."""
+        text = (text or "").strip()
+        limit = self.limits.max_text_chars
+        if len(text) > limit:
+            raise MediaBudgetError("", (
+                f"the message is {len(text):,} characters; at most {limit:,} can fit the "
+                f"model's {self.limits.context_tokens:,}-token context: shorten it"))
+        return text
 
     def _ensure_idle(self) -> None:
         # Checked before anything changes, so a refused action leaves the conversation and the

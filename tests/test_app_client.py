@@ -176,11 +176,13 @@ def test_api_callers_see_named_parameters(scripted_app: tuple[Any, ScriptedEngin
                    (p["parameter_name"] for p in e["parameters"]))
 
 
-def test_mcp_server_lists_the_chat_tool(launch_app: Any) -> None:
+def test_mcp_server_lists_the_tools_made_for_it(launch_app: Any) -> None:
     import httpx
 
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", mcp_server=True),
                       ScriptedEngine("glm4v"))
     schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema",
                        timeout=30).json()
-    assert "chat" in {tool["name"] for tool in schema}
+    tools = {tool["name"] for tool in schema if tool["meta"]["mcp_type"] == "tool"}
+    assert {"ask", "model_info"} <= tools
+    assert "chat" not in tools  # the page's endpoints keep per-tab state: not MCP tools

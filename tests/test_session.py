@@ -8,7 +8,7 @@ import pytest
 
 from glmv_ui.config import Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
-from glmv_ui.errors import ConversationError, GenerationError
+from glmv_ui.errors import ConversationError, GenerationError, MediaBudgetError
 from glmv_ui.session import Session
 from tests.helpers import drain
 
@@ -111,3 +111,16 @@ def test_max_new_tokens_truncation_marks_unclosed_thinking():
     assert last.stats.finish_reason == "length"
     assert last.reply().truncated and last.answer == ""
     assert [n.kind for n in last.reply().notices] == ["truncated"]
+
+
+def test_a_message_longer_than_the_context_is_refused_before_the_engine() -> None:
+    engine = ScriptedEngine("glm4v")
+    session = Session(engine)
+    huge = "word " * 200_000  # 1 MB of text, past a 65,536-token context
+    with pytest.raises(MediaBudgetError, match=r"999,999 characters; at most 262,144"):
+        session.submit(huge)
+    assert engine.requests == [] and session.turns == []
+    session.submit("short")  # the session goes on
+    with pytest.raises(MediaBudgetError, match="65,536-token context"):
+        session.edit(0, huge)
+    assert session.turns[0].text == "short"

@@ -34,6 +34,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
 
     from ..config import default_sampling
     from ..examples import gallery
+    from .api import ApiHandlers
     from .chat import ChatHandlers
     from .layout import render
     from .model import ModelManager
@@ -46,14 +47,18 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     registry = SessionRegistry(lang=config.language)
     manager.on_release(registry.release_all)
     lang = config.language
-    with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False) as demo:
+    # Uploads in Gradio's cache older than an hour are deleted every ten minutes.
+    with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False,
+                   delete_cache=(600, 3600)) as demo:
         ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),
                     lang)
         chat = ChatHandlers(config, manager, registry, ui)
-        wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry)
+        wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry,
+             ApiHandlers(config, manager))
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
     demo.glmv_model = manager
     demo.glmv_sessions = registry
+    registry.start_reaper()
     if preload:
         manager.start()
     return demo

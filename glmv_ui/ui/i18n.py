@@ -117,6 +117,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "near_budget": "Close to the limit: later files may not fit; start a new conversation "
                        "or use fewer pages or frames.",
         "not_sent": "Not sent: {reason}",
+        "not_imported": "Not imported: {reason}",
         "empty": "type a message or attach a file first.",
         "model_switched": "The model is now **{model}**. Your conversation is kept; the next "
                           "reply comes from the new model.",
@@ -240,6 +241,7 @@ STRINGS: dict[str, dict[str, str]] = {
                              "上限 {budget:,}",
         "near_budget": "接近上限：后续文件可能放不下；请新建对话，或减少页数、帧数。",
         "not_sent": "未发送：{reason}",
+        "not_imported": "未导入：{reason}",
         "empty": "请先输入消息或附加文件。",
         "model_switched": "模型已切换为 **{model}**。对话已保留；下一条回答将由新模型生成。",
         "pages_of": "第 {first}–{last} 页（共 {total} 页）",

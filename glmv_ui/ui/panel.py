@@ -43,8 +43,7 @@ class PanelHandlers:
 
     def tick(self, request: Any) -> Outputs:
         """The model panel while a model loads; once it is ready, the settings follow its
-        family, and a tab whose model was switched by the operator is told so once. With
-        switching allowed the timer keeps a slow pace to notice a switch; else it stops."""
+        family, and a tab whose model was switched by the operator is told so once."""
         ui = self.ui
         cs = self.registry.get(request)
         self.manager.start()
@@ -54,8 +53,10 @@ class PanelHandlers:
         allowed = self.config.switching_allowed()
         family = self.manager.family
         details = self.manager.details(cs.lang)
+        # With switching allowed the page checks every 2 s for a switch; else once a minute,
+        # which keeps an open tab's session alive (idle sessions are dropped).
         out.update({ui.model_details: details,
-                    ui.timer: gr.Timer(2.0, active=allowed),
+                    ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
                     ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
                     ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
                     ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
@@ -161,19 +162,23 @@ class PanelHandlers:
                                        family=family, system_prompt=system))
 
     def import_conversation(self, request: Any, file: Any) -> Outputs:
-        """Load a conversation exported as JSON into this session."""
+        """Load a conversation exported as JSON into this session; a file that breaks a rule is
+        refused by name beside the input, and the current conversation stays."""
+        import logging
+
         from .. import export
 
         cs = self.registry.get(request)
         path = file if isinstance(file, str) else getattr(file, "name", None) or file.get("path")
         try:
-            convo = export.read_json(path)
             engine = self.manager.require(cs.lang)
+            convo = export.read_json(path)
         except GlmvError as exc:
-            raise gr.Error(str(exc)) from None
+            logging.getLogger("glmv_ui").info("import refused: %s", exc)
+            return self.chat.notice(f"⚠ {t(cs.lang, 'not_imported', reason=exc)}")
         session = cs.ensure_session(engine, self.config)
         session.stop()
         session.turns = convo.turns
         session.system_prompt = convo.system_prompt
-        gr.Info(t(cs.lang, "imported", n=len(convo.turns)))
-        return {self.ui.chatbot: cs.messages(), **self.chat.html_outputs(cs)}
+        return {self.ui.chatbot: cs.messages(), **self.chat.html_outputs(cs),
+                **self.chat.notice(t(cs.lang, "imported", n=len(convo.turns)))}

@@ -7,10 +7,14 @@ own that is removed when the tab goes away.
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +28,14 @@ from .attach import Attachments
 from .strips import group_caption, group_parts, strip_image
 from .views import turn_messages
 
-__all__ = ["ChatState", "SessionRegistry", "media_root"]
+__all__ = ["IDLE_SECONDS", "ChatState", "SessionRegistry", "media_root"]
+
+IDLE_SECONDS = 30 * 60  # a session nobody has touched for this long is dropped
 
 
 def media_root() -> Path:
-    """Where rendered thumbnails and drawn boxes go: the temp dir, which Gradio may serve."""
+    """Where rendered thumbnails and drawn boxes go, one folder per app instance below it: the
+    temp dir, which Gradio may serve (names are random, so no file can be guessed)."""
     return Path(tempfile.gettempdir()) / "glmv_ui" / "sessions"
 
 
@@ -133,13 +140,26 @@ class ChatState:
 
 
 class SessionRegistry:
-    """ChatState per ``request.session_hash``; dropped when the tab goes away."""
+    """ChatState per ``request.session_hash``, in a folder of this app instance's own.
 
-    def __init__(self, root: Path | None = None, lang: str = "en") -> None:
-        self.root = root or media_root()
+    A tab that goes away is dropped at once (Gradio's unload); a session that never says
+    goodbye (an API client, a lost heartbeat) is dropped once idle for ``idle_s``: the page
+    itself keeps its tab alive with a slow timer. :meth:`close_all` removes the instance's
+    folder; it runs at exit too.
+    """
+
+    def __init__(self, root: Path | None = None, lang: str = "en",
+                 idle_s: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 ) -> None:
+        self.root = root or media_root() / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lang = lang
+        self.idle_s = idle_s
+        self.clock = clock
         self._lock = threading.Lock()
         self._states: dict[str, ChatState] = {}
+        self._seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        atexit.register(self.close_all)
 
     def get(self, request: Any) -> ChatState:
         key = getattr(request, "session_hash", None) or "default"
@@ -147,14 +167,35 @@ class SessionRegistry:
             state = self._states.get(key)
             if state is None:
                 state = self._states[key] = ChatState(self.root, self.lang)
+            self._seen[key] = self.clock()
             return state
 
     def drop(self, request: Any) -> None:
-        key = getattr(request, "session_hash", None) or "default"
+        self._drop(getattr(request, "session_hash", None) or "default")
+
+    def _drop(self, key: str) -> None:
         with self._lock:
             state = self._states.pop(key, None)
+            self._seen.pop(key, None)
         if state is not None:
             state.close()
+
+    def reap(self) -> int:
+        """Drop the sessions idle for longer than ``idle_s``; returns how many went."""
+        now = self.clock()
+        with self._lock:
+            idle = [k for k, seen in self._seen.items() if now - seen > self.idle_s]
+        for key in idle:
+            self._drop(key)
+        return len(idle)
+
+    def start_reaper(self, every_s: float = 60.0) -> None:
+        """Reap idle sessions in the background, every ``every_s`` seconds."""
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.reap()
+
+        threading.Thread(target=loop, name="glmv-session-reaper", daemon=True).start()
 
     def release_all(self) -> None:
         """Every tab lets go of the engine (a model switch); conversations are kept."""
@@ -162,6 +203,15 @@ class SessionRegistry:
             states = list(self._states.values())
         for state in states:
             state.release()
+
+    def close_all(self) -> None:
+        """Close every session and remove this instance's folder."""
+        self._stop.set()
+        with self._lock:
+            keys = list(self._states)
+        for key in keys:
+            self._drop(key)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def __len__(self) -> int:
         return len(self._states)

@@ -1,0 +1,39 @@
+"""Server-side session state stays bounded: idle sessions are dropped with their files, each app
+instance has a folder of its own, and it is removed at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glmv_ui.ui.state import SessionRegistry, media_root
+from tests.helpers import red_image
+
+
+class _Request:
+    def __init__(self, session_hash: str) -> None:
+        self.session_hash = session_hash
+
+
+def test_idle_sessions_are_dropped_with_their_files(tmp_path: Path) -> None:
+    now = [0.0]
+    registry = SessionRegistry(root=tmp_path / "app", idle_s=60, clock=lambda: now[0])
+    quiet, busy = registry.get(_Request("quiet")), registry.get(_Request("busy"))
+    drawn = Path(quiet.save_image(red_image(), "upload"))
+    now[0] = 50
+    registry.get(_Request("busy"))
+    now[0] = 70
+    assert registry.reap() == 1
+    assert len(registry) == 1 and not drawn.exists() and not quiet.dir.exists()
+    assert registry.get(_Request("busy")) is busy
+    registry.close_all()
+    assert not (tmp_path / "app").exists() and len(registry) == 0
+
+
+def test_each_app_instance_has_a_folder_of_its_own() -> None:
+    first, second = SessionRegistry(), SessionRegistry()
+    try:
+        assert first.root != second.root
+        assert first.root.parent == second.root.parent == media_root()
+    finally:
+        first.close_all()
+        second.close_all()
