@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from typing import Literal
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
+from .archive import check_directory, read_directory
 from .budget import DEFAULT_LIMITS, check_budget
 from .images import load_image
 from .parts import MediaPart
@@ -37,8 +39,12 @@ _DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
 _VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
 
 
-def sniff(path: str | os.PathLike[str], name: str) -> Kind:
-    """What a file holds, from its first bytes; refuses what no reader handles."""
+def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS) -> Kind:
+    """What a file holds, from its first bytes; refuses what no reader handles.
+
+    A zip is read no further than its directory, which must pass ``limits`` (see
+    :mod:`.archive`).
+    """
     with open(path, "rb") as fh:
         head = fh.read(4096)
     ext = os.path.splitext(name)[1].lower()
@@ -60,7 +66,7 @@ def sniff(path: str | os.PathLike[str], name: str) -> Kind:
     if head[4:8] in (b"moov", b"mdat", b"free", b"wide"):  # QuickTime files without ftyp
         return "video"
     if head.startswith(b"PK"):
-        return _sniff_zip(path, name, ext)
+        return _sniff_zip(path, name, ext, limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .ppt, but also .doc/.xls
         if ext in _DECK_EXTS:
             return "slides"
@@ -80,17 +86,24 @@ def sniff(path: str | os.PathLike[str], name: str) -> Kind:
                                       "slides and videos are)")
 
 
-def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str) -> Kind:
+def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str, limits: MediaLimits) -> Kind:
+    # The member count is checked before the directory is loaded, and the stated sizes before
+    # any member is read; only the first bytes of "mimetype" are ever inflated here.
     try:
-        with zipfile.ZipFile(path) as package:
-            names = set(package.namelist())
-            mimetype = package.read("mimetype")[:80] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError) as exc:
+        infos = read_directory(path, name, limits)
+        names = {i.filename for i in infos}
+        mimetype = b""
+        if "mimetype" in names:
+            with zipfile.ZipFile(path) as package, package.open("mimetype") as fh:
+                mimetype = fh.read(80)
+    except (UnsupportedMediaError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
+            NotImplementedError, RuntimeError) as exc:
         if ext in _DECK_EXTS:
             raise UnsupportedMediaError(name, "is damaged: it is not a readable PPTX/ODP "
                                               "package (a broken or truncated zip)") from exc
         raise UnsupportedMediaError(name, "is a damaged zip archive") from exc
     if "ppt/presentation.xml" in names or b"presentation" in mimetype:
+        check_directory(infos, name, limits)
         return "slides"
     raise UnsupportedMediaError(name, "is a zip package but not a slide deck; documents, "
                                       "spreadsheets and archives are not supported")
@@ -155,7 +168,7 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
     if size > limits.max_upload_mb * 1024 * 1024:
         raise MediaBudgetError(name, f"is {size / 2**20:.0f} MB; uploads are limited to "
                                      f"{limits.max_upload_mb} MB")
-    return sniff(path, name)
+    return sniff(path, name, limits)
 
 
 def _refuse_mix(name: str, images: int, videos: int, adding: str) -> None:
