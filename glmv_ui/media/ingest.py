@@ -1,7 +1,8 @@
 """The one entry point from uploaded files to model-ready parts, shared by the app, notebooks, CLI.
 
 ``ingest`` recognises each file by its content (magic bytes; the extension only breaks ties), hands
-it to the reader for its kind, and applies the conversation rules before anything reaches a model:
+it to the reader for its kind, and applies the conversation rules of :mod:`.rules` (the ones an
+imported conversation meets too) before anything reaches a model:
 
 * images and a video never share a conversation (the model's processor cannot mix them), and a
   conversation holds at most one video (its ~30k visual tokens fill most of a context);
@@ -22,12 +23,13 @@ from collections.abc import Sequence
 from typing import Literal
 
 from ..config import MediaLimits
-from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
+from ..errors import MediaError, UnsupportedMediaError
 from .archive import check_directory, read_directory
-from .budget import DEFAULT_LIMITS, check_budget
+from .budget import DEFAULT_LIMITS
 from .images import load_image
 from .parts import MediaPart
 from .pdf import render_pdf
+from .rules import admit, check_file_size, check_visual_budget, count_kinds
 from .slides import render_slides
 from .video import sample_video
 
@@ -127,22 +129,12 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
     shown = [str(n) for n in names] if names is not None else \
         [os.path.basename(os.fspath(p)) for p in paths]
     parts: list[MediaPart] = []
-    images = sum(1 for p in existing if p.kind == "image")
-    videos = sum(1 for p in existing if p.kind == "video")
+    images, videos = count_kinds(existing)
     for path, name in zip(paths, shown, strict=True):
         kind = _checked_kind(path, name, limits)
-        if kind == "video":
-            _refuse_mix(name, images, videos, adding="video")
-        else:
-            _refuse_mix(name, images, videos, adding="image")
-            room = limits.max_images - images
-            if room < 1:
-                raise MediaBudgetError(
-                    name, f"too many images: a conversation holds at most {limits.max_images} "
-                          "(PDF pages and slides count as images); start a new conversation or "
-                          "send fewer")
+        room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
         try:
-            new = _read(kind, path, name, limits, room if kind != "video" else 0, password,
+            new = _read(kind, path, name, limits, room, password,
                         page_range, video_range, video_fps, video_max_frames)
         except MediaError:
             raise  # already a message for the user
@@ -153,10 +145,7 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
         else:
             images += len(new)
         parts.extend(new)
-    report = check_budget(parts, limits, existing)
-    if not report.fits:
-        source = ", ".join(dict.fromkeys(p.source for p in parts))
-        raise MediaBudgetError(source, f"{report.message}. {report.suggestion}.")
+    check_visual_budget(parts, limits, existing)
     return parts
 
 
@@ -165,22 +154,8 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
         size = os.path.getsize(path)
     except OSError as exc:
         raise MediaError(name, "cannot be read (the uploaded file is missing)") from exc
-    if size > limits.max_upload_mb * 1024 * 1024:
-        raise MediaBudgetError(name, f"is {size / 2**20:.0f} MB; uploads are limited to "
-                                     f"{limits.max_upload_mb} MB")
+    check_file_size(size, name, limits)
     return sniff(path, name, limits)
-
-
-def _refuse_mix(name: str, images: int, videos: int, adding: str) -> None:
-    if adding == "video" and images:
-        raise MediaBudgetError(name, "a conversation cannot mix images (or PDF pages, slides) "
-                                     "and a video; start a new conversation for the video")
-    if adding == "video" and videos:
-        raise MediaBudgetError(name, "a conversation holds one video at most; start a new "
-                                     "conversation for another video")
-    if adding == "image" and videos:
-        raise MediaBudgetError(name, "a conversation cannot mix a video and images (or PDF "
-                                     "pages, slides); start a new conversation for the images")
 
 
 def _read(kind: Kind, path: str | os.PathLike[str], name: str, limits: MediaLimits, room: int,
