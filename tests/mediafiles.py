@@ -191,12 +191,13 @@ class Measured:
     error: str
     rss_growth_mb: float  # peak RSS after the call minus peak RSS before it
     children_rss_mb: float  # largest peak RSS of any child process (LibreOffice, ...)
+    result: object = None  # the JSON value the call left in ``result``, if any
 
 
 def measure(call: str, prelude: str = "") -> Measured:
-    """Run the statement ``call`` in a new Python process after ``prelude`` (imports, so that
-    loading libraries does not count) and report its peak-RSS growth. A fresh process keeps what
-    earlier tests allocated from hiding the call's own peak."""
+    """Run the statement ``call`` in a new Python process after ``prelude`` (imports or a warm-up
+    on a small file, so that loading libraries does not count) and report its peak-RSS growth.
+    A fresh process keeps what earlier tests allocated from hiding the call's own peak."""
     import json
     import os
     import subprocess
@@ -208,17 +209,18 @@ def measure(call: str, prelude: str = "") -> Measured:
         {prelude}
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         kind = message = ""
+        result = None
         try:
             {call}
         except Exception as exc:
             kind, message = type(exc).__name__, str(exc)
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(json.dumps([kind, message, (after - before) / 1024, children / 1024]))
+        print(json.dumps([kind, message, (after - before) / 1024, children / 1024, result]))
     """).format(prelude=prelude, call=call)
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, cwd=root, timeout=600, check=True)
-    kind, message, growth, children = json.loads(done.stdout.strip().splitlines()[-1])
-    return Measured(kind, message, growth, children)
+    kind, message, growth, children, result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Measured(kind, message, growth, children, result)
