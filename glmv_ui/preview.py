@@ -5,10 +5,11 @@ says:
 
 * The outer ``<iframe sandbox="allow-scripts" srcdoc=…>`` holds a small document that is entirely
   ours. Its first element is the Content-Security-Policy ``<meta>`` (:data:`CSP`): inline
-  ``<script>``, ``<style>`` and ``style=""`` run, ``data:``/``blob:`` images, fonts and media load,
-  and every network fetch is refused (scripts, stylesheets, ``@import``, fonts, images, media,
-  ``fetch``/XHR/WebSocket/EventSource/``sendBeacon``, workers, ``<object>``/``<embed>``, nested
-  frames, ``<base>``, form targets). It also turns DNS prefetching off and enforces Trusted Types.
+  ``<script>``, ``<style>`` and ``style=""`` run, ``data:`` images, fonts and media (and ``blob:``
+  images and media) load, and every network fetch is refused (scripts, stylesheets,
+  ``@import``, fonts, images, media, ``fetch``/XHR/WebSocket/EventSource/``sendBeacon``, workers,
+  ``<object>``/``<embed>``, nested frames, ``<base>``, form targets). It also turns DNS
+  prefetching off and enforces Trusted Types.
 * The model's page is the ``srcdoc`` of a second sandboxed frame inside it. A ``srcdoc`` document
   inherits the policy of the document that embeds it, so no comment, attribute or script in the
   page can come before the policy, and a navigation of that frame (``<meta http-equiv=refresh>``,
@@ -32,8 +33,8 @@ What is not covered (say so to users who need it):
 * Chromium opens a TCP connection (for ``https:`` also a TLS hello, which names the host) to the
   target of any navigation a frame *starts*, before CSP refuses it: its "Preload pages" warm-up.
   No HTTP request is sent, but a page can name a host through it (and through that host's DNS
-  lookup). A page cannot switch this off; the browser setting "Preload pages" (``Settings ›
-  Performance``) can.
+  lookup). A page cannot switch this off; the browser's "Preload pages" setting can (the
+  preference ``net.network_prediction_options``; the tests run Chromium with it off).
 * The child-frame measures rest on Trusted Types, checked in Chromium. In a browser without
   them a script can still give a child frame a ``srcdoc`` or ``javascript:`` document of its
   own, with a WebRTC of its own.
@@ -42,8 +43,10 @@ What is not covered (say so to users who need it):
 
 The typical web-page replication answer (one file with inline CSS and JS) renders as written;
 pages that lean on a CDN lose those styles or scripts, and remote images show as broken images
-with their ``alt`` text. A page's own use of ``srcdoc`` or of HTML built by ``document.write`` in
-pieces that split the word "srcdoc" stops working. That trade is deliberate.
+with their ``alt`` text. A page's own use of ``srcdoc`` stops working, the word "srcdoc" in its
+text reads "src-doc", and a ``document.write`` piece that ends in the start of that word ("s",
+"src", ...) gets an empty comment after it (invisible, except inside ``<textarea>`` or
+``<title>``). That trade is deliberate.
 
 Standard library only; nothing happens at import time.
 """
