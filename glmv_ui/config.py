@@ -132,6 +132,15 @@ class MediaLimits:
     context_tokens: int = 65536  # the context window the visual tokens must fit in
     reserve_tokens: int = 8192  # kept free for the text of the conversation and the answer
     office_timeout_s: float = 60.0
+    # LibreOffice's address-space limit (Linux). The real decks here convert within 400 MB.
+    office_memory_mb: int = 2048
+    # Slide decks are zip packages, checked before anything unpacks them. The real decks here
+    # have at most 123 parts, 1 MB unpacked, an 80 kB largest XML part and 22:1 compression.
+    archive_max_members: int = 10_000
+    archive_max_member_mb: int = 256  # one part unpacked (a picture, an embedded video)
+    archive_max_xml_mb: int = 50  # one XML part unpacked: every reader parses it whole
+    archive_max_total_mb: int = 1024  # all parts unpacked
+    archive_max_ratio: int = 200  # unpacked:packed, judged for parts of 1 MB and more
 
     @property
     def max_text_chars(self) -> int:

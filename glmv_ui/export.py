@@ -5,6 +5,13 @@ base64 PNG), the model's raw output, status, stats and the sampling settings use
 API keys or any other configuration beyond the model id: settings are copied from a fixed list of
 sampling fields only.
 
+Importing a JSON file is an upload and meets the upload rules (:mod:`glmv_ui.media.rules`): the
+file's size first, then its whole structure (every field's type and length, no unknown stats
+field) and the image/video counts and mix, all before any picture is decoded; then each picture's
+pixel count from its header, decoding and downscaling as for an uploaded image; then the
+visual-token budget. What breaks a rule is refused by name (:class:`ConversationError` for the
+structure, :class:`MediaError` for media), never as a raw exception.
+
 LLaMA-Factory format (as in the GLM-V README's fine-tuning example): a list of records with
 sharegpt-style ``messages`` (``role`` / ``content``), an ``<image>`` placeholder in the user text
 for each image (``<video>`` for a video) and an ``images`` (``videos``) list of file paths in the
@@ -19,17 +26,25 @@ written as its sampled frames (a list of image paths, which LLaMA-Factory accept
 from __future__ import annotations
 
 import base64
+import binascii
+import dataclasses
 import io
 import json
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from .config import MediaLimits, Sampling
 from .engines.base import Stats
-from .errors import ConversationError
+from .errors import ConversationError, GlmvError, MediaError
+from .media.budget import DEFAULT_LIMITS
+from .media.images import load_image
 from .media.parts import MediaPart
+from .media.rules import admit, check_file_size, check_visual_budget
+from .media.video import MAX_FRAME_PIXELS
 from .prompt import Turn
 from .reply import reply_for
 
@@ -48,6 +63,17 @@ FORMAT = "glmv-workbench/conversation"
 VERSION = 1
 _SETTING_KEYS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens", "seed",
                  "thinking", "thinking_budget")
+MAX_TEXT_CHARS = 1_000_000  # a message, raw output, error or system prompt; real ones are far less
+MAX_NAME_CHARS = 1_000  # a file name, model id or note
+MAX_NOTES = 50
+# A reply still running when the file was written is imported as stopped.
+_STATUS: dict[str, Literal["done", "cancelled", "error"]] = {
+    "done": "done", "cancelled": "cancelled", "error": "error", "pending": "cancelled",
+    "streaming": "cancelled"}
+_FAMILIES = ("glm4v", "glm4v_moe")
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+    "None": (type(None),), "list": (list,), "object": (dict,)}
 
 
 @dataclass
@@ -63,19 +89,6 @@ def _png(image: Any) -> str:
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _unpng(data: str, source: str) -> Any:
-    from PIL import Image
-
-    try:
-        raw = base64.b64decode(data.split(",", 1)[-1], validate=True)
-        img = Image.open(io.BytesIO(raw))
-        img.load()
-    except Exception as exc:
-        raise ConversationError(f"{source}: an embedded image could not be decoded ({exc})") \
-            from exc
-    return img.convert("RGB")
 
 
 def _settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -123,50 +136,239 @@ def to_json(turns: Sequence[Turn], *, model: str = "", family: str = "glm4v",
     return json.dumps(payload, ensure_ascii=False, indent=1)
 
 
-def from_json(text: str, source: str = "conversation.json") -> Conversation:
-    """Rebuild a conversation written by :func:`to_json`."""
+def from_json(text: str, source: str = "conversation.json",
+              limits: MediaLimits = DEFAULT_LIMITS) -> Conversation:
+    """Rebuild a conversation written by :func:`to_json`, through the upload rules (see the
+    module doc). ``source`` is the file name the messages give."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConversationError(f"{source}: not a JSON file ({exc.msg} at line {exc.lineno})") \
-            from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ConversationError(f"{source}: not a conversation exported by this app")
-    turns = []
-    for item in data.get("turns", []):
-        parts = []
-        for p in item.get("parts", []):
-            common = {k: p[k] for k in ("page", "slide", "page_count", "fps", "duration")
-                      if k in p}
-            if p.get("kind") == "video":
-                parts.append(MediaPart(
-                    kind="video", source=p["source"],
-                    frames=tuple(_unpng(f, source) for f in p.get("frames", [])),
-                    timestamps=tuple(float(x) for x in p.get("timestamps", [])),
-                    notes=tuple(p.get("notes", ())), **common))
-            else:
-                parts.append(MediaPart(kind="image", source=p["source"],
-                                       image=_unpng(p["image"], source),
-                                       notes=tuple(p.get("notes", ())), **common))
-        stats = Stats(**item["stats"]) if isinstance(item.get("stats"), dict) else None
-        status = item.get("status", "done")
-        if status in ("pending", "streaming"):
-            status = "cancelled"
-        turns.append(Turn(text=item.get("text", ""), parts=parts, raw=item.get("raw", ""),
-                          status=status, error=item.get("error", ""), stats=stats,
-                          settings=_settings(item.get("settings") or {})))
-    return Conversation(turns, model=str(data.get("model", "")),
-                        family=str(data.get("family", "glm4v")),
-                        system_prompt=str(data.get("system_prompt", "")))
+        check_file_size(len(text), source, limits)  # characters: never more than the bytes
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ConversationError(f"{source}: not a conversation (nested too deeply)") from None
+        except json.JSONDecodeError as exc:
+            raise ConversationError(f"{source}: not a JSON file ({exc.msg} at line "
+                                    f"{exc.lineno})") from None
+        except ValueError as exc:  # e.g. a number with more digits than Python converts
+            raise ConversationError(f"{source}: not a JSON file ({exc})") from None
+        plan = _plan(data, source, limits)
+        turns = [_turn(record, limits) for record in plan.turns]
+        check_visual_budget([p for t in turns for p in t.parts], limits, name=source)
+    except GlmvError:
+        raise
+    except Exception as exc:  # a case the checks above did not foresee: still no raw error
+        raise ConversationError(f"{source}: could not be imported ({type(exc).__name__})") \
+            from exc
+    return Conversation(turns, model=plan.model, family=plan.family,
+                        system_prompt=plan.system_prompt)
 
 
-def read_json(path: str | Path) -> Conversation:
+def read_json(path: str | Path, limits: MediaLimits = DEFAULT_LIMITS) -> Conversation:
+    """:func:`from_json` on a file, whose size is checked before it is read."""
     path = Path(path)
     try:
+        check_file_size(os.path.getsize(path), path.name, limits)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConversationError(f"{path.name}: could not be read ({exc})") from None
-    return from_json(text, path.name)
+    return from_json(text, path.name, limits)
+
+
+@dataclass(frozen=True)
+class _PartPlan:
+    """One part as the file states it; ``pictures`` are base64 PNGs, not yet decoded."""
+
+    label: str  # "conversation.json (turn 2, part 1, photo.png)", for messages
+    kind: Literal["image", "video"]
+    source: str
+    pictures: tuple[str, ...]
+    timestamps: tuple[float, ...]
+    notes: tuple[str, ...]
+    numbers: dict[str, Any]  # page, slide, page_count, fps, duration when given
+
+
+@dataclass(frozen=True)
+class _TurnPlan:
+    text: str
+    parts: tuple[_PartPlan, ...]
+    raw: str
+    status: Literal["done", "cancelled", "error"]
+    error: str
+    stats: Stats | None
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    model: str
+    family: str
+    system_prompt: str
+    turns: tuple[_TurnPlan, ...]
+
+
+class _Object:
+    """One JSON object of the file, read field by field; a wrong field names where it is."""
+
+    def __init__(self, value: object, file: str, where: str) -> None:
+        self.file, self.where = file, where
+        if not isinstance(value, dict):
+            raise self.error(f"must be an object, not {_json_type(value)}")
+        self.value: dict[str, Any] = value
+
+    def error(self, what: str) -> ConversationError:
+        return ConversationError(f"{self.file}: {self.where}: {what}" if self.where
+                                 else f"{self.file}: {what}")
+
+    def get(self, key: str, kinds: str, default: Any = ..., limit: int = MAX_TEXT_CHARS) -> Any:
+        """The field ``key``, of the JSON types ``kinds`` ("int | None", "str", ...)."""
+        if key not in self.value:
+            if default is ...:
+                raise self.error(f"'{key}' is missing")
+            return default
+        value = self.value[key]
+        _check_type(value, kinds, lambda what: self.error(f"'{key}' {what}"))
+        if isinstance(value, str | list) and len(value) > limit:
+            raise self.error(f"'{key}' has {len(value):,} "
+                             f"{'characters' if isinstance(value, str) else 'entries'}; at most "
+                             f"{limit:,} are accepted")
+        return value
+
+
+_WANTED = {"int": "a whole number", "float": "a number", "str": "a string", "bool": "true/false",
+           "None": "null", "list": "a list", "object": "an object"}
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_type(value: object, kinds: str, error: Any) -> None:
+    allowed = [k.strip() for k in kinds.split("|")]
+    types = tuple(t for k in allowed for t in _JSON_TYPES[k])
+    if not isinstance(value, types) or (isinstance(value, bool) and "bool" not in allowed):
+        raise error(f"must be {' or '.join(_WANTED[k] for k in allowed)}, not "
+                    f"{_json_type(value)}")
+
+
+def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dict[str, Any]:
+    """The fields of ``obj`` that are fields of the dataclass ``record`` (only ``keys`` of them
+    when given), each of its declared type; with ``keys=None`` an unknown field is refused."""
+    declared = {f.name: str(f.type) for f in dataclasses.fields(record)}
+    out = {}
+    for key, value in obj.value.items():
+        if key not in declared or (keys is not None and key not in keys):
+            if keys is None:
+                raise obj.error(f"unknown field {key!r}")
+            continue  # settings: only the sampling fields are kept (never keys or secrets)
+        _check_type(value, declared[key], lambda m, k=key: obj.error(f"{k!r} {m}"))
+        out[key] = value
+    return out
+
+
+def _plan(data: object, file: str, limits: MediaLimits) -> _Plan:
+    """The whole file checked and counted, nothing decoded yet."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ConversationError(f"{file}: not a conversation exported by this app")
+    top = _Object(data, file, "")
+    version = top.get("version", "int", VERSION)
+    if version > VERSION:
+        raise top.error(f"was written by a newer version of this app (format {version}); "
+                        "update the app to import it")
+    family = top.get("family", "str", "glm4v", MAX_NAME_CHARS)
+    if family not in _FAMILIES:
+        raise top.error(f"'family' must be one of {', '.join(_FAMILIES)}, not {family!r}")
+    turns = []
+    images = videos = 0
+    for t, item in enumerate(top.get("turns", "list", []), 1):
+        turn = _Object(item, file, f"turn {t}")
+        parts = []
+        for n, value in enumerate(turn.get("parts", "list", []), 1):
+            part = _part_plan(_Object(value, file, f"turn {t}, part {n}"), limits)
+            # The counting rules, before any picture is decoded.
+            admit(part.label, part.kind, images, videos, limits)
+            images, videos = images + (part.kind == "image"), videos + (part.kind == "video")
+            parts.append(part)
+        status = _STATUS.get(turn.get("status", "str", "done"))
+        if status is None:
+            raise turn.error(f"'status' must be one of {', '.join(_STATUS)}")
+        stats = turn.get("stats", "object | None", None)
+        settings = turn.get("settings", "object | None", None)
+        turns.append(_TurnPlan(
+            text=turn.get("text", "str", ""), parts=tuple(parts), raw=turn.get("raw", "str", ""),
+            status=status, error=turn.get("error", "str", ""),
+            stats=None if stats is None else Stats(**_typed_fields(
+                _Object(stats, file, f"turn {t}, stats"), Stats, None)),
+            settings={} if settings is None else _typed_fields(
+                _Object(settings, file, f"turn {t}, settings"), Sampling, _SETTING_KEYS)))
+    return _Plan(model=top.get("model", "str", "", MAX_NAME_CHARS), family=family,
+                 system_prompt=top.get("system_prompt", "str", ""), turns=tuple(turns))
+
+
+def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
+    kind = part.get("kind", "str")
+    if kind not in ("image", "video"):
+        raise part.error(f"'kind' must be image or video, not {kind!r}")
+    source = part.get("source", "str", limit=MAX_NAME_CHARS)
+    label = f"{part.file} ({part.where}, {source})"
+    numbers = {key: part.get(key, "int") for key in ("page", "slide", "page_count")
+               if part.value.get(key) is not None}
+    if any(number < 1 for number in numbers.values()):
+        raise part.error("page and slide numbers start at 1")
+    numbers.update({key: float(part.get(key, "float")) for key in ("fps", "duration")
+                    if part.value.get(key) is not None})
+    notes = part.get("notes", "list", [], MAX_NOTES)
+    for note in notes:
+        _check_type(note, "str", lambda m: part.error(f"a note {m}"))
+        if len(note) > MAX_NAME_CHARS:
+            raise part.error(f"a note has {len(note):,} characters; at most {MAX_NAME_CHARS:,}")
+    if kind == "image":
+        return _PartPlan(label, kind, source, (part.get("image", "str"),), (), tuple(notes),
+                         numbers)
+    frames = part.get("frames", "list")
+    times = part.get("timestamps", "list")
+    for frame in frames:
+        _check_type(frame, "str", lambda m: part.error(f"a frame {m}"))
+    for time in times:
+        _check_type(time, "float", lambda m: part.error(f"a timestamp {m}"))
+    if not frames or len(frames) % 2 or len(times) != len(frames):
+        raise part.error("a video needs an even number of frames, each with a timestamp")
+    if len(frames) > limits.video_max_frames:
+        raise MediaError(label, f"is a video of {len(frames)} frames; videos are sampled to at "
+                                f"most {limits.video_max_frames}")
+    return _PartPlan(label, kind, source, tuple(frames), tuple(float(x) for x in times),
+                     tuple(notes), numbers)
+
+
+def _turn(plan: _TurnPlan, limits: MediaLimits) -> Turn:
+    return Turn(text=plan.text, parts=[_part(p, limits) for p in plan.parts], raw=plan.raw,
+                status=plan.status, error=plan.error, stats=plan.stats, settings=plan.settings)
+
+
+def _part(plan: _PartPlan, limits: MediaLimits) -> MediaPart:
+    """Decode a part's pictures like uploaded images: header checked first, then downscaled."""
+    label = plan.label
+    if plan.kind == "image":
+        image = _picture(plan.pictures[0], label, limits)
+        return MediaPart(kind="image", source=plan.source, image=image.image,
+                         notes=plan.notes + image.notes, **plan.numbers)
+    # Frames are bounded like sampled ones (the sampler's per-frame pixel cap).
+    frame_limits = dataclasses.replace(limits, image_max_pixels=MAX_FRAME_PIXELS)
+    frames = tuple(_picture(data, label, frame_limits).image for data in plan.pictures)
+    if len({f.size for f in frames}) > 1:
+        raise MediaError(label, "is a video whose frames differ in size")
+    return MediaPart(kind="video", source=plan.source, frames=frames,
+                     timestamps=plan.timestamps, notes=plan.notes, **plan.numbers)
+
+
+def _picture(data: str, label: str, limits: MediaLimits) -> MediaPart:
+    body = data.split(",", 1)[1] if data.startswith("data:") and "," in data else data
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MediaError(label, "holds an embedded image that is not valid base64 data") from exc
+    return load_image(io.BytesIO(raw), label, limits)
 
 
 def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = "") -> str:

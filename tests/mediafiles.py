@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -132,3 +133,94 @@ def has_encoder(codec: str) -> bool:
     except Exception:  # noqa: BLE001 - any failure means "not available here"
         return False
     return True
+
+
+BOMB_PART = "ppt/slides/slide1.xml"
+
+
+def pptx_bomb(tmp: Path, name: str = "bomb.pptx", padding: int = 1500 * 2**20) -> Path:
+    """A valid one-slide deck whose slide XML holds ``padding`` spaces inside an XML comment
+    (1.5 GB of them pack into about 1.5 MB; building it takes a few seconds)."""
+    import zipfile
+
+    base = pptx_file(tmp, f"base-{name}", slides=1)
+    path = tmp / name
+    block = b" " * 2**20
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                       compresslevel=9) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename != BOMB_PART:
+                out.writestr(info, data)
+                continue
+            declaration, end, rest = data.partition(b"?>")
+            with out.open(BOMB_PART, "w") as fh:
+                fh.write(declaration + end + b"<!--")
+                for _ in range(padding // len(block)):
+                    fh.write(block)
+                fh.write(b" " * (padding % len(block)) + b"-->" + rest)
+    base.unlink()
+    return path
+
+
+def lying_copy(bomb: Path, dest: Path, stated: int) -> Path:
+    """A copy of ``bomb`` whose directories give ``stated`` bytes for the slide part, with the
+    CRC of its first ``stated`` bytes: a reader that trusts them sees a sound, small part."""
+    import struct
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(bomb) as package, package.open(BOMB_PART) as fh:
+        local = package.getinfo(BOMB_PART).header_offset
+        patch = struct.pack("<I", zlib.crc32(fh.read(stated))), struct.pack("<I", stated)
+    raw = bytearray(bomb.read_bytes())
+    raw[local + 14:local + 18], raw[local + 22:local + 26] = patch
+    central = raw.rfind(b"PK\x01\x02")
+    while raw[central + 46:central + 46 + len(BOMB_PART)] != BOMB_PART.encode():
+        central = raw.rfind(b"PK\x01\x02", 0, central)
+    raw[central + 16:central + 20], raw[central + 24:central + 28] = patch
+    dest.write_bytes(bytes(raw))
+    return dest
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a call did in a fresh interpreter: the error it raised and its memory high-water."""
+
+    error_type: str  # "" when the call returned
+    error: str
+    rss_growth_mb: float  # peak RSS after the call minus peak RSS before it
+    children_rss_mb: float  # largest peak RSS of any child process (LibreOffice, ...)
+    result: object = None  # the JSON value the call left in ``result``, if any
+
+
+def measure(call: str, prelude: str = "") -> Measured:
+    """Run the statement ``call`` in a new Python process after ``prelude`` (imports or a warm-up
+    on a small file, so that loading libraries does not count) and report its peak-RSS growth.
+    A fresh process keeps what earlier tests allocated from hiding the call's own peak."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import json, resource
+        {prelude}
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kind = message = ""
+        result = None
+        try:
+            {call}
+        except Exception as exc:
+            kind, message = type(exc).__name__, str(exc)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(json.dumps([kind, message, (after - before) / 1024, children / 1024, result]))
+    """).format(prelude=prelude, call=call)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, cwd=root, timeout=600, check=True)
+    kind, message, growth, children, result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Measured(kind, message, growth, children, result)

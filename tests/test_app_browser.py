@@ -136,15 +136,16 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
         page.locator("#glmv-input textarea").press("Enter")
         frame = page.locator("#glmv-html-preview iframe")
         expect(frame).to_have_attribute("sandbox", "allow-scripts")
-        expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
-            .to_have_text("Ship better software")
+        # The page sits in a frame of its own inside the sealed preview frame.
+        hero = page.frame_locator("#glmv-html-preview iframe").frame_locator("iframe") \
+            .locator("#hero")
+        expect(hero).to_have_text("Ship better software")
         page.locator("#glmv-show-source").click()
         expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
         page.locator("#glmv-show-preview").click()
         expect(frame).to_be_visible()
         # Back on the preview, the page inside the sandbox renders again.
-        expect(page.frame_locator("#glmv-html-preview iframe").locator("#hero")) \
-            .to_have_text("Ship better software")
+        expect(hero).to_have_text("Ship better software")
         # A full-page capture leaves the sandboxed (cross-origin) frame blank: shoot the
         # panel itself, in view.
         shot = page.locator("#glmv-html").first.screenshot(

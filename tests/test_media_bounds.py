@@ -1,4 +1,4 @@
-"""Large uploads stay within bounded memory: the 117-page PDF and the 15-minute video.
+"""Large uploads stay within bounded memory: the 117-page PDF, the 15-minute video, a bomb.
 
 Each runs in a fresh interpreter that first warms up on a small file of the same kind, so the
 measured growth of the peak resident set is the large file's own cost, not library start-up.
@@ -6,50 +6,41 @@ measured growth of the peak resident set is the large file's own cost, not libra
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-SCRIPT = r"""
-import json, resource, sys
-from glmv_ui.media import ingest
-
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-warm, big = sys.argv[1], sys.argv[2]
-ingest([warm])
-before = peak()
-parts = ingest([big])
-after = peak()
-frames = sum(len(p.frames) for p in parts)
-print(json.dumps({"growth": after - before, "parts": len(parts), "frames": frames}))
-"""
+from tests.mediafiles import Measured, measure
 
 
-def _measure(warm: str, big: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", SCRIPT, warm, big], capture_output=True,
-                         text=True, check=True, timeout=240)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _measure(warm: str, big: str) -> Measured:
+    return measure(f"parts = ingest([{big!r}]); result = [len(parts), "
+                   "sum(len(p.frames) for p in parts)]",
+                   f"from glmv_ui.media import ingest; ingest([{warm!r}])")
 
 
 @pytest.mark.slow
 def test_117_page_pdf_renders_in_bounded_memory(corpus):
     result = _measure(str(corpus / "pdf" / "pdflatex-4-pages.pdf"),
                       str(corpus / "pdf" / "GeoTopo-komprimiert-117pages.pdf"))
-    assert result["parts"] == 16
+    assert result.result == [16, 0]
     # 16 pages of ~1.2 megapixels are ~56 MB as RGB images; pages are rendered one at a time,
     # so the peak stays near what is kept, far below rendering the whole document.
-    assert result["growth"] < 250 * 2**20, result
+    assert result.rss_growth_mb < 250, result
 
 
 @pytest.mark.slow
 def test_15_minute_video_samples_in_bounded_memory(corpus):
     result = _measure(str(corpus / "video" / "one-second-25frames.mp4"),
                       str(corpus / "video" / "long-15min-96x64-2fps.mp4"))
-    assert result["frames"] == 600
+    assert result.result == [1, 600]
     # Each picked frame is converted to its small output image at once; no decoded frame
     # (nor its decoder buffers) is kept: 600 frames of 84x56 px cost a few MB.
-    assert result["growth"] < 64 * 2**20, result
+    assert result.rss_growth_mb < 64, result
+
+
+def test_an_image_bomb_upload_is_refused_from_its_header(corpus):
+    # 30000x30000 at one bit a pixel: a small file that decodes to 2.7 GB as RGB.
+    result = _measure(str(corpus / "images" / "chelsea-rgb.png"),
+                      str(corpus / "images" / "bomb-valid-30000x30000-1bit.png"))
+    assert result.error_type == "MediaBudgetError"
+    assert result.error.startswith("bomb-valid-30000x30000-1bit.png: has too many pixels")
+    assert result.rss_growth_mb < 64, result

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
@@ -20,7 +20,7 @@ from .parts import MediaPart
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_ASPECT", "MAX_DECODE_PIXELS", "load_image", "to_rgb"]
+__all__ = ["MAX_ASPECT", "MAX_DECODE_PIXELS", "check_pixels", "load_image", "to_rgb"]
 
 # Above this many pixels an image is refused unread: 64 Mpx RGBA is already 256 MB decoded.
 MAX_DECODE_PIXELS = 64_000_000
@@ -31,9 +31,11 @@ _BOMB = ("has too many pixels to decode safely (a decompression bomb?); "
 SUPPORTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 
 
-def load_image(path: str | os.PathLike[str], name: str,
+def load_image(path: str | os.PathLike[str] | IO[bytes], name: str,
                limits: MediaLimits = DEFAULT_LIMITS) -> MediaPart:
-    """Read one image file into an RGB :class:`MediaPart` (refusals raise :class:`MediaError`)."""
+    """Read one image (a file, or a binary stream such as an embedded image's bytes) into an
+    RGB :class:`MediaPart`, downscaled to ``limits.image_max_pixels``; refusals raise
+    :class:`MediaError`, and the pixel count is checked before any pixel is decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -51,9 +53,25 @@ def load_image(path: str | os.PathLike[str], name: str,
         return _convert(img, name, limits, ImageOps, Image)
 
 
-def _unreadable_reason(path: str | os.PathLike[str]) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(512)
+def check_pixels(width: int, height: int, name: str) -> None:
+    """Refuse a size no image may have, from the header, before anything is decoded."""
+    if width * height > MAX_DECODE_PIXELS:
+        raise MediaBudgetError(
+            name, f"is {width}x{height} pixels, more than the {MAX_DECODE_PIXELS // 1_000_000} "
+                  "megapixels that can be decoded safely; reduce it first")
+    if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
+        raise UnsupportedMediaError(
+            name, f"is {width}x{height} pixels; images longer than {MAX_ASPECT}:1 "
+                  "are not supported")
+
+
+def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> str:
+    if isinstance(path, (str, os.PathLike)):
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    else:
+        path.seek(0)
+        head = path.read(512)
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return ("is a TIFF that cannot be read (its compression or layout is not supported); "
                 "save it as PNG or JPEG and upload that")
@@ -68,14 +86,7 @@ def _convert(img: Image.Image, name: str, limits: MediaLimits, ImageOps: Any,
     if img.format not in SUPPORTED_FORMATS:
         raise UnsupportedMediaError(name, f"is a {img.format} image, which is not supported")
     width, height = img.size
-    if width * height > MAX_DECODE_PIXELS:
-        raise MediaBudgetError(
-            name, f"is {width}x{height} pixels, more than the {MAX_DECODE_PIXELS // 1_000_000} "
-                  "megapixels that can be decoded safely; reduce it first")
-    if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
-        raise UnsupportedMediaError(
-            name, f"is {width}x{height} pixels; images longer than {MAX_ASPECT}:1 "
-                  "are not supported")
+    check_pixels(width, height, name)
     frames = getattr(img, "n_frames", 1)
     if frames > 1:
         what = "animated GIF" if img.format == "GIF" else f"{img.format} with {frames} pages"
@@ -138,7 +149,8 @@ def _scale_to_l(img: Image.Image) -> Image.Image:
     """
     if img.mode.startswith("I;16"):
         img = img.convert("I")  # widen first: Pillow's I;16 -> L conversion clips at 255
-    low, high = img.getextrema()
+    low, high = img.getextrema()  # one band: two numbers
+    assert isinstance(low, (int, float)) and isinstance(high, (int, float))
     if img.mode == "F" or low < 0:
         span_low, span_high = float(low), float(high)
     else:

@@ -1,7 +1,8 @@
 """The one entry point from uploaded files to model-ready parts, shared by the app, notebooks, CLI.
 
 ``ingest`` recognises each file by its content (magic bytes; the extension only breaks ties), hands
-it to the reader for its kind, and applies the conversation rules before anything reaches a model:
+it to the reader for its kind, and applies the conversation rules of :mod:`.rules` (the ones an
+imported conversation meets too) before anything reaches a model:
 
 * images and a video never share a conversation (the model's processor cannot mix them), and a
   conversation holds at most one video (its ~30k visual tokens fill most of a context);
@@ -17,15 +18,18 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from typing import Literal
 
 from ..config import MediaLimits
-from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
-from .budget import DEFAULT_LIMITS, check_budget
+from ..errors import MediaError, UnsupportedMediaError
+from .archive import check_directory, read_directory
+from .budget import DEFAULT_LIMITS
 from .images import load_image
 from .parts import MediaPart
 from .pdf import render_pdf
+from .rules import admit, check_file_size, check_visual_budget, count_kinds
 from .slides import render_slides
 from .video import sample_video
 
@@ -37,8 +41,12 @@ _DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
 _VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
 
 
-def sniff(path: str | os.PathLike[str], name: str) -> Kind:
-    """What a file holds, from its first bytes; refuses what no reader handles."""
+def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS) -> Kind:
+    """What a file holds, from its first bytes; refuses what no reader handles.
+
+    A zip is read no further than its directory, which must pass ``limits`` (see
+    :mod:`.archive`).
+    """
     with open(path, "rb") as fh:
         head = fh.read(4096)
     ext = os.path.splitext(name)[1].lower()
@@ -60,7 +68,7 @@ def sniff(path: str | os.PathLike[str], name: str) -> Kind:
     if head[4:8] in (b"moov", b"mdat", b"free", b"wide"):  # QuickTime files without ftyp
         return "video"
     if head.startswith(b"PK"):
-        return _sniff_zip(path, name, ext)
+        return _sniff_zip(path, name, ext, limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .ppt, but also .doc/.xls
         if ext in _DECK_EXTS:
             return "slides"
@@ -80,17 +88,24 @@ def sniff(path: str | os.PathLike[str], name: str) -> Kind:
                                       "slides and videos are)")
 
 
-def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str) -> Kind:
+def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str, limits: MediaLimits) -> Kind:
+    # The member count is checked before the directory is loaded, and the stated sizes before
+    # any member is read; only the first bytes of "mimetype" are ever inflated here.
     try:
-        with zipfile.ZipFile(path) as package:
-            names = set(package.namelist())
-            mimetype = package.read("mimetype")[:80] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError) as exc:
+        infos = read_directory(path, name, limits)
+        names = {i.filename for i in infos}
+        mimetype = b""
+        if "mimetype" in names:
+            with zipfile.ZipFile(path) as package, package.open("mimetype") as fh:
+                mimetype = fh.read(80)
+    except (UnsupportedMediaError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
+            NotImplementedError, RuntimeError) as exc:
         if ext in _DECK_EXTS:
             raise UnsupportedMediaError(name, "is damaged: it is not a readable PPTX/ODP "
                                               "package (a broken or truncated zip)") from exc
         raise UnsupportedMediaError(name, "is a damaged zip archive") from exc
     if "ppt/presentation.xml" in names or b"presentation" in mimetype:
+        check_directory(infos, name, limits)
         return "slides"
     raise UnsupportedMediaError(name, "is a zip package but not a slide deck; documents, "
                                       "spreadsheets and archives are not supported")
@@ -114,22 +129,12 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
     shown = [str(n) for n in names] if names is not None else \
         [os.path.basename(os.fspath(p)) for p in paths]
     parts: list[MediaPart] = []
-    images = sum(1 for p in existing if p.kind == "image")
-    videos = sum(1 for p in existing if p.kind == "video")
+    images, videos = count_kinds(existing)
     for path, name in zip(paths, shown, strict=True):
         kind = _checked_kind(path, name, limits)
-        if kind == "video":
-            _refuse_mix(name, images, videos, adding="video")
-        else:
-            _refuse_mix(name, images, videos, adding="image")
-            room = limits.max_images - images
-            if room < 1:
-                raise MediaBudgetError(
-                    name, f"too many images: a conversation holds at most {limits.max_images} "
-                          "(PDF pages and slides count as images); start a new conversation or "
-                          "send fewer")
+        room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
         try:
-            new = _read(kind, path, name, limits, room if kind != "video" else 0, password,
+            new = _read(kind, path, name, limits, room, password,
                         page_range, video_range, video_fps, video_max_frames)
         except MediaError:
             raise  # already a message for the user
@@ -140,10 +145,7 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
         else:
             images += len(new)
         parts.extend(new)
-    report = check_budget(parts, limits, existing)
-    if not report.fits:
-        source = ", ".join(dict.fromkeys(p.source for p in parts))
-        raise MediaBudgetError(source, f"{report.message}. {report.suggestion}.")
+    check_visual_budget(parts, limits, existing)
     return parts
 
 
@@ -152,22 +154,8 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
         size = os.path.getsize(path)
     except OSError as exc:
         raise MediaError(name, "cannot be read (the uploaded file is missing)") from exc
-    if size > limits.max_upload_mb * 1024 * 1024:
-        raise MediaBudgetError(name, f"is {size / 2**20:.0f} MB; uploads are limited to "
-                                     f"{limits.max_upload_mb} MB")
-    return sniff(path, name)
-
-
-def _refuse_mix(name: str, images: int, videos: int, adding: str) -> None:
-    if adding == "video" and images:
-        raise MediaBudgetError(name, "a conversation cannot mix images (or PDF pages, slides) "
-                                     "and a video; start a new conversation for the video")
-    if adding == "video" and videos:
-        raise MediaBudgetError(name, "a conversation holds one video at most; start a new "
-                                     "conversation for another video")
-    if adding == "image" and videos:
-        raise MediaBudgetError(name, "a conversation cannot mix a video and images (or PDF "
-                                     "pages, slides); start a new conversation for the images")
+    check_file_size(size, name, limits)
+    return sniff(path, name, limits)
 
 
 def _read(kind: Kind, path: str | os.PathLike[str], name: str, limits: MediaLimits, room: int,

@@ -1,11 +1,15 @@
 """Slide decks (PPTX, ODP, PPT) -> one RGB :class:`MediaPart` per slide used.
 
-Decks are converted to PDF by headless LibreOffice and the PDF pages rendered like any PDF. Each
-conversion runs in its own temporary folder with a private LibreOffice profile (so concurrent
-conversions never share or lock a profile), on a copy of the upload under a fixed safe name (the
-user's file name never reaches a command line or a shared folder), with a time limit after which
-the whole process group is killed. The conversion opens no network connection: it reads the copy
-and writes the PDF next to it.
+A PPTX or ODP package is checked first (:mod:`.archive`: part count, stated and real unpacked
+sizes, compression ratio), so no reader below ever unpacks a decompression bomb. Decks are then
+converted to PDF by headless LibreOffice and the PDF pages rendered like any PDF. Each conversion
+runs in its own temporary folder with a private LibreOffice profile (so concurrent conversions
+never share or lock a profile), on a copy of the upload under a fixed safe name (the user's file
+name never reaches a command line or a shared folder), with a time limit after which the whole
+process group is killed and, on Linux, an address-space limit (``ulimit -v`` in a shell that
+then becomes LibreOffice, so the limit holds from its first instruction and for every process it
+starts). The conversion opens no network connection: it reads the copy and writes the PDF next to
+it.
 
 Without LibreOffice, PPTX decks fall back to a plain summary picture per slide drawn with
 python-pptx and Pillow (title, text, pictures, notes), and say so in a note.
@@ -18,6 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -25,6 +30,7 @@ from typing import Any
 
 from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
+from .archive import check_package, count_in_member
 from .budget import DEFAULT_LIMITS
 from .parts import MediaPart
 from .pdf import choose_range, render_pdf
@@ -55,13 +61,16 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
     suffix = (suffix or Path(name).suffix or ".pptx").lower()
     if suffix not in (".pptx", ".odp", ".ppt", ".pps", ".ppsx"):
         suffix = ".pptx"
+    if zipfile.is_zipfile(path):
+        check_package(path, name, limits)
     if count_slides(path) == 0:
         # LibreOffice would print an empty deck as one blank page.
         raise MediaError(name, "has no slides")
     with tempfile.TemporaryDirectory(prefix="glmv-deck-") as tmp:
         if binary is None:
             return _fallback(path, name, limits, page_range, max_slides)
-        pdf = convert_to_pdf(path, name, Path(tmp), binary, limits.office_timeout_s, suffix)
+        pdf = convert_to_pdf(path, name, Path(tmp), binary, limits.office_timeout_s, suffix,
+                             memory_mb=limits.office_memory_mb)
         try:
             return render_pdf(pdf, name, limits, page_range=page_range, max_pages=max_slides,
                               numbering="slide")
@@ -72,23 +81,30 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
 
 
 def count_slides(path: str | os.PathLike[str]) -> int | None:
-    """Slides in a PPTX or ODP package, read from the zip directory; None when unknown."""
+    """Slides in a (checked) PPTX or ODP package; None when unknown.
+
+    PPTX slides are counted from the zip directory, ODP pages by streaming ``content.xml``.
+    """
     try:
         with zipfile.ZipFile(path) as package:
             names = package.namelist()
-            if "ppt/presentation.xml" in names:
-                return sum(1 for n in names
-                           if n.startswith("ppt/slides/slide") and n.endswith(".xml"))
-            if "content.xml" in names:
-                return package.read("content.xml").count(b"<draw:page ")
-    except (zipfile.BadZipFile, OSError, KeyError):
+        if "ppt/presentation.xml" in names:
+            return sum(1 for n in names if n.startswith("ppt/slides/slide") and n.endswith(".xml"))
+        if "content.xml" in names:
+            return count_in_member(path, "content.xml", b"<draw:page ")
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError):
         return None
     return None
 
 
 def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffice: str,
-                   timeout_s: float, suffix: str = ".pptx") -> Path:
-    """Convert a deck to PDF inside ``workdir`` with a private profile; return the PDF's path."""
+                   timeout_s: float, suffix: str = ".pptx", *,
+                   memory_mb: int | None = None) -> Path:
+    """Convert a deck to PDF inside ``workdir`` with a private profile; return the PDF's path.
+
+    ``memory_mb`` bounds LibreOffice's address space on Linux (elsewhere only the time limit
+    applies).
+    """
     source = workdir / f"deck{suffix}"
     shutil.copyfile(path, source)
     profile = workdir / "profile"
@@ -97,6 +113,12 @@ def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffi
     cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
            f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "pdf",
            "--outdir", str(outdir), str(source)]
+    limited = memory_mb is not None and sys.platform.startswith("linux")
+    if limited:
+        # The shell sets the limit on itself and then becomes LibreOffice (exec), so it holds
+        # before LibreOffice runs and for every helper it forks; no Python runs after fork.
+        cmd = ["/bin/sh", "-c", 'ulimit -v "$1" && shift && exec "$@"', "sh",
+               str(int(memory_mb or 0) * 1024), *cmd]
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
     env["HOME"] = str(workdir)  # nothing is written to the real home
     try:
@@ -114,6 +136,12 @@ def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffi
         raise MediaError(name, f"took longer than {timeout_s:g} s to convert and was "
                                "stopped; try a smaller deck or export it as PDF") from exc
     pdf = outdir / "deck.pdf"
+    # LibreOffice ends with status 0 on a deck it cannot open; under the limit a failed
+    # allocation ends it otherwise (an abort, or the loader's 127).
+    if limited and proc.returncode != 0:
+        raise MediaError(name, f"could not be converted: LibreOffice stopped (status "
+                               f"{proc.returncode}), most likely because the deck needs more "
+                               f"than the {memory_mb} MB of memory it may use")
     if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
         detail = output.decode("utf-8", "replace").strip().splitlines()[-1:] if output else []
         raise UnsupportedMediaError(
@@ -144,7 +172,7 @@ def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
     first, last, notes = choose_range(name, total, page_range, cap, "slide")
     notes.insert(0, FALLBACK_NOTE)
     aspect = (deck.slide_height or 6858000) / (deck.slide_width or 9144000)
-    parts = []
+    parts: list[MediaPart] = []
     for number in range(first, last + 1):
         image = _draw_slide(slides[number - 1], aspect)
         parts.append(MediaPart(kind="image", source=name, image=image, slide=number,

@@ -172,7 +172,7 @@ class PanelHandlers:
         path = file if isinstance(file, str) else getattr(file, "name", None) or file.get("path")
         try:
             engine = self.manager.require(cs.lang)
-            convo = export.read_json(path)
+            convo = export.read_json(path, limits=self.config.media)
         except GlmvError as exc:
             logging.getLogger("glmv_ui").info("import refused: %s", exc)
             return self.chat.notice(f"⚠ {t(cs.lang, 'not_imported', reason=exc)}")
