@@ -27,7 +27,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     ``glmv_sessions`` (the per-session registry) for tests and embedding.
     """
     try:  # on ZeroGPU, spaces must be imported before torch touches CUDA
-        import spaces  # type: ignore[import-not-found]  # noqa: F401
+        import spaces  # noqa: F401
     except ImportError:
         pass
     import gradio as gr
@@ -48,22 +48,30 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
         handlers = Handlers(config, manager, registry, ui)
         wire(demo, ui, handlers)
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
-    demo.glmv_model = manager  # type: ignore[attr-defined]
-    demo.glmv_sessions = registry  # type: ignore[attr-defined]
+    demo.glmv_model = manager
+    demo.glmv_sessions = registry
     if preload:
         manager.start()
     return demo
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch`` from the config (theme and CSS included)."""
+    """Keyword arguments for ``Blocks.launch`` from the config (theme and CSS included).
+
+    Host and port are passed only when the config sets them: otherwise Gradio reads its own
+    ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``, which Docker images and other hosts set.
+    """
     import gradio as gr
 
     from .state import media_root
 
+    where: dict[str, Any] = {}
+    if config.host is not None:
+        where["server_name"] = config.host
+    if config.port is not None:
+        where["server_port"] = config.port
     return {
-        "server_name": config.host,
-        "server_port": config.port,
+        **where,
         "share": config.share,
         "mcp_server": config.mcp_server,
         "max_file_size": f"{config.max_file_size_mb}mb",
