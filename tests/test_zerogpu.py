@@ -7,7 +7,6 @@ the three device functions that need a GPU are replaced (tests/zerogpu_cpu.py).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import pickle
 import threading
@@ -34,8 +33,9 @@ from glmv_ui.errors import GenerationError, MediaBudgetError
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.prompt import Turn, build_messages
 from glmv_ui.session import Session
+from tests.app_drive import exported_turns, reply_then_stop, start_group, wait_for_model
 from tests.helpers import red_image
-from tests.serve_helpers import ROOT, free_port, start_process, wait_ready
+from tests.serve_helpers import ROOT, free_port
 from tests.zerogpu_standin import SchedulerStandIn
 
 
@@ -169,69 +169,33 @@ def zerogpu_env(standin: SchedulerStandIn, tmp_path: Path) -> dict[str, str]:
             "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def _answer_text(messages: list[dict[str, Any]]) -> str:
-    last = messages[-1] if messages else {}
-    if last.get("role") != "assistant" or last.get("metadata"):
-        return ""
-    content = last.get("content")
-    parts = content if isinstance(content, list) else [content]
-    return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
-
-
-def _reply_then_stop(client: Any, message: dict[str, Any]) -> None:
-    """Send ``message``, wait for the first streamed text of the reply, press Stop, and wait
-    for the reply to end."""
-    job = client.submit(message, api_name="/chat")
-    for output in job:
-        messages = output[0]
-        if messages and messages[-1]["role"] == "assistant" and (
-                messages[-1].get("metadata") or _answer_text(messages)):
-            break  # the thinking block or the answer has started streaming
-    client.predict(api_name="/stop")
-    job.result(timeout=180)
-
-
 def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *,
                       pythonpath: str = "") -> None:
     """Start ``app_py`` on spaces' ZeroGPU path, send a reply with an image and stop it, then
     a second one; check that Stop ended the generation in the worker and that the same worker
     served the next request."""
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
     standin = SchedulerStandIn()
     port = free_port()
     picture = tmp_path / "red.png"
     red_image().save(picture)
     env = {**zerogpu_env(standin, tmp_path), "PYTHONPATH": pythonpath}
-    app = start_process([python, str(ROOT / "tests" / "zerogpu_cpu.py"), str(app_py),
-                         "--port", str(port), "--host", "127.0.0.1"], tmp_path / "app.log",
-                        env=env, cwd=app_py.parent, port=port)
+    app = start_group([python, str(ROOT / "tests" / "zerogpu_cpu.py"), str(app_py),
+                       "--port", str(port), "--host", "127.0.0.1"], tmp_path / "app.log",
+                      env=env, cwd=app_py.parent, port=port)
     try:
-        client_box: list[Any] = []
-
-        def model_ready() -> bool:
-            try:
-                if not client_box:
-                    client_box.append(Client(app.base_url + "/", verbose=False))
-                status = client_box[0].predict(api_name="/model_status")
-            except Exception:  # noqa: BLE001 - not serving yet
-                return False
-            assert "Could not load" not in status, status
-            return "loaded in" in status
-
-        wait_ready(app, model_ready, timeout_s=240, what="the app on the ZeroGPU path")
-        client = client_box[0]
-        _reply_then_stop(client, {"text": "Describe the picture.",
+        client = wait_for_model(app)
+        reply_then_stop(client, {"text": "Describe the picture.",
                                   "files": [handle_file(str(picture))]})
         first = standin.of("/release")
         assert len(first) == 1 and first[0].params["fail"] == "false", standin.calls
-        _reply_then_stop(client, {"text": "And now?", "files": []})
-        exported = json.loads(Path(client.predict("json", api_name="/export")).read_text())
+        reply_then_stop(client, {"text": "And now?", "files": []})
+        turns = exported_turns(client)
         log = app.output()
     finally:
         app.stop()
         standin.close()
-    turns = exported["turns"]
     assert [t["status"] for t in turns] == ["cancelled", "cancelled"], log[-3000:]
     stats = turns[0]["stats"]
     assert stats["visual_tokens"] > 0 and stats["finish_reason"] == "cancelled"
@@ -251,3 +215,14 @@ def test_the_app_on_the_zerogpu_path_streams_an_image_reply_and_stops(tmp_path: 
     import sys
 
     drive_zerogpu_app(ROOT / "app.py", sys.executable, tmp_path, pythonpath=str(ROOT))
+
+
+def test_the_module_imports_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, glmv_ui.engines.zerogpu, glmv_ui.ui.gpu\n"
+            "print(','.join(m for m in ('spaces', 'torch', 'gradio', 'PIL') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Call:
     path: str
     params: dict[str, str]
     idle: bool | None = None  # what /schedule answered
+    at: float = field(default_factory=time.monotonic)  # the clock is shared by all processes
 
 
 @dataclass
