@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,10 +210,20 @@ def test_missing_app_is_reported(tmp_path: Path, project: Path) -> None:
 
 # -- each target's folder in a clean virtual environment --------------------------------------
 
-def _clean_venv(space: Path, python: str, venv: Path) -> str:
-    """A new venv holding the folder's requirements and the Gradio the Space's SDK installs,
-    from the package index (--isolated: no machine-wide pip settings); its python."""
-    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
+@pytest.fixture
+def venv(tmp_path: Path) -> Iterator[Path]:
+    """Where a clean environment goes; removed afterwards (a CUDA torch stack is ~5 GB)."""
+    path = tmp_path / "venv"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _clean_venv(space: Path, venv: Path) -> str:
+    """A new venv, with the Python the folder's front matter names, holding the folder's
+    requirements and the Gradio the Space's SDK installs, from the package index (--isolated:
+    no machine-wide pip settings); its python."""
+    version = ".".join(_front_matter(space)["python_version"].split(".")[:2])
+    subprocess.run([_python(version), "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--isolated",
            "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "-r", str(space / "requirements.txt"), f"gradio=={GRADIO_VERSION}"],
@@ -235,7 +246,7 @@ def _python(version: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_remote_space_installs_without_torch_and_chats(tmp_path: Path) -> None:
+def test_remote_space_installs_without_torch_and_chats(tmp_path: Path, venv: Path) -> None:
     from glmv_ui.tiny import ensure_tiny_checkpoint
     from tests.app_drive import exported_turns, reply_then_stop, wait_for_model
     from tests.serve_helpers import start_transformers_serve
@@ -245,8 +256,7 @@ def test_remote_space_installs_without_torch_and_chats(tmp_path: Path) -> None:
     try:
         space = build_space(tmp_path / "space", engine="remote", url=server.url,
                             remote_model=server.model)
-        python = _clean_venv(space, _python(_front_matter(space)["python_version"]),
-                             tmp_path / "venv")
+        python = _clean_venv(space, venv)
         probe = subprocess.run([python, "-c", "import torch"], capture_output=True, timeout=60)
         assert probe.returncode != 0  # the remote Space has no torch at all
         port = free_port()
@@ -267,7 +277,7 @@ def test_remote_space_installs_without_torch_and_chats(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_gpu_space_installs_and_answers_on_a_tiny_model(tmp_path: Path) -> None:
+def test_gpu_space_installs_and_answers_on_a_tiny_model(tmp_path: Path, venv: Path) -> None:
     """The GPU target's torch (the index's CUDA build) runs on this CPU: the folder installs,
     starts, and streams a reply about an image through the real processor and generate."""
     from gradio_client import handle_file
@@ -276,8 +286,7 @@ def test_gpu_space_installs_and_answers_on_a_tiny_model(tmp_path: Path) -> None:
     from tests.helpers import red_image
 
     space = build_space(tmp_path / "space", MODEL, hardware="l40sx1")
-    python = _clean_venv(space, _python(_front_matter(space)["python_version"]),
-                         tmp_path / "venv")
+    python = _clean_venv(space, venv)
     picture = tmp_path / "red.png"
     red_image().save(picture)
     port = free_port()
@@ -298,12 +307,12 @@ def test_gpu_space_installs_and_answers_on_a_tiny_model(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_zerogpu_space_installs_and_runs_on_the_zerogpu_path(tmp_path: Path) -> None:
+def test_zerogpu_space_installs_and_runs_on_the_zerogpu_path(tmp_path: Path,
+                                                              venv: Path) -> None:
     """The ZeroGPU target's Python, torch and the index's ``spaces``, through the same
     scenario as tests/test_zerogpu.py: image reply, Stop, the worker reused."""
     from tests.test_zerogpu import drive_zerogpu_app
 
     space = build_space(tmp_path / "space", MODEL, hardware=ZEROGPU)
-    python = _clean_venv(space, _python(_front_matter(space)["python_version"][:4]),
-                         tmp_path / "venv")
+    python = _clean_venv(space, venv)
     drive_zerogpu_app(space / "app.py", python, tmp_path)
