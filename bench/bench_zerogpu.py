@@ -109,7 +109,7 @@ def stop_latency(repeat: int) -> None:
     standin = SchedulerStandIn()
     home = tempfile.mkdtemp()
     env = {**os.environ, "SPACES_ZERO_GPU": "true", "SPACES_ZERO_DEVICE_API_URL": standin.url,
-           "HOME": home, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+           "HOME": home, "TMPDIR": home, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.setdefault("GLMV_CACHE", str(ROOT / ".cache" / "glmv"))
     try:
         run = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(repeat)], env=env,

@@ -163,8 +163,10 @@ def zerogpu_env(standin: SchedulerStandIn, tmp_path: Path) -> dict[str, str]:
     """Environment for an app process on spaces' ZeroGPU path, private to this test."""
     home = tmp_path / "home"  # spaces keeps its worker clean-ups under ~/.zerogpu
     home.mkdir(exist_ok=True)
+    # TMPDIR too: a process stopped with SIGTERM leaves its stop-flag folder behind.
     return {"SPACES_ZERO_GPU": "true", "SPACES_ZERO_DEVICE_API_URL": standin.url,
-            "HOME": str(home), "ZEROGPU_CPU_REPORT": str(tmp_path / "workers.txt"),
+            "HOME": str(home), "TMPDIR": str(home),
+            "ZEROGPU_CPU_REPORT": str(tmp_path / "workers.txt"),
             "GLMV_MODEL": "tiny-glm41v", "HF_HUB_OFFLINE": "1",
             "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
 
