@@ -1,6 +1,8 @@
 # Two entry points, each of which sets up what it needs first:
 #   make demo [MODEL=tiny-glm41v]   install the app's requirements and launch the demo
 #   make test                       install the test requirements (Chromium, LibreOffice too) and run every check
+# and one for the notebooks:
+#   make lab                        install JupyterLab and open notebooks/ in it
 #
 # pip runs with --isolated so that a machine-wide pip configuration (extra find-links, a local
 # CPU-only torch wheel) cannot swap in different builds than requirements.txt names.
@@ -10,10 +12,12 @@ VENV ?= .venv
 PIP_INSTALL ?= $(VENV)/bin/pip install --isolated --disable-pip-version-check -q
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Jupyter refuses to run as root unless told to; containers and CI often run as root.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 MODEL ?=
 ARGS ?=
 
-.PHONY: demo test lint system-deps
+.PHONY: demo test lab lint system-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +29,21 @@ $(VENV)/.app-installed: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.test-installed: requirements.txt requirements-test.txt pyproject.toml | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements.txt requirements-test.txt requirements-lab.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP_INSTALL) -r requirements-test.txt
 	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
-	touch $(VENV)/.app-installed $@
+	touch $(VENV)/.app-installed $(VENV)/.lab-installed $@
+
+$(VENV)/.lab-installed: requirements-lab.txt $(VENV)/.app-installed
+	$(PIP_INSTALL) -r requirements-lab.txt
+	touch $@
 
 demo: $(VENV)/.app-installed
 	$(PY) app.py $(if $(MODEL),--model $(MODEL)) $(ARGS)
+
+# On loopback and without opening a browser: open the URL it prints (it carries the token).
+lab: $(VENV)/.lab-installed
+	$(VENV)/bin/jupyter lab notebooks/ --ip=127.0.0.1 --no-browser $(ALLOW_ROOT) $(ARGS)
 
 # Headless Chromium drives the page in the browser tests; LibreOffice renders slide decks.
 system-deps:

@@ -35,8 +35,12 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
                         "(env GLMV_REMOTE_THINKING)")
     p.add_argument("--api-key-env", default=env.remote_api_key_env,
                    help="variable holding the remote server's API key (env GLMV_API_KEY_ENV)")
-    p.add_argument("--host", default=env.host, help="address to serve on (env GLMV_HOST)")
-    p.add_argument("--port", type=int, default=env.port, help="port (env GLMV_PORT)")
+    p.add_argument("--host", default=env.host,
+                   help="address to serve on (env GLMV_HOST, else Gradio's GRADIO_SERVER_NAME, "
+                        "else 127.0.0.1)")
+    p.add_argument("--port", type=int, default=env.port,
+                   help="port (env GLMV_PORT, else Gradio's GRADIO_SERVER_PORT, else the first "
+                        "free one from 7860)")
     p.add_argument("--share", action="store_true", default=env.share,
                    help="create a public share link (env GLMV_SHARE=1)")
     p.add_argument("--mcp", action="store_true", default=env.mcp_server,

@@ -23,6 +23,7 @@ __all__ = [
     "Sampling",
     "default_sampling",
     "env_model",
+    "env_zerogpu_size",
 ]
 
 DEFAULT_MODEL = "zai-org/GLM-4.1V-9B-Thinking"
@@ -162,8 +163,11 @@ class AppConfig:
     remote_thinking_style: Literal["chat_template_kwargs", "vendor", "none"] = (
         "chat_template_kwargs")
     remote_video_mode: Literal["frames", "video"] = "frames"
-    host: str = "127.0.0.1"
-    port: int = 7860
+    # None: Gradio decides (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1 and the
+    # first free port from 7860), as hosts such as Docker images and Spaces expect.
+    host: str | None = None
+    port: int | None = None
+    zerogpu_size: Literal["large", "xlarge"] | None = None  # None: ZeroGPU's default (large)
     share: bool = False
     mcp_server: bool = False
     concurrency: int = 1
@@ -202,10 +206,10 @@ class AppConfig:
                     raise ConfigError(f"{var}={raw!r} is not a valid value") from None
         quant = values.pop("quantization", None)
         load = LoadOptions(quantization=None if quant in (None, "none") else quant)  # type: ignore[arg-type]
-        size = values.get("max_file_size_mb", MediaLimits.max_upload_mb)
-        media = MediaLimits(max_upload_mb=size if isinstance(size, int) else
-                            MediaLimits.max_upload_mb)
-        return cls(load=load, media=media, **values)  # type: ignore[arg-type]
+        size = values.get("max_file_size_mb")
+        upload_mb = size if isinstance(size, int) else MediaLimits.max_upload_mb
+        return cls(load=load, media=MediaLimits(max_upload_mb=upload_mb),
+                   **values)  # type: ignore[arg-type]
 
 
 def _flag(raw: str) -> bool:
@@ -235,9 +239,21 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
     "GLMV_MAX_FILE_MB": ("max_file_size_mb", int),
     "GLMV_LANGUAGE": ("language", str),
     "GLMV_MODEL_SWITCH": ("model_switch", _flag),
+    "GLMV_ZEROGPU_SIZE": ("zerogpu_size", str),
 }
 
 
 def env_model(default: str = DEFAULT_MODEL) -> str:
     """The model id chosen with ``GLMV_MODEL`` (any id the registry accepts, tiny ones too)."""
     return os.environ.get("GLMV_MODEL", "").strip() or default
+
+
+ZEROGPU_SIZES = ("large", "xlarge")
+
+
+def env_zerogpu_size() -> str | None:
+    """The ZeroGPU size chosen with ``GLMV_ZEROGPU_SIZE`` (``large`` or ``xlarge``), or None."""
+    size = os.environ.get("GLMV_ZEROGPU_SIZE", "").strip().lower() or None
+    if size is not None and size not in ZEROGPU_SIZES:
+        raise ConfigError(f"GLMV_ZEROGPU_SIZE must be large or xlarge, got {size!r}")
+    return size

@@ -65,14 +65,22 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch`` from the config (theme and CSS included)."""
+    """Keyword arguments for ``Blocks.launch`` from the config (theme and CSS included).
+
+    Host and port are passed only when the config sets them: otherwise Gradio reads its own
+    ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``, which Docker images and other hosts set.
+    """
     import gradio as gr
 
     from .state import media_root
 
+    where: dict[str, Any] = {}
+    if config.host is not None:
+        where["server_name"] = config.host
+    if config.port is not None:
+        where["server_port"] = config.port
     return {
-        "server_name": config.host,
-        "server_port": config.port,
+        **where,
         "share": config.share,
         "mcp_server": config.mcp_server,
         "max_file_size": f"{config.max_file_size_mb}mb",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..config import AppConfig
 from ..engines.base import Engine
+from ..engines.zerogpu import zerogpu_engine
 from ..errors import (
     ConversationError,
     GlmvError,
@@ -22,7 +23,6 @@ from ..errors import (
     ModelLoadError,
     WeightsUnavailableError,
 )
-from .gpu import gpu_engine
 from .i18n import t
 
 __all__ = ["ModelManager", "guess_family", "release_engine"]
@@ -59,7 +59,7 @@ class ModelManager:
         self.config = config
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self._engine: Engine | None = gpu_engine(engine) if engine is not None else None
+        self._engine: Engine | None = zerogpu_engine(engine) if engine is not None else None
         self.state = "ready" if engine is not None else "idle"
         self.family = engine.family if engine is not None else guess_family(config)
         self.guessed_family = self.family  # what the settings were first drawn for
@@ -123,7 +123,7 @@ class ModelManager:
         config = self.config
         try:
             engine = create_engine(config, progress=self._progress)
-            self._engine = gpu_engine(engine)
+            self._engine = zerogpu_engine(engine, size=config.zerogpu_size)
             self.family, self.name = engine.family, getattr(engine, "name", config.model)
             self.load_seconds = time.perf_counter() - start
             self.state = "ready"
