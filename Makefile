@@ -17,7 +17,7 @@ ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 MODEL ?=
 ARGS ?=
 
-.PHONY: demo test lab lint system-deps
+.PHONY: demo test test-fast lab lint system-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,15 @@ system-deps:
 	    chromium libreoffice-impress fonts-dejavu-core fonts-noto-cjk; \
 	fi
 
+# Style and types: ruff over everything, mypy over the package (settings in pyproject.toml).
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check glmv_ui tests bench app.py
+	$(VENV)/bin/mypy
 
 test: system-deps $(VENV)/.test-installed lint
 	$(PY) -m pytest
+
+# The quick loop while working: everything but tests that start servers, browsers, LibreOffice
+# or subprocesses (marked slow); `make test` runs them all.
+test-fast: $(VENV)/.test-installed
+	$(PY) -m pytest -m "not slow" -q
