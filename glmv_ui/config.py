@@ -178,6 +178,21 @@ class AppConfig:
     # process, so it is the operator's choice; None: allowed only when serving on loopback
     # (not shared, not on a Hugging Face Space).
     model_switch: bool | None = None
+    # "user:password" pairs, comma-separated, that the page asks for (GLMV_AUTH only: a flag
+    # would show the passwords in process lists). Never printed: kept out of repr.
+    auth: str | None = field(default=None, repr=False)
+
+    def auth_pairs(self) -> list[tuple[str, str]]:
+        """The logins from ``auth``; refuses a malformed entry without echoing it."""
+        pairs = []
+        for entry in (self.auth or "").split(","):
+            if not entry.strip():
+                continue
+            user, sep, password = entry.strip().partition(":")
+            if not sep or not user or not password:
+                raise ConfigError("GLMV_AUTH must be user:password pairs separated by commas")
+            pairs.append((user, password))
+        return pairs
 
     def switching_allowed(self, environ: Mapping[str, str] | None = None) -> bool:
         if self.model_switch is not None:
@@ -239,6 +254,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
     "GLMV_MAX_FILE_MB": ("max_file_size_mb", int),
     "GLMV_LANGUAGE": ("language", str),
     "GLMV_MODEL_SWITCH": ("model_switch", _flag),
+    "GLMV_AUTH": ("auth", str),
     "GLMV_ZEROGPU_SIZE": ("zerogpu_size", str),
 }
 

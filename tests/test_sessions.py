@@ -37,3 +37,19 @@ def test_each_app_instance_has_a_folder_of_its_own() -> None:
     finally:
         first.close_all()
         second.close_all()
+
+
+def test_logins_come_from_the_environment_and_never_show() -> None:
+    import pytest
+
+    from glmv_ui.config import AppConfig
+    from glmv_ui.errors import ConfigError
+    from glmv_ui.ui import launch_options
+
+    config = AppConfig.from_env({"GLMV_AUTH": "ada:s3cret, bob:hunter2"})
+    assert launch_options(config)["auth"] == [("ada", "s3cret"), ("bob", "hunter2")]
+    assert "s3cret" not in repr(config)
+    with pytest.raises(ConfigError) as refused:
+        AppConfig(auth="ada-without-password").auth_pairs()
+    assert "ada" not in str(refused.value)
+    assert "auth" not in launch_options(AppConfig())

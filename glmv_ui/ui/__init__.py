@@ -79,6 +79,9 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         where["server_name"] = config.host
     if config.port is not None:
         where["server_port"] = config.port
+    logins = config.auth_pairs()
+    if logins:
+        where["auth"] = logins
     return {
         **where,
         "share": config.share,
