@@ -103,11 +103,39 @@ def scripted_app(launch_app):
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium for the session (Debian's, driven by Playwright)."""
+def playwright():
+    """One Playwright driver for the whole run: its sync API keeps an event loop running in this
+    thread, so a second one (or asyncio.run) cannot start beside it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    """One headless Chromium for the session (Debian's, driven by Playwright)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def run_async(coroutine):
+    """Run ``coroutine`` to the end in a thread of its own, away from Playwright's loop."""
+    import asyncio
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="test-asyncio")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

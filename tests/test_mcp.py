@@ -3,7 +3,6 @@ by URL, and two clients that never see each other's conversation."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import io
@@ -14,6 +13,7 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_two_mcp_clients_each_have_their_own_conversation(launch_app: Any) -> No
             page = await b.call_tool("clear", {})
             assert page.isError
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_files_by_url_follow_the_upload_rules_and_stay_off_private_addresses(

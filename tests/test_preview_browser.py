@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
 from glmv_ui.preview import (
     CSP,
@@ -35,21 +35,12 @@ from glmv_ui.preview import (
     preview_document,
     preview_iframe,
 )
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.preview_attacks import ATTACKS, ATTACKS_BY_NAME, Attack, Hit, Listener
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECRET_COOKIE = "cookie-secret-4711"
 SECRET_STORAGE = "storage-secret-0815"
 PARENT_TITLE = "parent-title-secret"
@@ -135,19 +126,14 @@ def app() -> Iterator[App]:
         server.close()
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
 def _context(pw: Playwright, folder: Path, *, preload: bool) -> BrowserContext:
     """A Chromium profile; ``preload=False`` is the user setting "Preload pages: off"."""
     if not preload:
         (folder / "Default").mkdir(parents=True)
         (folder / "Default" / "Preferences").write_text(
             json.dumps({"net": {"network_prediction_options": 2}}), encoding="utf-8")
-    return pw.chromium.launch_persistent_context(str(folder), executable_path=CHROMIUM, args=ARGS)
+    return pw.chromium.launch_persistent_context(str(folder), executable_path=CHROMIUM,
+                                                 args=CHROMIUM_ARGS)
 
 
 @pytest.fixture(scope="module")

@@ -314,7 +314,7 @@ class ChatHandlers:
         if not paths:
             return {ui.attach_group: gr.Group(visible=False), **self.notice("")}
         if (cs.session is not None and cs.session.busy) or tuple(paths) == cs.sent:
-            return {}
+            return {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
         att = self.attachments(cs, paths, settings, password)
         return self.attach_outputs(cs, message, att, settings)
 
