@@ -74,8 +74,9 @@ def app_path(loaded, n: int, port: int) -> float:
 
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
     start = time.perf_counter()
-    job = client.submit({"text": "Describe the picture.", "files": []}, True, 0, 0.0, 1.0, 2,
-                        1.0, n, 1, api_name="/chat")
+    job = client.submit({"text": "Describe the picture.", "files": []}, temperature=0.0,
+                        top_p=1.0, top_k=2, repetition_penalty=1.0, max_new_tokens=n, seed=1,
+                        api_name="/chat")
     frames = sum(1 for _ in job)
     elapsed = time.perf_counter() - start
     app_path.frames = frames  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from .models import (
     load_model,
 )
 from .prompt import Turn, build_messages
+from .reply import Reply, ReplyStream, build_reply
 from .session import ReplyUpdate, Session
 from .stream import Event, ReplyParser, parse_raw
 from .tiny import TINY_MODELS, ensure_tiny_checkpoint
@@ -43,7 +44,9 @@ __all__ = [
     "MediaPart",
     "MemoryEstimate",
     "ModelCache",
+    "Reply",
     "ReplyParser",
+    "ReplyStream",
     "ReplyUpdate",
     "Sampling",
     "ScriptedEngine",
@@ -52,6 +55,7 @@ __all__ = [
     "Turn",
     "ask",
     "build_messages",
+    "build_reply",
     "create_app",
     "create_engine",
     "default_cache",
