@@ -51,16 +51,16 @@ REFUSE: dict[str, tuple[str, str]] = {
     "images/bomb-header-65535x65535.png": ("MediaBudgetError", "too many pixels"),
     "images/bomb-valid-30000x30000-1bit.png": ("MediaBudgetError", "too many pixels"),
     "images/glm-v-logo.svg": ("UnsupportedMediaError", "SVG"),
-    "images/multipage_rgb-pillow-cannot-open.tif": ("UnsupportedMediaError", "TIFF that cannot"),
-    "images/truncated-hubble.jpg": ("MediaError", "damaged or truncated"),
+    "images/multipage_rgb-pillow-cannot-open.tif": ("UnsupportedMediaError", "TIFF this app"),
+    "images/truncated-hubble.jpg": ("MediaError", "damaged or incomplete"),
     "pdf/empty-0-bytes.pdf": ("MediaError", "is empty"),
     "pdf/encrypted-libreoffice-writer-password.pdf": ("PasswordRequiredError", "password"),
-    "pdf/not-a-pdf.pdf": ("UnsupportedMediaError", "is not a PDF"),
-    "pdf/truncated-pdflatex-image.pdf": ("MediaError", "no pages could be read"),
+    "pdf/not-a-pdf.pdf": ("UnsupportedMediaError", "does not hold PDF data"),
+    "pdf/truncated-pdflatex-image.pdf": ("MediaError", "none of its pages can be read"),
     "pptx/corrupt-not-a-zip.pptx": ("UnsupportedMediaError", "is damaged"),
     "pptx/python-pptx-default-template-0-slides.pptx": ("MediaError", "has no slides"),
-    "video/not-a-video.mp4": ("UnsupportedMediaError", "is not an MP4 video"),
-    "video/truncated-no-moov.mp4": ("UnsupportedMediaError", "damaged or truncated"),
+    "video/not-a-video.mp4": ("UnsupportedMediaError", "does not hold MP4 data"),
+    "video/truncated-no-moov.mp4": ("UnsupportedMediaError", "damaged or incomplete"),
 }
 
 
