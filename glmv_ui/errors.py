@@ -4,6 +4,11 @@ Every error the package raises on purpose derives from :class:`GlmvError` and ca
 written for the person using the demo or notebook: what happened and what to do next. The UI edge
 turns these into ``gr.Error`` / ``gr.Warning``; notebooks print the message; nothing swallows them.
 
+An error keeps its message as data too: ``subject`` (a file name, or a :class:`Reason` such as
+"c.json (turn 1, part 2, photo.png)") and ``wording`` (a :class:`Reason`: template key and
+parameters, see :mod:`glmv_ui.reasons`), so the app can write it in the user's language;
+``str(exc)`` is always the English text, ``"subject: wording"``.
+
     GlmvError
     ├── ConfigError                 bad option values (unknown model family, bad sampling value)
     ├── MissingDependencyError      an optional package is not installed (names the package)
@@ -20,6 +25,8 @@ turns these into ``gr.Error`` / ``gr.Warning``; notebooks print the message; not
 """
 
 from __future__ import annotations
+
+from .reasons import Reason, plain
 
 __all__ = [
     "ConfigError",
@@ -39,7 +46,17 @@ __all__ = [
 
 
 class GlmvError(Exception):
-    """Base class: the message is meant to be shown to the user as it is."""
+    """Base class: the message is meant to be shown to the user as it is.
+
+    ``message`` is a :class:`Reason` (or, where no template exists yet, plain English text);
+    ``subject`` names what it is about, shown before it.
+    """
+
+    def __init__(self, message: str | Reason = "", *, subject: str | Reason = "") -> None:
+        self.subject = subject
+        self.wording = message if isinstance(message, Reason) else plain(str(message))
+        english = str(self.wording)
+        super().__init__(f"{subject}: {english}" if str(subject) else english)
 
 
 class ConfigError(GlmvError, ValueError):
@@ -66,12 +83,13 @@ class InsufficientMemoryError(ModelLoadError, MemoryError):
 
 
 class MediaError(GlmvError):
-    """An upload was refused. ``source`` is the file name shown to the user."""
+    """An upload was refused. ``source`` is the file name shown to the user and ``reason`` the
+    English text of why; ``subject`` and ``wording`` keep both as data."""
 
-    def __init__(self, source: str, reason: str) -> None:
-        self.source = source
-        self.reason = reason
-        super().__init__(f"{source}: {reason}" if source else reason)
+    def __init__(self, source: str | Reason, reason: str | Reason) -> None:
+        super().__init__(reason, subject=source)
+        self.source = str(source)
+        self.reason = str(self.wording)
 
 
 class UnsupportedMediaError(MediaError):

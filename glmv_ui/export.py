@@ -32,7 +32,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +46,7 @@ from .media.parts import MediaPart
 from .media.rules import admit, check_file_size, check_visual_budget
 from .media.video import MAX_FRAME_PIXELS
 from .prompt import Turn
+from .reasons import Joined, Reason, reason
 from .reply import reply_for
 
 __all__ = [
@@ -145,20 +146,19 @@ def from_json(text: str, source: str = "conversation.json",
         try:
             data = json.loads(text)
         except RecursionError:
-            raise ConversationError(f"{source}: not a conversation (nested too deeply)") from None
+            raise ConversationError(reason("import.nested"), subject=source) from None
         except json.JSONDecodeError as exc:
-            raise ConversationError(f"{source}: not a JSON file ({exc.msg} at line "
-                                    f"{exc.lineno})") from None
+            raise ConversationError(reason("import.not_json", line=exc.lineno),
+                                    subject=source) from exc
         except ValueError as exc:  # e.g. a number with more digits than Python converts
-            raise ConversationError(f"{source}: not a JSON file ({exc})") from None
+            raise ConversationError(reason("import.not_json_value"), subject=source) from exc
         plan = _plan(data, source, limits)
         turns = [_turn(record, limits) for record in plan.turns]
         check_visual_budget([p for t in turns for p in t.parts], limits, name=source)
     except GlmvError:
         raise
     except Exception as exc:  # a case the checks above did not foresee: still no raw error
-        raise ConversationError(f"{source}: could not be imported ({type(exc).__name__})") \
-            from exc
+        raise ConversationError(reason("import.failed"), subject=source) from exc
     return Conversation(turns, model=plan.model, family=plan.family,
                         system_prompt=plan.system_prompt)
 
@@ -170,7 +170,9 @@ def read_json(path: str | Path, limits: MediaLimits = DEFAULT_LIMITS) -> Convers
         check_file_size(os.path.getsize(path), path.name, limits)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConversationError(f"{path.name}: could not be read ({exc})") from None
+        raise ConversationError(reason(
+            "import.not_text" if isinstance(exc, UnicodeDecodeError) else "file.missing"),
+            subject=path.name) from exc
     return from_json(text, path.name, limits)
 
 
@@ -178,7 +180,7 @@ def read_json(path: str | Path, limits: MediaLimits = DEFAULT_LIMITS) -> Convers
 class _PartPlan:
     """One part as the file states it; ``pictures`` are base64 PNGs, not yet decoded."""
 
-    label: str  # "conversation.json (turn 2, part 1, photo.png)", for messages
+    label: Reason  # "conversation.json (turn 2, part 1, photo.png)", for messages
     kind: Literal["image", "video"]
     source: str
     pictures: tuple[str, ...]
@@ -209,47 +211,53 @@ class _Plan:
 class _Object:
     """One JSON object of the file, read field by field; a wrong field names where it is."""
 
-    def __init__(self, value: object, file: str, where: str) -> None:
+    def __init__(self, value: object, file: str, where: Reason | None) -> None:
         self.file, self.where = file, where
         if not isinstance(value, dict):
-            raise self.error(f"must be an object, not {_json_type(value)}")
+            raise self.error(reason("import.object", actual=_json_type(value)))
         self.value: dict[str, Any] = value
 
-    def error(self, what: str) -> ConversationError:
-        return ConversationError(f"{self.file}: {self.where}: {what}" if self.where
-                                 else f"{self.file}: {what}")
+    def error(self, what: Reason) -> ConversationError:
+        subject = self.file if self.where is None else \
+            reason("import.at", file=self.file, where=self.where)
+        return ConversationError(what, subject=subject)
+
+    def type_error(self, key: str) -> Callable[[Joined, Reason], ConversationError]:
+        """How a field ``key`` of the wrong type is refused."""
+        return lambda wanted, actual: self.error(
+            reason("import.type", key=repr(key), wanted=wanted, actual=actual))
 
     def get(self, key: str, kinds: str, default: Any = ..., limit: int = MAX_TEXT_CHARS) -> Any:
         """The field ``key``, of the JSON types ``kinds`` ("int | None", "str", ...)."""
         if key not in self.value:
             if default is ...:
-                raise self.error(f"'{key}' is missing")
+                raise self.error(reason("import.missing", key=repr(key)))
             return default
         value = self.value[key]
-        _check_type(value, kinds, lambda what: self.error(f"'{key}' {what}"))
+        _check_type(value, kinds, self.type_error(key))
         if isinstance(value, str | list) and len(value) > limit:
-            raise self.error(f"'{key}' has {len(value):,} "
-                             f"{'characters' if isinstance(value, str) else 'entries'}; at most "
-                             f"{limit:,} are accepted")
+            raise self.error(reason(
+                "import.too_long_text" if isinstance(value, str) else "import.too_long_list",
+                key=repr(key), count=len(value), limit=limit))
         return value
 
 
-_WANTED = {"int": "a whole number", "float": "a number", "str": "a string", "bool": "true/false",
-           "None": "null", "list": "a list", "object": "an object"}
+_WANTED = {"int": reason("json.int"), "float": reason("json.float"), "str": reason("json.str"),
+           "bool": reason("json.bool"), "None": reason("json.None"), "list": reason("json.list"),
+           "object": reason("json.object")}
 
 
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-             int: "a number", float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
+def _json_type(value: object) -> Reason:
+    kind = {dict: "object", list: "list", str: "str", bool: "bool", type(None): "None"}
+    return _WANTED[kind.get(type(value), "float")]  # ints and floats are both "a number"
 
 
-def _check_type(value: object, kinds: str, error: Any) -> None:
+def _check_type(value: object, kinds: str,
+                error: Callable[[Joined, Reason], ConversationError]) -> None:
     allowed = [k.strip() for k in kinds.split("|")]
     types = tuple(t for k in allowed for t in _JSON_TYPES[k])
     if not isinstance(value, types) or (isinstance(value, bool) and "bool" not in allowed):
-        raise error(f"must be {' or '.join(_WANTED[k] for k in allowed)}, not "
-                    f"{_json_type(value)}")
+        raise error(Joined(tuple(_WANTED[k] for k in allowed), "or"), _json_type(value))
 
 
 def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dict[str, Any]:
@@ -260,9 +268,9 @@ def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dic
     for key, value in obj.value.items():
         if key not in declared or (keys is not None and key not in keys):
             if keys is None:
-                raise obj.error(f"unknown field {key!r}")
+                raise obj.error(reason("import.unknown_field", key=repr(key)))
             continue  # settings: only the sampling fields are kept (never keys or secrets)
-        _check_type(value, declared[key], lambda m, k=key: obj.error(f"{k!r} {m}"))
+        _check_type(value, declared[key], obj.type_error(key))
         out[key] = value
     return out
 
@@ -270,73 +278,83 @@ def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dic
 def _plan(data: object, file: str, limits: MediaLimits) -> _Plan:
     """The whole file checked and counted, nothing decoded yet."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ConversationError(f"{file}: not a conversation exported by this app")
-    top = _Object(data, file, "")
+        raise ConversationError(reason("import.not_ours"), subject=file)
+    top = _Object(data, file, None)
     version = top.get("version", "int", VERSION)
     if version > VERSION:
-        raise top.error(f"was written by a newer version of this app (format {version}); "
-                        "update the app to import it")
+        raise top.error(reason("import.newer", version=version))
     family = top.get("family", "str", "glm4v", MAX_NAME_CHARS)
     if family not in _FAMILIES:
-        raise top.error(f"'family' must be one of {', '.join(_FAMILIES)}, not {family!r}")
+        raise top.error(_one_of("family", _FAMILIES, family))
     turns = []
     images = videos = 0
     for t, item in enumerate(top.get("turns", "list", []), 1):
-        turn = _Object(item, file, f"turn {t}")
+        turn = _Object(item, file, reason("import.turn", turn=t))
         parts = []
         for n, value in enumerate(turn.get("parts", "list", []), 1):
-            part = _part_plan(_Object(value, file, f"turn {t}, part {n}"), limits)
+            part = _part_plan(_Object(value, file, reason("import.turn_part", turn=t, part=n)),
+                              limits)
             # The counting rules, before any picture is decoded.
             admit(part.label, part.kind, images, videos, limits)
             images, videos = images + (part.kind == "image"), videos + (part.kind == "video")
             parts.append(part)
-        status = _STATUS.get(turn.get("status", "str", "done"))
+        stated = turn.get("status", "str", "done")
+        status = _STATUS.get(stated)
         if status is None:
-            raise turn.error(f"'status' must be one of {', '.join(_STATUS)}")
+            raise turn.error(_one_of("status", tuple(_STATUS), stated))
         stats = turn.get("stats", "object | None", None)
         settings = turn.get("settings", "object | None", None)
         turns.append(_TurnPlan(
             text=turn.get("text", "str", ""), parts=tuple(parts), raw=turn.get("raw", "str", ""),
             status=status, error=turn.get("error", "str", ""),
             stats=None if stats is None else Stats(**_typed_fields(
-                _Object(stats, file, f"turn {t}, stats"), Stats, None)),
+                _Object(stats, file, reason("import.turn_stats", turn=t)), Stats, None)),
             settings={} if settings is None else _typed_fields(
-                _Object(settings, file, f"turn {t}, settings"), Sampling, _SETTING_KEYS)))
+                _Object(settings, file, reason("import.turn_settings", turn=t)), Sampling,
+                _SETTING_KEYS)))
     return _Plan(model=top.get("model", "str", "", MAX_NAME_CHARS), family=family,
                  system_prompt=top.get("system_prompt", "str", ""), turns=tuple(turns))
+
+
+def _one_of(key: str, allowed: tuple[str, ...], value: str) -> Reason:
+    return reason("import.one_of", key=repr(key), allowed=Joined(allowed, "comma"),
+                  value=repr(value))
 
 
 def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
     kind = part.get("kind", "str")
     if kind not in ("image", "video"):
-        raise part.error(f"'kind' must be image or video, not {kind!r}")
+        raise part.error(_one_of("kind", ("image", "video"), kind))
     source = part.get("source", "str", limit=MAX_NAME_CHARS)
-    label = f"{part.file} ({part.where}, {source})"
+    label = reason("import.part", file=part.file, where=part.where or "", source=source)
     numbers = {key: part.get(key, "int") for key in ("page", "slide", "page_count")
                if part.value.get(key) is not None}
     if any(number < 1 for number in numbers.values()):
-        raise part.error("page and slide numbers start at 1")
+        raise part.error(reason("import.numbers"))
     numbers.update({key: float(part.get(key, "float")) for key in ("fps", "duration")
                     if part.value.get(key) is not None})
     notes = part.get("notes", "list", [], MAX_NOTES)
     for note in notes:
-        _check_type(note, "str", lambda m: part.error(f"a note {m}"))
+        _check_type(note, "str", lambda wanted, actual: part.error(
+            reason("import.note_type", wanted=wanted, actual=actual)))
         if len(note) > MAX_NAME_CHARS:
-            raise part.error(f"a note has {len(note):,} characters; at most {MAX_NAME_CHARS:,}")
+            raise part.error(reason("import.note_long", count=len(note), limit=MAX_NAME_CHARS))
     if kind == "image":
         return _PartPlan(label, kind, source, (part.get("image", "str"),), (), tuple(notes),
                          numbers)
     frames = part.get("frames", "list")
     times = part.get("timestamps", "list")
     for frame in frames:
-        _check_type(frame, "str", lambda m: part.error(f"a frame {m}"))
+        _check_type(frame, "str", lambda wanted, actual: part.error(
+            reason("import.frame_type", wanted=wanted, actual=actual)))
     for time in times:
-        _check_type(time, "float", lambda m: part.error(f"a timestamp {m}"))
+        _check_type(time, "float", lambda wanted, actual: part.error(
+            reason("import.time_type", wanted=wanted, actual=actual)))
     if not frames or len(frames) % 2 or len(times) != len(frames):
-        raise part.error("a video needs an even number of frames, each with a timestamp")
+        raise part.error(reason("import.frames"))
     if len(frames) > limits.video_max_frames:
-        raise MediaError(label, f"is a video of {len(frames)} frames; videos are sampled to at "
-                                f"most {limits.video_max_frames}")
+        raise MediaError(label, reason("import.video_frames", frames=len(frames),
+                                       limit=limits.video_max_frames))
     return _PartPlan(label, kind, source, tuple(frames), tuple(float(x) for x in times),
                      tuple(notes), numbers)
 
@@ -357,17 +375,17 @@ def _part(plan: _PartPlan, limits: MediaLimits) -> MediaPart:
     frame_limits = dataclasses.replace(limits, image_max_pixels=MAX_FRAME_PIXELS)
     frames = tuple(_picture(data, label, frame_limits).image for data in plan.pictures)
     if len({f.size for f in frames}) > 1:
-        raise MediaError(label, "is a video whose frames differ in size")
+        raise MediaError(label, reason("import.frame_sizes"))
     return MediaPart(kind="video", source=plan.source, frames=frames,
                      timestamps=plan.timestamps, notes=plan.notes, **plan.numbers)
 
 
-def _picture(data: str, label: str, limits: MediaLimits) -> MediaPart:
+def _picture(data: str, label: Reason, limits: MediaLimits) -> MediaPart:
     body = data.split(",", 1)[1] if data.startswith("data:") and "," in data else data
     try:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise MediaError(label, "holds an embedded image that is not valid base64 data") from exc
+        raise MediaError(label, reason("import.base64")) from exc
     return load_image(io.BytesIO(raw), label, limits)
 
 

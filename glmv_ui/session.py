@@ -21,6 +21,7 @@ from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
 from .media.parts import MediaPart
 from .prompt import MediaHistory, Turn, build_messages
+from .reasons import reason
 from .reply import Reply, ReplyStream, reply_for
 from .stream import Event
 
@@ -173,9 +174,8 @@ class Session:
         text = (text or "").strip()
         limit = self.limits.max_text_chars
         if len(text) > limit:
-            raise MediaBudgetError("", (
-                f"the message is {len(text):,} characters; at most {limit:,} can fit the "
-                f"model's {self.limits.context_tokens:,}-token context: shorten it"))
+            raise MediaBudgetError("", reason("message.too_long", length=len(text), limit=limit,
+                                              context=self.limits.context_tokens))
         return text
 
     def _ensure_idle(self) -> None:

@@ -109,7 +109,8 @@ def test_markdown_lists_media_and_folds_thinking() -> None:
 
 
 def test_import_refuses_other_files() -> None:
-    with pytest.raises(ConversationError, match="not a JSON file"):
+    with pytest.raises(ConversationError, match=r"^x.json: is not a valid JSON file \(it breaks "
+                                                r"off or is malformed at line 1\)"):
         from_json("{nope", "x.json")
     with pytest.raises(ConversationError, match="not a conversation"):
         from_json('{"turns": []}', "x.json")
@@ -143,7 +144,8 @@ def test_a_huge_embedded_image_is_refused_from_its_header(tmp_path: Path) -> Non
                      "import PIL.Image; from glmv_ui.export import read_json")
     assert result.error_type == "MediaBudgetError"
     assert result.error == ("big.json (turn 1, part 1, huge.png): is 13000x13000 pixels, more "
-                            "than the 64 megapixels that can be decoded safely; reduce it first")
+                            "than the 64 megapixels that can be opened safely; reduce its size "
+                            "and upload it again")
     assert result.rss_growth_mb < 64  # decoded, it would be 507 MB as RGB
 
 
@@ -152,8 +154,9 @@ def test_too_many_images_are_refused_by_count_before_decoding(
     decoded: list[str] = []
     monkeypatch.setattr(export, "load_image", lambda *a, **k: decoded.append(a[1]))
     parts = [_image_part(red_image(8, 8), f"p{i}.png") for i in range(200)]
-    with pytest.raises(MediaBudgetError, match=r"^c.json \(turn 1, part 17, p16.png\): too many "
-                                               r"images: a conversation holds at most 16"):
+    with pytest.raises(MediaBudgetError, match=r"^c.json \(turn 1, part 17, p16.png\): cannot "
+                                               r"join this conversation: it already holds 16 "
+                                               r"images"):
         from_json(json.dumps(_payload(parts)), "c.json")
     assert decoded == []
 
@@ -161,8 +164,9 @@ def test_too_many_images_are_refused_by_count_before_decoding(
 def test_a_conversation_over_the_token_budget_is_refused() -> None:
     parts = [_image_part(red_image(1000, 1000), f"p{i}.png") for i in range(4)]
     limits = MediaLimits(context_tokens=4000, reserve_tokens=0)
-    with pytest.raises(MediaBudgetError, match=r"^c.json: the uploads need about 5,\d+ visual "
-                                               r"tokens, more than the 4,000 available"):
+    with pytest.raises(MediaBudgetError, match=r"^c.json: would bring the conversation to about "
+                                               r"5,\d+ visual tokens, more than the 4,000 "
+                                               r"available"):
         from_json(json.dumps(_payload(parts)), "c.json", limits)
     assert len(from_json(json.dumps(_payload(parts[:2])), "c.json", limits).turns[0].parts) == 2
 
@@ -170,11 +174,11 @@ def test_a_conversation_over_the_token_budget_is_refused() -> None:
 def test_import_applies_the_upload_rules_to_media() -> None:
     video = {"kind": "video", "source": "clip.mp4", "frames": [_png(red_image())] * 4,
              "timestamps": [0, 0.5, 1, 1.5]}
-    with pytest.raises(MediaBudgetError, match=r"part 2, clip.mp4\): a conversation cannot mix "
-                                               r"images"):
+    with pytest.raises(MediaBudgetError, match=r"part 2, clip.mp4\): cannot join this "
+                                               r"conversation, which already holds images"):
         from_json(json.dumps(_payload([_image_part(red_image()), video])), "c.json")
     with pytest.raises(MediaError, match=r"clip.mp4\): is a video of 4 frames; videos are "
-                                         r"sampled to at most 2$"):
+                                         r"sampled to at most 2: export the conversation"):
         from_json(json.dumps(_payload([video])), "c.json", MediaLimits(video_max_frames=2))
     # a large picture is downscaled like an uploaded one, and says so
     back = from_json(json.dumps(_payload([_image_part(red_image(3000, 2000))])), "c.json")
@@ -190,18 +194,18 @@ def test_import_applies_the_upload_rules_to_media() -> None:
 
 GOOD_PART = {"kind": "image", "source": "p.png", "image": "PLACEHOLDER"}
 MALFORMED: list[tuple[str, Any, str]] = [
-    ("not an object", [1, 2], r"^c.json: not a conversation exported by this app$"),
+    ("not an object", [1, 2], r"^c.json: is not a conversation exported by this app; import "),
     ("turns not a list", {"turns": {"a": 1}}, r"^c.json: 'turns' must be a list, not an object$"),
     ("turn not an object", {"turns": ["hi"]}, r"^c.json: turn 1: must be an object"),
     ("missing source", {"parts": [{"kind": "image", "image": "x"}]},
      r"^c.json: turn 1, part 1: 'source' is missing$"),
     ("unknown kind", {"parts": [dict(GOOD_PART, kind="audio")]},
-     r"^c.json: turn 1, part 1: 'kind' must be image or video, not 'audio'$"),
+     r"^c.json: turn 1, part 1: 'kind' must be one of image, video, not 'audio'$"),
     ("page not a number", {"parts": [dict(GOOD_PART, page="two")]},
      r"^c.json: turn 1, part 1: 'page' must be a whole number, not a string$"),
     ("page zero", {"parts": [dict(GOOD_PART, page=0)]}, r"page and slide numbers start at 1$"),
     ("unknown stats field", {"stats": {"prompt_tokens": 3, "bogus": 1}},
-     r"^c.json: turn 1, stats: unknown field 'bogus'$"),
+     r"^c.json: turn 1, stats: has an unknown field 'bogus'$"),
     ("stats of the wrong type", {"stats": {"prompt_tokens": "many"}},
      r"^c.json: turn 1, stats: 'prompt_tokens' must be a whole number, not a string$"),
     ("a setting of the wrong type", {"settings": {"temperature": "hot"}},
@@ -215,14 +219,15 @@ MALFORMED: list[tuple[str, Any, str]] = [
                               "timestamps": [0]}]},
      r"a video needs an even number of frames, each with a timestamp$"),
     ("not base64", {"parts": [dict(GOOD_PART, image="data:image/png;base64,@@@")]},
-     r"^c.json \(turn 1, part 1, p.png\): holds an embedded image that is not valid base64"),
+     r"^c.json \(turn 1, part 1, p.png\): holds a picture whose data is damaged"),
     ("not an image", {"parts": [dict(GOOD_PART, image=base64.b64encode(b"hello").decode())]},
      r"^c.json \(turn 1, part 1, p.png\): cannot be read as an image"),
     ("newer version", {"__top__": {"version": 7}}, r"^c.json: was written by a newer version"),
     ("unknown family", {"__top__": {"family": "gpt"}}, r"^c.json: 'family' must be one of"),
-    ("too deep", "[" * 100_000, r"^c.json: not a conversation \(nested too deeply\)$"),
+    ("too deep", "[" * 100_000, r"^c.json: is not a conversation exported by this app \(its "
+                                r"data is nested too deeply\)"),
     ("huge number", '{"format": "' + FORMAT + '", "version": ' + "9" * 5000 + "}",
-     r"^c.json: not a JSON file"),
+     r"^c.json: is not a valid JSON file; import a file exported by this app$"),
 ]
 
 

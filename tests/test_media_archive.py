@@ -41,8 +41,8 @@ def test_a_pptx_bomb_is_refused_by_name_without_unpacking_it(bombs: dict[str, Pa
         assert package.getinfo(BOMB_PART).file_size > 1500 * 10**6
     result = measure(f"ingest([{str(bomb)!r}], names=['quarterly.pptx'])", PRELUDE)
     assert result.error_type == "MediaBudgetError"
-    assert result.error.startswith("quarterly.pptx: holds a part (ppt/slides/slide1.xml) that "
-                                   "unpacks to 1,500 MB")
+    assert result.error.startswith("quarterly.pptx: holds a part (ppt/slides/slide1.xml) of "
+                                   "1,500 MB once unpacked")
     assert result.rss_growth_mb < MEMORY_BOUND_MB
     assert result.children_rss_mb == 0  # LibreOffice never started
     # Called directly, the renderer checks the package itself.
@@ -59,8 +59,8 @@ def test_a_directory_that_lies_about_sizes_is_caught_while_inflating(
         assert package.testzip() is None  # zipfile trusts the directory and finds it sound
     result = measure(f"ingest([{str(liar)!r}], names=['liar.pptx'])", PRELUDE)
     assert result.error_type == "MediaBudgetError"
-    assert result.error == ("liar.pptx: holds a part (ppt/slides/slide1.xml) that unpacks to "
-                            "more than its directory says (a decompression bomb?)")
+    assert result.error.startswith("liar.pptx: is damaged: a part (ppt/slides/slide1.xml) holds "
+                                   "more than its table of contents says")
     assert result.rss_growth_mb < MEMORY_BOUND_MB
     assert result.children_rss_mb == 0
 
@@ -80,36 +80,36 @@ def _deck(path: Path, **extra: bytes) -> Path:
 
 def test_each_limit_is_refused_by_name(tmp_path: Path) -> None:
     many = _deck(tmp_path / "many.pptx", **{f"ppt__media__{i}.png": b"x" for i in range(20)})
-    with pytest.raises(MediaBudgetError, match=r"^many.pptx: is a package of 22 files; slide "
-                                               r"decks are accepted with up to 10$"):
+    with pytest.raises(MediaBudgetError, match=r"^many.pptx: is made of 22 parts; slide decks "
+                                               r"may have up to 10: export it as PDF"):
         ingest([many], MediaLimits(archive_max_members=10))
 
     big = _deck(tmp_path / "big.pptx", ppt__media__clip_bin=b"x" * 3 * 2**20)
     with pytest.raises(MediaBudgetError, match=r"^big.pptx: holds a part \(ppt/media/clip_bin\) "
-                                               r"that unpacks to 3 MB; parts of this kind are "
-                                               r"accepted up to 2 MB$"):
+                                               r"of 3 MB once unpacked; parts of this kind may "
+                                               r"be up to 2 MB"):
         ingest([big], MediaLimits(archive_max_member_mb=2))
 
     xml = _deck(tmp_path / "xml.pptx", **{"ppt__slides__slide2.xml": b"<a>" + b"x" * 2**21})
     with pytest.raises(MediaBudgetError, match=r"^xml.pptx: holds a part \(ppt/slides/slide2.xml"
-                                               r"\) that unpacks to 2 MB; parts of this kind are "
-                                               r"accepted up to 1 MB$"):
+                                               r"\) of 2 MB once unpacked; parts of this kind may "
+                                               r"be up to 1 MB"):
         ingest([xml], MediaLimits(archive_max_xml_mb=1))
 
     noise = random.Random(7)
     total = _deck(tmp_path / "total.pptx", **{f"ppt__media__{i}.bin": noise.randbytes(2**20)
                                               for i in range(3)})
-    with pytest.raises(MediaBudgetError, match=r"^total.pptx: unpacks to 3 MB; slide decks are "
-                                               r"accepted up to 2 MB unpacked$"):
+    with pytest.raises(MediaBudgetError, match=r"^total.pptx: holds 3 MB once unpacked; slide "
+                                               r"decks may hold up to 2 MB"):
         ingest([total], MediaLimits(archive_max_total_mb=2))
 
     ratio = _deck(tmp_path / "ratio.pptx", ppt__media__zeros_bin=bytes(4 * 2**20))
     with pytest.raises(MediaBudgetError, match=r"^ratio.pptx: holds a part "
-                                               r"\(ppt/media/zeros_bin\) compressed 1,0\d\d to 1"):
+                                               r"\(ppt/media/zeros_bin\) packed 1,0\d\d to 1"):
         ingest([ratio])
 
     bzip = _zip(tmp_path / "bzip.pptx", {"ppt/presentation.xml": b"<p/>"}, zipfile.ZIP_BZIP2)
-    with pytest.raises(UnsupportedMediaError, match=r"^bzip.pptx: uses a compression method"):
+    with pytest.raises(UnsupportedMediaError, match=r"^bzip.pptx: is packed in a way slide"):
         ingest([bzip])
 
 
@@ -149,7 +149,7 @@ def test_the_corpus_decks_pass_the_checks(name: str) -> None:
 @pytest.mark.office
 def test_libreoffice_runs_under_the_memory_limit(tmp_path: Path) -> None:
     deck = pptx_file(tmp_path, "deck.pptx", slides=1)
-    with pytest.raises(MediaError, match=r"^deck.pptx: could not be converted: LibreOffice "
-                                         r"stopped .* more than the 64 MB"):
+    with pytest.raises(MediaError, match=r"^deck.pptx: could not be converted: it needs more "
+                                         r"than the 64 MB of memory"):
         render_slides(deck, "deck.pptx", MediaLimits(office_memory_mb=64))
     assert len(render_slides(deck, "deck.pptx", MediaLimits(office_memory_mb=512))) == 1

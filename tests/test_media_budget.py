@@ -40,14 +40,15 @@ def test_check_budget_reports_and_suggests() -> None:
     ok = check_budget([_image(280, 280)], limits)
     assert ok.fits and ok.visual_tokens == 102 and ok.budget == 3000
     over = check_budget([_image(2800, 2800)], limits, existing=[_image(280, 280)])
-    assert not over.fits and "already in the conversation" in over.message
+    assert not over.fits and "from 102 to about 7,500 visual tokens" in over.message
     assert "lower resolution" in over.suggestion and "new conversation" in over.suggestion
+    assert over.refusal is not None and str(over.refusal).endswith(over.suggestion)
     assert estimate_visual_tokens([_image(280, 280)] * 3) == 306
 
 
 def test_ingest_refuses_over_budget_with_a_suggestion(tmp_path: Path) -> None:
     limits = MediaLimits(context_tokens=3000, reserve_tokens=1000, pdf_tokens_per_page=1500)
-    with pytest.raises(MediaBudgetError, match=r"doc.pdf: the uploads need about .* page range"):
+    with pytest.raises(MediaBudgetError, match=r"doc.pdf: would bring .* page range"):
         ingest([pdf_file(tmp_path, pages=3)], limits)
     assert len(ingest([pdf_file(tmp_path, pages=3)], limits, page_range=(1, 1))) == 1
 
@@ -55,9 +56,9 @@ def test_ingest_refuses_over_budget_with_a_suggestion(tmp_path: Path) -> None:
 def test_images_and_video_never_mix(tmp_path: Path) -> None:
     img = ingest([image_file(tmp_path, "a.png")])
     clip = video_file(tmp_path, "c.mp4", frames=10)
-    with pytest.raises(MediaBudgetError, match=r"c.mp4: a conversation cannot mix images"):
+    with pytest.raises(MediaBudgetError, match=r"c.mp4: cannot join .* holds images"):
         ingest([clip], existing=img)
-    with pytest.raises(MediaBudgetError, match=r"a.png: a conversation cannot mix a video"):
+    with pytest.raises(MediaBudgetError, match=r"a.png: cannot join .* holds a video"):
         ingest([clip, image_file(tmp_path, "a.png")])
     video = ingest([clip])
     with pytest.raises(MediaBudgetError, match=r"one video at most"):
@@ -68,7 +69,7 @@ def test_image_count_includes_pages(tmp_path: Path) -> None:
     limits = MediaLimits(max_images=4)
     parts = ingest([image_file(tmp_path, "a.png"), pdf_file(tmp_path, pages=6)], limits)
     assert len(parts) == 4 and "pages 1\u20133 of 6 used" in parts[1].notes[0]
-    with pytest.raises(MediaBudgetError, match=r"b.png: too many images"):
+    with pytest.raises(MediaBudgetError, match=r"b.png: cannot join .*: it already holds 4 images"):
         ingest([image_file(tmp_path, "b.png")], limits, existing=parts)
 
 

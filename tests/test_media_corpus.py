@@ -9,7 +9,9 @@ from PIL import ImageStat
 
 from glmv_ui.errors import MediaError
 from glmv_ui.media import ingest
+from glmv_ui.ui.reasons_zh import reason_text
 from tests.mediafiles import CORPUS, image_file
+from tests.test_reasons import english_words
 
 if not CORPUS.is_dir():
     pytest.skip("the shared corpus is not present", allow_module_level=True)
@@ -51,16 +53,16 @@ REFUSE: dict[str, tuple[str, str]] = {
     "images/bomb-header-65535x65535.png": ("MediaBudgetError", "too many pixels"),
     "images/bomb-valid-30000x30000-1bit.png": ("MediaBudgetError", "too many pixels"),
     "images/glm-v-logo.svg": ("UnsupportedMediaError", "SVG"),
-    "images/multipage_rgb-pillow-cannot-open.tif": ("UnsupportedMediaError", "TIFF that cannot"),
-    "images/truncated-hubble.jpg": ("MediaError", "damaged or truncated"),
+    "images/multipage_rgb-pillow-cannot-open.tif": ("UnsupportedMediaError", "TIFF this app"),
+    "images/truncated-hubble.jpg": ("MediaError", "damaged or incomplete"),
     "pdf/empty-0-bytes.pdf": ("MediaError", "is empty"),
     "pdf/encrypted-libreoffice-writer-password.pdf": ("PasswordRequiredError", "password"),
-    "pdf/not-a-pdf.pdf": ("UnsupportedMediaError", "is not a PDF"),
-    "pdf/truncated-pdflatex-image.pdf": ("MediaError", "no pages could be read"),
+    "pdf/not-a-pdf.pdf": ("UnsupportedMediaError", "does not hold PDF data"),
+    "pdf/truncated-pdflatex-image.pdf": ("MediaError", "none of its pages can be read"),
     "pptx/corrupt-not-a-zip.pptx": ("UnsupportedMediaError", "is damaged"),
     "pptx/python-pptx-default-template-0-slides.pptx": ("MediaError", "has no slides"),
-    "video/not-a-video.mp4": ("UnsupportedMediaError", "is not an MP4 video"),
-    "video/truncated-no-moov.mp4": ("UnsupportedMediaError", "damaged or truncated"),
+    "video/not-a-video.mp4": ("UnsupportedMediaError", "does not hold MP4 data"),
+    "video/truncated-no-moov.mp4": ("UnsupportedMediaError", "damaged or incomplete"),
 }
 
 
@@ -99,6 +101,38 @@ def test_refused_then_a_good_upload_works(rel: str, tmp_path: Path) -> None:
     assert type(info.value).__name__ == kind
     assert str(info.value).startswith(f"{name}: ") and reason in str(info.value)
     assert len(ingest([image_file(tmp_path, "next.png")])) == 1
+
+
+@pytest.mark.parametrize("rel", sorted(REFUSE))
+def test_every_refusal_reads_plainly_in_english_and_chinese(rel: str) -> None:
+    """Each refusal of the corpus is a template (no library text, no question) and its Chinese
+    holds no English word but the file name and the names a Chinese interface keeps in Latin
+    letters (the rule of tests/test_reasons.py)."""
+    name = Path(rel).name
+    with pytest.raises(MediaError) as info:
+        ingest([CORPUS / rel], names=[name])
+    exc = info.value
+    assert exc.wording.key, "every refusal comes from a template"
+    english, chinese = reason_text(exc, "en"), reason_text(exc, "zh")
+    for text in (english, chinese):
+        assert "?" not in text and "？" not in text and "not processed" not in text
+    assert english == str(exc) and english_words(chinese, (name,)) == []
+    assert chinese.startswith(f"{name}：") and len(chinese) > len(name) + 8
+
+
+def test_library_text_stays_in_the_chained_exception() -> None:
+    with pytest.raises(MediaError) as info:
+        ingest([CORPUS / "images/truncated-hubble.jpg"], names=["hubble.jpg"])
+    assert "truncated" not in str(info.value)
+    assert "truncated" in str(info.value.__cause__)  # Pillow's words, for the log
+
+
+def test_a_damaged_second_video_of_the_corpus_is_called_damaged(tmp_path: Path) -> None:
+    first = ingest([CORPUS / "video/one-second-25frames.mp4"])
+    with pytest.raises(MediaError) as info:
+        ingest([CORPUS / "video/truncated-no-moov.mp4"], existing=first)
+    assert info.value.wording.key == "video.unreadable"
+    assert str(info.value).startswith("truncated-no-moov.mp4: is not a readable video")
 
 
 def test_cmyk_jpeg_colours_match_the_rgb_original() -> None:

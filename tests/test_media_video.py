@@ -59,7 +59,7 @@ def test_time_range_and_user_fps(tmp_path: Path) -> None:
     part = ingest([path], video_range=(1.0, 3.0), video_fps=1)[0]
     assert part.timestamps == (1.0, 2.0)
     assert "1\u20133 s of 5.0 s used" in part.notes[0]
-    with pytest.raises(MediaError, match=r"r.mp4: is 5.0 s long; the range starts at 9"):
+    with pytest.raises(MediaError, match=r"r.mp4: is 5.0 s long, but the time range starts at 9 s"):
         ingest([path], video_range=(9, 12))
 
 
@@ -86,7 +86,7 @@ def test_sample_times_follow_the_processor_rule() -> None:
 def test_not_a_video_and_truncated_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "x.mp4"
     text.write_text("this is not a video")
-    with pytest.raises(UnsupportedMediaError, match=r"x.mp4: is not an MP4 video"):
+    with pytest.raises(UnsupportedMediaError, match=r"x.mp4: does not hold MP4 data"):
         ingest([text])
     good = video_file(tmp_path, "g.mp4", frames=20)
     cut = tmp_path / "cut.mp4"

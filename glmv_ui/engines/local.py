@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import GenerationError, MediaBudgetError
 from ..models import LoadedModel
+from ..reasons import reason
 from .base import Chunk, GenerationRequest
 from .prefill import Prefill, Prompt, fingerprint, kept_from, prefill_inputs, prompt_of
 from .prefix_cache import DEFAULT_BUDGET_BYTES, CacheStats, Lease, PrefixCacheStore
@@ -111,8 +112,7 @@ class LocalEngine:
                     parts.append({"type": "video"})
             template_messages.append({"role": msg["role"], "content": parts})
         if images and videos:
-            raise MediaBudgetError("", "images and a video cannot be sent in one conversation: "
-                                   "start a new conversation for the video")
+            raise MediaBudgetError("", reason("context.mixed"))
         kwargs: dict[str, Any] = {}
         if self.loaded.traits.can_disable_thinking:
             kwargs["enable_thinking"] = request.sampling.thinking
@@ -148,10 +148,8 @@ class LocalEngine:
         """Refuse a prompt that leaves no room to answer; cap the answer to what is left."""
         context = self.context_tokens()
         if prompt_tokens >= context:
-            raise MediaBudgetError("", (
-                f"the conversation is {prompt_tokens:,} tokens; the model's context holds "
-                f"{context:,}: start a new conversation, or send fewer or smaller images, "
-                "pages or frames"))
+            raise MediaBudgetError("", reason("context.too_long", tokens=prompt_tokens,
+                                              context=context))
         return min(max_new, context - prompt_tokens)
 
     def count_visual_tokens(self, inputs: dict[str, Any]) -> int:

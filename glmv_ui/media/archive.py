@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, UnsupportedMediaError
+from ..reasons import reason
 from .budget import DEFAULT_LIMITS
 
 __all__ = ["PackageInfo", "check_directory", "check_package", "count_in_member",
@@ -91,8 +92,8 @@ def check_directory(infos: list[zipfile.ZipInfo], name: str,
         _check_stated(info, name, limits)
         total += info.file_size
     if total > limits.archive_max_total_mb * MB:
-        raise MediaBudgetError(name, f"unpacks to {total / MB:,.0f} MB; slide decks are accepted "
-                                     f"up to {limits.archive_max_total_mb:,} MB unpacked")
+        raise MediaBudgetError(name, reason("deck.total", total_mb=total / MB,
+                                            limit_mb=limits.archive_max_total_mb))
     return PackageInfo(frozenset(i.filename for i in infos), len(infos), total)
 
 
@@ -108,10 +109,8 @@ def inflate_package(path: str | os.PathLike[str], name: str,
                 for chunk in _inflate(fh, info, name):
                     total += len(chunk)
                     if total > limits.archive_max_total_mb * MB:
-                        raise MediaBudgetError(
-                            name, "unpacks to more than "
-                                  f"{limits.archive_max_total_mb:,} MB; slide decks are "
-                                  "accepted up to that size unpacked")
+                        raise MediaBudgetError(name, reason(
+                            "deck.total_over", limit_mb=limits.archive_max_total_mb))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
         raise _damaged(name) from exc
     return total
@@ -132,33 +131,27 @@ def count_in_member(path: str | os.PathLike[str], member: str, needle: bytes) ->
 
 def _check_count(count: int, name: str, limits: MediaLimits) -> None:
     if count > limits.archive_max_members:
-        raise MediaBudgetError(name, f"is a package of {count:,} files; slide decks are accepted "
-                                     f"with up to {limits.archive_max_members:,}")
+        raise MediaBudgetError(name, reason("deck.members", count=count,
+                                            limit=limits.archive_max_members))
 
 
 def _check_stated(info: zipfile.ZipInfo, name: str, limits: MediaLimits) -> None:
     if info.flag_bits & 0x1:
-        raise UnsupportedMediaError(name, "is encrypted (password-protected); save it without "
-                                          "a password and upload that")
+        raise UnsupportedMediaError(name, reason("deck.encrypted"))
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise UnsupportedMediaError(name, "uses a compression method slide decks do not use; "
-                                          "open it and save it again as PPTX or ODP")
+        raise UnsupportedMediaError(name, reason("deck.method"))
     cap = _member_cap(info, limits)
     if info.file_size > cap:
-        raise MediaBudgetError(name, f"holds a part ({_shown(info.filename)}) that unpacks to "
-                                     f"{info.file_size / MB:,.0f} MB; parts of this kind are "
-                                     f"accepted up to {cap // MB:,} MB")
+        raise MediaBudgetError(name, reason("deck.member_size", member=_shown(info.filename),
+                                            size_mb=info.file_size / MB, limit_mb=cap // MB))
     if info.file_size >= _RATIO_FLOOR and info.compress_size > 0 and \
             info.file_size > limits.archive_max_ratio * info.compress_size:
-        ratio = info.file_size / info.compress_size
-        raise MediaBudgetError(name, f"holds a part ({_shown(info.filename)}) compressed "
-                                     f"{ratio:,.0f} to 1, far more than real documents are "
-                                     f"(a decompression bomb?); up to {limits.archive_max_ratio} "
-                                     "to 1 is accepted")
+        raise MediaBudgetError(name, reason("deck.ratio", member=_shown(info.filename),
+                                            ratio=info.file_size / info.compress_size,
+                                            limit=limits.archive_max_ratio))
     if (info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size) or \
             info.compress_size > info.file_size + info.file_size // 100 + 1024:
-        raise UnsupportedMediaError(name, "is damaged: the sizes in its directory do not match "
-                                          "its content")
+        raise UnsupportedMediaError(name, reason("deck.sizes"))
 
 
 def _member_cap(info: zipfile.ZipInfo, limits: MediaLimits) -> int:
@@ -194,9 +187,7 @@ def _inflate(fh: BinaryIO, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
             pending = inflater.unconsumed_tail
         produced += len(out)
         if produced > info.file_size:
-            raise MediaBudgetError(name, f"holds a part ({_shown(info.filename)}) that unpacks "
-                                         "to more than its directory says (a decompression "
-                                         "bomb?)")
+            raise MediaBudgetError(name, reason("deck.overflow", member=_shown(info.filename)))
         crc = zlib.crc32(out, crc)
         if out:
             yield out
@@ -234,5 +225,4 @@ def _shown(member: str) -> str:
 
 
 def _damaged(name: str) -> UnsupportedMediaError:
-    return UnsupportedMediaError(name, "is damaged: it is not a readable PPTX/ODP package "
-                                       "(a broken or truncated zip)")
+    return UnsupportedMediaError(name, reason("deck.damaged"))

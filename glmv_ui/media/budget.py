@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import MediaLimits
+from ..reasons import Joined, Reason, reason, render
 from .parts import MediaPart
 
 __all__ = [
@@ -101,13 +102,16 @@ def estimate_visual_tokens(parts: Sequence[MediaPart]) -> int:
 
 @dataclass(frozen=True)
 class BudgetReport:
-    """Whether the visual tokens fit; ``message``/``suggestion`` are ready to show."""
+    """Whether the visual tokens fit; ``message``/``suggestion`` are ready to show (English),
+    and ``refusal`` is the whole refusal as a :class:`~glmv_ui.reasons.Reason` when they do not
+    fit."""
 
     visual_tokens: int
     budget: int
     fits: bool
     message: str
     suggestion: str
+    refusal: Reason | None = None
 
 
 def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMITS,
@@ -121,18 +125,14 @@ def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMIT
     if fits:
         message = f"about {total:,} visual tokens of {budget:,} available"
         return BudgetReport(total, budget, True, message, "")
-    earlier = f" ({used:,} already in the conversation)" if used else ""
-    message = (f"the uploads need about {total:,} visual tokens{earlier}, more than the "
-               f"{budget:,} available in a {limits.context_tokens:,}-token context")
     kinds = {p.kind for p in parts}
-    hints = []
-    if any(p.page is not None or p.slide is not None for p in parts):
-        hints.append("choose a page range or fewer pages")
-    if "image" in kinds:
-        hints.append("send fewer images or images of lower resolution")
-    if "video" in kinds:
-        hints.append("use fewer frames (a lower fps or a shorter time range)")
-    if used:
-        hints.append("start a new conversation")
-    suggestion = "; ".join(hints) or "send less media"
-    return BudgetReport(total, budget, False, message, suggestion[0].upper() + suggestion[1:])
+    hints = Joined(tuple(hint for hint, wanted in (
+        (reason("budget.pages"), any(p.page is not None or p.slide is not None for p in parts)),
+        (reason("budget.images"), "image" in kinds), (reason("budget.video"), "video" in kinds),
+        (reason("budget.new"), bool(used))) if wanted) or (reason("budget.less"),))
+    numbers = {"total": total, "budget": budget, "context": limits.context_tokens}
+    refusal = reason("budget.over_earlier", used=used, hints=hints, **numbers) if used \
+        else reason("budget.over", hints=hints, **numbers)
+    suggestion = render(hints)
+    message = str(refusal).removesuffix(f"; {suggestion}")
+    return BudgetReport(total, budget, False, message, suggestion, refusal)

@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
+from ..reasons import Reason, reason
 from .budget import DEFAULT_LIMITS
 from .parts import MediaPart
 
@@ -26,12 +27,11 @@ __all__ = ["MAX_ASPECT", "MAX_DECODE_PIXELS", "check_pixels", "load_image", "to_
 MAX_DECODE_PIXELS = 64_000_000
 # The processors refuse images longer than 200:1; refuse them here with a message instead.
 MAX_ASPECT = 200
-_BOMB = ("has too many pixels to decode safely (a decompression bomb?); "
-         f"images up to {MAX_DECODE_PIXELS // 1_000_000} megapixels are accepted")
+_BOMB = reason("image.too_many_pixels", limit=MAX_DECODE_PIXELS // 1_000_000)
 SUPPORTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 
 
-def load_image(path: str | os.PathLike[str] | IO[bytes], name: str,
+def load_image(path: str | os.PathLike[str] | IO[bytes], name: str | Reason,
                limits: MediaLimits = DEFAULT_LIMITS) -> MediaPart:
     """Read one image (a file, or a binary stream such as an embedded image's bytes) into an
     RGB :class:`MediaPart`, downscaled to ``limits.image_max_pixels``; refusals raise
@@ -48,24 +48,22 @@ def load_image(path: str | os.PathLike[str] | IO[bytes], name: str,
     except UnidentifiedImageError as exc:
         raise UnsupportedMediaError(name, _unreadable_reason(path)) from exc
     except OSError as exc:
-        raise MediaError(name, f"is damaged or truncated and cannot be read ({exc})") from exc
+        raise MediaError(name, reason("image.damaged")) from exc
     with img:
         return _convert(img, name, limits, ImageOps, Image)
 
 
-def check_pixels(width: int, height: int, name: str) -> None:
+def check_pixels(width: int, height: int, name: str | Reason) -> None:
     """Refuse a size no image may have, from the header, before anything is decoded."""
     if width * height > MAX_DECODE_PIXELS:
-        raise MediaBudgetError(
-            name, f"is {width}x{height} pixels, more than the {MAX_DECODE_PIXELS // 1_000_000} "
-                  "megapixels that can be decoded safely; reduce it first")
+        raise MediaBudgetError(name, reason("image.pixels", width=width, height=height,
+                                            limit=MAX_DECODE_PIXELS // 1_000_000))
     if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
-        raise UnsupportedMediaError(
-            name, f"is {width}x{height} pixels; images longer than {MAX_ASPECT}:1 "
-                  "are not supported")
+        raise UnsupportedMediaError(name, reason("image.aspect", width=width, height=height,
+                                                 ratio=MAX_ASPECT))
 
 
-def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> str:
+def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> Reason:
     if isinstance(path, (str, os.PathLike)):
         with open(path, "rb") as fh:
             head = fh.read(512)
@@ -73,18 +71,17 @@ def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> str:
         path.seek(0)
         head = path.read(512)
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return ("is a TIFF that cannot be read (its compression or layout is not supported); "
-                "save it as PNG or JPEG and upload that")
+        return reason("image.tiff")
     if b"<svg" in head.lower():
-        return "is an SVG (vector) image, which is not supported; export it as PNG and upload that"
-    return "cannot be read as an image (unsupported or damaged format)"
+        return reason("file.svg")
+    return reason("image.unreadable")
 
 
-def _convert(img: Image.Image, name: str, limits: MediaLimits, ImageOps: Any,
+def _convert(img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps: Any,
              Image: Any) -> MediaPart:
     notes: list[str] = []
     if img.format not in SUPPORTED_FORMATS:
-        raise UnsupportedMediaError(name, f"is a {img.format} image, which is not supported")
+        raise UnsupportedMediaError(name, reason("image.format", format=str(img.format)))
     width, height = img.size
     check_pixels(width, height, name)
     frames = getattr(img, "n_frames", 1)
@@ -106,13 +103,13 @@ def _convert(img: Image.Image, name: str, limits: MediaLimits, ImageOps: Any,
     except Image.DecompressionBombError as exc:
         raise MediaBudgetError(name, _BOMB) from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise MediaError(name, f"is damaged or truncated and cannot be decoded ({exc})") from exc
+        raise MediaError(name, reason("image.damaged")) from exc
     if rgb.width * rgb.height > target:
         scale = (rgb.width * rgb.height / target) ** 0.5
         size = (max(1, int(rgb.width / scale)), max(1, int(rgb.height / scale)))
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         notes.append(f"downscaled from {width}x{height} to {size[0]}x{size[1]} pixels")
-    return MediaPart(kind="image", source=name, image=rgb, notes=tuple(notes),
+    return MediaPart(kind="image", source=str(name), image=rgb, notes=tuple(notes),
                      meta={"format": img.format, "mode": img.mode,
                            "original_size": (width, height)})
 

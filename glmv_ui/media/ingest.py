@@ -10,6 +10,9 @@ imported conversation meets too) before anything reaches a model:
   to the room left (with a note saying which pages were used);
 * the estimated visual tokens must fit ``context_tokens - reserve_tokens``.
 
+A video is checked for damage before the rules: its container is opened (nothing decoded), so a
+damaged second video is refused as damaged, not as one video too many.
+
 A batch is all or nothing: the first refusal raises a :class:`MediaError` naming the file and the
 reason (library errors are chained, never shown raw), and nothing from that batch is kept.
 """
@@ -24,6 +27,7 @@ from typing import Literal
 
 from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
+from ..reasons import reason
 from .archive import check_directory, read_directory
 from .budget import DEFAULT_LIMITS
 from .images import load_image
@@ -31,7 +35,7 @@ from .parts import MediaPart
 from .pdf import render_pdf
 from .rules import admit, check_file_size, check_visual_budget, count_kinds
 from .slides import render_slides
-from .video import sample_video
+from .video import check_video, sample_video
 
 __all__ = ["Kind", "ingest", "sniff"]
 
@@ -39,6 +43,9 @@ Kind = Literal["image", "pdf", "slides", "video"]
 
 _DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
 _VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
+# What a file's extension promises, for the refusal of one whose content is something else.
+_FORMATS = {".pdf": "PDF", ".mp4": "MP4", ".mov": "MOV", ".webm": "WebM", ".avi": "AVI",
+            ".mkv": "MKV", ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
 def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS) -> Kind:
@@ -51,7 +58,7 @@ def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT
         head = fh.read(4096)
     ext = os.path.splitext(name)[1].lower()
     if not head:
-        raise MediaError(name, "is empty (0 bytes)")
+        raise MediaError(name, reason("file.empty"))
     if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
                         b"II*\x00", b"MM\x00*")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
@@ -59,8 +66,7 @@ def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT
         return "pdf"
     if head[4:8] == b"ftyp":
         if head[8:12] in _VIDEO_BRANDS_NOT_VIDEO:
-            raise UnsupportedMediaError(name, "is a HEIC/AVIF image, which is not supported; "
-                                              "convert it to JPEG or PNG")
+            raise UnsupportedMediaError(name, reason("file.heic"))
         return "video"
     if head.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3",
                         b"OggS")) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
@@ -72,20 +78,13 @@ def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .ppt, but also .doc/.xls
         if ext in _DECK_EXTS:
             return "slides"
-        raise UnsupportedMediaError(name, "is an old Office document; only slide decks "
-                                          "(.ppt) of that kind are supported")
+        raise UnsupportedMediaError(name, reason("file.old_office"))
     lowered = head.lower()
     if b"<svg" in lowered:
-        raise UnsupportedMediaError(name, "is an SVG (vector) image, which is not supported; "
-                                          "export it as PNG and upload that")
-    expected = {".pdf": "a PDF", ".mp4": "an MP4 video", ".mov": "a QuickTime video",
-                ".webm": "a WebM video", ".avi": "an AVI video", ".mkv": "a Matroska video",
-                ".jpg": "a JPEG image", ".jpeg": "a JPEG image", ".png": "a PNG image"}
-    if ext in expected:
-        raise UnsupportedMediaError(name, f"is not {expected[ext]}: its content does not match "
-                                          "its name (damaged, or another kind of file)")
-    raise UnsupportedMediaError(name, "is not a supported file (images, PDF, PPTX/ODP/PPT "
-                                      "slides and videos are)")
+        raise UnsupportedMediaError(name, reason("file.svg"))
+    if ext in _FORMATS:
+        raise UnsupportedMediaError(name, reason("file.mismatch", format=_FORMATS[ext]))
+    raise UnsupportedMediaError(name, reason("file.unsupported"))
 
 
 def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str, limits: MediaLimits) -> Kind:
@@ -100,15 +99,12 @@ def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str, limits: MediaL
                 mimetype = fh.read(80)
     except (UnsupportedMediaError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
             NotImplementedError, RuntimeError) as exc:
-        if ext in _DECK_EXTS:
-            raise UnsupportedMediaError(name, "is damaged: it is not a readable PPTX/ODP "
-                                              "package (a broken or truncated zip)") from exc
-        raise UnsupportedMediaError(name, "is a damaged zip archive") from exc
+        raise UnsupportedMediaError(
+            name, reason("deck.damaged" if ext in _DECK_EXTS else "file.zip_damaged")) from exc
     if "ppt/presentation.xml" in names or b"presentation" in mimetype:
         check_directory(infos, name, limits)
         return "slides"
-    raise UnsupportedMediaError(name, "is a zip package but not a slide deck; documents, "
-                                      "spreadsheets and archives are not supported")
+    raise UnsupportedMediaError(name, reason("file.zip_other"))
 
 
 def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAULT_LIMITS, *,
@@ -132,6 +128,8 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
     images, videos = count_kinds(existing)
     for path, name in zip(paths, shown, strict=True):
         kind = _checked_kind(path, name, limits)
+        if kind == "video":
+            check_video(path, name)  # a damaged video is said to be damaged, whatever the rules
         room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
         try:
             new = _read(kind, path, name, limits, room, password,
@@ -139,7 +137,7 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
         except MediaError:
             raise  # already a message for the user
         except Exception as exc:  # a reader's library failed in a way nobody foresaw
-            raise MediaError(name, f"could not be read ({type(exc).__name__}: {exc})") from exc
+            raise MediaError(name, reason("file.unreadable")) from exc
         if kind == "video":
             videos += 1
         else:
@@ -153,7 +151,7 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
     try:
         size = os.path.getsize(path)
     except OSError as exc:
-        raise MediaError(name, "cannot be read (the uploaded file is missing)") from exc
+        raise MediaError(name, reason("file.missing")) from exc
     check_file_size(size, name, limits)
     return sniff(path, name, limits)
 

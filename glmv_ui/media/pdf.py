@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ..config import MediaLimits
 from ..errors import MediaError, PasswordRequiredError, UnsupportedMediaError
+from ..reasons import reason
 from .budget import DEFAULT_LIMITS, TOKEN_PIXELS
 from .parts import MediaPart
 
@@ -45,11 +46,11 @@ def choose_range(name: str, total: int, page_range: tuple[int, int] | None, cap:
     if page_range is not None:
         first, last = int(page_range[0]), int(page_range[1])
         if first < 1 or last < first or first > total:
-            raise MediaError(name, f"has {total} {unit}s; the range {first}-{last} "
-                                   f"is not within 1-{total}")
+            raise MediaError(name, reason("slides.range" if unit == "slide" else "pdf.range",
+                                          first=first, last=last, total=total))
         last = min(last, total)
     if cap < 1:
-        raise MediaError(name, f"no room for more {unit}s in this conversation")
+        raise MediaError(name, reason("slides.no_room" if unit == "slide" else "pdf.no_room"))
     notes: list[str] = []
     if last - first + 1 > cap:
         last = first + cap - 1
@@ -78,16 +79,16 @@ def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DE
     with open(path, "rb") as fh:
         head = fh.read(1024)
     if not head:
-        raise MediaError(name, "is empty (0 bytes)")
+        raise MediaError(name, reason("file.empty"))
     if b"%PDF-" not in head:
         # The renderer would happily open HTML or text as a document; a PDF must say it is one.
-        raise UnsupportedMediaError(name, "is not a PDF (its content does not start like one)")
+        raise UnsupportedMediaError(name, reason("file.mismatch", format="PDF"))
     try:
         doc = pymupdf.open(os.fspath(path), filetype="pdf")
     except pymupdf.EmptyFileError as exc:
-        raise MediaError(name, "is empty (0 bytes)") from exc
+        raise MediaError(name, reason("file.empty")) from exc
     except Exception as exc:  # FileDataError and the renderer's other parse errors
-        raise UnsupportedMediaError(name, "is not a readable PDF (damaged or not a PDF)") from exc
+        raise UnsupportedMediaError(name, reason("pdf.unreadable")) from exc
     with doc:
         _unlock(doc, name, password)
         return _render_doc(doc, name, limits, page_range, max_pages, numbering, pymupdf)
@@ -97,9 +98,9 @@ def _unlock(doc: Any, name: str, password: str | None) -> None:
     if not doc.needs_pass:
         return
     if password is None or password == "":
-        raise PasswordRequiredError(name, "is encrypted; enter its password")
+        raise PasswordRequiredError(name, reason("pdf.password"))
     if not doc.authenticate(password):
-        raise PasswordRequiredError(name, "wrong password; enter the right password to open it")
+        raise PasswordRequiredError(name, reason("pdf.wrong_password"))
 
 
 def _render_doc(doc: Any, name: str, limits: MediaLimits,
@@ -110,8 +111,7 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
     unit = "slide" if numbering == "slide" else "page"
     total = doc.page_count
     if total == 0:
-        why = "is damaged: no pages could be read" if doc.is_repaired else "has no pages"
-        raise MediaError(name, why)
+        raise MediaError(name, reason("pdf.damaged" if doc.is_repaired else "pdf.no_pages"))
     cap = limits.max_pdf_pages if max_pages is None else max_pages
     first, last, notes = choose_range(name, total, page_range, cap, unit)
     if doc.is_repaired:
@@ -128,7 +128,9 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
             image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
             del pix, page  # keep only the PIL image: one pixmap alive at a time
         except Exception as exc:  # the renderer's own error types vary by version
-            raise MediaError(name, f"{unit} {number} cannot be rendered ({exc})") from exc
+            raise MediaError(name, reason(
+                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
+                number=number)) from exc
         where = {"slide": number} if numbering == "slide" else {"page": number}
         parts.append(MediaPart(kind="image", source=name, image=image, page_count=total,
                                notes=tuple(notes) if not parts else (),

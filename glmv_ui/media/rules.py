@@ -21,6 +21,7 @@ from typing import Literal
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError
+from ..reasons import Reason, reason
 from .budget import check_budget
 from .parts import MediaPart
 
@@ -30,8 +31,8 @@ __all__ = ["admit", "check_file_size", "check_visual_budget", "count_kinds"]
 def check_file_size(size: int, name: str, limits: MediaLimits) -> None:
     """Refuse a file larger than ``limits.max_upload_mb``."""
     if size > limits.max_upload_mb * 1024 * 1024:
-        raise MediaBudgetError(name, f"is {size / 2**20:.0f} MB; uploads are limited to "
-                                     f"{limits.max_upload_mb} MB")
+        raise MediaBudgetError(name, reason("file.too_large", size_mb=size / 2**20,
+                                            limit_mb=limits.max_upload_mb))
 
 
 def count_kinds(parts: Sequence[MediaPart]) -> tuple[int, int]:
@@ -40,29 +41,23 @@ def count_kinds(parts: Sequence[MediaPart]) -> tuple[int, int]:
     return images, len(parts) - images
 
 
-def admit(name: str, kind: Literal["image", "video"], images: int, videos: int,
+def admit(name: str | Reason, kind: Literal["image", "video"], images: int, videos: int,
           limits: MediaLimits) -> int:
     """Whether a conversation holding ``images`` and ``videos`` may take one more of ``kind``.
 
     Returns the room left for images (0 when adding a video); raises when the rules refuse.
     """
     if kind == "video" and images:
-        raise MediaBudgetError(name, "a conversation cannot mix images (or PDF pages, slides) "
-                                     "and a video; start a new conversation for the video")
+        raise MediaBudgetError(name, reason("rules.video_after_images"))
     if kind == "video" and videos:
-        raise MediaBudgetError(name, "a conversation holds one video at most; start a new "
-                                     "conversation for another video")
+        raise MediaBudgetError(name, reason("rules.second_video"))
     if kind == "video":
         return 0
     if videos:
-        raise MediaBudgetError(name, "a conversation cannot mix a video and images (or PDF "
-                                     "pages, slides); start a new conversation for the images")
+        raise MediaBudgetError(name, reason("rules.images_after_video"))
     room = limits.max_images - images
     if room < 1:
-        raise MediaBudgetError(
-            name, f"too many images: a conversation holds at most {limits.max_images} "
-                  "(PDF pages and slides count as images); start a new conversation or "
-                  "send fewer")
+        raise MediaBudgetError(name, reason("rules.too_many_images", limit=limits.max_images))
     return room
 
 
@@ -73,6 +68,6 @@ def check_visual_budget(parts: Sequence[MediaPart], limits: MediaLimits,
     ``name`` is the file to blame; by default the sources of ``parts``.
     """
     report = check_budget(parts, limits, existing)
-    if not report.fits:
+    if report.refusal is not None:
         source = name or ", ".join(dict.fromkeys(p.source for p in parts))
-        raise MediaBudgetError(source, f"{report.message}. {report.suggestion}.")
+        raise MediaBudgetError(source, report.refusal)

@@ -18,6 +18,7 @@ python-pptx and Pillow (title, text, pictures, notes), and say so in a note.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ from typing import Any
 
 from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
+from ..reasons import reason
 from .archive import check_package, count_in_member
 from .budget import DEFAULT_LIMITS
 from .parts import MediaPart
@@ -39,6 +41,7 @@ __all__ = ["FALLBACK_NOTE", "convert_to_pdf", "count_slides", "find_soffice", "r
 
 FALLBACK_NOTE = "LibreOffice not found: slides shown as text-and-picture summaries (fallback)"
 _UNSET: Any = object()
+log = logging.getLogger("glmv_ui")
 
 
 def find_soffice() -> str | None:
@@ -65,7 +68,7 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
         check_package(path, name, limits)
     if count_slides(path) == 0:
         # LibreOffice would print an empty deck as one blank page.
-        raise MediaError(name, "has no slides")
+        raise MediaError(name, reason("slides.none"))
     with tempfile.TemporaryDirectory(prefix="glmv-deck-") as tmp:
         if binary is None:
             return _fallback(path, name, limits, page_range, max_slides)
@@ -75,8 +78,8 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
             return render_pdf(pdf, name, limits, page_range=page_range, max_pages=max_slides,
                               numbering="slide")
         except MediaError as exc:
-            if "no pages" in exc.reason:
-                raise MediaError(name, "has no slides") from exc
+            if exc.wording.key == "pdf.no_pages":
+                raise MediaError(name, reason("slides.none")) from exc
             raise
 
 
@@ -126,27 +129,26 @@ def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffi
                                 stderr=subprocess.STDOUT, cwd=workdir, env=env,
                                 start_new_session=True)
     except OSError as exc:
-        raise MediaError(name, f"cannot be converted: LibreOffice did not start ({exc})") from exc
+        raise MediaError(name, reason("slides.office_missing")) from exc
     try:
         output, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
         # soffice forks helpers; the new session lets us end all of them together.
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        raise MediaError(name, f"took longer than {timeout_s:g} s to convert and was "
-                               "stopped; try a smaller deck or export it as PDF") from exc
+        raise MediaError(name, reason("slides.timeout", seconds=timeout_s)) from exc
     pdf = outdir / "deck.pdf"
     # LibreOffice ends with status 0 on a deck it cannot open; under the limit a failed
     # allocation ends it otherwise (an abort, or the loader's 127).
     if limited and proc.returncode != 0:
-        raise MediaError(name, f"could not be converted: LibreOffice stopped (status "
-                               f"{proc.returncode}), most likely because the deck needs more "
-                               f"than the {memory_mb} MB of memory it may use")
+        log.info("LibreOffice stopped with status %s under a %s MB limit", proc.returncode,
+                 memory_mb)
+        raise MediaError(name, reason("slides.memory", limit_mb=int(memory_mb or 0)))
     if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
-        detail = output.decode("utf-8", "replace").strip().splitlines()[-1:] if output else []
-        raise UnsupportedMediaError(
-            name, "cannot be opened as a slide deck (damaged or not a presentation)"
-            + (f": {detail[0]}" if detail else "")) from None
+        # What LibreOffice said is for the log; the user gets what to do.
+        log.info("LibreOffice could not convert a deck (status %s): %s", proc.returncode,
+                 output.decode("utf-8", "replace").strip()[-500:] if output else "")
+        raise UnsupportedMediaError(name, reason("slides.unopenable")) from None
     return pdf
 
 
@@ -155,19 +157,17 @@ def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
     try:
         from pptx import Presentation
     except ImportError as exc:
-        raise UnsupportedMediaError(
-            name, "cannot be shown: neither LibreOffice nor python-pptx is installed") from exc
+        raise UnsupportedMediaError(name, reason("slides.no_reader")) from exc
     if not zipfile.is_zipfile(path):
-        raise UnsupportedMediaError(name, "is not a PPTX deck (damaged or another format); "
-                                          "without LibreOffice only PPTX can be read")
+        raise UnsupportedMediaError(name, reason("slides.pptx_only"))
     try:
         deck = Presentation(os.fspath(path))
         slides = list(deck.slides)
     except Exception as exc:  # python-pptx raises KeyError, ValueError, lxml errors...
-        raise UnsupportedMediaError(name, "cannot be opened as a PPTX deck") from exc
+        raise UnsupportedMediaError(name, reason("slides.pptx_unopenable")) from exc
     total = len(slides)
     if total == 0:
-        raise MediaError(name, "has no slides")
+        raise MediaError(name, reason("slides.none"))
     cap = limits.max_pdf_pages if max_slides is None else max_slides
     first, last, notes = choose_range(name, total, page_range, cap, "slide")
     notes.insert(0, FALLBACK_NOTE)

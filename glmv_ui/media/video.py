@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
+from ..reasons import reason
 from .budget import DEFAULT_LIMITS, VIDEO_MAX_PIXELS, smart_resize
 from .parts import MediaPart
 
-__all__ = ["MAX_FRAME_PIXELS", "SEEK_GAP_FRAMES", "sample_times", "sample_video"]
+__all__ = ["MAX_FRAME_PIXELS", "SEEK_GAP_FRAMES", "check_video", "sample_times", "sample_video"]
 
 MAX_FRAME_PIXELS = 448 * 448  # a frame never needs more detail than this for GLM's video tower
 # Seek to each target when more than this many frames lie between targets: a seek lands on the
@@ -58,26 +59,41 @@ def sample_video(path: str | os.PathLike[str], name: str, limits: MediaLimits = 
     fps = limits.video_fps if fps is None else float(fps)
     max_frames = limits.video_max_frames if max_frames is None else int(max_frames)
     if not fps > 0:
-        raise MediaError(name, f"the sampling rate must be above 0 frames a second, got {fps}")
+        raise MediaError(name, reason("video.fps", fps=fps))
     if max_frames < 1:
-        raise MediaError(name, f"the frame limit must be at least 1, got {max_frames}")
-    try:
-        container = av.open(os.fspath(path), mode="r")
-    except av.error.FFmpegError as exc:
-        raise UnsupportedMediaError(
-            name, "is not a readable video (unknown format, or the file is damaged or truncated)"
-        ) from exc
+        raise MediaError(name, reason("video.max_frames", limit=max_frames))
+    container = _open(path, name)
     try:
         with container:
             return _sample(container, name, fps, max_frames, time_range, method)
     except av.error.FFmpegError as exc:
-        raise MediaError(name, f"is damaged and cannot be decoded ({exc})") from exc
+        raise MediaError(name, reason("video.damaged")) from exc
+
+
+def check_video(path: str | os.PathLike[str], name: str) -> None:
+    """Refuse a file that is not a readable video, cheaply: open the container and find a video
+    stream, decoding nothing. Run before the conversation rules, so that a damaged video is
+    called damaged rather than, say, one video too many."""
+    with _open(path, name):
+        pass
+
+
+def _open(path: str | os.PathLike[str], name: str) -> Any:
+    """The open container of a file that has a video stream (the caller closes it)."""
+    import av
+
+    try:
+        container = av.open(os.fspath(path), mode="r")
+    except av.error.FFmpegError as exc:
+        raise UnsupportedMediaError(name, reason("video.unreadable")) from exc
+    if not container.streams.video:
+        container.close()
+        raise UnsupportedMediaError(name, reason("video.no_stream"))
+    return container
 
 
 def _sample(container: Any, name: str, fps: float, max_frames: int,
             time_range: tuple[float, float] | None, method: Method) -> MediaPart:
-    if not container.streams.video:
-        raise UnsupportedMediaError(name, "has no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     tb = float(stream.time_base) if stream.time_base else 0.0
@@ -89,9 +105,10 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
     if time_range is not None:
         start, end = float(time_range[0]), float(time_range[1])
         if start < 0 or end <= start:
-            raise MediaError(name, f"the time range {start:g}-{end:g} s is not valid")
+            raise MediaError(name, reason("video.range", start=start, end=end))
         if duration and start >= duration:
-            raise MediaError(name, f"is {duration:.1f} s long; the range starts at {start:g} s")
+            raise MediaError(name, reason("video.range_after_end", duration=duration,
+                                          start=start))
         end = min(end, duration) if duration else end
         notes.append(f"{start:g}\u2013{end:g} s of {duration:.1f} s used")
     targets = sample_times(start, end if math.isfinite(end) else start + 1, fps, max_frames) \
@@ -102,7 +119,7 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
 
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
-        raise MediaError(name, "has a video stream without a frame size")
+        raise MediaError(name, reason("video.no_size"))
     sar = stream.sample_aspect_ratio
     display_w = round(width * float(sar)) if sar and float(sar) > 0 else width
     count = len(targets) + len(targets) % 2
@@ -123,7 +140,7 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
         frames.append(image)
         times.append(round(t, 6))
     if not frames:
-        raise MediaError(name, "contains no decodable video frames")
+        raise MediaError(name, reason("video.no_frames"))
     if len(frames) % 2:
         frames.append(frames[-1])
         times.append(times[-1])

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..config import AppConfig
 from ..errors import ConversationError, GlmvError, MediaError
+from ..reasons import reason
 from ..session import Session
 from .model import ModelManager
 from .settings import Settings
@@ -112,7 +113,7 @@ def fetch_files(urls: list[str], folder: Path, max_bytes: int,
                 unquote(payload).encode()
             name = f"attachment-{i + 1}{mimetypes.guess_extension(mime) or ''}"
             if len(data) > max_bytes:
-                raise MediaError(name, f"is larger than the {max_bytes // 2**20} MB limit")
+                raise MediaError(name, reason("url.too_large", limit_mb=max_bytes // 2**20))
             target = folder / f"{i:02d}" / name
             target.parent.mkdir(parents=True)
             target.write_bytes(data)
@@ -134,32 +135,29 @@ def _download(url: str, target: Path, max_bytes: int, allow_private: bool) -> No
         for _ in range(5):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise MediaError(url[:80], "is not an http(s) or data: URL; files are passed "
-                                           "by URL")
+                raise MediaError(url[:80], reason("url.scheme"))
             if not allow_private and _private(parts.hostname):
-                raise MediaError(url[:80], "points at this machine or a private network, "
-                                           "which this app does not fetch from")
+                raise MediaError(url[:80], reason("url.private"))
             try:
                 with client.stream("GET", url) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = str(response.url.join(response.headers["location"]))
                         continue
                     if response.status_code != 200:
-                        raise MediaError(name, "could not be downloaded "
-                                               f"(HTTP {response.status_code})")
+                        raise MediaError(name, reason("url.status",
+                                                      status=response.status_code))
                     size = 0
                     with open(target, "wb") as out:
                         for block in response.iter_bytes(1 << 16):
                             size += len(block)
                             if size > max_bytes:
-                                raise MediaError(name, f"is larger than the "
-                                                       f"{max_bytes // 2**20} MB limit")
+                                raise MediaError(name, reason(
+                                    "url.too_large", limit_mb=max_bytes // 2**20))
                             out.write(block)
                     return
             except httpx.HTTPError as exc:
-                raise MediaError(name, f"could not be downloaded ({type(exc).__name__})") \
-                    from exc
-    raise MediaError(name, "could not be downloaded (too many redirects)")
+                raise MediaError(name, reason("url.failed")) from exc
+    raise MediaError(name, reason("url.redirects"))
 
 
 class ApiHandlers:

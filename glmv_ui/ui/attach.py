@@ -16,6 +16,7 @@ from ..errors import GlmvError, MediaError, PasswordRequiredError
 from ..media.budget import check_budget, estimate_visual_tokens
 from ..media.parts import MediaPart
 from .i18n import t
+from .reasons_zh import reason_text
 from .settings import MediaChoice
 from .strips import group_caption, group_parts
 
@@ -88,9 +89,15 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
 
 
 def refusal_text(outcome: FileOutcome, lang: str) -> str:
+    """Why a file was not attached, in ``lang``, after its name."""
     error = outcome.error
-    reason = error.reason if isinstance(error, MediaError) else str(error)
-    return t(lang, "refused_file", name=outcome.name, reason=reason)
+    if error is None:
+        return ""
+    if isinstance(error, MediaError) and error.wording.key:
+        # A templated reason about a file reads after "it" (see glmv_ui.reasons).
+        return t(lang, "refused_file", name=outcome.name,
+                 reason=reason_text(error, lang, subject=False))
+    return t(lang, "refused_other", name=outcome.name, reason=reason_text(error, lang))
 
 
 def attachment_report(att: Attachments, existing: Sequence[MediaPart], choice: MediaChoice,

@@ -28,6 +28,7 @@ from .attach import Attachments, attachment_report, read_attachments, refusal_te
 from .i18n import t
 from .layout import Ui
 from .model import ModelManager
+from .reasons_zh import reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
 from .strips import join_strips
@@ -150,7 +151,7 @@ class ChatHandlers:
             updates = make()
         except GlmvError as exc:
             log.info("not sent: %s", exc)
-            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=exc)}")
+            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=reason_text(exc, cs.lang))}")
             return
         turn = cs.turns[index]
         prefix = cs.messages(upto=index)
@@ -219,7 +220,7 @@ class ChatHandlers:
             if session.busy:
                 raise ConversationError(t(cs.lang, "busy"))
         except GlmvError as exc:
-            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=exc)}")
+            yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=reason_text(exc, cs.lang))}")
             return
         att = self.attachments(cs, paths, settings, password)
         if not att.ready:
@@ -243,7 +244,7 @@ class ChatHandlers:
                 raise ConversationError("nothing to regenerate yet")
             sampling = settings.sampling(session.engine.family)
         except GlmvError as exc:
-            yield self.notice(f"⚠ {exc}")
+            yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
         yield from self.stream(cs, lambda: session.regenerate(sampling=sampling),
                                len(session.turns) - 1)
@@ -258,7 +259,7 @@ class ChatHandlers:
                 raise ConversationError(f"there is no message {index + 1} to edit")
             sampling = settings.sampling(session.engine.family)
         except GlmvError as exc:
-            yield self.notice(f"⚠ {exc}")
+            yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
         yield from self.stream(cs, lambda: session.edit(index, text or "", sampling=sampling),
                                index)

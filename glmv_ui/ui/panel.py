@@ -15,6 +15,7 @@ from .chat import ChatHandlers
 from .i18n import t
 from .layout import Ui, chat_placeholder, title_markdown
 from .model import ModelManager
+from .reasons_zh import reason_text
 from .state import SessionRegistry
 
 __all__ = ["PanelHandlers", "sampling_note"]
@@ -124,7 +125,7 @@ class PanelHandlers:
         try:
             self.manager.switch(config)
         except GlmvError as exc:
-            return self.chat.notice(f"⚠ {exc}")
+            return self.chat.notice(f"⚠ {reason_text(exc, cs.lang)}")
         return {ui.model_status: self.manager.status_line(cs.lang),
                 ui.timer: gr.Timer(0.5, active=True), **self.chat.notice("")}
 
@@ -175,7 +176,8 @@ class PanelHandlers:
             convo = export.read_json(path, limits=self.config.media)
         except GlmvError as exc:
             logging.getLogger("glmv_ui").info("import refused: %s", exc)
-            return self.chat.notice(f"⚠ {t(cs.lang, 'not_imported', reason=exc)}")
+            return self.chat.notice(
+                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(exc, cs.lang))}")
         session = cs.ensure_session(engine, self.config)
         session.stop()
         session.turns = convo.turns

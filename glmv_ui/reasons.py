@@ -1,0 +1,301 @@
+"""Why something was refused, as data: a template key and its named parameters.
+
+Every reason a user can see (an upload refused, an import refused, a message too long) is a
+:class:`Reason`: ``reason("pdf.damaged")`` or ``reason("file.too_large", size_mb=12.3,
+limit_mb=10)``. ``str()`` gives the English text from :data:`TEMPLATES`; the app renders the same
+record in another language from its own table (:mod:`glmv_ui.ui.reasons_zh`), so the core never
+holds a translated string and the app never parses an English one.
+
+Wording rules the templates follow: a reason about a file is a predicate whose subject is the
+file ("is damaged, …"), so it reads after the file's name; it says what is wrong, then what to do;
+it never carries a library's own text (that goes to the log by exception chaining) and never
+guesses aloud. Numbers keep their format spec (``{count:,}``) in every language.
+
+Standard library only; this module must not import the rest of the package.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+__all__ = ["TEMPLATES", "Joined", "Param", "Reason", "fields", "plain", "reason", "render"]
+
+Param: TypeAlias = "int | float | str | Reason | Joined"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A template key and the values it is written with; ``str()`` is the English text."""
+
+    key: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return render(self)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Several values shown as one: a list of advice ("; "), alternatives (" or ") or names
+    (", "), each joined the way the language joins them."""
+
+    items: tuple[Param, ...]
+    how: Literal["list", "or", "comma"] = "list"
+
+
+def reason(key: str, /, **params: Param) -> Reason:
+    """The reason ``key`` of :data:`TEMPLATES`, written with ``params``."""
+    return Reason(key, params)
+
+
+def plain(text: str) -> Reason:
+    """A message that has no template yet: the same text in every language."""
+    return Reason("", {"text": text})
+
+
+def fields(template: str) -> dict[str, str]:
+    """The named fields of a template and their format specs: ``{"count": ","}``."""
+    return {name: spec or "" for _, name, spec, _ in string.Formatter().parse(template)
+            if name is not None}
+
+
+def render(item: Param, table: Mapping[str, str] | None = None) -> str:
+    """``item`` written from ``table`` (English by default; a key missing there falls back to
+    English); nested reasons and joined values are written from the same table."""
+    table = TEMPLATES if table is None else table
+    if isinstance(item, Joined):
+        joiner = table.get(f"_{item.how}") or TEMPLATES[f"_{item.how}"]
+        return joiner.join(render(part, table) for part in item.items)
+    if not isinstance(item, Reason):
+        return str(item)
+    template = table.get(item.key) or TEMPLATES.get(item.key)
+    values = {k: render(v, table) if isinstance(v, Reason | Joined) else v
+              for k, v in item.params.items()}
+    try:
+        return template.format(**values) if template is not None else ""
+    except (KeyError, IndexError, ValueError):
+        pass
+    # A template and its values that disagree are a bug; the user still gets the facts.
+    return f"{item.key}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+TEMPLATES: dict[str, str] = {
+    "": "{text}",
+    "_list": "; ",
+    "_or": " or ",
+    "_comma": ", ",
+    # Any file (glmv_ui.media.ingest, rules)
+    "file.empty": "is empty (0 bytes); check that the file was saved in full and upload it again",
+    "file.missing": "cannot be read: the uploaded copy is gone (uploads expire after a while); "
+                    "attach the file again",
+    "file.unreadable": "could not be read: it is damaged or in a form this app does not read; "
+                       "save it again as JPEG, PNG, PDF or MP4 and upload that",
+    "file.mismatch": "does not hold {format} data, although its name says it does: it is damaged "
+                     "or another kind of file; check that it is the right file, or save it again "
+                     "as {format} and upload that",
+    "file.unsupported": "is not a kind of file this app reads; upload images (JPEG, PNG, WebP, "
+                        "GIF, BMP, TIFF), PDF documents, slide decks (PPTX, ODP, PPT) or videos "
+                        "(MP4, MOV, WebM, AVI, MKV)",
+    "file.too_large": "is {size_mb:,.0f} MB; uploads are limited to {limit_mb:,} MB: send a "
+                      "smaller file",
+    "file.old_office": "is an older Office document; of those only PowerPoint decks (PPT) can be "
+                       "read: save it as PDF and upload that",
+    "file.heic": "is a HEIC or AVIF photo, which this app cannot read; convert it to JPEG or PNG "
+                 "and upload that",
+    "file.svg": "is an SVG (vector) image, which this app cannot read; export it as PNG and "
+                "upload that",
+    "file.zip_damaged": "is a damaged ZIP archive, and archives cannot be read in any case: "
+                        "upload the files it holds",
+    "file.zip_other": "is a ZIP package but not a slide deck; documents, spreadsheets and "
+                      "archives cannot be read: save a document as PDF, or upload the files an "
+                      "archive holds",
+    # The conversation rules (glmv_ui.media.rules)
+    "rules.video_after_images": "cannot join this conversation, which already holds images (PDF "
+                                "pages and slides count as images): the model cannot take images "
+                                "and a video together; start a new conversation for the video",
+    "rules.second_video": "cannot join this conversation, which already holds a video: a "
+                          "conversation holds one video at most; start a new conversation for "
+                          "this one",
+    "rules.images_after_video": "cannot join this conversation, which already holds a video: the "
+                                "model cannot take a video and images together (PDF pages and "
+                                "slides count as images); start a new conversation for the images",
+    "rules.too_many_images": "cannot join this conversation: it already holds {limit:,} images, "
+                             "the most a conversation may hold (PDF pages and slides count as "
+                             "images); start a new conversation, or send fewer",
+    "budget.over": "would bring the conversation to about {total:,} visual tokens, more than the "
+                   "{budget:,} available in a {context:,}-token context; {hints}",
+    "budget.over_earlier": "would bring the conversation from {used:,} to about {total:,} visual "
+                           "tokens, more than the {budget:,} available in a {context:,}-token "
+                           "context; {hints}",
+    "budget.pages": "choose a page range or fewer pages",
+    "budget.images": "send fewer images, or images of lower resolution",
+    "budget.video": "use fewer frames (fewer frames a second, or a shorter time range)",
+    "budget.new": "start a new conversation",
+    "budget.less": "send fewer or smaller files",
+    # Images (glmv_ui.media.images)
+    "image.too_many_pixels": "has too many pixels to open safely; images of up to {limit:,} "
+                             "megapixels are accepted: reduce its size and upload it again",
+    "image.pixels": "is {width}x{height} pixels, more than the {limit:,} megapixels that can be "
+                    "opened safely; reduce its size and upload it again",
+    "image.aspect": "is {width}x{height} pixels, longer than the {ratio}:1 the model accepts; "
+                    "cut it into pieces and upload those",
+    "image.tiff": "is a TIFF this app cannot read (its compression or layout is not supported); "
+                  "save it as PNG or JPEG and upload that",
+    "image.unreadable": "cannot be read as an image: it is damaged or in a format this app does "
+                        "not read; save it as PNG or JPEG and upload that",
+    "image.format": "is a {format} image, which this app cannot read; save it as PNG or JPEG and "
+                    "upload that",
+    "image.damaged": "is damaged or incomplete (a download or copy may not have finished) and "
+                     "cannot be read; upload a complete copy",
+    # PDF documents (glmv_ui.media.pdf)
+    "pdf.range": "cannot show pages {first}-{last}: its pages run from 1 to {total:,}; choose a "
+                 "range within them",
+    "pdf.no_room": "cannot join this conversation: it already holds as many images as a "
+                   "conversation may (PDF pages count as images); start a new conversation for it",
+    "pdf.unreadable": "is not a readable PDF: it is damaged or not a PDF at all; open it in a PDF "
+                      "viewer, save or print it again as PDF, and upload that",
+    "pdf.password": "is protected by a password; enter the password to open it",
+    "pdf.wrong_password": "cannot be opened with that password; enter the right one",
+    "pdf.damaged": "is damaged, and none of its pages can be read; open it in a PDF viewer, save "
+                   "or print it again as PDF, and upload that",
+    "pdf.no_pages": "has no pages, so there is nothing to read; upload another file",
+    "pdf.page_damaged": "is damaged: page {number:,} cannot be shown; choose a page range without "
+                        "it, or save the file again as PDF and upload that",
+    # Slide decks (glmv_ui.media.slides)
+    "slides.range": "cannot show slides {first}-{last}: its slides run from 1 to {total:,}; "
+                    "choose a range within them",
+    "slides.no_room": "cannot join this conversation: it already holds as many images as a "
+                      "conversation may (slides count as images); start a new conversation for it",
+    "slides.slide_damaged": "is damaged: slide {number:,} cannot be shown; choose a slide range "
+                            "without it, or save the deck again and upload it",
+    "slides.none": "has no slides, so there is nothing to show; add slides to the deck, or "
+                   "upload another file",
+    "slides.office_missing": "cannot be shown: the program that draws slides (LibreOffice) did "
+                             "not start on this server; export the deck as PDF and upload that",
+    "slides.timeout": "took longer than {seconds:g} s to convert and was stopped; upload a "
+                      "smaller deck, or export it as PDF and upload that",
+    "slides.memory": "could not be converted: it needs more than the {limit_mb:,} MB of memory a "
+                     "deck may use here; upload a smaller deck (fewer or smaller pictures), or "
+                     "export it as PDF and upload that",
+    "slides.unopenable": "cannot be opened as a slide deck: it is damaged or not a presentation; "
+                         "save it again as PPTX and upload that",
+    "slides.no_reader": "cannot be shown: this server has no program that reads slide decks; "
+                        "export the deck as PDF and upload that",
+    "slides.pptx_only": "cannot be read: without LibreOffice only PPTX decks can be read here, "
+                        "and this file is not one or is damaged; save it as PPTX or PDF and "
+                        "upload that",
+    "slides.pptx_unopenable": "cannot be opened as a PPTX deck: it is damaged or holds parts the "
+                              "reader does not know; save it again as PPTX or as PDF and upload "
+                              "that",
+    # Deck packages (glmv_ui.media.archive)
+    "deck.damaged": "is damaged or incomplete and cannot be opened as a slide deck; save it "
+                    "again as PPTX or ODP and upload that",
+    "deck.total": "holds {total_mb:,.0f} MB once unpacked; slide decks may hold up to "
+                  "{limit_mb:,} MB: make its pictures smaller or remove videos, or export it as "
+                  "PDF and upload that",
+    "deck.total_over": "holds more than {limit_mb:,} MB once unpacked, the most a slide deck may "
+                       "hold; make its pictures smaller or remove videos, or export it as PDF and "
+                       "upload that",
+    "deck.members": "is made of {count:,} parts; slide decks may have up to {limit:,}: export it "
+                    "as PDF and upload that",
+    "deck.encrypted": "is protected by a password; save it without a password and upload that",
+    "deck.method": "is packed in a way slide decks never are; open it in the program that made "
+                   "it, save it again as PPTX or ODP, and upload that",
+    "deck.member_size": "holds a part ({member}) of {size_mb:,.0f} MB once unpacked; parts of "
+                        "this kind may be up to {limit_mb:,} MB: make its pictures smaller, or "
+                        "export it as PDF and upload that",
+    "deck.ratio": "holds a part ({member}) packed {ratio:,.0f} to 1, far tighter than real "
+                  "documents are (up to {limit:,} to 1 is accepted), so it is not opened; save "
+                  "the deck again from the program that made it",
+    "deck.sizes": "is damaged: its table of contents does not match what it holds; save it "
+                  "again and upload that",
+    "deck.overflow": "is damaged: a part ({member}) holds more than its table of contents says, "
+                     "so it is not opened; save the deck again from the program that made it",
+    # Videos (glmv_ui.media.video)
+    "video.fps": "cannot be sampled at {fps:g} frames a second; choose a rate above 0",
+    "video.max_frames": "cannot be sampled with a limit of {limit:,} frames; allow 1 frame or "
+                        "more",
+    "video.unreadable": "is not a readable video: it is damaged or incomplete, or in a format "
+                        "this app does not read; export it again as MP4 and upload that",
+    "video.damaged": "is damaged: its pictures cannot be read; export it again as MP4 and upload "
+                     "that",
+    "video.no_stream": "has no pictures, only sound or other data; upload a video with pictures",
+    "video.range": "cannot be cut to {start:g}-{end:g} s: the start must be 0 or later and the "
+                   "end after it; correct the time range",
+    "video.range_after_end": "is {duration:.1f} s long, but the time range starts at {start:g} "
+                             "s; choose a start within the video",
+    "video.no_size": "is damaged: its pictures have no size; export it again as MP4 and upload "
+                     "that",
+    "video.no_frames": "is damaged: none of its frames can be read; export it again as MP4 and "
+                       "upload that",
+    # A message or a whole conversation (glmv_ui.session, glmv_ui.engines.local)
+    "message.too_long": "the message is {length:,} characters; at most {limit:,} fit in the "
+                        "model's {context:,}-token context: shorten it or split it over several "
+                        "messages",
+    "context.mixed": "images and a video cannot be sent in one conversation: start a new "
+                     "conversation for the video",
+    "context.too_long": "the conversation is {tokens:,} tokens; the model's context holds "
+                        "{context:,}: start a new conversation, or send fewer or smaller images, "
+                        "pages or frames",
+    # Importing a conversation (glmv_ui.export)
+    "import.at": "{file}: {where}",
+    "import.turn": "turn {turn}",
+    "import.turn_part": "turn {turn}, part {part}",
+    "import.turn_stats": "turn {turn}, stats",
+    "import.turn_settings": "turn {turn}, settings",
+    "import.part": "{file} ({where}, {source})",
+    "import.nested": "is not a conversation exported by this app (its data is nested too "
+                     "deeply); import a file exported by this app",
+    "import.not_json": "is not a valid JSON file (it breaks off or is malformed at line "
+                       "{line:,}); import a file exported by this app",
+    "import.not_json_value": "is not a valid JSON file; import a file exported by this app",
+    "import.failed": "could not be imported: its content is not what this app writes; export "
+                     "the conversation again and import that file",
+    "import.not_text": "is not a text file, as an exported conversation is; import a file "
+                       "exported by this app",
+    "import.not_ours": "is not a conversation exported by this app; import a JSON file written "
+                       "by Export",
+    "import.newer": "was written by a newer version of this app (format {version}); update the "
+                    "app to import it",
+    "import.object": "must be an object, not {actual}",
+    "import.missing": "{key} is missing",
+    "import.too_long_text": "{key} has {count:,} characters; at most {limit:,} are accepted",
+    "import.too_long_list": "{key} has {count:,} entries; at most {limit:,} are accepted",
+    "import.type": "{key} must be {wanted}, not {actual}",
+    "import.unknown_field": "has an unknown field {key}",
+    "import.one_of": "{key} must be one of {allowed}, not {value}",
+    "import.numbers": "page and slide numbers start at 1",
+    "import.note_type": "a note must be {wanted}, not {actual}",
+    "import.note_long": "a note has {count:,} characters; at most {limit:,} are accepted",
+    "import.frame_type": "a frame must be {wanted}, not {actual}",
+    "import.time_type": "a timestamp must be {wanted}, not {actual}",
+    "import.frames": "a video needs an even number of frames, each with a timestamp",
+    "import.video_frames": "is a video of {frames:,} frames; videos are sampled to at most "
+                           "{limit:,}: export the conversation again from this app",
+    "import.frame_sizes": "is a video whose frames differ in size; export the conversation "
+                          "again from this app",
+    "import.base64": "holds a picture whose data is damaged (not valid base64); export the "
+                     "conversation again from this app",
+    "json.int": "a whole number",
+    "json.float": "a number",
+    "json.str": "a string",
+    "json.bool": "true or false",
+    "json.None": "null",
+    "json.list": "a list",
+    "json.object": "an object",
+    # Files given by URL (glmv_ui.ui.api)
+    "url.too_large": "is larger than the {limit_mb:,} MB an upload may be; send a smaller file",
+    "url.scheme": "is not an http(s) or data: URL; pass each file as a web address or a data: "
+                  "URL",
+    "url.private": "points at this machine or a private network, which this app does not fetch "
+                   "from; use a public address, or upload the file itself",
+    "url.status": "could not be downloaded: the server answered with HTTP status {status}; "
+                  "check the address",
+    "url.failed": "could not be downloaded: the server could not be reached or stopped "
+                  "answering; check the address and try again",
+    "url.redirects": "could not be downloaded: the address redirects too many times; use the "
+                     "file's final address",
+}
