@@ -60,6 +60,19 @@ def test_a_request_with_an_image_and_its_chunks_pickle(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(failure)) == failure
 
 
+def test_a_refusal_from_the_worker_keeps_its_wording_for_the_page() -> None:
+    from glmv_ui.errors import MediaBudgetError
+    from glmv_ui.reasons import reason
+    from glmv_ui.ui.reasons_zh import reason_text
+
+    refused = MediaBudgetError("clip.mp4", reason("video.unreadable"))
+    failure = WorkerFailure(type(refused).__name__, str(refused), refused.wording,
+                            str(refused.subject))
+    again = pickle.loads(pickle.dumps(failure)).error()
+    assert str(again) == str(refused)
+    assert reason_text(again, "zh") == reason_text(refused, "zh") != str(refused)
+
+
 def _wait_for_flag(flag: StopFlag, ready: Any, seen: Any) -> None:
     ready.put("ready")
     for _ in range(50_000_000):  # bounded: the parent sets the flag right after "ready"

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, GlmvError, MediaBudgetError
+from ..reasons import Reason
 from .base import Chunk, Engine, GenerationRequest
 
 __all__ = ["MAX_SECONDS", "MIN_SECONDS", "GpuJob", "StopFlag", "WorkerFailure", "ZeroGpuEngine",
@@ -88,11 +89,15 @@ class WorkerFailure:
 
     kind: str
     message: str
+    # The refusal's template and values (plain data), so the page can say it in the user's
+    # language; None for faults that have none.
+    wording: Reason | None = None
+    subject: str = ""
 
     def error(self) -> GlmvError:
         if self.kind == "MediaBudgetError":
-            return MediaBudgetError("", self.message)
-        return GenerationError(self.message)
+            return MediaBudgetError(self.subject, self.wording or self.message)
+        return GenerationError(self.wording or self.message)
 
 
 class _FlagEvent(threading.Event):
@@ -133,8 +138,10 @@ def _worker_stream(engine: Engine, job: GpuJob) -> Iterator[Chunk | WorkerFailur
     try:
         yield from engine.stream(job.request, _FlagEvent(job.stop))
     except Exception as exc:  # noqa: BLE001 - crosses back as data and is raised there
-        message = str(exc) if isinstance(exc, GlmvError) else f"{type(exc).__name__}: {exc}"
-        yield WorkerFailure(type(exc).__name__, message)
+        if isinstance(exc, GlmvError):
+            yield WorkerFailure(type(exc).__name__, str(exc), exc.wording, str(exc.subject))
+        else:
+            yield WorkerFailure(type(exc).__name__, f"{type(exc).__name__}: {exc}")
 
 
 class _Watch:
