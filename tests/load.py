@@ -71,3 +71,12 @@ def run_load(url: str, sessions: int = 16, turns: int = 3, max_new_tokens: int =
         thread.join()
     result.seconds = time.perf_counter() - start
     return result
+
+
+if __name__ == "__main__":  # a load generator in a process of its own (bench/bench_load.py)
+    import json
+    import sys
+    from dataclasses import asdict
+
+    url, sessions, turns, tokens = sys.argv[1], *map(int, sys.argv[2:5])
+    print(json.dumps(asdict(run_load(url, sessions, turns, tokens))))
