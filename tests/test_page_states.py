@@ -122,6 +122,7 @@ def test_a_long_pdf_says_which_pages_before_sending(corpus: Path, launch_app: An
         [str(corpus / "pdf" / "GeoTopo-komprimiert-117pages.pdf")])
     info = page.locator("#glmv-attach-info")
     expect(info).to_contain_text("pages 1–16 of 117")
+    expect(info).to_contain_text("not all 117 pages are used")
     expect(info).to_contain_text("This message")
     expect(info).to_contain_text("Conversation")
     _shot(page, "long_pdf")

@@ -123,6 +123,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "model_switched": "The model is now **{model}**. Your conversation is kept; the next "
                           "reply comes from the new model.",
         "pages_of": "pages {first}–{last} of {total}",
+        "range_hint_pages": "not all {total} pages are used: set the first and last PDF page "
+                            "under Media to choose others",
+        "range_hint_slides": "not all {total} slides are used: set the first and last page "
+                             "under Media to choose others",
         "page_of": "page {first} of {total}",
         "slides_of": "slides {first}–{last} of {total}",
         "slide_of": "slide {first} of {total}",
@@ -247,6 +251,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty": "请先输入消息或附加文件。",
         "model_switched": "模型已切换为 **{model}**。对话已保留；下一条回答将由新模型生成。",
         "pages_of": "第 {first}–{last} 页（共 {total} 页）",
+        "range_hint_pages": "未使用全部 {total} 页：可在“媒体设置”中设置 PDF 起止页以选择其他页",
+        "range_hint_slides": "未使用全部 {total} 张幻灯片："
+                             "可在“媒体设置”中设置起止页以选择其他幻灯片",
         "page_of": "第 {first} 页（共 {total} 页）",
         "slides_of": "第 {first}–{last} 张幻灯片（共 {total} 张）",
         "slide_of": "第 {first} 张幻灯片（共 {total} 张）",

@@ -141,4 +141,8 @@ def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
             t(lang, "tokens", n=sum(part_tokens(p) for p in group))]
     notes = [n for n in dict.fromkeys(n for p in group for n in p.notes)
              if not _range_note(group, n)]
+    first = group[0]
+    if first.page_count is not None and len(group) < first.page_count:
+        unit = "pages" if first.page is not None else "slides"
+        notes.insert(0, t(lang, f"range_hint_{unit}", total=first.page_count))
     return " · ".join(bits) + "".join(f"\n\n*{n}*" for n in notes)
