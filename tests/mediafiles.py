@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 
@@ -41,6 +41,18 @@ def image_file(tmp: Path, name: str, mode: str = "RGB", size: tuple[int, int] = 
         img = base.convert(mode)
     path = tmp / name
     img.save(path, fmt, **save)  # type: ignore[arg-type]
+    return path
+
+
+def shapes_image(tmp: Path, name: str = "shapes.png") -> Path:
+    """A red square left and a blue disc right on a pale background (640x480), whose boxes on
+    the 0-1000 grid are about [80,120,420,560] and [560,300,900,800]."""
+    img = Image.new("RGB", (640, 480), "#f8fafc")
+    d = ImageDraw.Draw(img)
+    d.rectangle((51, 58, 269, 269), fill="#dc2626")
+    d.ellipse((358, 144, 576, 384), fill="#2563eb")
+    path = tmp / name
+    img.save(path)
     return path
 
 

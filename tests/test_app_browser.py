@@ -48,16 +48,11 @@ class _Engine(ScriptedEngine):
 
 def _media(tmp: Path) -> tuple[Path, Path, Path]:
     import pymupdf
-    from PIL import Image, ImageDraw
 
     from glmv_ui.examples import example_file
+    from tests.mediafiles import shapes_image
 
-    img = Image.new("RGB", (640, 480), "#f8fafc")
-    d = ImageDraw.Draw(img)
-    d.rectangle((51, 58, 269, 269), fill="#dc2626")
-    d.ellipse((358, 144, 576, 384), fill="#2563eb")
-    image = tmp / "shapes.png"
-    img.save(image)
+    image = shapes_image(tmp)
     doc = pymupdf.open()
     page = doc.new_page(width=400, height=300)
     page.insert_text((40, 80), "Quarterly figures: revenue 64.5", fontsize=14)

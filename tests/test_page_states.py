@@ -11,6 +11,7 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
+from tests.mediafiles import shapes_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,18 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 GOOD = ("<think>Two shapes on a light background.</think><answer>A **red square** on the "
         "left and a blue disc on the right.</answer>")
-
-
-def _image(tmp: Path) -> Path:
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (640, 480), "#f8fafc")
-    d = ImageDraw.Draw(img)
-    d.rectangle((51, 58, 269, 269), fill="#dc2626")
-    d.ellipse((358, 144, 576, 384), fill="#2563eb")
-    path = tmp / "shapes.png"
-    img.save(path)
-    return path
 
 
 def _open(chromium: Any, demo: Any, width: int = 1400, height: int = 1000) -> Any:
@@ -62,7 +51,7 @@ def test_a_refusal_keeps_the_conversation_in_view(tmp_path: Path, launch_app: An
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     page = _open(chromium, demo)
     chat = page.locator("#glmv-chat")
-    _send(page, "What is in the picture?", [_image(tmp_path)])
+    _send(page, "What is in the picture?", [shapes_image(tmp_path)])
     expect(chat).to_contain_text("blue disc on the right")
 
     bad = tmp_path / "broken-scan.pdf"
@@ -159,7 +148,7 @@ def test_the_conversation_is_the_largest_thing_on_the_page(
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"),
                       ScriptedEngine("glm4v", [GOOD], chunk_size=8))
     page = _open(chromium, demo, width, height)
-    _send(page, "What is in the picture?", [_image(tmp_path)])
+    _send(page, "What is in the picture?", [shapes_image(tmp_path)])
     expect(page.locator("#glmv-chat")).to_contain_text("blue disc")
     areas = page.evaluate("""() => {
         const area = (sel) => { const r = document.querySelector(sel).getBoundingClientRect();
