@@ -31,10 +31,17 @@ def _installed_venv(tmp_path: Path) -> Path:
     return venv
 
 
+def _make_env(**changes: str) -> dict[str, str]:
+    """The environment for a make of our own: without the variables of a make that may be
+    running the tests (``make test``), which would turn this one into its sub-make."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return {**env, **changes}
+
+
 def _lab_command(venv: Path, path: str) -> str:
-    run = subprocess.run(["make", "-n", "lab", f"VENV={venv}"], cwd=ROOT, text=True,
-                         capture_output=True, check=True, timeout=60,
-                         env={**os.environ, "PATH": path})
+    run = subprocess.run(["make", "--no-print-directory", "-n", "lab", f"VENV={venv}"],
+                         cwd=ROOT, text=True, capture_output=True, check=True, timeout=60,
+                         env=_make_env(PATH=path))
     return run.stdout.strip().splitlines()[-1]
 
 

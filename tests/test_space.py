@@ -235,7 +235,8 @@ def _python(version: str) -> str:
     """An interpreter of ``version`` (``3.12``): on PATH, or one that pyenv installed (its shims
     answer only for the versions a folder selects)."""
     name = f"python{version}"
-    pyenv = sorted(Path.home().glob(f".pyenv/versions/{version}*/bin/{name}"))
+    roots = {Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")), Path.home() / ".pyenv"}
+    pyenv = sorted(exe for root in roots for exe in root.glob(f"versions/{version}*/bin/{name}"))
     found = [shutil.which(name), *pyenv]
     for exe in filter(None, found):
         if subprocess.run([str(exe), "-c", "import venv"], capture_output=True,
