@@ -53,3 +53,20 @@ def test_logins_come_from_the_environment_and_never_show() -> None:
         AppConfig(auth="ada-without-password").auth_pairs()
     assert "ada" not in str(refused.value)
     assert "auth" not in launch_options(AppConfig())
+
+
+def test_a_refused_upload_is_one_info_line_without_a_traceback(tmp_path: Path, caplog) -> None:
+    import logging
+
+    from glmv_ui.config import MediaLimits
+    from glmv_ui.ui.attach import read_attachments
+    from glmv_ui.ui.settings import MediaChoice
+
+    bad = tmp_path / "broken-scan.pdf"
+    bad.write_bytes(b"%PDF-1.4\nnot really")
+    with caplog.at_level(logging.INFO, logger="glmv_ui"):
+        outcome = read_attachments([str(bad)], [], MediaChoice(MediaLimits()))
+    assert outcome.refused and outcome.refused[0].name == "broken-scan.pdf"
+    records = [r for r in caplog.records if r.name == "glmv_ui"]
+    assert len(records) == 1 and records[0].levelno == logging.INFO
+    assert "broken-scan.pdf" in records[0].getMessage() and records[0].exc_info is None
