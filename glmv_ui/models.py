@@ -37,6 +37,7 @@ __all__ = [
     "default_cache",
     "estimate_memory",
     "family_of",
+    "human_bytes",
     "load_model",
     "read_config",
     "resolve_model",
@@ -144,7 +145,7 @@ class MemoryEstimate:
     notes: tuple[str, ...] = ()
 
     def table(self) -> list[tuple[str, str]]:
-        return [(k, _human_bytes(v)) for k, v in self.by_option.items()]
+        return [(k, human_bytes(v)) for k, v in self.by_option.items()]
 
     def markdown(self) -> str:
         rows = "\n".join(f"| {k} | {v} |" for k, v in self.table())
@@ -159,7 +160,8 @@ def _human_count(n: int) -> str:
     return str(n)
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """``1.5 GiB`` from a GiB up, else ``12.3 MiB``."""
     if n >= GiB:
         return f"{n / GiB:,.1f} GiB"
     return f"{n / 2**20:,.1f} MiB"

@@ -269,15 +269,20 @@ def _finished(result: ParsedReply, fencer: HtmlFencer, raw: str, images: Sequenc
         truncated=result.truncated)
 
 
+def _fenced(answer: str) -> HtmlFencer:
+    fencer = HtmlFencer()
+    fencer.feed(answer)
+    fencer.finish()
+    return fencer
+
+
 def build_reply(raw: str, images: Sequence[Any] = (), *, stats: Stats | None = None,
                 status: Status = "done", error: str = "",
                 thinking_seconds: float | None = None) -> Reply:
     """The reply of a whole raw model text, post-processed once."""
     result = parse_raw(raw)
-    fencer = HtmlFencer()
-    fencer.feed(result.answer)
-    fencer.finish()
-    return _finished(result, fencer, raw, images, stats, status, error, thinking_seconds)
+    return _finished(result, _fenced(result.answer), raw, images, stats, status, error,
+                     thinking_seconds)
 
 
 def parsed(turn: Turn) -> ParsedReply:
@@ -314,11 +319,8 @@ def reply_for(turns: Sequence[Turn], index: int) -> Reply:
     if cached is not None and cached[0] == key:
         return cached[1]
     result = parsed(turn)
-    fencer = HtmlFencer()
-    fencer.feed(result.answer)
-    fencer.finish()
-    reply = _finished(result, fencer, turn.raw, images, turn.stats, turn.status, turn.error,
-                      turn.thinking_seconds)
+    reply = _finished(result, _fenced(result.answer), turn.raw, images, turn.stats,
+                      turn.status, turn.error, turn.thinking_seconds)
     turn.cache["reply"] = (key, reply)
     return reply
 

@@ -24,6 +24,8 @@ class _Request:
 
 def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     from glmv_ui.prompt import Turn
+    from glmv_ui.session import Session
+    from glmv_ui.ui.api import ConversationStore
     from glmv_ui.ui.model import ModelManager
     from glmv_ui.ui.state import SessionRegistry
 
@@ -31,7 +33,9 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     options = LoadOptions(dtype="float32")
     manager = ModelManager(AppConfig(model="tiny-glm41v", load=options))
     registry = SessionRegistry()
+    store = ConversationStore()  # the conversations of MCP and API callers
     manager.on_release(registry.release_all)
+    manager.on_release(store.release_all)
     manager.start()
     assert manager.wait(120), manager.error
     old_engine = manager.require("en")
@@ -39,7 +43,10 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     a, b = registry.get(_Request("a")), registry.get(_Request("b"))
     for state in (a, b):
         state.ensure_session(old_engine, manager.config).turns.append(Turn("hello", raw="hi"))
-    del old_engine
+    caller = Session(old_engine)
+    caller.turns.append(Turn("from mcp", raw="ok"))
+    key = store.open(caller)
+    del old_engine, caller
 
     manager.switch(AppConfig(model="tiny-glm45v", load=options))
     assert manager.wait(120), manager.error
@@ -49,6 +56,8 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     assert [t.text for t in a.turns] == ["hello"] and [t.text for t in b.turns] == ["hello"]
     session = a.ensure_session(manager.require("en"), manager.config)
     assert session.engine.family == "glm4v_moe" and session.turns[0].raw == "hi"
+    again = store.get(key, manager.require("en"), manager.config.media)
+    assert again.engine is manager.require("en") and again.turns[0].text == "from mcp"
 
 
 def test_switching_is_the_operators_choice() -> None:

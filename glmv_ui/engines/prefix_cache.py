@@ -71,11 +71,11 @@ class CacheStats:
     evictions: int
 
     def summary(self) -> str:
-        def size(n: int) -> str:
-            return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+        from ..models import human_bytes
 
         return (f"{self.entries} conversation{'s' if self.entries != 1 else ''} cached, "
-                f"{size(self.bytes_kept)} of {size(self.budget_bytes)} · {self.hits} hits, "
+                f"{human_bytes(self.bytes_kept)} of {human_bytes(self.budget_bytes)} · "
+                f"{self.hits} hits, "
                 f"{self.misses} misses, {self.tokens_reused:,} tokens reused")
 
 

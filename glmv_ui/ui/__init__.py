@@ -53,8 +53,9 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
         ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),
                     lang)
         chat = ChatHandlers(config, manager, registry, ui)
-        wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry,
-             ApiHandlers(config, manager))
+        api = ApiHandlers(config, manager)
+        manager.on_release(api.store.release_all)
+        wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry, api)
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
     demo.glmv_model = manager
     demo.glmv_sessions = registry

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..config import AppConfig
+from ..config import AppConfig, MediaLimits
+from ..engines.base import Engine
 from ..errors import ConversationError, GlmvError, MediaError
+from ..prompt import Turn
 from ..reasons import reason
 from ..session import Session
 from .model import ModelManager
@@ -42,8 +44,13 @@ MAX_CONVERSATIONS = 256
 
 @dataclass
 class _Entry:
-    session: Session
+    turns: list[Turn]
+    session: Session | None = None  # None after a model switch: made again on the next ask
     seen: float = field(default_factory=time.monotonic)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
 
 
 class ConversationStore:
@@ -60,13 +67,13 @@ class ConversationStore:
         key = secrets.token_urlsafe(18)
         with self._lock:
             self._reap()
-            self._items[key] = _Entry(session)
+            self._items[key] = _Entry(session.turns, session)
             while len(self._items) > self.limit:
-                _, old = self._items.popitem(last=False)
-                old.session.close()
+                self._items.popitem(last=False)[1].close()
         return key
 
-    def get(self, key: str) -> Session:
+    def get(self, key: str, engine: Engine, limits: MediaLimits) -> Session:
+        """The conversation ``key`` as a session on ``engine`` (the current model)."""
         with self._lock:
             self._reap()
             entry = self._items.get(key)
@@ -75,12 +82,23 @@ class ConversationStore:
                                         "conversation by leaving it empty")
             entry.seen = time.monotonic()
             self._items.move_to_end(key)
+            if entry.session is None or entry.session.engine is not engine:
+                entry.session = Session(engine, limits=limits)
+                entry.session.turns = entry.turns
             return entry.session
+
+    def release_all(self) -> None:
+        """The model is being replaced: keep each conversation, let go of the old engine."""
+        with self._lock:
+            for entry in self._items.values():
+                if entry.session is not None:
+                    entry.session.stop()
+                    entry.session = None
 
     def _reap(self) -> None:
         now = time.monotonic()
         for key in [k for k, e in self._items.items() if now - e.seen > self.idle_s]:
-            self._items.pop(key).session.close()
+            self._items.pop(key).close()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -176,10 +194,7 @@ class ApiHandlers:
 
         engine = self.manager.require("en")
         if conversation:
-            session = self.store.get(conversation)
-            if session.engine is not engine:  # the operator switched models meanwhile
-                turns, session = session.turns, Session(engine, limits=self.config.media)
-                session.turns = turns
+            session = self.store.get(conversation, engine, self.config.media)
         else:
             session = Session(engine, limits=self.config.media)
         session.system_prompt = settings.system_prompt

@@ -31,7 +31,6 @@ from .model import ModelManager
 from .reasons_zh import reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
-from .strips import join_strips
 from .views import turn_messages
 
 __all__ = ["FRAME_SECONDS", "ChatHandlers", "message_files"]
@@ -46,12 +45,7 @@ def message_files(message: Any) -> list[str]:
     """The file paths of a MultimodalTextbox value (``{"text", "files"}``)."""
     if not isinstance(message, dict):
         return []
-    out = []
-    for f in message.get("files") or []:
-        path = f.get("path") if isinstance(f, dict) else getattr(f, "path", f)
-        if path:
-            out.append(str(path))
-    return out
+    return [path for path in map(_path, message.get("files") or []) if path]
 
 
 def message_text(message: Any) -> str:
@@ -100,10 +94,8 @@ class ChatHandlers:
         """The attachment panel, the notice for refused files, and the input without them."""
         ui = self.ui
         existing = cs.session.parts if cs.session is not None else []
-        strips = cs.strips(att.parts)
-        composite = cs.save_image(join_strips([p for p, _ in strips]), "attached") \
-            if strips else None
-        shown = bool(strips or att.waiting)
+        composite = cs.attached_picture(att.parts)
+        shown = bool(composite or att.waiting)
         out: Outputs = {
             ui.attach_group: gr.Group(visible=shown),
             ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),

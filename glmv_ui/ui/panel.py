@@ -24,10 +24,6 @@ Outputs = dict[Any, Any]
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
-
-
 def sampling_note(family: str, lang: str) -> str:
     """Why the sampling settings are what they are for this family."""
     return t(lang, f"sampling_note_{family}") if family in FAMILIES else ""
@@ -78,7 +74,7 @@ class PanelHandlers:
 
     def estimate(self, request: Any, choice: str, quant: str, url: str) -> str:
         """What loading ``choice`` would take, before anything is loaded."""
-        from ..models import available_memory, estimate_memory
+        from ..models import available_memory, estimate_memory, human_bytes
 
         lang = self.registry.get(request).lang
         if (url or "").strip():
@@ -93,8 +89,8 @@ class PanelHandlers:
             return t(lang, "estimate_unknown", model=choice, reason=exc)
         need = estimate.by_option.get(option, estimate.by_option["bf16"])
         where, free = available_memory()
-        text = t(lang, "estimate_local", model=choice, need=_size(need), option=option,
-                 free=_size(free), where=t(lang, "gpu_memory" if where == "cuda" else "ram"))
+        text = t(lang, "estimate_local", model=choice, need=human_bytes(need), option=option,
+                 free=human_bytes(free), where=t(lang, "gpu_memory" if where == "cuda" else "ram"))
         if need > free * 1.1:
             text += " " + t(lang, "estimate_tight")
         return text

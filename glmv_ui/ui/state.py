@@ -26,7 +26,7 @@ from ..prompt import Turn
 from ..reply import Reply, reply_for
 from ..session import Session
 from .attach import Attachments
-from .strips import group_caption, group_parts, strip_image
+from .strips import group_caption, group_parts, join_strips, strip_image
 from .views import turn_messages
 
 __all__ = ["IDLE_SECONDS", "ChatState", "SessionRegistry", "media_root"]
@@ -52,6 +52,7 @@ class ChatState:
         self.shown_family: str | None = None  # the family the settings are drawn for
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
+        self._attached_picture: tuple[tuple[str, ...], str] = ((), "")
         # The files attached to the message being written, read once per change (see attach.py),
         # and the files of the message last sent (a late preview must not judge them again).
         self.attached: tuple[tuple[Any, ...], Attachments] | None = None
@@ -93,6 +94,16 @@ class ChatState:
                 self._strips[key] = (path, group_caption(group, self.lang))
             out.append(self._strips[key])
         return out
+
+    def attached_picture(self, parts: list[MediaPart]) -> str | None:
+        """All attached files' strips side by side, drawn once per set of attachments (the
+        preview runs again on every keystroke of the message)."""
+        strips = tuple(path for path, _ in self.strips(parts))
+        if not strips:
+            return None
+        if self._attached_picture[0] != strips:
+            self._attached_picture = (strips, self.save_image(join_strips(strips), "attached"))
+        return self._attached_picture[1]
 
     def figure_path(self, index: int, reply: Reply) -> str | None:
         """The drawn figure of turn ``index``'s reply, saved once per reply."""
