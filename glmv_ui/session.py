@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,36 +112,39 @@ class Session:
 
     def submit(self, text: str, parts: Sequence[MediaPart] = (), *,
                sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
-        """Add a user turn and stream the reply to it."""
-        self._ensure_idle()
-        text = self._checked_text(text)
-        if not text and not parts:
-            raise ConversationError("type a message or attach a file first")
-        turn = Turn(text=text, parts=list(parts))
-        self.turns.append(turn)
-        return self._run(len(self.turns) - 1, sampling)
+        """Add a user turn and stream the reply to it.
+
+        The session is busy from this call until the returned stream ends or is closed, so a
+        second request made before the first is read is refused rather than merged into it."""
+        with self._claimed():
+            text = self._checked_text(text)
+            if not text and not parts:
+                raise ConversationError("type a message or attach a file first")
+            turn = Turn(text=text, parts=list(parts))
+            self.turns.append(turn)
+            return self._run(len(self.turns) - 1, sampling)
 
     def regenerate(self, *, sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Answer the last user turn again."""
-        self._ensure_idle()
-        if not self.turns:
-            raise ConversationError("nothing to regenerate yet")
-        last = self.turns[-1]
-        last.raw, last.status, last.error, last.stats = "", "pending", "", None
-        return self._run(len(self.turns) - 1, sampling)
+        with self._claimed():
+            if not self.turns:
+                raise ConversationError("nothing to regenerate yet")
+            last = self.turns[-1]
+            last.raw, last.status, last.error, last.stats = "", "pending", "", None
+            return self._run(len(self.turns) - 1, sampling)
 
     def edit(self, index: int, text: str, *,
              sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Replace the text of turn ``index``, drop every later turn, and answer again."""
-        self._ensure_idle()
-        text = self._checked_text(text)
-        if not 0 <= index < len(self.turns):
-            raise ConversationError(f"there is no message {index + 1} to edit")
-        turn = self.turns[index]
-        del self.turns[index + 1:]
-        turn.text = text
-        turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
-        return self._run(index, sampling)
+        with self._claimed():
+            text = self._checked_text(text)
+            if not 0 <= index < len(self.turns):
+                raise ConversationError(f"there is no message {index + 1} to edit")
+            turn = self.turns[index]
+            del self.turns[index + 1:]
+            turn.text = text
+            turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
+            return self._run(index, sampling)
 
     def undo(self) -> Turn | None:
         """Remove the last turn and return it (its text can go back into the input box)."""
@@ -178,11 +182,19 @@ class Session:
                                               context=self.limits.context_tokens))
         return text
 
-    def _ensure_idle(self) -> None:
-        # Checked before anything changes, so a refused action leaves the conversation and the
-        # running reply's Stop untouched.
-        if self._busy.locked():
+    @contextmanager
+    def _claimed(self) -> Iterator[None]:
+        """Take the busy state before anything changes, so a refused action leaves the
+        conversation and the running reply's Stop untouched. It stays taken when the block
+        returns a stream (which gives it back when it ends); it is given back at once when the
+        block raises."""
+        if not self._busy.acquire(blocking=False):
             raise ConversationError("a reply is still being generated; stop it first")
+        try:
+            yield
+        except BaseException:
+            self._busy.release()
+            raise
 
     def _run(self, index: int, sampling: Sampling | None) -> Iterator[ReplyUpdate]:
         sampling = sampling or self.sampling
@@ -197,12 +209,11 @@ class Session:
         # first read (or while it waits for the model) still ends it.
         cancel = threading.Event()
         self._cancel = cancel
-        return self._stream(turn, index, request, cancel)
+        release = _Once(self._busy.release)
+        return _RequestStream(self._stream(turn, index, request, cancel, release), release)
 
     def _stream(self, turn: Turn, index: int, request: GenerationRequest,
-                cancel: threading.Event) -> Iterator[ReplyUpdate]:
-        if not self._busy.acquire(blocking=False):
-            raise ConversationError("a reply is still being generated; stop it first")
+                cancel: threading.Event, release: _Once) -> Iterator[ReplyUpdate]:
         live = ReplyStream()
         stats = Stats()
         turn.status = "streaming"
@@ -239,7 +250,7 @@ class Session:
             self._settle(turn, live, update, "error", str(exc))
             raise GenerationError(f"generation failed: {exc}") from exc
         finally:
-            self._busy.release()
+            release()
 
     @staticmethod
     def _settle(turn: Turn, live: ReplyStream, update: ReplyUpdate, status: str,
@@ -261,3 +272,41 @@ class Session:
         return ReplyUpdate(turn=update.turn, index=update.index, stream=update.stream,
                            stats=stats, delta=delta, thinking_seconds=seconds,
                            thinking_started=update.thinking_started, done=done, events=events)
+
+
+class _Once:
+    """Calls ``fn`` the first time it is called, and never again."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._fn: Callable[[], None] | None = fn
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            fn, self._fn = self._fn, None
+        if fn is not None:
+            fn()
+
+
+class _RequestStream(Iterator[ReplyUpdate]):
+    """The updates of one request. The session stays busy until the stream ends, or until it
+    is closed or dropped, read or not."""
+
+    def __init__(self, updates: Iterator[ReplyUpdate], release: _Once) -> None:
+        self._updates = updates
+        self._release = release
+
+    def __iter__(self) -> _RequestStream:
+        return self
+
+    def __next__(self) -> ReplyUpdate:
+        return next(self._updates)
+
+    def close(self) -> None:
+        close = getattr(self._updates, "close", None)
+        if close is not None:
+            close()
+        self._release()
+
+    def __del__(self) -> None:
+        self.close()

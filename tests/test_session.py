@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -124,3 +125,36 @@ def test_a_message_longer_than_the_context_is_refused_before_the_engine() -> Non
     with pytest.raises(MediaBudgetError, match="65,536-token context"):
         session.edit(0, huge)
     assert session.turns[0].text == "short"
+
+
+def test_two_submits_before_either_is_read_refuse_the_second_and_stop_ends_the_first():
+    gate = threading.Event()
+    engine = ScriptedEngine("glm4v", [REPLY, "<answer>second</answer>"], pause=gate,
+                            pause_after=1)
+    session = Session(engine)
+    first = session.submit("one")  # not read yet: the session is busy all the same
+    with pytest.raises(ConversationError, match="still being generated"):
+        session.submit("two")
+    with pytest.raises(ConversationError, match="still being generated"):
+        session.regenerate()
+    assert [t.text for t in session.turns] == ["one"]
+    next(first)
+    session.stop()
+    gate.set()
+    assert _drain(first).stats.finish_reason == "cancelled"
+    assert len(engine.requests) == 1  # the refused request never reached the engine
+    # Once the first has ended, the session takes the next message.
+    assert _drain(session.submit("three")).answer == "second"
+
+
+def test_a_stream_dropped_before_it_is_read_frees_the_session():
+    session = Session(ScriptedEngine("glm4v", ["<answer>kept</answer>", "<answer>next</answer>"]))
+    stream = session.submit("one")
+    assert session.busy
+    stream.close()
+    assert not session.busy
+    dropped = session.submit("two")
+    del dropped  # never read, never closed: dropping it frees the session too
+    gc.collect()
+    assert not session.busy
+    assert _drain(session.submit("three")).answer == "kept"  # the engine saw no dropped request
