@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -128,7 +129,7 @@ def write_checkpoint(which: str, out: Path, layers: int | None = None) -> dict[s
     shards: list[list[tuple[str, tuple[int, ...]]]] = [[]]
     size = 0
     for name, shape in layout:
-        nbytes = 2 * _numel(shape)
+        nbytes = 2 * math.prod(shape)
         if shards[-1] and size + nbytes > SHARD_BYTES:
             shards.append([])
             size = 0
@@ -152,15 +153,8 @@ def write_checkpoint(which: str, out: Path, layers: int | None = None) -> dict[s
               "chat_template.jinja", "generation_config.json"):
         shutil.copy(tiny / f, out / f)
     return {"tensors": len(layout), "shards": len(shards), "bytes": total,
-            "params": sum(_numel(s) for _, s in layout),
+            "params": sum(math.prod(s) for _, s in layout),
             "write_s": time.perf_counter() - start}
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 # ---------------------------------------------------------------------------------------------
