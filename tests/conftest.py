@@ -106,8 +106,11 @@ def scripted_app(launch_app):
 def playwright():
     """One Playwright driver for the whole run: its sync API keeps an event loop running in this
     thread, so a second one (or asyncio.run) cannot start beside it."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A 2-core CI machine loading a model while Chromium renders can take longer than
+    # Playwright's 5 s default for assertions; a condition that never holds still fails.
+    expect.set_options(timeout=60_000)
     with sync_playwright() as p:
         yield p
 
