@@ -140,6 +140,9 @@ TEMPLATES: dict[str, str] = {
                              "megapixels are accepted: reduce its size and upload it again",
     "image.pixels": "is {width}x{height} pixels, more than the {limit:,} megapixels that can be "
                     "opened safely; reduce its size and upload it again",
+    "image.decoded": "would take {decoded_mb:,.0f} MB once decoded ({width}x{height} pixels, "
+                     "{channels} channels of {bits} bits), more than the {limit_mb:,} MB an image "
+                     "may take here; save it smaller or as 8-bit RGB JPEG and upload that",
     "image.aspect": "is {width}x{height} pixels, longer than the {ratio}:1 the model accepts; "
                     "cut it into pieces and upload those",
     "image.tiff": "is a TIFF this app cannot read (its compression or layout is not supported); "
@@ -162,6 +165,8 @@ TEMPLATES: dict[str, str] = {
     "pdf.damaged": "is damaged, and none of its pages can be read; open it in a PDF viewer, save "
                    "or print it again as PDF, and upload that",
     "pdf.no_pages": "has no pages, so there is nothing to read; upload another file",
+    "pdf.font": "holds a font of more than {limit_mb:,} MB once unpacked (object {xref}), far "
+                "more than any real font; print it again as PDF and upload that",
     "pdf.page_damaged": "is damaged: page {number:,} cannot be shown; choose a page range without "
                         "it, or save the file again as PDF and upload that",
     # Slide decks (glmv_ui.media.slides)
@@ -191,6 +196,8 @@ TEMPLATES: dict[str, str] = {
                               "reader does not know; save it again as PPTX or as PDF and upload "
                               "that",
     # Deck packages (glmv_ui.media.archive)
+    "deck.dtd": "holds a document type declaration, which slide decks never need and which can "
+                "reach outside the file; save it again as PPTX or ODP and upload that",
     "deck.damaged": "is damaged or incomplete and cannot be opened as a slide deck; save it "
                     "again as PPTX or ODP and upload that",
     "deck.total": "holds {total_mb:,.0f} MB once unpacked; slide decks may hold up to "
@@ -227,6 +234,11 @@ TEMPLATES: dict[str, str] = {
                    "end after it; correct the time range",
     "video.range_after_end": "is {duration:.1f} s long, but the time range starts at {start:g} "
                              "s; choose a start within the video",
+    "video.frame_pixels": "has frames of {width}x{height} pixels ({decoded_mb:,.0f} MB each once "
+                          "decoded), more than the {limit:,} megapixels a video frame may have "
+                          "here; export it at 3840x2160 or less and upload that",
+    "preview.waiting": "other attachments are being read; yours will be read as soon as there "
+                       "is room (the server reads a few at a time)",
     "video.no_size": "is damaged: its pictures have no size; export it again as MP4 and upload "
                      "that",
     "video.no_frames": "is damaged: none of its frames can be read; export it again as MP4 and "

@@ -23,8 +23,12 @@ def test_pages_render_near_the_token_budget(tmp_path: Path) -> None:
     assert parts[0].label == "doc.pdf p. 1"
 
 
-def test_zoom_is_clamped_to_the_dpi_range() -> None:
-    assert page_zoom(595, 842, 10) == pytest.approx(50 / 72)
+def test_zoom_follows_the_token_budget_up_to_the_dpi_ceiling() -> None:
+    # The token budget wins over the legibility floor: no fixed dpi makes a page bigger than
+    # its budget (a 14400 pt page at 50 dpi would be 10000 px a side).
+    assert page_zoom(595, 842, 10) == pytest.approx((10 * 784 / (595 * 842)) ** 0.5)
+    assert page_zoom(14400, 14400, 1500) == pytest.approx((1500 * 784) ** 0.5 / 14400)
+    assert page_zoom(595, 842, 1500) * 72 > 50
     assert page_zoom(595, 842, 10**6) == pytest.approx(200 / 72)
     assert 200 / 72 < page_zoom(4, 4, 1500)  # a 4 pt page from an image-to-PDF tool
 

@@ -26,6 +26,7 @@ __all__ = [
     "check_budget",
     "estimate_visual_tokens",
     "image_tokens",
+    "over_budget",
     "part_tokens",
     "smart_resize",
     "video_tokens",
@@ -114,6 +115,22 @@ class BudgetReport:
     refusal: Reason | None = None
 
 
+def over_budget(new: int, used: int, limits: MediaLimits, *, pages: bool, images: bool,
+                video: bool) -> Reason | None:
+    """The refusal of ``new`` visual tokens on top of ``used`` ones, or None when they fit."""
+    budget = max(0, limits.context_tokens - limits.reserve_tokens)
+    total = used + new
+    if total <= budget:
+        return None
+    hints = Joined(tuple(hint for hint, wanted in (
+        (reason("budget.pages"), pages), (reason("budget.images"), images),
+        (reason("budget.video"), video), (reason("budget.new"), bool(used))) if wanted)
+        or (reason("budget.less"),))
+    numbers = {"total": total, "budget": budget, "context": limits.context_tokens}
+    return reason("budget.over_earlier", used=used, hints=hints, **numbers) if used \
+        else reason("budget.over", hints=hints, **numbers)
+
+
 def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMITS,
                  existing: Sequence[MediaPart] = ()) -> BudgetReport:
     """Compare the visual tokens of ``existing`` plus ``parts`` with the context budget."""
@@ -126,13 +143,11 @@ def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMIT
         message = f"about {total:,} visual tokens of {budget:,} available"
         return BudgetReport(total, budget, True, message, "")
     kinds = {p.kind for p in parts}
-    hints = Joined(tuple(hint for hint, wanted in (
-        (reason("budget.pages"), any(p.page is not None or p.slide is not None for p in parts)),
-        (reason("budget.images"), "image" in kinds), (reason("budget.video"), "video" in kinds),
-        (reason("budget.new"), bool(used))) if wanted) or (reason("budget.less"),))
-    numbers = {"total": total, "budget": budget, "context": limits.context_tokens}
-    refusal = reason("budget.over_earlier", used=used, hints=hints, **numbers) if used \
-        else reason("budget.over", hints=hints, **numbers)
+    refusal = over_budget(new, used, limits,
+                          pages=any(p.page is not None or p.slide is not None for p in parts),
+                          images="image" in kinds, video="video" in kinds)
+    assert refusal is not None
+    hints = refusal.params["hints"]
     suggestion = render(hints)
     message = str(refusal).removesuffix(f"; {suggestion}")
     return BudgetReport(total, budget, False, message, suggestion, refusal)

@@ -3,7 +3,11 @@
 Handles JPEG, PNG, WebP, GIF (first frame), BMP and TIFF (first page). Every mode ends as 8-bit
 RGB: transparency is composited over white, CMYK goes through Pillow's conversion (which knows
 Adobe's inverted CMYK JPEGs), and 16/32-bit data is scaled by its real range instead of clipped.
-The pixel count is checked from the header before any pixel data is decoded.
+The pixel count and the decoded size (pixels x channels x bytes per sample) are checked from the
+header before any pixel data is decoded. A JPEG larger than the target is decoded at reduced size
+(DCT scaling, ``draft``); other formats are decoded once and at once reduced by an integer factor
+(box filter) towards the target, the full-size buffer freed before any colour conversion, so a
+file costs its decoded size once, plus small copies.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from .parts import MediaPart
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_ASPECT", "MAX_DECODE_PIXELS", "check_pixels", "load_image", "to_rgb"]
+__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "check_decoded", "check_pixels",
+           "decoded_bytes", "load_image", "to_rgb"]
 
 # Above this many pixels an image is refused unread: 64 Mpx RGBA is already 256 MB decoded.
 MAX_DECODE_PIXELS = 64_000_000
 # The processors refuse images longer than 200:1; refuse them here with a message instead.
 MAX_ASPECT = 200
+# The most one image may take decoded (before it is reduced): a 7999x7999 RGBA PNG is 244 MiB.
+MAX_DECODE_BYTES = 256 * 2**20
 _BOMB = reason("image.too_many_pixels", limit=MAX_DECODE_PIXELS // 1_000_000)
 SUPPORTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 
@@ -63,6 +70,60 @@ def check_pixels(width: int, height: int, name: str | Reason) -> None:
                                                  ratio=MAX_ASPECT))
 
 
+def _sample_bits(mode: str) -> int:
+    if mode.startswith("I;16"):
+        return 16
+    return 32 if mode in ("I", "F") else 8
+
+
+def decoded_bytes(width: int, height: int, mode: str) -> int:
+    """Bytes the decoded picture takes: pixels x channels x bytes per sample."""
+    from PIL import Image
+
+    return width * height * Image.getmodebands(mode) * _sample_bits(mode) // 8
+
+
+def check_decoded(width: int, height: int, mode: str, name: str | Reason) -> None:
+    """Refuse, from the header, an image whose decoded size exceeds :data:`MAX_DECODE_BYTES`."""
+    from PIL import Image
+
+    size = decoded_bytes(width, height, mode)
+    if size > MAX_DECODE_BYTES:
+        raise MediaBudgetError(name, reason(
+            "image.decoded", decoded_mb=size / 2**20, width=width, height=height,
+            channels=Image.getmodebands(mode), bits=_sample_bits(mode),
+            limit_mb=MAX_DECODE_BYTES // 2**20))
+
+
+def _shrink(img: Image.Image, target: int, Image: Any) -> Image.Image:
+    """Reduce a decoded image by the largest integer factor that keeps it above ``target``
+    pixels; the full-size original is closed (its buffer freed)."""
+    factor = int((img.width * img.height / target) ** 0.5)
+    if factor < 2:
+        return img
+    out_w, out_h = max(1, img.width // factor), max(1, img.height // factor)
+    small = Image.new(img.mode, (out_w, out_h))
+    if img.mode == "P" and img.palette is not None:
+        small.putpalette(img.palette)
+    # Strip by strip: resampling RGBA premultiplies a copy of what it is given, so a whole-image
+    # call would briefly double the decoded size.
+    rows = factor * max(1, (16 * 2**20) // max(1, img.width * 4 * factor))
+    for top in range(0, out_h * factor, rows):
+        bottom = min(top + rows, out_h * factor)
+        strip = img.crop((0, top, out_w * factor, bottom))
+        if img.mode in ("1", "P") or img.mode.startswith("I;16"):
+            piece = strip.resize((out_w, (bottom - top) // factor),
+                                 Image.Resampling.NEAREST if img.mode in ("1", "P")
+                                 else Image.Resampling.BOX)
+        else:
+            piece = strip.reduce(factor)
+        small.paste(piece, (0, top // factor))
+        del strip, piece
+    small.info = dict(img.info)
+    img.close()
+    return small
+
+
 def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> Reason:
     if isinstance(path, (str, os.PathLike)):
         with open(path, "rb") as fh:
@@ -92,13 +153,19 @@ def _convert(img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps
             what = f"animated {img.format}"
         notes.append(f"{what}: first {unit} of {frames} used")
     target = limits.image_max_pixels
+    fmt, mode = img.format, img.mode
     if img.format == "JPEG" and width * height > target:
         # DCT-domain downscaling while decoding: a 7000x7000 JPEG decodes at 1/4 the size.
         scale = (width * height / target) ** 0.5
         img.draft(img.mode, (int(width / scale), int(height / scale)))
+    check_decoded(img.width, img.height, img.mode, name)  # the size that will be decoded
     try:
         img.load()
-        upright = ImageOps.exif_transpose(img)
+        exif = img.getexif()
+        small = _shrink(img, target, Image)
+        if small is not img:
+            small.getexif().update(exif)  # the orientation survives the reduction
+        upright = ImageOps.exif_transpose(small)
         rgb = to_rgb(upright)
     except Image.DecompressionBombError as exc:
         raise MediaBudgetError(name, _BOMB) from exc
@@ -110,7 +177,7 @@ def _convert(img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         notes.append(f"downscaled from {width}x{height} to {size[0]}x{size[1]} pixels")
     return MediaPart(kind="image", source=str(name), image=rgb, notes=tuple(notes),
-                     meta={"format": img.format, "mode": img.mode,
+                     meta={"format": fmt, "mode": mode,
                            "original_size": (width, height)})
 
 

@@ -8,7 +8,8 @@ imported conversation meets too) before anything reaches a model:
   conversation holds at most one video (its ~30k visual tokens fill most of a context);
 * at most ``limits.max_images`` images, PDF pages and slides counted as images: a document is cut
   to the room left (with a note saying which pages were used);
-* the estimated visual tokens must fit ``context_tokens - reserve_tokens``.
+* the estimated visual tokens must fit ``context_tokens - reserve_tokens``; for PDFs and decks
+  this is checked from the page sizes before any page is rendered.
 
 A video is checked for damage before the rules: its container is opened (nothing decoded), so a
 damaged second video is refused as damaged, not as one video too many.
@@ -29,7 +30,7 @@ from ..config import MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
 from ..reasons import reason
 from .archive import check_directory, read_directory
-from .budget import DEFAULT_LIMITS
+from .budget import DEFAULT_LIMITS, estimate_visual_tokens
 from .images import load_image
 from .parts import MediaPart
 from .pdf import render_pdf
@@ -131,9 +132,10 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
         if kind == "video":
             check_video(path, name)  # a damaged video is said to be damaged, whatever the rules
         room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
+        token_used = estimate_visual_tokens([*existing, *parts])
         try:
             new = _read(kind, path, name, limits, room, password,
-                        page_range, video_range, video_fps, video_max_frames)
+                        page_range, video_range, video_fps, video_max_frames, token_used)
         except MediaError:
             raise  # already a message for the user
         except Exception as exc:  # a reader's library failed in a way nobody foresaw
@@ -159,14 +161,14 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
 def _read(kind: Kind, path: str | os.PathLike[str], name: str, limits: MediaLimits, room: int,
           password: str | None, page_range: tuple[int, int] | None,
           video_range: tuple[float, float] | None, video_fps: float | None,
-          video_max_frames: int | None) -> list[MediaPart]:
+          video_max_frames: int | None, token_used: int) -> list[MediaPart]:
     if kind == "image":
         return [load_image(path, name, limits)]
     if kind == "pdf":
         return render_pdf(path, name, limits, password=password, page_range=page_range,
-                          max_pages=min(limits.max_pdf_pages, room))
+                          max_pages=min(limits.max_pdf_pages, room), token_used=token_used)
     if kind == "slides":
         return render_slides(path, name, limits, page_range=page_range,
-                             max_slides=min(limits.max_pdf_pages, room))
+                             max_slides=min(limits.max_pdf_pages, room), token_used=token_used)
     return [sample_video(path, name, limits, fps=video_fps, max_frames=video_max_frames,
                          time_range=video_range)]

@@ -1,8 +1,14 @@
 """PDF files -> one RGB :class:`MediaPart` per page used, rendered at a token-budgeted resolution.
 
-Pages are rendered one at a time, only those used, each pixmap dropped as soon as it is a PIL
-image, so a long document costs the memory of the pages sent and no more. Rendering applies the
-page's /Rotate (pages come out upright) and always targets RGB (CMYK and gray pages included).
+Pages are rendered one at a time, only those used, each directly at the size its token budget
+gives it (there is no minimum dpi: a 14400 pt page is drawn at the same ~1500 tokens as an A4
+one), and each pixmap is dropped as soon as it is a PIL image, so a long document costs the memory
+of the pages sent and no more. Before anything is rendered, the pages' visual tokens are worked
+out from their sizes and checked against the room left in the context, and every embedded font
+program is measured by inflating it in bounded chunks (nothing kept) and refused above
+:data:`MAX_FONT_BYTES`. The renderer's cache is emptied after each document. Rendering applies
+the page's /Rotate (pages come out upright) and always targets RGB (CMYK and gray pages
+included).
 
 Damaged files: when the PDF library reports it had to repair a file, the pages it recovered are
 used with a note; when nothing can be recovered the file is refused.
@@ -10,28 +16,37 @@ used with a note; when nothing can be recovered the file is refused.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
+import zlib
 from typing import Any, Literal
 
 from ..config import MediaLimits
-from ..errors import MediaError, PasswordRequiredError, UnsupportedMediaError
+from ..errors import MediaBudgetError, MediaError, PasswordRequiredError, UnsupportedMediaError
 from ..reasons import reason
-from .budget import DEFAULT_LIMITS, TOKEN_PIXELS
+from .budget import DEFAULT_LIMITS, TOKEN_PIXELS, image_tokens, over_budget
 from .parts import MediaPart
 
-__all__ = ["MAX_DPI", "MIN_DPI", "page_zoom", "render_pdf"]
+__all__ = ["MAX_DPI", "MAX_FONT_BYTES", "MIN_DPI", "page_zoom", "render_pdf"]
 
-MIN_DPI = 50  # below this text stops being legible
+MIN_DPI = 50  # below this text stops being legible (a floor for normal pages only; see page_zoom)
+# The largest embedded font program accepted, unpacked; real fonts (CJK included) stay under 30 MB.
+MAX_FONT_BYTES = 64 * 2**20
 MAX_DPI = 200  # above this a normal page only wastes tokens
 MIN_SIDE_PX = 224  # tiny pages (4 pt pages from image-to-PDF tools) may pass MAX_DPI to reach it
 
 
 def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
-    """Zoom (1.0 = 72 dpi) giving a page about ``tokens`` visual tokens, within the dpi range."""
+    """Zoom (1.0 = 72 dpi) giving a page about ``tokens`` visual tokens, at most ``MAX_DPI``.
+
+    The token budget always wins over ``MIN_DPI``: a page so large that the budget gives it
+    under 50 dpi is drawn at the budget's size, never at a fixed dpi that would make it 10000 px
+    a side."""
     area = max(width_pt * height_pt, 1e-6)
     zoom = math.sqrt(tokens * TOKEN_PIXELS / area)
-    low, high = MIN_DPI / 72, MAX_DPI / 72
+    low, high = min(MIN_DPI / 72, zoom), MAX_DPI / 72
     if min(width_pt, height_pt) * high < MIN_SIDE_PX:
         # A page under ~1.1 in: let it reach a usable size, still within the token budget.
         high = max(high, min(zoom, MIN_SIDE_PX / max(min(width_pt, height_pt), 1e-6)))
@@ -64,12 +79,15 @@ def choose_range(name: str, total: int, page_range: tuple[int, int] | None, cap:
 def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS, *,
                password: str | None = None, page_range: tuple[int, int] | None = None,
                max_pages: int | None = None,
-               numbering: Literal["page", "slide"] = "page") -> list[MediaPart]:
+               numbering: Literal["page", "slide"] = "page",
+               token_used: int | None = None) -> list[MediaPart]:
     """Render the used pages of a PDF. ``page_range`` is 1-based inclusive.
 
     ``max_pages`` caps the pages used (default ``limits.max_pdf_pages``); the cap is reported in
     a note on the first part, never applied silently. ``numbering="slide"`` fills
-    ``MediaPart.slide`` instead of ``page`` (for decks converted to PDF).
+    ``MediaPart.slide`` instead of ``page`` (for decks converted to PDF). ``token_used`` are the
+    visual tokens already in the conversation: pages that would not fit beside them are refused
+    before any is rendered.
     """
     import pymupdf
 
@@ -91,7 +109,11 @@ def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DE
         raise UnsupportedMediaError(name, reason("pdf.unreadable")) from exc
     with doc:
         _unlock(doc, name, password)
-        return _render_doc(doc, name, limits, page_range, max_pages, numbering, pymupdf)
+        try:
+            return _render_doc(doc, name, limits, page_range, max_pages, numbering, pymupdf,
+                               token_used)
+        finally:
+            pymupdf.TOOLS.store_shrink(100)  # hand the renderer's cache back
 
 
 def _unlock(doc: Any, name: str, password: str | None) -> None:
@@ -105,7 +127,7 @@ def _unlock(doc: Any, name: str, password: str | None) -> None:
 
 def _render_doc(doc: Any, name: str, limits: MediaLimits,
                 page_range: tuple[int, int] | None, max_pages: int | None,
-                numbering: str, pymupdf: Any) -> list[MediaPart]:
+                numbering: str, pymupdf: Any, token_used: int | None) -> list[MediaPart]:
     from PIL import Image
 
     unit = "slide" if numbering == "slide" else "page"
@@ -117,15 +139,17 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
     if doc.is_repaired:
         notes.insert(0, "the file was damaged and has been repaired; some content may be "
                         "missing")
+    zooms = _plan(doc, name, first, last, limits, unit, token_used)
+    _check_fonts(doc, name)
     parts: list[MediaPart] = []
     for number in range(first, last + 1):
         try:
             page = doc.load_page(number - 1)
-            rect = page.rect
-            zoom = page_zoom(rect.width, rect.height, limits.pdf_tokens_per_page)
+            zoom = zooms[number - first]
             pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
                                   colorspace=pymupdf.csRGB, alpha=False)
-            image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            image = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw",
+                                     "RGB", pix.stride, 1).copy()
             del pix, page  # keep only the PIL image: one pixmap alive at a time
         except Exception as exc:  # the renderer's own error types vary by version
             raise MediaError(name, reason(
@@ -136,3 +160,89 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
                                notes=tuple(notes) if not parts else (),
                                meta={"dpi": round(zoom * 72)}, **where))  # type: ignore[arg-type]
     return parts
+
+
+def _plan(doc: Any, name: str, first: int, last: int, limits: MediaLimits, unit: str,
+          token_used: int | None) -> list[float]:
+    """Each used page's zoom, from its size alone; refuses pages that cannot fit the context."""
+    zooms, tokens = [], 0
+    for number in range(first, last + 1):
+        try:
+            rect = doc.load_page(number - 1).rect
+        except Exception as exc:  # the renderer's own error types vary by version
+            raise MediaError(name, reason(
+                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
+                number=number)) from exc
+        zoom = page_zoom(rect.width, rect.height, limits.pdf_tokens_per_page)
+        zooms.append(zoom)
+        tokens += image_tokens(max(1, round(rect.width * zoom)), max(1, round(rect.height * zoom)))
+    refusal = None if token_used is None else \
+        over_budget(tokens, token_used, limits, pages=True, images=True, video=False)
+    if refusal is not None:
+        raise MediaBudgetError(name, refusal)
+    return zooms
+
+
+def _check_fonts(doc: Any, name: str) -> None:
+    """Refuse an embedded font program that unpacks to more than :data:`MAX_FONT_BYTES`."""
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_get_key(xref, "Type") != ("name", "/FontDescriptor"):
+                continue
+            streams = [doc.xref_get_key(xref, key) for key in ("FontFile", "FontFile2",
+                                                                "FontFile3")]
+        except Exception:  # noqa: BLE001 - a broken object: the renderer decides about it
+            continue
+        for kind, value in streams:
+            if kind != "xref":
+                continue
+            font = int(value.split()[0])
+            if _unpacked_size(doc, font, MAX_FONT_BYTES) > MAX_FONT_BYTES:
+                raise MediaBudgetError(name, reason("pdf.font", xref=font,
+                                                    limit_mb=MAX_FONT_BYTES // 2**20))
+
+
+def _unpacked_size(doc: Any, xref: int, limit: int) -> int:
+    """The stream's decoded length, counted up to ``limit + 1``, never holding more than that.
+
+    Flate, ASCIIHex and ASCII85 chains are decoded step by step with each output capped; other
+    filters are left to the renderer (a known limit)."""
+    try:
+        data = doc.xref_stream_raw(xref) or b""
+        kind, value = doc.xref_get_key(xref, "Filter")
+    except Exception:  # noqa: BLE001
+        return 0
+    filters = value.strip("[]").split() if kind in ("name", "array") else []
+    for name in filters:
+        if name in ("/FlateDecode", "/Fl"):
+            data = _inflate(data, limit + 1)
+        elif name in ("/ASCIIHexDecode", "/AHx"):
+            digits = bytes(c for c in data.split(b">")[0] if c not in b" \t\r\n\f\x00")
+            try:
+                data = binascii.unhexlify(digits + b"0" * (len(digits) % 2))
+            except binascii.Error:
+                return 0
+        elif name in ("/ASCII85Decode", "/A85"):
+            try:
+                data = base64.a85decode(data.strip().removeprefix(b"<~").split(b"~>")[0])
+            except ValueError:
+                return 0
+        else:
+            return len(data)
+        if len(data) > limit:
+            return len(data)
+    return len(data)
+
+
+def _inflate(data: bytes, cap: int) -> bytes:
+    """Inflate ``data``, stopping once ``cap`` bytes have come out."""
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    pending = data
+    try:
+        while pending and len(out) < cap:
+            out += inflater.decompress(pending, min(cap - len(out), 1 << 20))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass  # a damaged stream: what came out is what counts
+    return bytes(out)

@@ -8,8 +8,16 @@ never share or lock a profile), on a copy of the upload under a fixed safe name 
 name never reaches a command line or a shared folder), with a time limit after which the whole
 process group is killed and, on Linux, an address-space limit (``ulimit -v`` in a shell that
 then becomes LibreOffice, so the limit holds from its first instruction and for every process it
-starts). The conversion opens no network connection: it reads the copy and writes the PDF next to
-it.
+starts).
+
+Confinement (:mod:`.confine`): the copy LibreOffice reads has no external relationship, no
+``xlink:href`` outside the package, no OLE object, ActiveX part or macro left in it; and where
+the host allows user namespaces (probed once, logged when not) LibreOffice runs with no network
+and chrooted to a folder holding only system libraries, fonts, its settings and the job, so no
+link of any spelling can reach the network or the server's files. A binary ``.ppt`` is first
+converted to PPTX in that same confinement, stripped, then converted to PDF. Where the host
+refuses namespaces, only the stripping holds (and the log says so); a ``.ppt`` then still
+relies on LibreOffice not following its links, a known limit.
 
 Without LibreOffice, PPTX decks fall back to a plain summary picture per slide drawn with
 python-pptx and Pillow (title, text, pictures, notes), and say so in a note.
@@ -34,6 +42,7 @@ from ..errors import MediaError, UnsupportedMediaError
 from ..reasons import reason
 from .archive import check_package, count_in_member
 from .budget import DEFAULT_LIMITS
+from .confine import Confinement, confinement, sandbox_prefix, strip_package
 from .parts import MediaPart
 from .pdf import choose_range, render_pdf
 
@@ -54,7 +63,8 @@ def find_soffice() -> str | None:
 
 def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS,
                   *, page_range: tuple[int, int] | None = None, max_slides: int | None = None,
-                  soffice: str | None = _UNSET, suffix: str | None = None) -> list[MediaPart]:
+                  soffice: str | None = _UNSET, suffix: str | None = None,
+                  token_used: int | None = None) -> list[MediaPart]:
     """Render the used slides of a deck. ``soffice=None`` forces the python-pptx fallback.
 
     ``suffix`` (".pptx", ".odp", ".ppt") tells LibreOffice the format; by default it comes from
@@ -76,7 +86,7 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
                              memory_mb=limits.office_memory_mb)
         try:
             return render_pdf(pdf, name, limits, page_range=page_range, max_pages=max_slides,
-                              numbering="slide")
+                              numbering="slide", token_used=token_used)
         except MediaError as exc:
             if exc.wording.key == "pdf.no_pages":
                 raise MediaError(name, reason("slides.none")) from exc
@@ -103,27 +113,50 @@ def count_slides(path: str | os.PathLike[str]) -> int | None:
 def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffice: str,
                    timeout_s: float, suffix: str = ".pptx", *,
                    memory_mb: int | None = None) -> Path:
-    """Convert a deck to PDF inside ``workdir`` with a private profile; return the PDF's path.
+    """Convert a deck to PDF inside ``workdir``, confined (see the module doc); return the PDF.
 
+    A zip package is stripped of links, OLE objects and macros first; a binary deck is first
+    converted to PPTX in the same confinement, then stripped, then converted to PDF.
     ``memory_mb`` bounds LibreOffice's address space on Linux (elsewhere only the time limit
     applies).
     """
-    source = workdir / f"deck{suffix}"
-    shutil.copyfile(path, source)
-    profile = workdir / "profile"
-    outdir = workdir / "out"
-    outdir.mkdir()
+    mode = confinement()
+    job = workdir / "job"
+    job.mkdir()
+    if zipfile.is_zipfile(path):
+        report = strip_package(path, job / f"deck{suffix}", name)
+    else:
+        shutil.copyfile(path, job / f"raw{suffix}")
+        _soffice(soffice, workdir, mode, f"raw{suffix}", "pptx", "pre", name, timeout_s,
+                 memory_mb)
+        report = strip_package(job / "pre" / "raw.pptx", job / "deck.pptx", name)
+        suffix = ".pptx"
+    if report.links or report.parts:
+        log.info("deck %r: %d links and %d embedded objects or macros removed before "
+                 "conversion", name, report.links, report.parts)
+    return _soffice(soffice, workdir, mode, f"deck{suffix}", "pdf", "out", name, timeout_s,
+                    memory_mb)
+
+
+def _soffice(soffice: str, workdir: Path, mode: Confinement, source: str, fmt: str, out: str,
+             name: str, timeout_s: float, memory_mb: int | None) -> Path:
+    """Run one LibreOffice conversion of ``workdir/job/source`` into ``workdir/job/out``."""
+    job = workdir / "job"
+    (job / out).mkdir()
+    inside = Path("/job") if mode == "namespaces" else job
+    profile = inside / f"profile-{out}"
     cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-           f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "pdf",
-           "--outdir", str(outdir), str(source)]
+           f"-env:UserInstallation={profile.as_uri()}", "--convert-to", fmt,
+           "--outdir", str(inside / out), str(inside / source)]
+    cmd = [*sandbox_prefix(workdir, mode, soffice), *cmd]
     limited = memory_mb is not None and sys.platform.startswith("linux")
     if limited:
-        # The shell sets the limit on itself and then becomes LibreOffice (exec), so it holds
-        # before LibreOffice runs and for every helper it forks; no Python runs after fork.
+        # The shell sets the limit on itself and then becomes the sandbox and LibreOffice
+        # (exec), so it holds before LibreOffice runs and for every helper it forks.
         cmd = ["/bin/sh", "-c", 'ulimit -v "$1" && shift && exec "$@"', "sh",
                str(int(memory_mb or 0) * 1024), *cmd]
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
-    env["HOME"] = str(workdir)  # nothing is written to the real home
+    env["HOME"] = str(inside)  # nothing is written to the real home
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, cwd=workdir, env=env,
@@ -137,19 +170,19 @@ def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffi
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise MediaError(name, reason("slides.timeout", seconds=timeout_s)) from exc
-    pdf = outdir / "deck.pdf"
+    result = job / out / f"{Path(source).stem}.{fmt}"
     # LibreOffice ends with status 0 on a deck it cannot open; under the limit a failed
     # allocation ends it otherwise (an abort, or the loader's 127).
     if limited and proc.returncode != 0:
-        log.info("LibreOffice stopped with status %s under a %s MB limit", proc.returncode,
-                 memory_mb)
+        log.info("LibreOffice stopped with status %s under a %s MB limit: %s", proc.returncode,
+                 memory_mb, output.decode("utf-8", "replace").strip()[-300:] if output else "")
         raise MediaError(name, reason("slides.memory", limit_mb=int(memory_mb or 0)))
-    if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+    if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
         # What LibreOffice said is for the log; the user gets what to do.
         log.info("LibreOffice could not convert a deck (status %s): %s", proc.returncode,
                  output.decode("utf-8", "replace").strip()[-500:] if output else "")
         raise UnsupportedMediaError(name, reason("slides.unopenable")) from None
-    return pdf
+    return result
 
 
 def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,

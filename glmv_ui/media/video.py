@@ -4,8 +4,14 @@ Sampling follows GLM's processor: ``fps`` frames a second (2 by default); when t
 more than ``max_frames`` (600), that many frames are spread evenly over the whole span instead.
 A frame is chosen for a target time as the first decoded frame whose presentation time
 (``pts * time_base``) reaches it, so variable-frame-rate videos get true times. Only chosen frames
-are converted and kept, already downscaled; when targets are far apart the reader seeks to each
-one instead of decoding everything in between.
+are converted and kept, already downscaled (swscale scales and converts in one step, from the
+decoder's own frame, so no full-size RGB copy exists); when targets are far apart the reader
+seeks to each one instead of decoding everything in between.
+
+The frame size is checked from the stream header before any frame is decoded: frames of more
+than :data:`MAX_VIDEO_PIXELS` (4096x2304) are refused with their size and decoded cost, so a
+small file of 16000x16000 frames never reaches the decoder; frames above 2 Mpx are decoded with
+slice threads only (frame threads would hold one extra full frame per thread).
 
 Frames always come in an even number (GLM encodes frames in pairs): an odd count is padded by
 repeating the last frame and its timestamp, so a one-frame video becomes two identical frames.
@@ -20,14 +26,17 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from ..config import MediaLimits
-from ..errors import MediaError, UnsupportedMediaError
+from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
 from ..reasons import reason
 from .budget import DEFAULT_LIMITS, VIDEO_MAX_PIXELS, smart_resize
 from .parts import MediaPart
 
-__all__ = ["MAX_FRAME_PIXELS", "SEEK_GAP_FRAMES", "check_video", "sample_times", "sample_video"]
+__all__ = ["MAX_FRAME_PIXELS", "MAX_VIDEO_PIXELS", "SEEK_GAP_FRAMES", "check_frame_size",
+           "check_video", "sample_times", "sample_video"]
 
 MAX_FRAME_PIXELS = 448 * 448  # a frame never needs more detail than this for GLM's video tower
+# The largest decoded frame accepted: 4096x2304 (DCI 4K and UHD fit, both ways round).
+MAX_VIDEO_PIXELS = 4096 * 2304
 # Seek to each target when more than this many frames lie between targets: a seek lands on the
 # keyframe before the target and decodes from there, which only pays off for sparse targets.
 SEEK_GAP_FRAMES = 90
@@ -74,8 +83,8 @@ def check_video(path: str | os.PathLike[str], name: str) -> None:
     """Refuse a file that is not a readable video, cheaply: open the container and find a video
     stream, decoding nothing. Run before the conversation rules, so that a damaged video is
     called damaged rather than, say, one video too many."""
-    with _open(path, name):
-        pass
+    with _open(path, name) as container:
+        check_frame_size(container.streams.video[0], name)
 
 
 def _open(path: str | os.PathLike[str], name: str) -> Any:
@@ -83,7 +92,9 @@ def _open(path: str | os.PathLike[str], name: str) -> Any:
     import av
 
     try:
-        container = av.open(os.fspath(path), mode="r")
+        # The stream probe decodes nothing (skip_frame): FFmpeg would otherwise decode frames to
+        # learn the stream's details, at whatever size the header claims, before any check.
+        container = av.open(os.fspath(path), mode="r", options={"skip_frame": "all"})
     except av.error.FFmpegError as exc:
         raise UnsupportedMediaError(name, reason("video.unreadable")) from exc
     if not container.streams.video:
@@ -92,10 +103,24 @@ def _open(path: str | os.PathLike[str], name: str) -> Any:
     return container
 
 
+def check_frame_size(stream: Any, name: str) -> None:
+    """Refuse, from the stream header, frames larger than :data:`MAX_VIDEO_PIXELS`."""
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height <= MAX_VIDEO_PIXELS:
+        return
+    fmt = stream.codec_context.format
+    bits = fmt.bits_per_pixel if fmt is not None and fmt.bits_per_pixel else 12
+    raise MediaBudgetError(name, reason("video.frame_pixels", width=width, height=height,
+                                        decoded_mb=width * height * bits / 8 / 2**20,
+                                        limit=MAX_VIDEO_PIXELS // 1_000_000))
+
+
 def _sample(container: Any, name: str, fps: float, max_frames: int,
             time_range: tuple[float, float] | None, method: Method) -> MediaPart:
     stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
+    check_frame_size(stream, name)
+    big = stream.codec_context.width * stream.codec_context.height > 2_000_000
+    stream.thread_type = "SLICE" if big else "AUTO"
     tb = float(stream.time_base) if stream.time_base else 0.0
     origin = stream.start_time * tb if stream.start_time is not None else 0.0
     duration = _duration(container, stream, tb, origin)

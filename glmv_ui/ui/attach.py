@@ -70,14 +70,17 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
                      password: str = "") -> Attachments:
     """Read each file on its own, in order, each against the media before it."""
     from ..media import ingest
+    from ..media.inflight import DECODING, decode_cost
 
     outcomes = []
     before = list(existing)
     for path in paths:
         name = os.path.basename(path)
         try:
-            parts = ingest([path], choice.limits, existing=before, password=password or None,
-                           **choice.options())
+            # Shared by all sessions: a bounded number of reads, within one memory budget.
+            with DECODING.hold(decode_cost(path, choice.limits)):
+                parts = ingest([path], choice.limits, existing=before,
+                               password=password or None, **choice.options())
         except GlmvError as exc:
             # An ordinary refusal: a line in the log, never a traceback.
             log.info("upload refused: %s", exc)

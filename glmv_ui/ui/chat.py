@@ -22,13 +22,15 @@ import gradio as gr
 
 from ..config import AppConfig
 from ..errors import ConversationError, GlmvError
+from ..media.inflight import waiting_for_decoding
+from ..reasons import reason
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
 from .attach import Attachments, attachment_report, read_attachments, refusal_text
 from .i18n import t
 from .layout import Ui
 from .model import ModelManager
-from .reasons_zh import reason_text
+from .reasons_zh import reason_line, reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
 from .views import turn_messages
@@ -301,7 +303,7 @@ class ChatHandlers:
                 **self.html_outputs(cs)}
 
     def preview(self, request: Any, message: Any, settings: Settings,
-                password: str = "") -> Outputs:
+                password: str = "") -> Iterator[Outputs]:
         """Before sending: thumbnails, what each file gives and costs, refusals (the refused
         file is taken off the message). Quiet while a reply streams, and for the files of the
         message just sent, so a preview that arrives late never judges a sent file again."""
@@ -309,11 +311,15 @@ class ChatHandlers:
         cs = self.registry.get(request)
         paths = message_files(message)
         if not paths:
-            return {ui.attach_group: gr.Group(visible=False), **self.notice("")}
+            yield {ui.attach_group: gr.Group(visible=False), **self.notice("")}
+            return
         if (cs.session is not None and cs.session.busy) or tuple(paths) == cs.sent:
-            return {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
+            yield {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
+            return
+        if waiting_for_decoding(paths, settings.media(self.config.media).limits):
+            yield self.notice(reason_line(reason("preview.waiting"), cs.lang))
         att = self.attachments(cs, paths, settings, password)
-        return self.attach_outputs(cs, message, att, settings)
+        yield self.attach_outputs(cs, message, att, settings)
 
 
 def _path(file: Any) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from ..errors import GlmvError
 from ..reasons import TEMPLATES, Reason, render
 
-__all__ = ["ZH", "reason_text"]
+__all__ = ["ZH", "reason_line", "reason_text"]
 
 ZH: dict[str, str] = {
     "": "{text}",
@@ -59,6 +59,9 @@ ZH: dict[str, str] = {
                              "小尺寸后重新上传",
     "image.pixels": "尺寸为 {width}×{height} 像素，超过了可安全打开的 {limit:,} 百万像素；请缩小尺"
                     "寸后重新上传",
+    "image.decoded": "解码后需要 {decoded_mb:,.0f} MB（{width}×{height} 像素，{channels} 个通道，"
+                     "每个 {bits} 位），超过了此处每张图片可用的 {limit_mb:,} MB；请缩小尺寸或另存"
+                     "为 JPEG 后上传",
     "image.aspect": "尺寸为 {width}×{height} 像素，长宽比超过了模型接受的 {ratio}:1；请裁成几段后"
                     "分别上传",
     "image.tiff": "是本应用无法读取的 TIFF（其压缩方式或布局不受支持）；请另存为 PNG 或 JPEG 后上"
@@ -75,6 +78,8 @@ ZH: dict[str, str] = {
     "pdf.wrong_password": "无法用该密码打开；请输入正确的密码",
     "pdf.damaged": "已损坏，无法读取任何页面；请在 PDF 阅读器中打开，重新保存或打印为 PDF 后上传",
     "pdf.no_pages": "没有任何页面，没有可读的内容；请上传其他文件",
+    "pdf.font": "含有解压后超过 {limit_mb:,} MB 的字体（对象 {xref}），远大于任何真实字体；请重新"
+                "打印为 PDF 后上传",
     "pdf.page_damaged": "已损坏：第 {number:,} 页无法显示；请选择不含该页的页码范围，或重新保存为 "
                         "PDF 后上传",
     "slides.range": "无法显示第 {first}-{last} 张幻灯片：该文件的幻灯片编号为 1 到 {total:,}；请在"
@@ -96,6 +101,8 @@ ZH: dict[str, str] = {
                         "或已损坏；请另存为 PPTX 或 PDF 后上传",
     "slides.pptx_unopenable": "无法作为 PPTX 幻灯片打开：文件已损坏，或含有读取程序不认识的内容；"
                               "请重新另存为 PPTX 或 PDF 后上传",
+    "deck.dtd": "含有文档类型声明，幻灯片从不需要它，且它可以访问文件之外的内容；请重新另存为 "
+                "PPTX 或 ODP 后上传",
     "deck.damaged": "已损坏或不完整，无法作为幻灯片打开；请重新另存为 PPTX 或 ODP 后上传",
     "deck.total": "解压后有 {total_mb:,.0f} MB；幻灯片解压后最多 {limit_mb:,} MB：请缩小其中的图片"
                   "或删除视频，或导出为 PDF 后上传",
@@ -122,6 +129,10 @@ ZH: dict[str, str] = {
                    "修改时间范围",
     "video.range_after_end": "时长为 {duration:.1f} 秒，但时间范围从第 {start:g} 秒开始；请选择视"
                              "频时长以内的开始时间",
+    "video.frame_pixels": "画面为 {width}×{height} 像素（每帧解码后 {decoded_mb:,.0f} MB），超过了"
+                          "此处视频画面上限 {limit:,} 百万像素；请以不超过 3840×2160 的分辨率导"
+                          "出后上传",
+    "preview.waiting": "其他附件正在读取；一有空闲就会读取您的附件（服务器每次只读取几个）",
     "video.no_size": "已损坏：画面没有尺寸；请重新导出为 MP4 后上传",
     "video.no_frames": "已损坏：无法读取任何一帧；请重新导出为 MP4 后上传",
     "message.too_long": "消息有 {length:,} 个字符；模型 {context:,} token 的上下文最多容纳 "
@@ -177,6 +188,11 @@ ZH: dict[str, str] = {
 
 _TABLES: dict[str, Mapping[str, str]] = {"en": TEMPLATES, "zh": ZH}
 _COLON = {"en": ": ", "zh": "："}
+
+
+def reason_line(wording: Reason, lang: str) -> str:
+    """A reason that is not about a file (a notice), in ``lang``."""
+    return render(wording, _TABLES.get(lang, TEMPLATES))
 
 
 def reason_text(exc: BaseException, lang: str, *, subject: bool = True) -> str:

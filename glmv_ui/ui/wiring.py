@@ -113,9 +113,10 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
 
     @page_only
     def preview_attachments(request: gr.Request, message: dict[str, Any] | None,
-                            password: str = "", **values: Any) -> Outputs:
-        """What each attached file gives and costs, and which were refused, before sending."""
-        return talk.preview(request, message, Settings.from_inputs(**values), password)
+                            password: str = "", **values: Any) -> Iterator[Outputs]:
+        """What each attached file gives and costs, and which were refused, before sending
+        (first a notice when other previews hold the shared decoding budget)."""
+        yield from talk.preview(request, message, Settings.from_inputs(**values), password)
 
     @page_only
     def tick(request: gr.Request) -> Outputs:
