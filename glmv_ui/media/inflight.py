@@ -45,6 +45,7 @@ class DecodeBudget:
         self._cond = threading.Condition()
         self._used = 0
         self._jobs = 0
+        self._waiting = 0
 
     def _fits(self, cost: int) -> bool:
         return self._jobs < self.max_jobs and (self._jobs == 0 or
@@ -61,13 +62,22 @@ class DecodeBudget:
         with self._cond:
             return self._jobs, self._used
 
+    def wait_for_waiters(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` reads are waiting (or ``timeout`` s pass); for monitoring."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._waiting >= count, timeout)
+
     @contextmanager
     def hold(self, cost: int) -> Iterator[Held]:
         """Wait until a read of ``cost`` bytes fits, hold its share while the block runs."""
         cost = min(max(cost, 0), self.budget_bytes)
         with self._cond:
             waited = not self._fits(cost)
-            self._cond.wait_for(lambda: self._fits(cost))
+            if waited:
+                self._waiting += 1
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._fits(cost))
+                self._waiting -= 1
             self._jobs += 1
             self._used += cost
         try:

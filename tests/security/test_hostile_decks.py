@@ -1,0 +1,96 @@
+"""Decks whose pictures link to the network or to the server's files reach neither.
+
+Each deck links one big picture, in a colour nothing else uses, to a loopback listener
+(``http:``), to a ``file:`` URL, or to a relative path next to the upload; as PPTX (``r:link``,
+``TargetMode="External"``), ODP (``xlink:href`` under another prefix) and binary PPT. After
+conversion the listener has received no request and the colour is absent from every rendered
+slide. A control deck with the same picture embedded shows that the colour check can fail.
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import pytest
+
+from glmv_ui.media.slides import find_soffice, render_slides
+from tests.security.hostile import (
+    LINKED,
+    Listener,
+    colour_share,
+    linked_odp,
+    linked_png,
+    linked_pptx,
+    to_ppt,
+)
+
+pytestmark = [pytest.mark.office, pytest.mark.slow]
+
+KINDS = ["http", "file", "relative"]
+
+
+@pytest.fixture(autouse=True)
+def _needs_office() -> None:
+    assert find_soffice() is not None, "LibreOffice is required for these tests"
+
+
+def _target(kind: str, listener: Listener, picture: Path) -> str:
+    return {"http": listener.url, "file": picture.as_uri(), "relative": picture.name}[kind]
+
+
+def _rendered_share(path: Path) -> float:
+    parts = render_slides(path, path.name)
+    assert parts
+    return max(colour_share(p.image) for p in parts)
+
+
+def test_the_colour_check_sees_an_embedded_picture(tmp_path: Path) -> None:
+    assert _rendered_share(linked_pptx(tmp_path, "control.pptx", "", embed=True)) > 0.2
+    assert _rendered_share(linked_odp(tmp_path, "control.odp", "", embed=True)) > 0.2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pptx_links_reach_nothing(tmp_path: Path, kind: str) -> None:
+    picture = linked_png(tmp_path)
+    listener = Listener(picture)
+    deck = linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture))
+    with listener.running():
+        share = _rendered_share(deck)
+    assert listener.requests == []
+    assert share < 0.001, (kind, share)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_odp_links_reach_nothing(tmp_path: Path, kind: str) -> None:
+    picture = linked_png(tmp_path)
+    listener = Listener(picture)
+    deck = linked_odp(tmp_path, f"{kind}.odp", _target(kind, listener, picture))
+    with listener.running():
+        share = _rendered_share(deck)
+    assert listener.requests == []
+    assert share < 0.001, (kind, share)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ppt_links_reach_nothing(tmp_path: Path, kind: str) -> None:
+    picture = tmp_path / "linked.png"  # made after the .ppt is written, so it stays a link
+    listener = Listener(linked_png(tmp_path, "served.png"))
+    source = linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture))
+    ppt = to_ppt(source, tmp_path)
+    # The link survived into the binary deck (LibreOffice writes file links relative to it).
+    link = (listener.url if kind == "http" else picture.name).encode()
+    assert link in ppt.read_bytes() or link.decode().encode("utf-16-le") in ppt.read_bytes()
+    linked_png(tmp_path)
+    with listener.running():
+        share = _rendered_share(ppt)
+    assert listener.requests == []
+    assert share < 0.001, (kind, share)
+
+
+def test_a_conversion_stays_within_its_memory(tmp_path: Path) -> None:
+    picture = linked_png(tmp_path)
+    render_slides(linked_pptx(tmp_path, "deck.pptx", picture.as_uri()), "deck.pptx")
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert children_mb < 600, children_mb
+    assert LINKED  # the colour the other tests look for
