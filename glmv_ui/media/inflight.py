@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from ..config import MediaLimits
 
-__all__ = ["DECODING", "DecodeBudget", "Held", "decode_cost", "waiting_for_decoding"]
+__all__ = ["DECODING", "DecodeBudget", "Held", "decode_cost", "release_memory",
+           "waiting_for_decoding"]
 
 MB = 2**20
 # What one read of each kind may cost beyond its decoded pictures (libraries' working memory);
@@ -86,7 +87,21 @@ class DecodeBudget:
             with self._cond:
                 self._jobs -= 1
                 self._used -= cost
+                idle = self._jobs == 0
                 self._cond.notify_all()
+            if idle:
+                release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the system. Reads in several threads leave their freed buffers
+    in per-thread malloc arenas, which glibc returns only when asked (``malloc_trim``)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols: libc is among them
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to ask
 
 
 def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
