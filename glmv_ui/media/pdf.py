@@ -31,7 +31,9 @@ from .parts import MediaPart
 
 __all__ = ["MAX_DPI", "MAX_FONT_BYTES", "MIN_DPI", "page_zoom", "render_pdf"]
 
-MIN_DPI = 50  # below this text stops being legible (a floor for normal pages only; see page_zoom)
+# Below this text stops being legible. Not a floor: the token budget decides (see page_zoom), and
+# an A4 or letter page at the default 1500 tokens comes out at about 110 dpi.
+MIN_DPI = 50
 # The largest embedded font program accepted, unpacked; real fonts (CJK included) stay under 30 MB.
 MAX_FONT_BYTES = 64 * 2**20
 MAX_DPI = 200  # above this a normal page only wastes tokens
@@ -46,11 +48,11 @@ def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
     a side."""
     area = max(width_pt * height_pt, 1e-6)
     zoom = math.sqrt(tokens * TOKEN_PIXELS / area)
-    low, high = min(MIN_DPI / 72, zoom), MAX_DPI / 72
+    high = MAX_DPI / 72
     if min(width_pt, height_pt) * high < MIN_SIDE_PX:
         # A page under ~1.1 in: let it reach a usable size, still within the token budget.
         high = max(high, min(zoom, MIN_SIDE_PX / max(min(width_pt, height_pt), 1e-6)))
-    return min(max(zoom, low), high)
+    return min(zoom, high)
 
 
 def choose_range(name: str, total: int, page_range: tuple[int, int] | None, cap: int,
