@@ -13,7 +13,10 @@ Two independent layers, both applied to every LibreOffice conversion:
    objects (any part holding an OLE2 compound file: ``oleObject*.bin``, ODF ``Object N`` binaries),
    ActiveX parts, VBA projects, Basic and script folders and ODF event listeners are dropped; a
    link to a dropped part goes with it. A part with a document type declaration is refused
-   (neither format allows one, and it is how XML reaches outside files).
+   (neither format allows one, and it is how XML reaches outside files). A picture whose decoded
+   size (from its header) passes :data:`REDUCE_ABOVE` is replaced by a copy reduced to the
+   image pixel budget, here, under the image reader's own limits, so LibreOffice never decodes a
+   7999x7999 picture that ends up as a part of a ~1500-token slide.
 2. :func:`sandbox_prefix` gives the command that runs a converter in its own user, mount, PID and
    network namespaces (``unshare``) and chrooted into an empty folder that holds only ``/usr``,
    the ``/lib`` folders, ``/etc/fonts``, ``/etc/libreoffice``, four devices, its own ``/proc``
@@ -43,8 +46,8 @@ from urllib.parse import unquote
 from ..errors import UnsupportedMediaError
 from ..reasons import reason
 
-__all__ = ["Confinement", "StripReport", "confinement", "is_package_path", "sandbox_prefix",
-           "strip_package"]
+__all__ = ["REDUCE_ABOVE", "Confinement", "StripReport", "confinement", "is_package_path",
+           "sandbox_prefix", "strip_package"]
 
 log = logging.getLogger("glmv_ui")
 
@@ -61,6 +64,10 @@ _RELATIONSHIP = re.compile(
 _PREFIXES = re.compile(r"""xmlns:([\w.\-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
 _DROPPED_DIRS = ("ppt/embeddings/", "ppt/activeX/", "Basic/", "Scripts/")
+_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00",
+                  b"MM\x00*")
+# Pictures larger than this decoded (about 4096x2048 RGBA) are reduced before conversion.
+REDUCE_ABOVE = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,11 @@ def strip_package(src: str | os.PathLike[str], dest: str | os.PathLike[str],
                     continue
                 with package.open(info) as fh:
                     head = fh.read(512)
+                if head.startswith(_PICTURE_MAGIC):
+                    reduced = _reduced_picture(package, info, name)
+                    if reduced is not None:
+                        out.writestr(_copy_info(info), reduced)
+                        continue
                 if not _is_xml(info.filename, head):
                     with package.open(info) as fh, out.open(_copy_info(info), "w") as to:
                         shutil.copyfileobj(fh, to, 1 << 20)
@@ -112,6 +124,29 @@ def strip_package(src: str | os.PathLike[str], dest: str | os.PathLike[str],
                 links += removed
                 out.writestr(_copy_info(info), data)
     return StripReport(links, parts)
+
+
+def _reduced_picture(package: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes | None:
+    """A reduced copy of a picture too large to hand LibreOffice as it is, or None to keep it."""
+    import io
+
+    from PIL import Image
+
+    from .images import decoded_bytes, load_image
+
+    data = package.read(info)  # bounded by check_package's per-part limit
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            size = decoded_bytes(img.width, img.height, img.mode)
+            fmt = img.format
+    except Exception:  # noqa: BLE001 - not a picture Pillow reads: LibreOffice decides
+        return None
+    if size <= REDUCE_ABOVE:
+        return None
+    part = load_image(io.BytesIO(data), name)  # refusals name the deck, with the numbers
+    buf = io.BytesIO()
+    part.image.save(buf, "JPEG" if fmt == "JPEG" else "PNG", quality=92)
+    return buf.getvalue()
 
 
 def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

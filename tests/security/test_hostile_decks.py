@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from glmv_ui.media.slides import find_soffice, render_slides
+from tests.mediafiles import pptx_file
 from tests.security.hostile import (
     LINKED,
     Listener,
@@ -22,6 +23,8 @@ from tests.security.hostile import (
     linked_odp,
     linked_png,
     linked_pptx,
+    probe,
+    rgba_png,
     to_ppt,
 )
 
@@ -86,6 +89,25 @@ def test_ppt_links_reach_nothing(tmp_path: Path, kind: str) -> None:
         share = _rendered_share(ppt)
     assert listener.requests == []
     assert share < 0.001, (kind, share)
+
+
+def test_a_deck_holding_a_7999_square_picture_costs_under_400_mb(tmp_path: Path) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide.shapes.add_picture(str(rgba_png(tmp_path)), Inches(1), Inches(1), width=Inches(6))
+    path = tmp_path / "big-picture.pptx"
+    deck.save(path)
+    assert path.stat().st_size < 2 * 2**20
+    warm = pptx_file(tmp_path, "warm.pptx", slides=1)
+    result = probe(f"parts = ingest([{str(path)!r}]); result = [p.size for p in parts]",
+                   f"from glmv_ui.media import ingest; ingest([{str(warm)!r}])")
+    assert result.error == "" and len(result.result) == 1, result
+    # The picture is reduced before LibreOffice sees it; the reduction costs its decoded size.
+    assert result.peak_mb < 400, result
+    assert result.children_mb < 600, result
 
 
 def test_a_conversion_stays_within_its_memory(tmp_path: Path) -> None:

@@ -123,3 +123,22 @@ def test_this_host_gives_converters_their_own_namespaces() -> None:
     # The development and CI hosts allow user namespaces; a host that refuses them logs it and
     # falls back (see glmv_ui.media.confine).
     assert confinement() == "namespaces"
+
+
+def test_a_picture_too_big_to_hand_the_converter_is_reduced_first(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    big, small = io.BytesIO(), io.BytesIO()
+    Image.new("RGBA", (4000, 4000), (1, 2, 3, 255)).save(big, "PNG")
+    Image.new("RGB", (640, 480), (9, 9, 9)).save(small, "PNG")
+    src = _package(tmp_path, {"ppt/presentation.xml": b"<p/>",
+                              "ppt/media/image1.png": big.getvalue(),
+                              "ppt/media/image2.png": small.getvalue()})
+    strip_package(src, tmp_path / "out.pptx", "deck.pptx")
+    with zipfile.ZipFile(tmp_path / "out.pptx") as out:
+        reduced = Image.open(io.BytesIO(out.read("ppt/media/image1.png")))
+        assert reduced.size[0] * reduced.size[1] <= 1920 * 1080
+        assert reduced.convert("RGB").getpixel((10, 10)) == (1, 2, 3)
+        assert out.read("ppt/media/image2.png") == small.getvalue()  # small ones untouched
