@@ -91,6 +91,23 @@ def test_ppt_links_reach_nothing(tmp_path: Path, kind: str) -> None:
     assert share < 0.001, (kind, share)
 
 
+@pytest.mark.parametrize("kind", ["http", "file"])
+def test_stripping_alone_holds_where_the_host_refuses_namespaces(
+        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import glmv_ui.media.slides as slides
+
+    monkeypatch.setattr(slides, "confinement", lambda: "none")
+    picture = linked_png(tmp_path)
+    listener = Listener(picture)
+    for deck in (linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture)),
+                 linked_odp(tmp_path, f"{kind}.odp", _target(kind, listener, picture))):
+        with listener.running():
+            share = _rendered_share(deck)
+        assert listener.requests == []
+        assert share < 0.001, (deck.name, share)
+        listener = Listener(picture)
+
+
 def test_a_deck_holding_a_7999_square_picture_costs_under_400_mb(tmp_path: Path) -> None:
     from pptx import Presentation
     from pptx.util import Inches

@@ -119,10 +119,27 @@ def test_a_document_type_declaration_is_refused(tmp_path: Path) -> None:
         strip_package(src, tmp_path / "out.pptx", "deck.pptx")
 
 
-def test_this_host_gives_converters_their_own_namespaces() -> None:
-    # The development and CI hosts allow user namespaces; a host that refuses them logs it and
-    # falls back (see glmv_ui.media.confine).
-    assert confinement() == "namespaces"
+def test_the_strongest_confinement_the_host_allows_is_used() -> None:
+    import shutil
+    import subprocess
+
+    unshare = shutil.which("unshare")
+    allowed = unshare is not None and subprocess.run(
+        [unshare, "-rmnpf", "true"], capture_output=True, timeout=20).returncode == 0
+    assert (confinement() == "namespaces") == allowed
+
+
+def test_without_unshare_the_fallback_is_logged(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no unshare on it
+    confinement.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="glmv_ui"):
+            assert confinement() == "none"
+        assert "unshare not found" in caplog.text and "still stripped" in caplog.text
+    finally:
+        confinement.cache_clear()
 
 
 def test_a_picture_too_big_to_hand_the_converter_is_reduced_first(tmp_path: Path) -> None:
