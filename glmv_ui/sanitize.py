@@ -36,6 +36,7 @@ __all__ = [
     "ALLOWED_TAGS",
     "OWN_MARKS",
     "RemoteImage",
+    "alt_text",
     "chat_markdown",
     "image_link_label",
     "markdown_html",
@@ -61,8 +62,12 @@ _IMAGE = re.compile(
     r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
 _DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z",
                          re.IGNORECASE)
-# The characters that mean something to Markdown, HTML or KaTeX anywhere in a line.
-_PUNCT = re.compile(r"([\\`*_\[\]()<>!#|~&$])")
+# The characters that mean something to Markdown or HTML anywhere in a line. "<", ">", "&" and
+# the brackets become entities, never a backslash escape: Gradio's Chatbot reads "\[" and "\("
+# as LaTeX before it reads Markdown, and hands a formula's text on as written when KaTeX
+# cannot typeset it (seen in Chromium: "\[ \<input …\> \]" drew a live input).
+_PUNCT = re.compile(r"([\\`*_|~!#$])")
+_ENTITIES = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", "[": "&#91;", "]": "&#93;"})
 _LINK_OPEN = "]("
 
 
@@ -77,8 +82,17 @@ class RemoteImage:
 
 def plain_markdown(text: str) -> str:
     """``text`` as Markdown that shows exactly these characters (one line, nothing live)."""
-    flat = _PUNCT.sub(r"\\\1", " ".join(str(text).split()))
+    flat = _PUNCT.sub(r"\\\1", " ".join(str(text).split())).translate(_ENTITIES)
     return "\\" + flat if flat[:1] in ("-", "+", "=") else flat
+
+
+_ALT = str.maketrans({"<": "‹", ">": "›", '"': "”", "`": "'", "&": "+", "\n": " "})
+
+
+def alt_text(text: str) -> str:
+    """Text for an image's alternative text: Gradio's Chatbot draws a file message's alt text
+    into markup of its own, so no character that could end an attribute or open a tag stays."""
+    return " ".join(str(text).translate(_ALT).split())
 
 
 def _host(url: str) -> str:

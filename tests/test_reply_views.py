@@ -73,7 +73,7 @@ def _app_view(reply: Reply) -> dict[str, Any]:
                 cells = _cells(line)
                 number = re.sub(r"<[^>]+>", "", cells[0]).replace("→", "").strip()
                 # The label is Markdown with every active character backslash-escaped.
-                label = re.sub(r"\\(.)", r"\1", cells[1])
+                label = html.unescape(re.sub(r"\\(.)", r"\1", cells[1]))
                 rows.append((int(number), label, cells[2].replace(" ", "")))
     images = [m for m in messages if isinstance(m["content"], dict) and "path" in m["content"]]
     return {"rows": rows, "figures": len(images), "text": "\n".join(texts)}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..reply import LegendRow, Notice, Reply
-from ..sanitize import OWN_MARKS, chat_markdown, plain_markdown
+from ..sanitize import OWN_MARKS, alt_text, chat_markdown, plain_markdown
 from .i18n import t
 
 __all__ = [
@@ -121,7 +121,7 @@ def reply_messages(reply: Reply, figure_path: str | None = None,
     if figure_path is not None:
         caption = figure_caption(reply, lang)
         messages.append({"role": "assistant",
-                         "content": {"path": figure_path, "alt_text": caption}})
+                         "content": {"path": figure_path, "alt_text": alt_text(caption)}})
         legend = legend_markdown(reply.legend(), lang)
         if legend:
             messages.append({"role": "assistant",
@@ -136,7 +136,8 @@ def turn_messages(text: str, strips: Sequence[tuple[str, str]], reply: Reply | N
     """The Chatbot messages of one turn: the upload strips and text, then the reply's."""
     messages: list[dict[str, Any]] = []
     for path, caption in strips:
-        messages.append({"role": "user", "content": {"path": path, "alt_text": caption}})
+        messages.append({"role": "user",
+                         "content": {"path": path, "alt_text": alt_text(caption)}})
         messages.append({"role": "user", "content": text_part(chat_markdown(caption))})
     if text:
         messages.append({"role": "user", "content": text_part(chat_markdown(text))})

@@ -4,7 +4,9 @@ code, math and ordinary Markdown come out as they went in."""
 
 from __future__ import annotations
 
+import html
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -72,7 +74,7 @@ def test_images_become_links_or_text(text: str) -> None:
 
 def test_remote_image_names_its_host() -> None:
     out = chat_markdown("see ![chart](https://cdn.example.org/c.png?u=1)")
-    assert out == ("see [🖼 chart \\(image on cdn.example.org, not loaded\\)]"
+    assert out == ("see [🖼 chart (image on cdn.example.org, not loaded)]"
                    "(<https://cdn.example.org/c.png?u=1>)")
     assert remote_images("![a](http://h.test/x) ![b](data:image/png;base64,AAAA)")[0].host \
         == "h.test"
@@ -110,7 +112,8 @@ def test_plain_markdown_escapes_every_active_character() -> None:
     out = plain_markdown(name)
     rendered = markdown_html(out)
     assert "<img" not in rendered and "<code>" not in rendered and "<em>" not in rendered
-    assert re.sub(r"\\(.)", r"\1", out) == name
+    assert html.unescape(re.sub(r"\\(.)", r"\1", out)) == name
+    assert "<" not in out and "\\[" not in out and "\\(" not in out  # no raw tag, no LaTeX
     assert plain_markdown("- starts a list") == "\\- starts a list"
 
 
@@ -200,3 +203,13 @@ async def test_file_guard_serves_only_the_browser_it_named_the_file_to() -> None
         assert (await bare.get(url)).status_code == 404
         forged = await bare.get(url, headers={"cookie": f"{COOKIE}=" + "a" * 32})
         assert forged.status_code == 404
+
+
+def test_corpus_outputs_are_unchanged(corpus: Path) -> None:
+    """Real model outputs: the chat gets exactly the Markdown it got before the sanitizer."""
+    files = sorted((corpus / "raw_outputs").glob("*.txt"))
+    assert len(files) >= 20
+    for path in files:
+        reply = Reply.from_raw(path.read_text(encoding="utf-8"))
+        assert chat_markdown(reply.markdown(), OWN_MARKS) == reply.markdown(), path.name
+        assert chat_markdown(reply.thinking) == reply.thinking, path.name
