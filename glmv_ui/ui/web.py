@@ -41,8 +41,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # What the page needs and nothing more (see SECURITY.md, "What the page renders"). Gradio's
-# page runs inline bootstrap scripts and sets inline styles, so both stay allowed; its theme's
-# web fonts come from Google Fonts. No image, video, audio, connection or form may go anywhere
+# page runs inline bootstrap scripts and sets inline styles, so both stay allowed; the sealed
+# preview (a srcdoc frame, which inherits this policy) needs 'unsafe-eval' as well, or it stays
+# empty; the theme's web fonts come from Google Fonts. No image, video, audio, connection or form may go anywhere
 # else: model text that slipped past the sanitizer still could not carry anything out.
 CSP = "; ".join([
     "default-src 'self'",
