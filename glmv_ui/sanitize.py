@@ -195,41 +195,62 @@ def _escaped(line: str, pos: int) -> bool:
     return count % 2 == 1
 
 
-def _in_link_destination(line: str, pos: int) -> bool:
-    """Whether ``pos`` may lie inside an unclosed ``](…`` on its line: a code span there is
-    part of a link's destination or title to the renderer, not code."""
-    opened = line.rfind(_LINK_OPEN, 0, pos)
-    return opened >= 0 and ")" not in line[opened:pos]
+class _LinkTracker:
+    """Whether a position may lie inside an unclosed ``](…`` on its line: a code span opening
+    there is part of a link's destination or title to the renderer, not code. Positions are
+    asked in increasing order, so the line is read once."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self.read = 0
+        self.opened = -1
+        self.closed = -1
+
+    def inside(self, pos: int) -> bool:
+        segment = self.line[self.read:pos]
+        at = segment.rfind(_LINK_OPEN)
+        if at >= 0:
+            self.opened = self.read + at
+        at = segment.rfind(")")
+        if at >= 0:
+            self.closed = self.read + at
+        self.read = max(self.read, pos)
+        return self.opened >= 0 and self.closed < self.opened
+
+
+_TICKS = re.compile(r"`+")
 
 
 def _line(line: str, keep: tuple[str, ...]) -> str:
     """One line of prose: code spans kept, the rest escaped. A code span counts only when it
-    opens and closes on this line, outside a link destination, with an unescaped opener."""
+    opens and closes on this line, outside a link destination, with an unescaped opener (a
+    run after a backslash is not taken as one, though the renderer may open a shorter span
+    there: that span is escaped, which only shows entities in it). Read once: each run of
+    backticks finds its closer through a pointer per run length."""
     if "`" not in line:
         return _escape_prose(line, keep)
+    runs = [(m.start(), m.end() - m.start()) for m in _TICKS.finditer(line)]
+    by_length: dict[int, list[int]] = {}
+    for pos, length in runs:
+        by_length.setdefault(length, []).append(pos)
+    pointer = dict.fromkeys(by_length, 0)
+    links = _LinkTracker(line)
     out = []
-    start = 0  # where the pending prose begins
-    i = 0
-    while True:
-        j = line.find("`", i)
-        if j < 0:
-            break
-        run = _backticks(line, j)
-        if _escaped(line, j):
-            i = j + 1
+    start = 0  # where the pending prose begins (everything before it is written)
+    for pos, length in runs:
+        if pos < start or _escaped(line, pos):
             continue
-        close = j + run
-        while True:
-            close = line.find("`" * run, close)
-            if close < 0 or _backticks(line, close) == run:
-                break
-            close += _backticks(line, close)
-        if close < 0 or _in_link_destination(line, j):
-            i = j + run
+        same = by_length[length]
+        k = pointer[length]
+        while k < len(same) and same[k] <= pos:
+            k += 1
+        pointer[length] = k
+        if k == len(same) or links.inside(pos):
             continue
-        out.append(_escape_prose(line[start:j], keep))
-        out.append(line[j:close + run])
-        start = i = close + run
+        close = same[k]
+        out.append(_escape_prose(line[start:pos], keep))
+        out.append(line[pos:close + length])
+        start = close + length
     out.append(_escape_prose(line[start:], keep))
     return "".join(out)
 

@@ -43,8 +43,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # What the page needs and nothing more (see SECURITY.md, "What the page renders"). Gradio's
 # page runs inline bootstrap scripts and sets inline styles, so both stay allowed; the sealed
 # preview (a srcdoc frame, which inherits this policy) needs 'unsafe-eval' as well, or it stays
-# empty; the theme's web fonts come from Google Fonts. No image, video, audio, connection or form may go anywhere
-# else: model text that slipped past the sanitizer still could not carry anything out.
+# empty; the theme's web fonts come from Google Fonts. No image, video, audio, connection or
+# form may go anywhere else: model text that slipped past the sanitizer could carry nothing out.
 CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
@@ -63,7 +63,7 @@ COOKIE = "glmv_browser"
 MAX_FILES = 100_000  # remembered (path, browser) pairs; the oldest are forgotten first
 _CARRY = 4096  # bytes kept from one chunk to find a path split across two
 _FILE_ROUTE = re.compile(r"(?:^|/)file(?:=|/)(.+)$")
-_SCANNED = (b"text/", b"application/json", b"application/javascript")
+_SCANNED = (b"text/", b"application/json")  # the page, its config, events; not the bundles
 
 
 def _header(scope: Scope, name: bytes) -> bytes:

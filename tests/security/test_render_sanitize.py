@@ -213,3 +213,17 @@ def test_corpus_outputs_are_unchanged(corpus: Path) -> None:
         reply = Reply.from_raw(path.read_text(encoding="utf-8"))
         assert chat_markdown(reply.markdown(), OWN_MARKS) == reply.markdown(), path.name
         assert chat_markdown(reply.thinking) == reply.thinking, path.name
+
+
+def test_backtick_runs_are_read_once() -> None:
+    """Runs of every length, unmatched and nested: time linear in the text (was quadratic)."""
+    import time
+
+    def cost(reps: int) -> float:
+        text = "".join("`" * k + "x<" for k in range(1, 300)) * reps
+        start = time.perf_counter()
+        assert chat_markdown(text).count("`") == text.count("`")
+        return time.perf_counter() - start
+
+    small, big = cost(2), cost(20)
+    assert big < 10 * 20 * max(small, 1e-3)
