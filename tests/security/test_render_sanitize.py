@@ -24,6 +24,7 @@ from glmv_ui.sanitize import (
 )
 from glmv_ui.ui.views import turn_messages
 from glmv_ui.ui.web import COOKIE, CSP, FileGuard, SecurityHeaders
+from tests.conftest import run_async
 
 # An unescaped "<" that opens anything but a bare allowed tag, our box mark, or a link
 # destination in angle brackets.
@@ -184,8 +185,12 @@ async def _app(scope: dict, receive: object, send: object) -> None:
     await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
 
-@pytest.mark.anyio
-async def test_file_guard_serves_only_the_browser_it_named_the_file_to() -> None:
+def test_file_guard_serves_only_the_browser_it_named_the_file_to() -> None:
+    # In a thread of its own: a browser test in the same run keeps Playwright's loop running.
+    run_async(_file_guard())
+
+
+async def _file_guard() -> None:
     app = SecurityHeaders(FileGuard(_app, roots=["/srv/guarded"]))  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     url = "/gradio_api/file=/srv/guarded/a/f.png"
