@@ -47,7 +47,8 @@ from .media.rules import admit, check_file_size, check_visual_budget
 from .media.video import MAX_FRAME_PIXELS
 from .prompt import Turn
 from .reasons import Joined, Reason, reason
-from .reply import reply_for
+from .reply import NOTICE_TEXT, reply_for
+from .sanitize import chat_markdown, plain_markdown
 
 __all__ = [
     "FORMAT",
@@ -390,25 +391,32 @@ def _picture(data: str, label: Reason, limits: MediaLimits) -> MediaPart:
 
 
 def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = "") -> str:
-    """A readable transcript: media listed by name, thinking in a collapsed block."""
-    lines = [f"# Conversation with {model or 'GLM-V'}", ""]
+    """A readable transcript: media listed by name, thinking in a collapsed block.
+
+    Everything written by the model, the user or an imported file goes through
+    :func:`~glmv_ui.sanitize.chat_markdown` (raw HTML escaped, remote images as links that name
+    their host) or :func:`~glmv_ui.sanitize.plain_markdown` (names, error text), so a Markdown
+    viewer shows the transcript as text and fetches nothing.
+    """
+    lines = [f"# Conversation with {plain_markdown(model or 'GLM-V')}", ""]
     if system_prompt:
-        lines += [f"> System: {system_prompt}", ""]
+        lines += [f"> System: {chat_markdown(system_prompt)}", ""]
     for i, turn in enumerate(turns, 1):
         lines += [f"## {i}. User", ""]
-        lines += [f"- *{p.kind}: {p.label}*" for p in turn.parts]
+        lines += [f"- *{p.kind}: {plain_markdown(p.label)}*" for p in turn.parts]
         if turn.parts:
             lines.append("")
         if turn.text:
-            lines += [turn.text, ""]
+            lines += [chat_markdown(turn.text), ""]
         reply = reply_for(turns, i - 1)
         lines += [f"## {i}. Assistant", ""]
         if reply.thinking:
-            lines += ["<details><summary>Thinking</summary>", "", reply.thinking, "",
-                      "</details>", ""]
+            lines += ["<details><summary>Thinking</summary>", "", chat_markdown(reply.thinking),
+                      "", "</details>", ""]
         if reply.answer:
-            lines += [reply.marked_answer, ""]
-        lines += [f"*({notice.text()})*" for notice in reply.notices]
+            lines += [chat_markdown(reply.marked_answer), ""]
+        lines += [f"*({NOTICE_TEXT[notice.kind].format(detail=plain_markdown(notice.detail))})*"
+                  for notice in reply.notices]
         if reply.notices:
             lines.append("")
         if reply.stats is not None:

@@ -72,7 +72,8 @@ def _app_view(reply: Reply) -> dict[str, Any]:
             if line.startswith("| <span class=\"glmv-swatch\""):
                 cells = _cells(line)
                 number = re.sub(r"<[^>]+>", "", cells[0]).replace("→", "").strip()
-                label = html.unescape(cells[1].replace("\\|", "|"))
+                # The label is Markdown with every active character backslash-escaped.
+                label = html.unescape(re.sub(r"\\(.)", r"\1", cells[1]))
                 rows.append((int(number), label, cells[2].replace(" ", "")))
     images = [m for m in messages if isinstance(m["content"], dict) and "path" in m["content"]]
     return {"rows": rows, "figures": len(images), "text": "\n".join(texts)}

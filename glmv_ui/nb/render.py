@@ -6,7 +6,9 @@ legend, the page preview, the notices and the stats. Nothing here parses model t
 images.
 
 Model text is never inserted into the notebook as live HTML: Markdown is rendered with raw HTML
-escaped, and an HTML answer only runs inside :func:`glmv_ui.preview.preview_iframe`'s sandbox.
+escaped and images turned into links that name their host
+(:func:`glmv_ui.sanitize.markdown_html`, the policy the app's chat follows too), and an HTML
+answer only runs inside :func:`glmv_ui.preview.preview_iframe`'s sandbox.
 IPython is imported only by :func:`show_reply`; PIL only when an image is encoded.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..preview import preview_iframe
 from ..reply import LegendRow, Reply, build_reply
+from ..sanitize import markdown_html
 from ..stream import BOX_BEGIN, BOX_END
 
 __all__ = ["Reply", "legend_html", "markdown_to_html", "reply_html", "show_reply"]
@@ -43,15 +46,10 @@ DISPLAY_MAX_WIDTH = 800  # annotated images are scaled down to this width for th
 
 
 def markdown_to_html(text: str) -> str:
-    """Markdown -> HTML with raw HTML escaped; box markers become ``<mark class="glmv-box">``."""
+    """Markdown -> HTML with raw HTML escaped and remote images as links; box markers become
+    ``<mark class="glmv-box">``."""
     text = text.replace(BOX_BEGIN, _MARK_OPEN).replace(BOX_END, _MARK_CLOSE)
-    try:
-        from markdown_it import MarkdownIt
-    except ImportError:  # still readable without the renderer: escaped text, lines kept
-        body = f'<div style="white-space:pre-wrap">{_html.escape(text)}</div>'
-    else:
-        md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-        body = md.render(text)
+    body = markdown_html(text)
     return body.replace(_MARK_OPEN, '<mark class="glmv-box">').replace(_MARK_CLOSE, "</mark>")
 
 

@@ -74,6 +74,7 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     import gradio as gr
 
     from .state import media_root
+    from .web import middleware
 
     where: dict[str, Any] = {}
     if config.host is not None:
@@ -90,6 +91,8 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         "max_file_size": f"{config.max_file_size_mb}mb",
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS_PATH.read_text(encoding="utf-8"),
+        # Served only to the browser each file was shown to (glmv_ui/ui/web.py), under the CSP.
         "allowed_paths": [str(media_root())],
+        "app_kwargs": {"middleware": [*middleware()]},
         "show_error": True,
     }

@@ -24,6 +24,7 @@ from ..config import AppConfig
 from ..errors import ConversationError, GlmvError
 from ..media.inflight import waiting_for_decoding
 from ..reasons import reason
+from ..sanitize import chat_markdown
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
 from .attach import Attachments, attachment_report, read_attachments, refusal_text
@@ -89,7 +90,8 @@ class ChatHandlers:
 
     def notice(self, text: str) -> Outputs:
         """A message beside the input (a refusal, a reason nothing was sent); '' hides it."""
-        return {self.ui.notice: gr.Markdown(value=text, visible=bool(text))}
+        # Reasons may quote file names or error text: nothing in them may render live.
+        return {self.ui.notice: gr.Markdown(value=chat_markdown(text), visible=bool(text))}
 
     def attach_outputs(self, cs: ChatState, message: Any, att: Attachments,
                        settings: Settings) -> Outputs:
@@ -101,8 +103,8 @@ class ChatHandlers:
         out: Outputs = {
             ui.attach_group: gr.Group(visible=shown),
             ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),
-            ui.attach_info: attachment_report(att, existing, settings.media(self.config.media),
-                                              cs.lang),
+            ui.attach_info: chat_markdown(attachment_report(
+                att, existing, settings.media(self.config.media), cs.lang)),
             ui.pdf_password: gr.Textbox(visible=bool(att.waiting)),
         }
         refused = att.refused
@@ -275,7 +277,10 @@ class ChatHandlers:
         if turn is None:
             yield {self.ui.chatbot: cs.messages(), **self.notice(f"⚠ {t(cs.lang, 'edit_media')}")}
             return
-        yield from self.edit(request, turn, str(value), settings)
+        value = str(value)
+        if value == chat_markdown(cs.turns[turn].text):  # the shown text, unedited
+            value = cs.turns[turn].text
+        yield from self.edit(request, turn, value, settings)
 
     def stop(self, request: Any) -> None:
         """End the reply being generated in this browser session only."""

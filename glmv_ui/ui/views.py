@@ -4,6 +4,10 @@ Everything shown comes from the Reply the core built (the notebooks render the s
 thinking block, the answer Markdown with boxed spans marked, the notices, the stats line, and the
 figure with its legend. Nothing here parses model text, chooses images, touches Gradio objects or
 writes files; the handlers save the figure and pass its path.
+
+Every piece of text that is not ours (answer, thinking, labels, file names, error details, the
+user's own text) goes through :mod:`glmv_ui.sanitize` here, the one place the chat's Markdown is
+made: the Chatbot renders Markdown and HTML, and what it gets can load nothing by itself.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..reply import LegendRow, Notice, Reply
+from ..sanitize import OWN_MARKS, alt_text, chat_markdown, plain_markdown
 from .i18n import t
 
 __all__ = [
@@ -45,7 +50,7 @@ def text_part(text: str) -> dict[str, str]:
 
 
 def notice_text(notice: Notice, lang: str) -> str:
-    return t(lang, f"notice_{notice.kind}", detail=notice.detail)
+    return t(lang, f"notice_{notice.kind}", detail=plain_markdown(notice.detail))
 
 
 def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
@@ -61,7 +66,8 @@ def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
     metadata: dict[str, Any] = {"title": title, "status": "done" if done else "pending"}
     if done and seconds is not None:
         metadata["duration"] = round(seconds, 1)
-    return {"role": "assistant", "content": text_part(reply.thinking), "metadata": metadata}
+    return {"role": "assistant", "content": text_part(chat_markdown(reply.thinking)),
+            "metadata": metadata}
 
 
 def stats_html(reply: Reply) -> str:
@@ -82,17 +88,20 @@ def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
     for row in rows:
         swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
         mark = "" if row.kind == "box" else "→ "
-        label = html.escape(row.label).replace("|", "\\|")
+        label = plain_markdown(row.label)
         lines.append(f"| {swatch} {mark}{row.number} | {label} | {_numbers(row.grid)} | "
                      f"{_numbers(row.pixels)} |")
     return "\n".join(lines)
 
 
-def figure_caption(reply: Reply, lang: str = "en") -> str:
+def figure_caption(reply: Reply, lang: str = "en", *, markdown: bool = False) -> str:
+    """``Boxes drawn on <file>``: plain text (an alt text), or Markdown with the file name
+    escaped (``markdown``)."""
     figure = reply.figure
     if figure is None:
         return ""
-    return t(lang, "boxes_on" if reply.boxes else "actions_on", label=figure.label)
+    label = plain_markdown(figure.label) if markdown else figure.label
+    return t(lang, "boxes_on" if reply.boxes else "actions_on", label=label)
 
 
 def reply_messages(reply: Reply, figure_path: str | None = None,
@@ -101,7 +110,7 @@ def reply_messages(reply: Reply, figure_path: str | None = None,
     messages: list[dict[str, Any]] = []
     if reply.thinking:
         messages.append(thinking_message(reply, lang))
-    pieces = [reply.markdown()] if reply.text else []
+    pieces = [chat_markdown(reply.markdown(), OWN_MARKS)] if reply.text else []
     pieces += [f"*{notice_text(n, lang)}*" if n.kind != "failed" else
                f"**{notice_text(n, lang)}**" for n in reply.notices]
     if not reply.streaming:
@@ -112,11 +121,13 @@ def reply_messages(reply: Reply, figure_path: str | None = None,
     if figure_path is not None:
         caption = figure_caption(reply, lang)
         messages.append({"role": "assistant",
-                         "content": {"path": figure_path, "alt_text": caption}})
+                         "content": {"path": figure_path, "alt_text": alt_text(caption)}})
         legend = legend_markdown(reply.legend(), lang)
         if legend:
             messages.append({"role": "assistant",
-                             "content": text_part(f"**{caption}**\n\n{legend}")})
+                             "content": text_part(
+                                 f"**{figure_caption(reply, lang, markdown=True)}**\n\n"
+                                 f"{legend}")})
     return messages
 
 
@@ -125,10 +136,11 @@ def turn_messages(text: str, strips: Sequence[tuple[str, str]], reply: Reply | N
     """The Chatbot messages of one turn: the upload strips and text, then the reply's."""
     messages: list[dict[str, Any]] = []
     for path, caption in strips:
-        messages.append({"role": "user", "content": {"path": path, "alt_text": caption}})
-        messages.append({"role": "user", "content": text_part(caption)})
+        messages.append({"role": "user",
+                         "content": {"path": path, "alt_text": alt_text(caption)}})
+        messages.append({"role": "user", "content": text_part(chat_markdown(caption))})
     if text:
-        messages.append({"role": "user", "content": text_part(text)})
+        messages.append({"role": "user", "content": text_part(chat_markdown(text))})
     if reply is not None:
         messages += reply_messages(reply, figure_path, lang)
     return messages
