@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 Status = Literal["pending", "streaming", "done", "cancelled", "error"]
-NoticeKind = Literal["stopped", "failed", "truncated", "length"]
+NoticeKind = Literal["stopped", "failed", "truncated", "length", "empty"]
 
 # English wording of the notices; the app translates them by kind (glmv_ui/ui/i18n.py).
 NOTICE_TEXT: dict[str, str] = {
@@ -70,6 +70,8 @@ NOTICE_TEXT: dict[str, str] = {
     "truncated": "The reply was cut off while thinking: it reached the token limit before "
                  "answering. Raise the maximum new tokens, or limit the thinking.",
     "length": "The answer reached the token limit ({detail} tokens) and may be incomplete.",
+    "empty": "The model gave an empty answer: it ended before writing anything. Regenerate, "
+             "or ask the question another way.",
 }
 
 
@@ -229,8 +231,11 @@ class Reply:
 # Building
 
 
-def _notices(status: str, error: str, truncated: bool, stats: Stats | None) -> tuple[Notice, ...]:
+def _notices(status: str, error: str, truncated: bool, stats: Stats | None,
+             answer: str = "") -> tuple[Notice, ...]:
     notices = []
+    if status == "done" and not truncated and not answer.strip():
+        notices.append(Notice("empty"))  # finished and said nothing: never a bare stats line
     if status == "cancelled":
         notices.append(Notice("stopped"))
     elif status == "error":
@@ -264,8 +269,9 @@ def _finished(result: ParsedReply, fencer: HtmlFencer, raw: str, images: Sequenc
         boxed_spans=tuple(result.boxed_spans),
         text=_display_text(result.answer, result.boxed_spans, fencer), html=fencer.html,
         boxes=boxes, actions=actions, images=parts, image_index=index,
-        notices=_notices(status, error, result.truncated, stats), stats=stats, status=status,
-        error=error, thinking_seconds=thinking_seconds, thinking_closed=result.thinking_closed,
+        notices=_notices(status, error, result.truncated, stats, result.answer), stats=stats,
+        status=status, error=error, thinking_seconds=thinking_seconds,
+        thinking_closed=result.thinking_closed,
         truncated=result.truncated)
 
 

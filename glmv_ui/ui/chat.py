@@ -31,7 +31,7 @@ from .model import ModelManager
 from .reasons_zh import reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
-from .views import turn_messages
+from .views import text_part, turn_messages
 
 __all__ = ["FRAME_SECONDS", "ChatHandlers", "message_files"]
 
@@ -46,6 +46,12 @@ def message_files(message: Any) -> list[str]:
     if not isinstance(message, dict):
         return []
     return [path for path in map(_path, message.get("files") or []) if path]
+
+
+def waiting_message(lang: str) -> dict[str, Any]:
+    """The answer's place while the model reads the question: a pending block that says so."""
+    return {"role": "assistant", "content": text_part(""),
+            "metadata": {"title": t(lang, "waiting_first_token"), "status": "pending"}}
 
 
 def message_text(message: Any) -> str:
@@ -107,11 +113,30 @@ class ChatHandlers:
         text = ""
         if refused:
             text = "\n\n".join(f"⚠ {refusal_text(f, cs.lang)}" for f in refused)
-            text += "\n\n" + t(cs.lang, "refused_detached")
+            text += "\n\n" + t(cs.lang, "refused_detached" if len(refused) == 1
+                                 else "refused_detached_many")
             gone = {f.path for f in refused}
             kept = [f for f in (message.get("files") or []) if _path(f) not in gone]
             out[ui.chat_input] = {"text": message_text(message), "files": kept}
         out.update(self.notice(text))
+        return out
+
+    def controls(self, cs: ChatState, busy: bool) -> Outputs:
+        """The page's controls for a reply streaming (``busy``) or not: while it streams, Stop
+        is the one active control that ends it, the input says a reply is being written, and
+        everything that would change the conversation waits."""
+        ui = self.ui
+        key = "placeholder_busy" if busy else "placeholder"
+        out: Outputs = {
+            ui.stop: gr.Button(interactive=busy, variant="stop" if busy else "secondary",
+                               elem_classes=["glmv-busy"] if busy else []),
+            ui.chat_input: gr.MultimodalTextbox(interactive=not busy,
+                                                placeholder=t(cs.lang, key)),
+            ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "",
+                                   visible=busy),
+        }
+        for button in (ui.regenerate, ui.undo, ui.clear):
+            out[button] = gr.Button(interactive=not busy)
         return out
 
     def html_outputs(self, cs: ChatState) -> Outputs:
@@ -161,6 +186,15 @@ class ChatHandlers:
                 inbox.put(("error", exc))
 
         threading.Thread(target=pump, name="glmv-reply", daemon=True).start()
+        # At once, before the first token: the page shows that a reply is being written (the
+        # question, a waiting answer, Stop lit), whatever the model's time to first token.
+        first: Any = [*prefix, *turn_messages(turn.text, strips, None, lang=cs.lang),
+                      waiting_message(cs.lang)]
+        yield {ui.chatbot: gr.Chatbot(value=first, editable=None),
+               ui.attach_group: gr.Group(visible=False), **self.notice(""),
+               **self.controls(cs, busy=True),
+               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=False,
+                                                   placeholder=t(cs.lang, "placeholder_busy"))}
         throttle = Throttle(FRAME_SECONDS)
         dirty, kind = False, ""
         failure: BaseException | None = None
@@ -179,13 +213,8 @@ class ChatHandlers:
                     break
                 if not latest:
                     continue
-                frame: Outputs = {ui.chatbot: prefix + turn_messages(
-                    turn.text, strips, latest[0].reply(), lang=cs.lang)}
-                if throttle.frames == 0:
-                    frame[ui.chat_input] = gr.MultimodalTextbox(value=None, interactive=False)
-                    frame[ui.attach_group] = gr.Group(visible=False)
-                    frame.update(self.notice(""))
-                yield frame
+                yield {ui.chatbot: prefix + turn_messages(turn.text, strips, latest[0].reply(),
+                                                          lang=cs.lang)}
                 dirty = False
                 throttle.mark()
         finally:
@@ -199,10 +228,12 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        yield {ui.chatbot: cs.messages(),
-               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True),
+        yield {ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
+                                      editable="user"),
                ui.attach_group: gr.Group(visible=False), **self.notice(""),
-               **self.html_outputs(cs)}
+               **self.html_outputs(cs), **self.controls(cs, busy=False),
+               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
+                                                   placeholder=t(cs.lang, "placeholder"))}
 
     def chat(self, request: Any, message: Any, settings: Settings,
              password: str = "") -> Iterator[Outputs]:
@@ -225,7 +256,7 @@ class ChatHandlers:
         if not text.strip() and not att.parts:
             yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=t(cs.lang, 'empty'))}")
             return
-        sampling = settings.sampling(session.engine.family)
+        sampling = settings.sampling(session.engine.family, session.engine.name)
         parts = att.parts
         cs.sent = tuple(paths)
         yield from self.stream(cs, lambda: session.submit(text, parts, sampling=sampling),
@@ -238,7 +269,7 @@ class ChatHandlers:
             session = self._ready(cs, settings)
             if not session.turns:
                 raise ConversationError("nothing to regenerate yet")
-            sampling = settings.sampling(session.engine.family)
+            sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
@@ -253,7 +284,7 @@ class ChatHandlers:
             session = self._ready(cs, settings)
             if not 0 <= index < len(session.turns):
                 raise ConversationError(f"there is no message {index + 1} to edit")
-            sampling = settings.sampling(session.engine.family)
+            sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
@@ -284,14 +315,19 @@ class ChatHandlers:
     def undo(self, request: Any) -> Outputs:
         """Remove the last turn; its text goes back into the input box."""
         cs = self.registry.get(request)
+        if cs.session is not None and cs.session.busy:
+            return self.notice(f"⚠ {t(cs.lang, 'undo_busy')}")
         turn = cs.session.undo() if cs.session is not None else None
-        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs)}
+        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs),
+                        **self.notice("")}
         if turn is not None:
             out[self.ui.chat_input] = {"text": turn.text, "files": []}
         return out
 
     def clear(self, request: Any) -> Outputs:
         cs = self.registry.get(request)
+        if cs.session is not None and cs.session.busy:
+            return self.notice(f"⚠ {t(cs.lang, 'clear_busy')}")
         if cs.session is not None:
             cs.session.clear()
         cs.attached = None

@@ -145,6 +145,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "Examples",
         "nothing_to_export": "There is no conversation to export yet.",
         "edit_media": "Only the text of a message can be edited.",
+        "placeholder_busy": "A reply is being written… Stop ends it",
+        "generating": "⏳ Writing a reply. **Stop** ends it; the other actions wait until it is "
+                      "done.",
+        "queued": "⏳ Waiting for a free slot: other replies are being written. Yours starts "
+                  "by itself.",
+        "waiting_first_token": "Reading the question…",
+        "undo_busy": "Nothing was undone: a reply is still being written. Press Stop first, "
+                     "then Undo.",
+        "clear_busy": "Nothing was cleared: a reply is still being written. Press Stop first.",
+        "refused_detached_many": "They were removed from the message; nothing else changed.",
+        "notice_empty": "The model gave an empty answer: it ended before writing anything. "
+                        "Regenerate, or ask the question another way.",
+        "setting_clamped": "**{setting}** was {old}, more than {model} accepts (at most "
+                           "{limit}): it is now {new}.",
+        "setting_defaults": "Settings you had not changed now use {model}'s defaults.",
+        "thinking_always": "GLM-4.1V always thinks: your choice to turn thinking off applies "
+                           "again on GLM-4.5V.",
+        "sampling_note_tiny": "**Tiny test checkpoint** (random weights): replies are word "
+                              "salad, and at most {n} new tokens by default so they come in "
+                              "seconds.",
+        "stats_prompt": "{n} prompt tokens",
+        "stats_visual": "{n} visual",
+        "stats_reused": "{n} reused",
+        "stats_generated": "{n} generated",
+        "stats_first": "first token {s:.2f} s",
+        "stats_rate": "{r:.1f} tok/s",
+        "stats_peak": "peak {g:.2f} GiB",
+        "more_settings": "More settings",
+        "password_wrong": "{name}: the password is wrong. Try again.",
         "stats": "Stats",
     },
     "zh": {
@@ -272,6 +301,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "示例",
         "nothing_to_export": "还没有可导出的对话。",
         "edit_media": "只能编辑消息中的文字。",
+        "placeholder_busy": "正在生成回答…点击“停止”可结束",
+        "generating": "⏳ 正在生成回答。点击**停止**可结束；其他操作在回答结束后可用。",
+        "queued": "⏳ 正在排队：其他回答正在生成，轮到时会自动开始。",
+        "waiting_first_token": "正在阅读问题…",
+        "undo_busy": "未撤销：回答仍在生成。请先点击停止，再撤销。",
+        "clear_busy": "未清空：回答仍在生成。请先点击停止。",
+        "refused_detached_many": "这些文件已从消息中移除；其余内容不变。",
+        "notice_empty": "模型给出了空回答：没有写出任何内容就结束了。请重新生成，或换个方式提问。",
+        "setting_clamped": "**{setting}** 原为 {old}，超过了 {model} 的上限（最多 {limit}）："
+                           "现为 {new}。",
+        "setting_defaults": "你未改动的设置现在使用 {model} 的默认值。",
+        "thinking_always": "GLM-4.1V 总会思考：你关闭思考的选择在 GLM-4.5V 上仍然有效。",
+        "sampling_note_tiny": "**微型测试检查点**（随机权重）：回答没有意义，默认最多生成 {n} "
+                              "个 token，几秒内即可完成。",
+        "stats_prompt": "提示 {n} 个 token",
+        "stats_visual": "视觉 {n}",
+        "stats_reused": "复用 {n}",
+        "stats_generated": "生成 {n} 个",
+        "stats_first": "首个 token {s:.2f} 秒",
+        "stats_rate": "{r:.1f} token/秒",
+        "stats_peak": "峰值 {g:.2f} GiB",
+        "more_settings": "更多设置",
+        "password_wrong": "{name}：密码错误，请重试。",
         "stats": "统计",
     },
 }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import SAMPLING_RANGES, AppConfig, Range, Sampling
 from .i18n import LANGUAGES, t
-from .settings import SETTING_NAMES
+from .settings import SETTING_NAMES, model_ranges
 from .views import LATEX_DELIMITERS
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class Ui:
     stop: gr.Button
     regenerate: gr.Button
     undo: gr.Button
+    status: gr.Markdown
     clear: gr.Button
     html_group: gr.Group
     show_preview: gr.Button
@@ -107,8 +108,9 @@ class Ui:
         return list(seen.values())
 
 
-def _slider(gr: Any, name: str, value: float, label: str, **kwargs: Any) -> Any:
-    r: Range = SAMPLING_RANGES[name]
+def _slider(gr: Any, name: str, value: float, label: str, ranges: dict[str, Range] | None = None,
+            **kwargs: Any) -> Any:
+    r: Range = (ranges or SAMPLING_RANGES)[name]
     return gr.Slider(r.minimum, r.maximum, value=value, step=r.step, label=label,
                      elem_id=f"glmv-{name.replace('_', '-')}", **kwargs)
 
@@ -166,10 +168,12 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 file_types=["image", "video", ".pdf", ".pptx", ".ppt", ".odp", ".gif"]),
                 "placeholder", attr="placeholder")
             with gr.Row(elem_id="glmv-actions"):
+                # Stop is lit only while a reply streams (see ChatHandlers.controls).
                 for name in ("stop", "regenerate", "undo", "clear"):
-                    add(name, gr.Button(t(lang, name), variant="stop" if name == "stop"
-                                        else "secondary", size="sm", elem_id=f"glmv-{name}"),
+                    add(name, gr.Button(t(lang, name), variant="secondary", size="sm",
+                                        interactive=name != "stop", elem_id=f"glmv-{name}"),
                         name, "value")
+                add("status", gr.Markdown("", visible=False, elem_id="glmv-status"))
             with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
                 gr.Markdown(f"**{t(lang, 'html_page')}**")
                 with gr.Row():
@@ -218,7 +222,8 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                                                   t(lang, "repetition_penalty")),
                     "repetition_penalty")
                 add("max_new_tokens", _slider(gr, "max_new_tokens", sampling.max_new_tokens,
-                                              t(lang, "max_new_tokens")), "max_new_tokens")
+                                              t(lang, "max_new_tokens"),
+                                              model_ranges(config.model)), "max_new_tokens")
                 add("system_prompt", gr.Textbox(
                     "", lines=2, label=t(lang, "system_prompt"),
                     placeholder=t(lang, "system_placeholder")), "system_prompt")
