@@ -303,9 +303,11 @@ def _model_panel(gr: Any, add: Any, labels: list[Label], config: AppConfig, lang
                         "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
                         elem_id="glmv-remote-model", max_lines=1), "remote_model")
                 add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
-                add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
-                                            size="sm", elem_id="glmv-model-load"),
-                    "model_load", "value")
+                with gr.Row():
+                    add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
+                                                size="md", scale=0, min_width=200,
+                                                elem_id="glmv-model-load"),
+                        "model_load", "value")
 
 
 def model_choices() -> list[str]:
