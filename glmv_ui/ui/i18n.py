@@ -145,6 +145,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "Examples",
         "nothing_to_export": "There is no conversation to export yet.",
         "edit_media": "Only the text of a message can be edited.",
+        "start_hint": "Ask a question, or drop an image, a PDF, slides or a video into the box "
+                      "below.",
         "placeholder_busy": "A reply is being written… Stop ends it",
         "generating": "⏳ Writing a reply. **Stop** ends it; the other actions wait until it is "
                       "done.",
@@ -301,6 +303,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "示例",
         "nothing_to_export": "还没有可导出的对话。",
         "edit_media": "只能编辑消息中的文字。",
+        "start_hint": "提出问题，或把图片、PDF、幻灯片或视频拖到下方输入框。",
         "placeholder_busy": "正在生成回答…点击“停止”可结束",
         "generating": "⏳ 正在生成回答。点击**停止**可结束；其他操作在回答结束后可用。",
         "queued": "⏳ 正在排队：其他回答正在生成，轮到时会自动开始。",

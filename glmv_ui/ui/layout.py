@@ -148,6 +148,22 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 latex_delimiters=LATEX_DELIMITERS, buttons=["copy", "copy_all"],
                 elem_id="glmv-chat", autoscroll=True, group_consecutive_messages=True,
                 placeholder=chat_placeholder(lang), feedback_options=None), "chat")
+            # The page in the last answer, right under it: above the input, not below the buttons.
+            with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
+                gr.Markdown(f"**{t(lang, 'html_page')}**")
+                with gr.Row():
+                    add("show_preview", gr.Button(t(lang, "show_preview"), size="sm",
+                                                  elem_id="glmv-show-preview"),
+                        "show_preview", "value")
+                    add("show_source", gr.Button(t(lang, "show_source"), size="sm",
+                                                 elem_id="glmv-show-source"),
+                        "show_source", "value")
+                    add("download_html", gr.DownloadButton(
+                        t(lang, "download_html"), size="sm", elem_id="glmv-download-html"),
+                        "download_html", "label")
+                add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
+                add("html_source", gr.Code("", language="html", visible=False,
+                                           elem_id="glmv-html-source", max_lines=30))
             with add("attach_group", gr.Group(visible=False, elem_id="glmv-attach")):
                 with gr.Row(equal_height=False):
                     add("attach_gallery", gr.Image(
@@ -174,21 +190,6 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                                         interactive=name != "stop", elem_id=f"glmv-{name}"),
                         name, "value")
                 add("status", gr.Markdown("", visible=False, elem_id="glmv-status"))
-            with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
-                gr.Markdown(f"**{t(lang, 'html_page')}**")
-                with gr.Row():
-                    add("show_preview", gr.Button(t(lang, "show_preview"), size="sm",
-                                                  elem_id="glmv-show-preview"),
-                        "show_preview", "value")
-                    add("show_source", gr.Button(t(lang, "show_source"), size="sm",
-                                                 elem_id="glmv-show-source"),
-                        "show_source", "value")
-                    add("download_html", gr.DownloadButton(
-                        t(lang, "download_html"), size="sm", elem_id="glmv-download-html"),
-                        "download_html", "label")
-                add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
-                add("html_source", gr.Code("", language="html", visible=False,
-                                           elem_id="glmv-html-source", max_lines=30))
             # Closed at first: open, the examples are taller than a fresh conversation.
             with gr.Accordion(t(lang, "examples"), open=False, elem_id="glmv-examples") as acc:
                 labels.append(Label(acc, "label", "examples"))
@@ -210,17 +211,6 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 add("temperature", _slider(gr, "temperature", sampling.temperature,
                                            t(lang, "temperature")), "temperature")
                 add("top_p", _slider(gr, "top_p", sampling.top_p, t(lang, "top_p")), "top_p")
-                with gr.Row():
-                    add("top_k", gr.Number(value=sampling.top_k, precision=0,
-                                           minimum=SAMPLING_RANGES["top_k"].minimum,
-                                           maximum=SAMPLING_RANGES["top_k"].maximum,
-                                           label=t(lang, "top_k")), "top_k")
-                    add("seed", gr.Number(value=-1 if sampling.seed is None else sampling.seed,
-                                          precision=0, label=t(lang, "seed")), "seed")
-                add("repetition_penalty", _slider(gr, "repetition_penalty",
-                                                  sampling.repetition_penalty,
-                                                  t(lang, "repetition_penalty")),
-                    "repetition_penalty")
                 add("max_new_tokens", _slider(gr, "max_new_tokens", sampling.max_new_tokens,
                                               t(lang, "max_new_tokens"),
                                               model_ranges(config.model)), "max_new_tokens")
@@ -228,6 +218,21 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                     "", lines=2, label=t(lang, "system_prompt"),
                     placeholder=t(lang, "system_placeholder")), "system_prompt")
                 labels.append(Label(c["system_prompt"], "placeholder", "system_placeholder"))
+                # Rarely changed: out of the way until asked for.
+                with gr.Accordion(t(lang, "more_settings"), open=False,
+                                  elem_id="glmv-more-settings") as more:
+                    labels.append(Label(more, "label", "more_settings"))
+                    with gr.Row():
+                        add("top_k", gr.Number(value=sampling.top_k, precision=0,
+                                               minimum=SAMPLING_RANGES["top_k"].minimum,
+                                               maximum=SAMPLING_RANGES["top_k"].maximum,
+                                               label=t(lang, "top_k")), "top_k")
+                        add("seed", gr.Number(value=-1 if sampling.seed is None else sampling.seed,
+                                              precision=0, label=t(lang, "seed")), "seed")
+                    add("repetition_penalty", _slider(gr, "repetition_penalty",
+                                                      sampling.repetition_penalty,
+                                                      t(lang, "repetition_penalty")),
+                        "repetition_penalty")
             with gr.Accordion(t(lang, "media_settings"), open=False) as acc:
                 labels.append(Label(acc, "label", "media_settings"))
                 with gr.Row():
@@ -319,7 +324,8 @@ def model_choices() -> list[str]:
 
 
 def chat_placeholder(lang: str) -> str:
-    return f"### {t(lang, 'title')}\n{t(lang, 'subtitle')}"
+    """What an empty conversation shows: how to start (the title is the page's header, once)."""
+    return t(lang, "start_hint")
 
 
 def title_markdown(lang: str) -> str:
