@@ -129,7 +129,7 @@ class ChatHandlers:
         key = "placeholder_busy" if busy else "placeholder"
         out: Outputs = {
             ui.stop: gr.Button(interactive=busy, variant="stop" if busy else "secondary",
-                               elem_classes=["glmv-busy"] if busy else []),
+                               elem_classes=["glmv-busy" if busy else "glmv-idle"]),
             ui.chat_input: gr.MultimodalTextbox(interactive=not busy,
                                                 placeholder=t(cs.lang, key)),
             ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "",

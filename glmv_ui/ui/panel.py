@@ -175,6 +175,8 @@ class PanelHandlers:
         out.update({ui.title: title_markdown(cs.lang),
                     ui.model_status: self.manager.status_line(cs.lang),
                     ui.model_details: self.manager.details(cs.lang),
+                    ui.sampling_note: sampling_note(self.manager.family, cs.lang,
+                                                    self.manager.name),
                     ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
                                            placeholder=chat_placeholder(cs.lang))})
         return out

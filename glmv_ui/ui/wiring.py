@@ -183,7 +183,8 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     ui.status_api.click(model_status, None, [ui.model_status], api_name="model_status",
                         **cheap)
     ui.language.change(set_language, [ui.language],
-                       [*ui.labelled(), ui.title, ui.model_status, ui.model_details, ui.chatbot],
+                       [*ui.labelled(), ui.title, ui.model_status, ui.model_details, ui.chatbot,
+                        ui.sampling_note],
                        api_name="set_language", **cheap)
     ui.show_preview.click(lambda: (gr.HTML(visible=True), gr.Code(visible=False)), None,
                           [ui.html_preview, ui.html_source], api_visibility="private", **cheap)
