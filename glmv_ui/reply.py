@@ -97,6 +97,8 @@ class LegendRow:
     grid: tuple[float, ...]  # x1, y1, x2, y2 of a box, or the action's target point (0-1000)
     pixels: tuple[int, ...]  # the same in pixels of the drawn image
     detail: str = ""  # the action as written
+    box: tuple[float, ...] = ()  # an action's own box, x1, y1, x2, y2 (0-1000), if it has one
+    box_pixels: tuple[int, ...] = ()  # the same in pixels
 
 
 def _normalise_images(images: Sequence[Any]) -> tuple[MediaPart, ...]:
@@ -189,9 +191,16 @@ class Reply:
             pixels: tuple[int, ...] = ()
             if target is not None:
                 pixels = (round(target[0] / 1000 * width), round(target[1] / 1000 * height))
-            rows.append(LegendRow("action", k + 1, action.name,
+            box: tuple[float, ...] = ()
+            box_pixels: tuple[int, ...] = ()
+            if action.box is not None:
+                b = action.box
+                box = (b.x1, b.y1, b.x2, b.y2)
+                box_pixels = (round(b.x1 / 1000 * width), round(b.y1 / 1000 * height),
+                              round(b.x2 / 1000 * width), round(b.y2 / 1000 * height))
+            rows.append(LegendRow("action", k + 1, action.label,
                                   BOX_COLORS[(len(self.boxes) + k) % len(BOX_COLORS)], grid,
-                                  pixels, action.raw[:120]))
+                                  pixels, action.raw[:120], box, box_pixels))
         return rows
 
     def boxes_json(self) -> str:

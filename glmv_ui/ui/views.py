@@ -105,8 +105,11 @@ def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
         swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
         mark = "" if row.kind == "box" else "→ "
         label = html.escape(row.label).replace("|", "\\|")
-        lines.append(f"| {swatch} {mark}{row.number} | {label} | {_numbers(row.grid)} | "
-                     f"{_numbers(row.pixels)} |")
+        grid, pixels = _numbers(row.grid), _numbers(row.pixels)
+        if row.box:  # an action with its own box: the point, then the box
+            grid += f" · [{_numbers(row.box)}]" if grid else _numbers(row.box)
+            pixels += f" · [{_numbers(row.box_pixels)}]" if pixels else _numbers(row.box_pixels)
+        lines.append(f"| {swatch} {mark}{row.number} | {label} | {grid} | {pixels} |")
     return "\n".join(lines)
 
 
