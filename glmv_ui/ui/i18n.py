@@ -148,9 +148,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "start_hint": "Ask a question, or drop an image, a PDF, slides or a video into the box "
                       "below.",
         "placeholder_busy": "A reply is being written… Stop ends it",
-        "generating": "⏳ Writing a reply. **Stop** ends it; the other actions wait until it is "
+        "generating": "Writing a reply. **Stop** ends it; the other actions wait until it is "
                       "done.",
-        "queued": "⏳ Waiting for a free slot: other replies are being written. Yours starts "
+        "queued": "Waiting for a free slot: other replies are being written. Yours starts "
                   "by itself.",
         "waiting_first_token": "Reading the question…",
         "undo_busy": "Nothing was undone: a reply is still being written. Press Stop first, "
@@ -305,8 +305,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "edit_media": "只能编辑消息中的文字。",
         "start_hint": "提出问题，或把图片、PDF、幻灯片或视频拖到下方输入框。",
         "placeholder_busy": "正在生成回答…点击“停止”可结束",
-        "generating": "⏳ 正在生成回答。点击**停止**可结束；其他操作在回答结束后可用。",
-        "queued": "⏳ 正在排队：其他回答正在生成，轮到时会自动开始。",
+        "generating": "正在生成回答。点击**停止**可结束；其他操作在回答结束后可用。",
+        "queued": "正在排队：其他回答正在生成，轮到时会自动开始。",
         "waiting_first_token": "正在阅读问题…",
         "undo_busy": "未撤销：回答仍在生成。请先点击停止，再撤销。",
         "clear_busy": "未清空：回答仍在生成。请先点击停止。",

@@ -59,6 +59,7 @@ class Ui:
     regenerate: gr.Button
     undo: gr.Button
     status: gr.Markdown
+    queued: gr.Markdown
     clear: gr.Button
     html_group: gr.Group
     show_preview: gr.Button
@@ -190,6 +191,10 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                                         interactive=name != "stop", elem_id=f"glmv-{name}"),
                         name, "value")
                 add("status", gr.Markdown("", visible=False, elem_id="glmv-status"))
+            # Shown by the page's own style while a sent message waits for the queue (see
+            # assets.css and wiring.py): the server cannot speak before its turn.
+            add("queued", gr.Markdown(t(lang, "queued"), elem_id="glmv-queued"), "queued",
+                "value")
             # Closed at first: open, the examples are taller than a fresh conversation.
             with gr.Accordion(t(lang, "examples"), open=False, elem_id="glmv-examples") as acc:
                 labels.append(Label(acc, "label", "examples"))

@@ -157,14 +157,22 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     def unload(request: gr.Request) -> None:
         registry.drop(request)
 
+    # A sent request may wait in the queue before its handler runs and can say anything: the
+    # page marks itself at once (no server round trip) and unmarks when the request ended; the
+    # style shows "waiting" while marked and no reply streams yet.
+    sent = "() => { document.body.classList.add('glmv-sent'); }"
+    done = "() => { document.body.classList.remove('glmv-sent'); }"
+    ui.chat_input.submit(None, None, None, js=sent)
+    ui.regenerate.click(None, None, None, js=sent)
+    ui.chatbot.edit(None, None, None, js=sent)
     ui.chat_input.submit(chat, [ui.chat_input], gen_out, inputs_kwargs=settings,
-                         api_name="chat", **gen)
+                         api_name="chat", **gen).then(None, None, None, js=done)
     ui.regenerate.click(regenerate, None, gen_out, inputs_kwargs=settings,
-                        api_name="regenerate", **gen)
+                        api_name="regenerate", **gen).then(None, None, None, js=done)
     ui.edit_api.click(edit, [ui.edit_index, ui.edit_text], gen_out, inputs_kwargs=settings,
                       api_name="edit", **gen)
     ui.chatbot.edit(on_edit, None, gen_out, inputs_kwargs=ui.settings(),
-                    api_visibility="private", **gen)
+                    api_visibility="private", **gen).then(None, None, None, js=done)
     ui.stop.click(stop, None, None, api_name="stop", **cheap)
     ui.undo.click(undo, None, [ui.chatbot, ui.chat_input, *html_out, ui.notice],
                   api_name="undo", **cheap)
