@@ -21,10 +21,12 @@ class _Engine(ScriptedEngine):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cancels: list[threading.Event] = []
+        self.started = threading.Event()
 
     def stream(self, request: Any, cancel: threading.Event | None = None) -> Any:
         cancel = cancel or threading.Event()
         self.cancels.append(cancel)
+        self.started.set()
         return super().stream(request, cancel)
 
 
@@ -84,3 +86,24 @@ def test_stop_ends_the_reply_and_says_it_is_partial(launch_app: Any, chromium: A
     expect(page.locator("#glmv-regenerate")).to_be_enabled()
     assert "word199" not in chat.inner_text()
     shot(page, "busy_stopped")
+
+
+def test_undo_while_a_reply_streams_says_why_nothing_happened(launch_app: Any) -> None:
+    """Undo is disabled on the page while a reply streams; sent anyway (an API client), it
+    removes nothing and says why, and the reply goes on to its end."""
+    from gradio_client import Client
+
+    gate = threading.Event()
+    engine = _Engine("glm4v", [LONG], chunk_size=6, pause=gate, pause_after=12)
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
+    client = Client(demo.local_url, verbose=False)
+    job = client.submit({"text": "Count for me.", "files": []}, api_name="/chat")
+    assert engine.started.wait(60), "the reply never started"
+    out = client.predict(api_name="/undo")
+    notice = out[-1]
+    text = notice.get("value", "") if isinstance(notice, dict) else str(notice)
+    assert "Nothing was undone: a reply is still being written" in text
+    gate.set()
+    job.result(timeout=60)
+    (state,) = demo.glmv_sessions._states.values()
+    assert len(state.turns) == 1 and "word199" in state.turns[0].raw

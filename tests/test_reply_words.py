@@ -56,3 +56,11 @@ def test_a_gui_action_lists_its_own_box_and_element() -> None:
     # The box is drawn: its outline colour lies on the box's left edge.
     drawn = reply.annotated_image().convert("RGB")
     assert drawn.getpixel((40, 100)) != (255, 255, 255)
+
+
+def test_a_long_reply_is_redrawn_less_often() -> None:
+    from glmv_ui.ui.chat import FRAME_SECONDS, frame_interval
+
+    assert frame_interval(0) == frame_interval(2_000) == FRAME_SECONDS
+    assert frame_interval(131_000) > 10 * FRAME_SECONDS
+    assert frame_interval(262_000) == 2 * frame_interval(131_000)

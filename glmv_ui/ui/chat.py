@@ -33,11 +33,20 @@ from .settings import Settings
 from .state import ChatState, SessionRegistry
 from .views import text_part, turn_messages
 
-__all__ = ["FRAME_SECONDS", "ChatHandlers", "message_files"]
+__all__ = ["FRAME_SECONDS", "ChatHandlers", "frame_interval", "message_files"]
 
 log = logging.getLogger("glmv_ui")
 
 FRAME_SECONDS = 0.06  # at most ~16 screen updates a second, whatever the token rate
+# The page redraws the whole streaming message at each frame (Markdown, maths, code), so a
+# longer reply is redrawn less often: the browser's work per second stays about the same
+# however long the answer grows, instead of growing with it (see tests/test_page_long.py).
+FRAME_CHARS_PER_SECOND = 100_000
+
+
+def frame_interval(chars: int) -> float:
+    """Seconds between redraws of a streaming reply of ``chars`` characters."""
+    return max(FRAME_SECONDS, chars / FRAME_CHARS_PER_SECOND)
 Outputs = dict[Any, Any]
 
 
@@ -213,10 +222,11 @@ class ChatHandlers:
                     break
                 if not latest:
                     continue
-                yield {ui.chatbot: prefix + turn_messages(turn.text, strips, latest[0].reply(),
-                                                          lang=cs.lang)}
+                reply = latest[0].reply()
+                yield {ui.chatbot: prefix + turn_messages(turn.text, strips, reply, lang=cs.lang)}
                 dirty = False
                 throttle.mark()
+                throttle.interval_s = frame_interval(len(reply.text) + len(reply.thinking))
         finally:
             if kind not in ("end", "error") and cs.session is not None:
                 cs.session.stop()  # the page went away mid-reply: end generation too
