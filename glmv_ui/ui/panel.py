@@ -96,7 +96,9 @@ class PanelHandlers:
                 else:
                     out[getattr(ui, c.name)] = gr.update(value=value,
                                                          maximum=ranges[c.name].maximum)
-            notes = carry_notes(carry, name, cs.lang, switched)
+            # A tab opened after the switch was never shown the old model: nothing to explain
+            # about defaults (a clamped value it sent is still said).
+            notes = carry_notes(carry, name, cs.lang, switched and cs.shown_model is not None)
         cs.shown_family, cs.shown_model = family, name
         if switched:
             cs.seen_generation = self.manager.generation
