@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,9 +53,9 @@ def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium:
     expect(stop).to_have_class(re.compile("glmv-busy"))
     for button in (regen, undo, clear):
         expect(button).to_be_disabled()
-    expect(page.locator("#glmv-input textarea")).to_be_disabled()
     expect(page.locator("#glmv-input textarea")).to_have_attribute(
         "placeholder", "A reply is being written… Stop ends it")
+    expect(page.locator("#glmv-input .submit-button")).to_be_hidden()  # no send while busy
     expect(page.locator("#glmv-status")).to_contain_text("Writing a reply")
     shot(page, "busy_streaming")
     # The held reply goes on and ends by itself: the page is idle again.
@@ -63,7 +64,7 @@ def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium:
     expect(stop).to_be_disabled()
     for button in (regen, undo, clear):
         expect(button).to_be_enabled()
-    expect(page.locator("#glmv-input textarea")).to_be_enabled()
+    expect(page.locator("#glmv-input .submit-button")).to_be_visible()
     expect(page.locator("#glmv-status")).to_be_hidden()
     shot(page, "busy_done")
 
@@ -107,3 +108,32 @@ def test_undo_while_a_reply_streams_says_why_nothing_happened(launch_app: Any) -
     job.result(timeout=60)
     (state,) = demo.glmv_sessions._states.values()
     assert len(state.turns) == 1 and "word199" in state.turns[0].raw
+
+
+def test_a_file_attached_while_a_reply_streams_is_read_at_once(corpus: Path, launch_app: Any,
+                                                               chromium: Any) -> None:
+    """An encrypted PDF attached 'during' a long reply shows its password field while the reply
+    still streams, the reply goes on undisturbed, and the next message is kept for sending."""
+    from playwright.sync_api import expect
+
+    gate = threading.Event()
+    engine = _Engine("glm4v", [LONG], chunk_size=6, pause=gate, pause_after=12)
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
+    page = open_page(chromium, demo)
+    send(page, "Count for me.")
+    chat = page.locator("#glmv-chat")
+    expect(chat).to_contain_text("word0")
+    pdf = corpus / "pdf" / "encrypted-libreoffice-writer-password.pdf"
+    page.locator("#glmv-input input[type=file]").set_input_files([str(pdf)])
+    page.locator("#glmv-input textarea").fill("What does the page say?")
+    expect(page.locator("#glmv-attach-info")).to_contain_text("is encrypted")
+    expect(page.locator("#glmv-password input")).to_be_visible()
+    expect(page.locator("#glmv-stop")).to_be_enabled()  # still streaming
+    assert "word199" not in chat.inner_text()
+    shot(page, "attach_while_streaming")
+    gate.set()
+    expect(chat).to_contain_text("word199")
+    # The reply ended; the message being written and its file are still there.
+    expect(page.locator("#glmv-input textarea")).to_have_value("What does the page say?")
+    expect(page.locator("#glmv-password input")).to_be_visible()
+    assert len(engine.requests) == 1

@@ -139,8 +139,9 @@ class ChatHandlers:
         out: Outputs = {
             ui.stop: gr.Button(interactive=busy, variant="stop" if busy else "secondary",
                                elem_classes=["glmv-busy" if busy else "glmv-idle"]),
-            ui.chat_input: gr.MultimodalTextbox(interactive=not busy,
-                                                placeholder=t(cs.lang, key)),
+            # The input stays open while a reply streams: the next message can be written and
+            # its files attached (and previewed) meanwhile; sending it waits for this reply.
+            ui.chat_input: gr.MultimodalTextbox(interactive=True, placeholder=t(cs.lang, key)),
             ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "",
                                    visible=busy),
         }
@@ -194,6 +195,7 @@ class ChatHandlers:
             except BaseException as exc:  # noqa: BLE001 - handed to the page below
                 inbox.put(("error", exc))
 
+        cs.draft = None
         threading.Thread(target=pump, name="glmv-reply", daemon=True).start()
         # At once, before the first token: the page shows that a reply is being written (the
         # question, a waiting answer, Stop lit), whatever the model's time to first token.
@@ -202,7 +204,7 @@ class ChatHandlers:
         yield {ui.chatbot: gr.Chatbot(value=first, editable=None),
                ui.attach_group: gr.Group(visible=False), **self.notice(""),
                **self.controls(cs, busy=True),
-               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=False,
+               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
                                                    placeholder=t(cs.lang, "placeholder_busy"))}
         throttle = Throttle(FRAME_SECONDS)
         dirty, kind = False, ""
@@ -238,12 +240,17 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        yield {ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
-                                      editable="user"),
-               ui.attach_group: gr.Group(visible=False), **self.notice(""),
-               **self.html_outputs(cs), **self.controls(cs, busy=False),
-               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
-                                                   placeholder=t(cs.lang, "placeholder"))}
+        last: Outputs = {ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
+                                                editable="user"),
+                         **self.html_outputs(cs), **self.controls(cs, busy=False)}
+        if cs.draft is None:
+            last.update({ui.attach_group: gr.Group(visible=False), **self.notice(""),
+                         ui.chat_input: gr.MultimodalTextbox(
+                             value=None, interactive=True,
+                             placeholder=t(cs.lang, "placeholder"))})
+        # else: a message written while this reply streamed stays, with its preview.
+        cs.draft = None
+        yield last
 
     def chat(self, request: Any, message: Any, settings: Settings,
              password: str = "") -> Iterator[Outputs]:
@@ -349,14 +356,19 @@ class ChatHandlers:
     def preview(self, request: Any, message: Any, settings: Settings,
                 password: str = "") -> Outputs:
         """Before sending: thumbnails, what each file gives and costs, refusals (the refused
-        file is taken off the message). Quiet while a reply streams, and for the files of the
-        message just sent, so a preview that arrives late never judges a sent file again."""
+        file is taken off the message), also while a reply streams: files attached meanwhile are
+        read and shown at once. Quiet for the files of the message just sent, so a preview that
+        arrives late never judges a sent file again."""
         ui = self.ui
         cs = self.registry.get(request)
         paths = message_files(message)
+        busy = cs.session is not None and cs.session.busy
+        if busy:
+            # Written while a reply streams: kept when the reply ends (see stream()).
+            cs.draft = message if (message_text(message).strip() or paths) else None
         if not paths:
             return {ui.attach_group: gr.Group(visible=False), **self.notice("")}
-        if (cs.session is not None and cs.session.busy) or tuple(paths) == cs.sent:
+        if tuple(paths) == cs.sent:
             return {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
         att = self.attachments(cs, paths, settings, password)
         return self.attach_outputs(cs, message, att, settings)

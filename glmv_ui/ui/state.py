@@ -58,6 +58,8 @@ class ChatState:
         # and the files of the message last sent (a late preview must not judge them again).
         self.attached: tuple[tuple[Any, ...], Attachments] | None = None
         self.sent: tuple[str, ...] = ()
+        # The message written while a reply streams ({"text", "files"}), kept when it ends.
+        self.draft: Any = None
         self.edit_map: dict[int, int] = {}  # Chatbot message index -> turn index (user text)
 
     def ensure_session(self, engine: Engine, config: AppConfig) -> Session:
