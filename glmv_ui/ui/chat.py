@@ -201,7 +201,8 @@ class ChatHandlers:
         # question, a waiting answer, Stop lit), whatever the model's time to first token.
         first: Any = [*prefix, *turn_messages(turn.text, strips, None, lang=cs.lang),
                       waiting_message(cs.lang)]
-        yield {ui.chatbot: gr.Chatbot(value=first, editable=None),
+        # (The Chatbot disables its own edit buttons while it is an event's streaming output.)
+        yield {ui.chatbot: first,
                ui.attach_group: gr.Group(visible=False), **self.notice(""),
                **self.controls(cs, busy=True),
                ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
@@ -240,9 +241,8 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        last: Outputs = {ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
-                                                editable="user"),
-                         **self.html_outputs(cs), **self.controls(cs, busy=False)}
+        last: Outputs = {ui.chatbot: cs.messages(), **self.html_outputs(cs),
+                         **self.controls(cs, busy=False)}
         if cs.draft is None:
             last.update({ui.attach_group: gr.Group(visible=False), **self.notice(""),
                          ui.chat_input: gr.MultimodalTextbox(
@@ -285,7 +285,7 @@ class ChatHandlers:
         try:
             session = self._ready(cs, settings)
             if not session.turns:
-                raise ConversationError("nothing to regenerate yet")
+                raise ConversationError(t(cs.lang, "nothing_to_regenerate"))
             sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
@@ -300,7 +300,7 @@ class ChatHandlers:
         try:
             session = self._ready(cs, settings)
             if not 0 <= index < len(session.turns):
-                raise ConversationError(f"there is no message {index + 1} to edit")
+                raise ConversationError(t(cs.lang, "no_such_message", n=index + 1))
             sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")

@@ -217,4 +217,5 @@ class PanelHandlers:
         session.turns = convo.turns
         session.system_prompt = convo.system_prompt
         return {self.ui.chatbot: cs.messages(), **self.chat.html_outputs(cs),
-                **self.chat.notice(t(cs.lang, "imported", n=len(convo.turns)))}
+                **self.chat.notice(t(cs.lang, "imported_one" if len(convo.turns) == 1
+                                     else "imported", n=len(convo.turns)))}

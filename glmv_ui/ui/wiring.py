@@ -69,7 +69,8 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     attach_out = [ui.attach_group, ui.attach_gallery, ui.attach_info, ui.pdf_password,
                   ui.notice]
     busy_out = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
-    gen_out = [ui.chatbot, ui.chat_input, *html_out, *attach_out, *busy_out]
+    # The notice beside the input stays the last output (API clients read it there).
+    gen_out = [ui.chatbot, ui.chat_input, *html_out, *busy_out, *attach_out]
     gen: dict[str, Any] = {"concurrency_id": "generate", "concurrency_limit": "default",
                            "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
