@@ -57,6 +57,8 @@ def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium:
         "placeholder", "A reply is being written… Stop ends it")
     expect(page.locator("#glmv-input .submit-button")).to_be_hidden()  # no send while busy
     expect(page.locator("#glmv-status")).to_contain_text("Writing a reply")
+    edit = chat.locator("button[aria-label='Edit']:enabled")
+    expect(edit).to_have_count(0)  # no message can be edited while the reply streams
     shot(page, "busy_streaming")
     # The held reply goes on and ends by itself: the page is idle again.
     gate.set()
@@ -66,6 +68,7 @@ def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium:
         expect(button).to_be_enabled()
     expect(page.locator("#glmv-input .submit-button")).to_be_visible()
     expect(page.locator("#glmv-status")).to_be_hidden()
+    expect(edit).to_have_count(1)
     shot(page, "busy_done")
 
 
