@@ -94,11 +94,25 @@ _FAMILY_SAMPLING: dict[str, Sampling] = {
 }
 
 
-def default_sampling(family: str) -> Sampling:
+# The tiny test checkpoints (random weights) write word salad: a short answer comes in seconds.
+TINY_MAX_NEW_TOKENS = 256
+
+
+def default_sampling(family: str, model: str | None = None) -> Sampling:
+    """The family's defaults; a tiny test checkpoint's ``model`` id gets a short answer."""
     try:
-        return _FAMILY_SAMPLING[family]
+        base = _FAMILY_SAMPLING[family]
     except KeyError:
         raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe") from None
+    if model is not None and is_tiny_model(model):
+        return replace(base, max_new_tokens=TINY_MAX_NEW_TOKENS)
+    return base
+
+
+def is_tiny_model(model: str) -> bool:
+    """``tiny-glm41v`` / ``tiny-glm45v``, by id or by the folder they are built in."""
+    name = model.rstrip("/").rsplit("/", 1)[-1]
+    return name.startswith(("tiny-glm41v", "tiny-glm45v"))
 
 
 @dataclass(frozen=True)

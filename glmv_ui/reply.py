@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 Status = Literal["pending", "streaming", "done", "cancelled", "error"]
-NoticeKind = Literal["stopped", "failed", "truncated", "length"]
+NoticeKind = Literal["stopped", "failed", "truncated", "length", "empty"]
 
 # English wording of the notices; the app translates them by kind (glmv_ui/ui/i18n.py).
 NOTICE_TEXT: dict[str, str] = {
@@ -70,6 +70,8 @@ NOTICE_TEXT: dict[str, str] = {
     "truncated": "The reply was cut off while thinking: it reached the token limit before "
                  "answering. Raise the maximum new tokens, or limit the thinking.",
     "length": "The answer reached the token limit ({detail} tokens) and may be incomplete.",
+    "empty": "The model gave an empty answer: it ended before writing anything. Regenerate, "
+             "or ask the question another way.",
 }
 
 
@@ -95,6 +97,8 @@ class LegendRow:
     grid: tuple[float, ...]  # x1, y1, x2, y2 of a box, or the action's target point (0-1000)
     pixels: tuple[int, ...]  # the same in pixels of the drawn image
     detail: str = ""  # the action as written
+    box: tuple[float, ...] = ()  # an action's own box, x1, y1, x2, y2 (0-1000), if it has one
+    box_pixels: tuple[int, ...] = ()  # the same in pixels
 
 
 def _normalise_images(images: Sequence[Any]) -> tuple[MediaPart, ...]:
@@ -187,9 +191,16 @@ class Reply:
             pixels: tuple[int, ...] = ()
             if target is not None:
                 pixels = (round(target[0] / 1000 * width), round(target[1] / 1000 * height))
-            rows.append(LegendRow("action", k + 1, action.name,
+            box: tuple[float, ...] = ()
+            box_pixels: tuple[int, ...] = ()
+            if action.box is not None:
+                b = action.box
+                box = (b.x1, b.y1, b.x2, b.y2)
+                box_pixels = (round(b.x1 / 1000 * width), round(b.y1 / 1000 * height),
+                              round(b.x2 / 1000 * width), round(b.y2 / 1000 * height))
+            rows.append(LegendRow("action", k + 1, action.label,
                                   BOX_COLORS[(len(self.boxes) + k) % len(BOX_COLORS)], grid,
-                                  pixels, action.raw[:120]))
+                                  pixels, action.raw[:120], box, box_pixels))
         return rows
 
     def boxes_json(self) -> str:
@@ -229,8 +240,11 @@ class Reply:
 # Building
 
 
-def _notices(status: str, error: str, truncated: bool, stats: Stats | None) -> tuple[Notice, ...]:
+def _notices(status: str, error: str, truncated: bool, stats: Stats | None,
+             answer: str = "") -> tuple[Notice, ...]:
     notices = []
+    if status == "done" and not truncated and not answer.strip():
+        notices.append(Notice("empty"))  # finished and said nothing: never a bare stats line
     if status == "cancelled":
         notices.append(Notice("stopped"))
     elif status == "error":
@@ -264,8 +278,9 @@ def _finished(result: ParsedReply, fencer: HtmlFencer, raw: str, images: Sequenc
         boxed_spans=tuple(result.boxed_spans),
         text=_display_text(result.answer, result.boxed_spans, fencer), html=fencer.html,
         boxes=boxes, actions=actions, images=parts, image_index=index,
-        notices=_notices(status, error, result.truncated, stats), stats=stats, status=status,
-        error=error, thinking_seconds=thinking_seconds, thinking_closed=result.thinking_closed,
+        notices=_notices(status, error, result.truncated, stats, result.answer), stats=stats,
+        status=status, error=error, thinking_seconds=thinking_seconds,
+        thinking_closed=result.thinking_closed,
         truncated=result.truncated)
 
 

@@ -70,6 +70,12 @@ def wait_for_model(app: ServerProcess, *, timeout_s: float = 240.0) -> Any:
     return box[0]
 
 
+def _message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    parts = content if isinstance(content, list) else [content]
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
 def _answer_text(messages: list[dict[str, Any]]) -> str:
     last = messages[-1] if messages else {}
     if last.get("role") != "assistant" or last.get("metadata"):
@@ -85,8 +91,9 @@ def reply_then_stop(client: Any, message: dict[str, Any]) -> None:
     job = client.submit(message, api_name="/chat")
     for output in job:
         messages = output[0]
-        if messages and messages[-1]["role"] == "assistant" and (
-                messages[-1].get("metadata") or _answer_text(messages)):
+        # Streamed text: the thinking or the answer (not the empty block that stands in for
+        # the answer while the model reads the question).
+        if messages and messages[-1]["role"] == "assistant" and _message_text(messages[-1]):
             break
     client.predict(api_name="/stop")
     job.result(timeout=180)

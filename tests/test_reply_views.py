@@ -74,9 +74,21 @@ def _app_view(reply: Reply) -> dict[str, Any]:
                 number = re.sub(r"<[^>]+>", "", cells[0]).replace("→", "").strip()
                 # The label is Markdown with every active character backslash-escaped.
                 label = html.unescape(re.sub(r"\\(.)", r"\1", cells[1]))
-                rows.append((int(number), label, cells[2].replace(" ", "")))
+                rows.append((int(number), label, _canon(cells[2])))
     images = [m for m in messages if isinstance(m["content"], dict) and "path" in m["content"]]
     return {"rows": rows, "figures": len(images), "text": "\n".join(texts)}
+
+
+def _canon(where: str) -> str:
+    """A legend's coordinates without brackets or spaces: ``214,100·198,92,229,107``."""
+    return re.sub(r"[\[\]\s]", "", where)
+
+
+def _where(row: Any) -> str:
+    """The coordinates a legend row lists: the point or box, then an action's own box."""
+    grid = ",".join(f"{v:g}" for v in row.grid)
+    box = ",".join(f"{v:g}" for v in row.box)
+    return "·".join(w for w in (grid, box) if w)
 
 
 def _nb_view(reply: Reply) -> dict[str, Any]:
@@ -86,7 +98,7 @@ def _nb_view(reply: Reply) -> dict[str, Any]:
     for row in re.findall(r"<tr><td style=\"color:[^\"]+\">(.*?)</tr>", out):
         cells = re.findall(r"<td>(.*?)</td>", "<td>" + row)
         number = cells[0].split()[-1]
-        rows.append((int(number), html.unescape(cells[1]), cells[2].strip("[]").replace(" ", "")))
+        rows.append((int(number), html.unescape(cells[1]), _canon(cells[2])))
     return {"rows": rows, "figures": out.count("<figure"), "html": out}
 
 
@@ -98,7 +110,7 @@ def test_app_and_notebook_show_the_same_reply(name: str, raw: str) -> None:
     reply = build_reply(raw, [image], stats=stats, status=status)
     app, nb = _app_view(reply), _nb_view(reply)
 
-    expected = [(r.number, r.label, ",".join(f"{v:g}" for v in r.grid)) for r in reply.legend()]
+    expected = [(r.number, r.label, _canon(_where(r))) for r in reply.legend()]
     assert app["rows"] == expected
     assert nb["rows"] == expected
     assert app["figures"] == nb["figures"] == (1 if reply.figure is not None else 0)

@@ -50,6 +50,16 @@ class Action:
     raw: str = ""
 
     @property
+    def element(self) -> str:
+        """The element the action is on, as the answer names it (``element_info``), or ''."""
+        return self.args.get("element_info", "").strip().strip("'\"").strip()
+
+    @property
+    def label(self) -> str:
+        """The action's name and its element: ``CLICK "Dinners"``."""
+        return f'{self.name} "{self.element}"' if self.element else self.name
+
+    @property
     def target(self) -> tuple[float, float] | None:
         """Where the action lands: its point, else the centre of its box."""
         if self.point is not None:

@@ -77,7 +77,7 @@ def draw_boxes(
     for k, action in enumerate(actions):
         color = BOX_COLORS[(len(boxes) + k) % len(BOX_COLORS)]
         if action.box is not None:
-            outline(action.box, color, action.name)
+            outline(action.box, color, action.label)
         if action.point is not None:
             px = min(max(round(action.point[0] / GRID * width), 0), width - 1)
             py = min(max(round(action.point[1] / GRID * height), 0), height - 1)
@@ -86,5 +86,5 @@ def draw_boxes(
             draw.line((px - 2 * r, py, px + 2 * r, py), fill=color, width=line)
             draw.line((px, py - 2 * r, px, py + 2 * r), fill=color, width=line)
             if action.box is None:
-                tag(px + r, py - r, action.name, color)
+                tag(px + r, py - r, action.label, color)
     return canvas

@@ -74,6 +74,9 @@ def legend_html(rows: Sequence[LegendRow]) -> str:
         mark = "■" if row.kind == "box" else "→"
         where = f"[{_numbers(row.grid)}]" if row.grid else ""
         pixels = f"({_numbers(row.pixels)})" if row.pixels else ""
+        if row.box:  # an action with its own box: the point, then the box
+            where = " · ".join(w for w in (where, f"[{_numbers(row.box)}]") if w)
+            pixels = " · ".join(p for p in (pixels, f"({_numbers(row.box_pixels)})") if p)
         body.append(f'<tr><td style="color:{row.color}">{mark} {row.number}</td>'
                     f"<td>{_html.escape(row.label)}</td><td>{where}</td><td>{pixels}</td>"
                     f"<td><code>{_html.escape(row.detail)}</code></td></tr>")

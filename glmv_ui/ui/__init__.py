@@ -50,8 +50,8 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     # Uploads in Gradio's cache older than an hour are deleted every ten minutes.
     with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False,
                    delete_cache=(600, 3600)) as demo:
-        ui = render(config, manager.family, default_sampling(manager.family), gallery(lang),
-                    lang)
+        ui = render(config, manager.family, default_sampling(manager.family, manager.name),
+                    gallery(lang), lang)
         chat = ChatHandlers(config, manager, registry, ui)
         api = ApiHandlers(config, manager)
         manager.on_release(api.store.release_all)

@@ -18,7 +18,7 @@ from ..media.parts import MediaPart
 from .i18n import t
 from .reasons_zh import reason_text
 from .settings import MediaChoice
-from .strips import group_caption, group_parts
+from .strips import display_name, group_caption, group_parts
 
 __all__ = ["Attachments", "FileOutcome", "attachment_report", "read_attachments"]
 
@@ -37,6 +37,13 @@ class FileOutcome:
     @property
     def needs_password(self) -> bool:
         return isinstance(self.error, PasswordRequiredError)
+
+    @property
+    def wrong_password(self) -> bool:
+        """A password was given and it does not open the file."""
+        error = self.error
+        return isinstance(error, PasswordRequiredError) and \
+            error.wording.key == "pdf.wrong_password"
 
     @property
     def refused(self) -> bool:
@@ -75,7 +82,7 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
     outcomes = []
     before = list(existing)
     for path in paths:
-        name = os.path.basename(path)
+        name = display_name(os.path.basename(path))
         try:
             # Shared by all sessions: a bounded number of reads, within one memory budget.
             with DECODING.hold(decode_cost(path, choice.limits)):
@@ -114,7 +121,8 @@ def attachment_report(att: Attachments, existing: Sequence[MediaPart], choice: M
                 caption = group_caption(group, lang).replace("\n\n", " — ")
                 lines.append(f"- {caption}")
         elif outcome.needs_password:
-            lines.append(f"- {t(lang, 'password_needed', name=outcome.name)}")
+            key = "password_wrong" if outcome.wrong_password else "password_needed"
+            lines.append(f"- {t(lang, key, name=outcome.name)}")
     parts = att.parts
     if parts:
         report = check_budget(parts, choice.limits, existing)

@@ -34,13 +34,22 @@ from .model import ModelManager
 from .reasons_zh import reason_line, reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
-from .views import turn_messages
+from .views import text_part, turn_messages
 
-__all__ = ["FRAME_SECONDS", "ChatHandlers", "message_files"]
+__all__ = ["FRAME_SECONDS", "ChatHandlers", "frame_interval", "message_files"]
 
 log = logging.getLogger("glmv_ui")
 
 FRAME_SECONDS = 0.06  # at most ~16 screen updates a second, whatever the token rate
+# The page redraws the whole streaming message at each frame (Markdown, maths, code), so a
+# longer reply is redrawn less often: the browser's work per second stays about the same
+# however long the answer grows, instead of growing with it (see tests/test_page_long.py).
+FRAME_CHARS_PER_SECOND = 100_000
+
+
+def frame_interval(chars: int) -> float:
+    """Seconds between redraws of a streaming reply of ``chars`` characters."""
+    return max(FRAME_SECONDS, chars / FRAME_CHARS_PER_SECOND)
 Outputs = dict[Any, Any]
 
 
@@ -49,6 +58,12 @@ def message_files(message: Any) -> list[str]:
     if not isinstance(message, dict):
         return []
     return [path for path in map(_path, message.get("files") or []) if path]
+
+
+def waiting_message(lang: str) -> dict[str, Any]:
+    """The answer's place while the model reads the question: a pending block that says so."""
+    return {"role": "assistant", "content": text_part(""),
+            "metadata": {"title": t(lang, "waiting_first_token"), "status": "pending"}}
 
 
 def message_text(message: Any) -> str:
@@ -111,11 +126,31 @@ class ChatHandlers:
         text = ""
         if refused:
             text = "\n\n".join(f"⚠ {refusal_text(f, cs.lang)}" for f in refused)
-            text += "\n\n" + t(cs.lang, "refused_detached")
+            text += "\n\n" + t(cs.lang, "refused_detached" if len(refused) == 1
+                                 else "refused_detached_many")
             gone = {f.path for f in refused}
             kept = [f for f in (message.get("files") or []) if _path(f) not in gone]
             out[ui.chat_input] = {"text": message_text(message), "files": kept}
         out.update(self.notice(text))
+        return out
+
+    def controls(self, cs: ChatState, busy: bool) -> Outputs:
+        """The page's controls for a reply streaming (``busy``) or not: while it streams, Stop
+        is the one active control that ends it, the input says a reply is being written, and
+        everything that would change the conversation waits."""
+        ui = self.ui
+        key = "placeholder_busy" if busy else "placeholder"
+        out: Outputs = {
+            ui.stop: gr.Button(interactive=busy, variant="stop" if busy else "secondary",
+                               elem_classes=["glmv-busy" if busy else "glmv-idle"]),
+            # The input stays open while a reply streams: the next message can be written and
+            # its files attached (and previewed) meanwhile; sending it waits for this reply.
+            ui.chat_input: gr.MultimodalTextbox(interactive=True, placeholder=t(cs.lang, key)),
+            ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "",
+                                   visible=busy),
+        }
+        for button in (ui.regenerate, ui.undo, ui.clear):
+            out[button] = gr.Button(interactive=not busy)
         return out
 
     def html_outputs(self, cs: ChatState) -> Outputs:
@@ -164,7 +199,18 @@ class ChatHandlers:
             except BaseException as exc:  # noqa: BLE001 - handed to the page below
                 inbox.put(("error", exc))
 
+        cs.draft = None
         threading.Thread(target=pump, name="glmv-reply", daemon=True).start()
+        # At once, before the first token: the page shows that a reply is being written (the
+        # question, a waiting answer, Stop lit), whatever the model's time to first token.
+        first: Any = [*prefix, *turn_messages(turn.text, strips, None, lang=cs.lang),
+                      waiting_message(cs.lang)]
+        # (The Chatbot disables its own edit buttons while it is an event's streaming output.)
+        yield {ui.chatbot: first,
+               ui.attach_group: gr.Group(visible=False), **self.notice(""),
+               **self.controls(cs, busy=True),
+               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
+                                                   placeholder=t(cs.lang, "placeholder_busy"))}
         throttle = Throttle(FRAME_SECONDS)
         dirty, kind = False, ""
         failure: BaseException | None = None
@@ -183,15 +229,11 @@ class ChatHandlers:
                     break
                 if not latest:
                     continue
-                frame: Outputs = {ui.chatbot: prefix + turn_messages(
-                    turn.text, strips, latest[0].reply(), lang=cs.lang)}
-                if throttle.frames == 0:
-                    frame[ui.chat_input] = gr.MultimodalTextbox(value=None, interactive=False)
-                    frame[ui.attach_group] = gr.Group(visible=False)
-                    frame.update(self.notice(""))
-                yield frame
+                reply = latest[0].reply()
+                yield {ui.chatbot: prefix + turn_messages(turn.text, strips, reply, lang=cs.lang)}
                 dirty = False
                 throttle.mark()
+                throttle.interval_s = frame_interval(len(reply.text) + len(reply.thinking))
         finally:
             if kind not in ("end", "error") and cs.session is not None:
                 cs.session.stop()  # the page went away mid-reply: end generation too
@@ -203,10 +245,16 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        yield {ui.chatbot: cs.messages(),
-               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True),
-               ui.attach_group: gr.Group(visible=False), **self.notice(""),
-               **self.html_outputs(cs)}
+        last: Outputs = {ui.chatbot: cs.messages(), **self.html_outputs(cs),
+                         **self.controls(cs, busy=False)}
+        if cs.draft is None:
+            last.update({ui.attach_group: gr.Group(visible=False), **self.notice(""),
+                         ui.chat_input: gr.MultimodalTextbox(
+                             value=None, interactive=True,
+                             placeholder=t(cs.lang, "placeholder"))})
+        # else: a message written while this reply streamed stays, with its preview.
+        cs.draft = None
+        yield last
 
     def chat(self, request: Any, message: Any, settings: Settings,
              password: str = "") -> Iterator[Outputs]:
@@ -229,7 +277,7 @@ class ChatHandlers:
         if not text.strip() and not att.parts:
             yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=t(cs.lang, 'empty'))}")
             return
-        sampling = settings.sampling(session.engine.family)
+        sampling = settings.sampling(session.engine.family, session.engine.name)
         parts = att.parts
         cs.sent = tuple(paths)
         yield from self.stream(cs, lambda: session.submit(text, parts, sampling=sampling),
@@ -241,8 +289,8 @@ class ChatHandlers:
         try:
             session = self._ready(cs, settings)
             if not session.turns:
-                raise ConversationError("nothing to regenerate yet")
-            sampling = settings.sampling(session.engine.family)
+                raise ConversationError(t(cs.lang, "nothing_to_regenerate"))
+            sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
@@ -256,8 +304,8 @@ class ChatHandlers:
         try:
             session = self._ready(cs, settings)
             if not 0 <= index < len(session.turns):
-                raise ConversationError(f"there is no message {index + 1} to edit")
-            sampling = settings.sampling(session.engine.family)
+                raise ConversationError(t(cs.lang, "no_such_message", n=index + 1))
+            sampling = settings.sampling(session.engine.family, session.engine.name)
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
@@ -291,14 +339,19 @@ class ChatHandlers:
     def undo(self, request: Any) -> Outputs:
         """Remove the last turn; its text goes back into the input box."""
         cs = self.registry.get(request)
+        if cs.session is not None and cs.session.busy:
+            return self.notice(f"⚠ {t(cs.lang, 'undo_busy')}")
         turn = cs.session.undo() if cs.session is not None else None
-        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs)}
+        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs),
+                        **self.notice("")}
         if turn is not None:
             out[self.ui.chat_input] = {"text": turn.text, "files": []}
         return out
 
     def clear(self, request: Any) -> Outputs:
         cs = self.registry.get(request)
+        if cs.session is not None and cs.session.busy:
+            return self.notice(f"⚠ {t(cs.lang, 'clear_busy')}")
         if cs.session is not None:
             cs.session.clear()
         cs.attached = None
@@ -310,15 +363,20 @@ class ChatHandlers:
     def preview(self, request: Any, message: Any, settings: Settings,
                 password: str = "") -> Iterator[Outputs]:
         """Before sending: thumbnails, what each file gives and costs, refusals (the refused
-        file is taken off the message). Quiet while a reply streams, and for the files of the
-        message just sent, so a preview that arrives late never judges a sent file again."""
+        file is taken off the message), also while a reply streams: files attached meanwhile are
+        read and shown at once. Quiet for the files of the message just sent, so a preview that
+        arrives late never judges a sent file again."""
         ui = self.ui
         cs = self.registry.get(request)
         paths = message_files(message)
+        busy = cs.session is not None and cs.session.busy
+        if busy:
+            # Written while a reply streams: kept when the reply ends (see stream()).
+            cs.draft = message if (message_text(message).strip() or paths) else None
         if not paths:
             yield {ui.attach_group: gr.Group(visible=False), **self.notice("")}
             return
-        if (cs.session is not None and cs.session.busy) or tuple(paths) == cs.sent:
+        if tuple(paths) == cs.sent:
             yield {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
             return
         if waiting_for_decoding(paths, settings.media(self.config.media).limits):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import SAMPLING_RANGES, AppConfig, Range, Sampling
 from .i18n import LANGUAGES, t
-from .settings import SETTING_NAMES
+from .settings import SETTING_NAMES, model_ranges
 from .views import LATEX_DELIMITERS
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class Ui:
     stop: gr.Button
     regenerate: gr.Button
     undo: gr.Button
+    status: gr.Markdown
+    queued: gr.Markdown
     clear: gr.Button
     html_group: gr.Group
     show_preview: gr.Button
@@ -107,8 +109,9 @@ class Ui:
         return list(seen.values())
 
 
-def _slider(gr: Any, name: str, value: float, label: str, **kwargs: Any) -> Any:
-    r: Range = SAMPLING_RANGES[name]
+def _slider(gr: Any, name: str, value: float, label: str, ranges: dict[str, Range] | None = None,
+            **kwargs: Any) -> Any:
+    r: Range = (ranges or SAMPLING_RANGES)[name]
     return gr.Slider(r.minimum, r.maximum, value=value, step=r.step, label=label,
                      elem_id=f"glmv-{name.replace('_', '-')}", **kwargs)
 
@@ -146,6 +149,22 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 latex_delimiters=LATEX_DELIMITERS, buttons=["copy", "copy_all"],
                 elem_id="glmv-chat", autoscroll=True, group_consecutive_messages=True,
                 placeholder=chat_placeholder(lang), feedback_options=None), "chat")
+            # The page in the last answer, right under it: above the input, not below the buttons.
+            with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
+                gr.Markdown(f"**{t(lang, 'html_page')}**")
+                with gr.Row():
+                    add("show_preview", gr.Button(t(lang, "show_preview"), size="sm",
+                                                  elem_id="glmv-show-preview"),
+                        "show_preview", "value")
+                    add("show_source", gr.Button(t(lang, "show_source"), size="sm",
+                                                 elem_id="glmv-show-source"),
+                        "show_source", "value")
+                    add("download_html", gr.DownloadButton(
+                        t(lang, "download_html"), size="sm", elem_id="glmv-download-html"),
+                        "download_html", "label")
+                add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
+                add("html_source", gr.Code("", language="html", visible=False,
+                                           elem_id="glmv-html-source", max_lines=30))
             with add("attach_group", gr.Group(visible=False, elem_id="glmv-attach")):
                 with gr.Row(equal_height=False):
                     add("attach_gallery", gr.Image(
@@ -166,25 +185,16 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 file_types=["image", "video", ".pdf", ".pptx", ".ppt", ".odp", ".gif"]),
                 "placeholder", attr="placeholder")
             with gr.Row(elem_id="glmv-actions"):
+                # Stop is lit only while a reply streams (see ChatHandlers.controls).
                 for name in ("stop", "regenerate", "undo", "clear"):
-                    add(name, gr.Button(t(lang, name), variant="stop" if name == "stop"
-                                        else "secondary", size="sm", elem_id=f"glmv-{name}"),
+                    add(name, gr.Button(t(lang, name), variant="secondary", size="sm",
+                                        interactive=name != "stop", elem_id=f"glmv-{name}"),
                         name, "value")
-            with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
-                gr.Markdown(f"**{t(lang, 'html_page')}**")
-                with gr.Row():
-                    add("show_preview", gr.Button(t(lang, "show_preview"), size="sm",
-                                                  elem_id="glmv-show-preview"),
-                        "show_preview", "value")
-                    add("show_source", gr.Button(t(lang, "show_source"), size="sm",
-                                                 elem_id="glmv-show-source"),
-                        "show_source", "value")
-                    add("download_html", gr.DownloadButton(
-                        t(lang, "download_html"), size="sm", elem_id="glmv-download-html"),
-                        "download_html", "label")
-                add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
-                add("html_source", gr.Code("", language="html", visible=False,
-                                           elem_id="glmv-html-source", max_lines=30))
+                add("status", gr.Markdown("", visible=False, elem_id="glmv-status"))
+            # Shown by the page's own style while a sent message waits for the queue (see
+            # assets.css and wiring.py): the server cannot speak before its turn.
+            add("queued", gr.Markdown(t(lang, "queued"), elem_id="glmv-queued"), "queued",
+                "value")
             # Closed at first: open, the examples are taller than a fresh conversation.
             with gr.Accordion(t(lang, "examples"), open=False, elem_id="glmv-examples") as acc:
                 labels.append(Label(acc, "label", "examples"))
@@ -206,23 +216,28 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
                 add("temperature", _slider(gr, "temperature", sampling.temperature,
                                            t(lang, "temperature")), "temperature")
                 add("top_p", _slider(gr, "top_p", sampling.top_p, t(lang, "top_p")), "top_p")
-                with gr.Row():
-                    add("top_k", gr.Number(value=sampling.top_k, precision=0,
-                                           minimum=SAMPLING_RANGES["top_k"].minimum,
-                                           maximum=SAMPLING_RANGES["top_k"].maximum,
-                                           label=t(lang, "top_k")), "top_k")
-                    add("seed", gr.Number(value=-1 if sampling.seed is None else sampling.seed,
-                                          precision=0, label=t(lang, "seed")), "seed")
-                add("repetition_penalty", _slider(gr, "repetition_penalty",
-                                                  sampling.repetition_penalty,
-                                                  t(lang, "repetition_penalty")),
-                    "repetition_penalty")
                 add("max_new_tokens", _slider(gr, "max_new_tokens", sampling.max_new_tokens,
-                                              t(lang, "max_new_tokens")), "max_new_tokens")
+                                              t(lang, "max_new_tokens"),
+                                              model_ranges(config.model)), "max_new_tokens")
                 add("system_prompt", gr.Textbox(
                     "", lines=2, label=t(lang, "system_prompt"),
                     placeholder=t(lang, "system_placeholder")), "system_prompt")
                 labels.append(Label(c["system_prompt"], "placeholder", "system_placeholder"))
+                # Rarely changed: out of the way until asked for.
+                with gr.Accordion(t(lang, "more_settings"), open=False,
+                                  elem_id="glmv-more-settings") as more:
+                    labels.append(Label(more, "label", "more_settings"))
+                    with gr.Row():
+                        add("top_k", gr.Number(value=sampling.top_k, precision=0,
+                                               minimum=SAMPLING_RANGES["top_k"].minimum,
+                                               maximum=SAMPLING_RANGES["top_k"].maximum,
+                                               label=t(lang, "top_k")), "top_k")
+                        add("seed", gr.Number(value=-1 if sampling.seed is None else sampling.seed,
+                                              precision=0, label=t(lang, "seed")), "seed")
+                    add("repetition_penalty", _slider(gr, "repetition_penalty",
+                                                      sampling.repetition_penalty,
+                                                      t(lang, "repetition_penalty")),
+                        "repetition_penalty")
             with gr.Accordion(t(lang, "media_settings"), open=False) as acc:
                 labels.append(Label(acc, "label", "media_settings"))
                 with gr.Row():
@@ -298,9 +313,11 @@ def _model_panel(gr: Any, add: Any, labels: list[Label], config: AppConfig, lang
                         "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
                         elem_id="glmv-remote-model", max_lines=1), "remote_model")
                 add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
-                add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
-                                            size="sm", elem_id="glmv-model-load"),
-                    "model_load", "value")
+                with gr.Row():
+                    add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
+                                                size="md", scale=0, min_width=200,
+                                                elem_id="glmv-model-load"),
+                        "model_load", "value")
 
 
 def model_choices() -> list[str]:
@@ -312,7 +329,8 @@ def model_choices() -> list[str]:
 
 
 def chat_placeholder(lang: str) -> str:
-    return f"### {t(lang, 'title')}\n{t(lang, 'subtitle')}"
+    """What an empty conversation shows: how to start (the title is the page's header, once)."""
+    return t(lang, "start_hint")
 
 
 def title_markdown(lang: str) -> str:

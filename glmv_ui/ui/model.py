@@ -64,6 +64,7 @@ class ModelManager:
         self.family = engine.family if engine is not None else guess_family(config)
         self.guessed_family = self.family  # what the settings were first drawn for
         self.name = engine.name if engine is not None else config.model
+        self.guessed_name = self.name  # the model the settings were first drawn for
         self.percent = 0.0
         self.message = ""
         self.error: GlmvError | None = None

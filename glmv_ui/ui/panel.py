@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import AppConfig, default_sampling
+from ..config import TINY_MAX_NEW_TOKENS, AppConfig, default_sampling, is_tiny_model
 from ..errors import GlmvError
 from ..models import FAMILIES
 from .chat import ChatHandlers
@@ -16,17 +16,34 @@ from .i18n import t
 from .layout import Ui, chat_placeholder, title_markdown
 from .model import ModelManager
 from .reasons_zh import reason_text
+from .settings import SettingsCarry, carry_settings, model_ranges
 from .state import SessionRegistry
 
 __all__ = ["PanelHandlers", "sampling_note"]
 
 Outputs = dict[Any, Any]
-SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
+INTEGER_FIELDS = ("top_k", "max_new_tokens", "thinking_budget")
 
 
-def sampling_note(family: str, lang: str) -> str:
-    """Why the sampling settings are what they are for this family."""
-    return t(lang, f"sampling_note_{family}") if family in FAMILIES else ""
+def sampling_note(family: str, lang: str, model: str = "") -> str:
+    """Why the sampling settings are what they are for this family (and a tiny checkpoint)."""
+    if family not in FAMILIES:
+        return ""
+    note = t(lang, f"sampling_note_{family}")
+    if is_tiny_model(model):
+        note = t(lang, "sampling_note_tiny", n=TINY_MAX_NEW_TOKENS) + "\n\n" + note
+    return note
+
+
+def carry_notes(carry: SettingsCarry, model: str, lang: str, switched: bool) -> list[str]:
+    """What the page says about the settings after a switch: each clamped value, with why."""
+    notes = [t(lang, "setting_clamped", setting=t(lang, c.name), old=f"{c.was:g}",
+               model=model, limit=f"{c.limit:g}", new=f"{c.value:g}") for c in carry.clamped()]
+    if carry.thinking_forced:
+        notes.append(t(lang, "thinking_always"))
+    if switched and carry.defaulted():
+        notes.append(t(lang, "setting_defaults", model=model))
+    return notes
 
 
 class PanelHandlers:
@@ -38,9 +55,11 @@ class PanelHandlers:
         self.ui = ui
         self.chat = chat
 
-    def tick(self, request: Any) -> Outputs:
-        """The model panel while a model loads; once it is ready, the settings follow its
-        family, and a tab whose model was switched by the operator is told so once."""
+    def tick(self, request: Any, shown: dict[str, float | None] | None = None,
+             thinking: bool = True) -> Outputs:
+        """The model panel while a model loads; once it is ready, the settings follow the
+        model (``shown``: the values on the page; ones the user changed are kept, clamped to
+        what the new model accepts), and a tab whose model was switched is told so once."""
         ui = self.ui
         cs = self.registry.get(request)
         self.manager.start()
@@ -48,7 +67,7 @@ class PanelHandlers:
         if self.manager.state in ("idle", "loading"):
             return {**out, ui.timer: gr.Timer(0.5, active=True)}
         allowed = self.config.switching_allowed()
-        family = self.manager.family
+        family, name = self.manager.family, self.manager.name
         details = self.manager.details(cs.lang)
         # With switching allowed the page checks every 2 s for a switch; else once a minute,
         # which keeps an open tab's session alive (idle sessions are dropped).
@@ -57,19 +76,36 @@ class PanelHandlers:
                     ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
                     ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
                     ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
-                    ui.sampling_note: sampling_note(family, cs.lang)})
-        # The page was drawn for a guessed family; when the loaded model is the other one, its
-        # sampling defaults replace the guessed ones.
-        if family != (cs.shown_family or self.manager.guessed_family) and family in FAMILIES:
-            defaults = default_sampling(family)
-            for name in SAMPLING_FIELDS:
-                out[getattr(ui, name)] = gr.update(value=getattr(defaults, name))
-        cs.shown_family = family
-        if cs.seen_generation != self.manager.generation and self.manager.state == "ready":
+                    ui.sampling_note: sampling_note(family, cs.lang, name)})
+        old = (cs.shown_family or self.manager.guessed_family,
+               cs.shown_model or self.manager.guessed_name)
+        switched = cs.seen_generation != self.manager.generation and \
+            self.manager.state == "ready"
+        notes: list[str] = []
+        if (family, name) != old and family in FAMILIES and old[0] in FAMILIES:
+            # The page was drawn for another model: settings the user never touched take this
+            # model's defaults, the others stay within what it accepts.
+            ranges = model_ranges(name)
+            carry = carry_settings(shown or {}, default_sampling(old[0], old[1]),
+                                   default_sampling(family, name), ranges,
+                                   thinking=thinking, family=family)
+            for c in carry.fields:
+                value = int(c.value) if c.name in INTEGER_FIELDS else c.value
+                if c.name == "top_k":
+                    out[ui.top_k] = gr.update(value=value)
+                else:
+                    out[getattr(ui, c.name)] = gr.update(value=value,
+                                                         maximum=ranges[c.name].maximum)
+            # A tab opened after the switch was never shown the old model: nothing to explain
+            # about defaults (a clamped value it sent is still said).
+            notes = carry_notes(carry, name, cs.lang, switched and cs.shown_model is not None)
+        cs.shown_family, cs.shown_model = family, name
+        if switched:
             cs.seen_generation = self.manager.generation
             if cs.turns:
-                out.update(self.chat.notice(
-                    "ℹ " + t(cs.lang, "model_switched", model=self.manager.name)))
+                notes.insert(0, t(cs.lang, "model_switched", model=name))
+        if notes:
+            out.update(self.chat.notice("ℹ " + "\n\n".join(notes)))
         return out
 
     def estimate(self, request: Any, choice: str, quant: str, url: str) -> str:
@@ -141,6 +177,8 @@ class PanelHandlers:
         out.update({ui.title: title_markdown(cs.lang),
                     ui.model_status: self.manager.status_line(cs.lang),
                     ui.model_details: self.manager.details(cs.lang),
+                    ui.sampling_note: sampling_note(self.manager.family, cs.lang,
+                                                    self.manager.name),
                     ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
                                            placeholder=chat_placeholder(cs.lang))})
         return out
@@ -179,4 +217,5 @@ class PanelHandlers:
         session.turns = convo.turns
         session.system_prompt = convo.system_prompt
         return {self.ui.chatbot: cs.messages(), **self.chat.html_outputs(cs),
-                **self.chat.notice(t(cs.lang, "imported", n=len(convo.turns)))}
+                **self.chat.notice(t(cs.lang, "imported_one" if len(convo.turns) == 1
+                                     else "imported", n=len(convo.turns)))}

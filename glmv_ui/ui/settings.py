@@ -12,9 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ..config import MediaLimits, Sampling, default_sampling
+from ..config import (
+    SAMPLING_RANGES,
+    MediaLimits,
+    Range,
+    Sampling,
+    default_sampling,
+    is_tiny_model,
+)
 
-__all__ = ["SETTING_NAMES", "MediaChoice", "Settings"]
+__all__ = ["CARRIED_FIELDS", "SETTING_NAMES", "Carried", "MediaChoice", "Settings",
+           "SettingsCarry", "carry_settings", "model_ranges"]
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,16 @@ class Settings:
                     kwargs[f.name] = number
         return cls(**kwargs)
 
-    def sampling(self, family: str) -> Sampling:
-        """Decoding settings for a model of ``family``, defaults filled in from its table."""
-        base = default_sampling(family)
+    @staticmethod
+    def carried(**values: Any) -> dict[str, float | None]:
+        """The generation settings shown on the page (those carried over a model switch) as
+        numbers, ``None`` for one that did not arrive as a number."""
+        return {name: _number(values.get(name), float) for name in CARRIED_FIELDS}
+
+    def sampling(self, family: str, model: str | None = None) -> Sampling:
+        """Decoding settings for a model of ``family`` (named ``model``), defaults filled in
+        from its table."""
+        base = default_sampling(family, model)
         return replace(
             base,
             temperature=_pick(self.temperature, base.temperature),
@@ -128,3 +143,74 @@ def _number(value: Any, kind: type) -> Any:
 
 def _pick(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+# -- settings across a model switch ------------------------------------------------------------
+
+CARRIED_FIELDS: tuple[str, ...] = ("temperature", "top_p", "top_k", "repetition_penalty",
+                                   "max_new_tokens", "thinking_budget")
+TINY_MAX_NEW_TOKENS_LIMIT = 2048  # random weights: longer answers are only slower word salad
+
+
+def model_ranges(model: str) -> dict[str, Range]:
+    """The values ``model`` accepts for each generation setting (the sliders' ranges)."""
+    ranges = dict(SAMPLING_RANGES)
+    if is_tiny_model(model):
+        step = ranges["max_new_tokens"].step
+        ranges["max_new_tokens"] = Range(ranges["max_new_tokens"].minimum,
+                                         TINY_MAX_NEW_TOKENS_LIMIT, step)
+    return ranges
+
+
+@dataclass(frozen=True)
+class Carried:
+    """One setting after a switch: its value, and why (``default``: the user had not changed
+    it; ``kept``; ``clamped``: outside the new model's range, ``was`` the user's value)."""
+
+    name: str
+    value: float
+    reason: str
+    was: float
+    limit: float = 0.0
+
+
+@dataclass(frozen=True)
+class SettingsCarry:
+    """The generation settings for the newly loaded model, one :class:`Carried` per field."""
+
+    fields: tuple[Carried, ...]
+    thinking_forced: bool = False  # the user turned thinking off; the new family always thinks
+
+    def clamped(self) -> tuple[Carried, ...]:
+        return tuple(c for c in self.fields if c.reason == "clamped")
+
+    def defaulted(self) -> tuple[Carried, ...]:
+        return tuple(c for c in self.fields if c.reason == "default" and c.value != c.was)
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def carry_settings(shown: dict[str, float | None], old: Sampling, new: Sampling,
+                   ranges: dict[str, Range], *, thinking: bool = True,
+                   family: str = "glm4v") -> SettingsCarry:
+    """What the settings become when the model changes: a value the user never touched (equal
+    to the old model's default) takes the new model's default; a touched value stays, clamped
+    into ``ranges`` when the new model does not accept it."""
+    out = []
+    for name in CARRIED_FIELDS:
+        old_default = float(getattr(old, name) or 0)
+        new_default = float(getattr(new, name) or 0)
+        value = shown.get(name)
+        current = old_default if value is None else float(value)
+        if _same(current, old_default):
+            out.append(Carried(name, new_default, "default", current))
+            continue
+        r = ranges[name]
+        if current > r.maximum or current < r.minimum:
+            limit = r.maximum if current > r.maximum else r.minimum
+            out.append(Carried(name, limit, "clamped", current, limit))
+        else:
+            out.append(Carried(name, current, "kept", current))
+    return SettingsCarry(tuple(out), thinking_forced=not thinking and family == "glm4v")

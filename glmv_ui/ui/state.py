@@ -50,6 +50,7 @@ class ChatState:
         self._turns: list[Turn] = []  # kept across a model switch, when the session is not
         self.seen_generation = 0  # the model generation this tab was last told about
         self.shown_family: str | None = None  # the family the settings are drawn for
+        self.shown_model: str | None = None  # and the model (a tiny one has other defaults)
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
         self._attached_picture: tuple[tuple[str, ...], str] = ((), "")
@@ -57,6 +58,8 @@ class ChatState:
         # and the files of the message last sent (a late preview must not judge them again).
         self.attached: tuple[tuple[Any, ...], Attachments] | None = None
         self.sent: tuple[str, ...] = ()
+        # The message written while a reply streams ({"text", "files"}), kept when it ends.
+        self.draft: Any = None
         self.edit_map: dict[int, int] = {}  # Chatbot message index -> turn index (user text)
 
     def ensure_session(self, engine: Engine, config: AppConfig) -> Session:

@@ -11,10 +11,17 @@ from ..media.budget import part_tokens
 from ..media.parts import MediaPart
 from .i18n import t
 
-__all__ = ["format_time", "group_caption", "group_parts", "join_strips", "strip_image"]
+__all__ = ["display_name", "format_time", "group_caption", "group_parts", "join_strips",
+           "strip_image"]
 
 STRIP_MAX_TILES = 8
 THUMB_HEIGHT = 150
+
+
+def display_name(name: str) -> str:
+    """A file's name as the user chose it: browsers send ``"``, CR and LF in an upload's name
+    as ``%22``, ``%0D``, ``%0A`` (the HTML form-encoding rule); nothing else is decoded."""
+    return name.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
 
 
 def group_parts(parts: Sequence[MediaPart]) -> list[list[MediaPart]]:
@@ -137,7 +144,7 @@ def _range_note(group: Sequence[MediaPart], note: str) -> bool:
 
 def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
     """``report.pdf · pages 1–16 of 117 · ~3,000 visual tokens`` (plus the reader's notes)."""
-    bits = [group[0].source, used_range(group, lang),
+    bits = [display_name(group[0].source), used_range(group, lang),
             t(lang, "tokens", n=sum(part_tokens(p) for p in group))]
     notes = [n for n in dict.fromkeys(n for p in group for n in p.notes)
              if not _range_note(group, n)]

@@ -16,6 +16,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from ..engines.base import Stats
 from ..reply import LegendRow, Notice, Reply
 from ..sanitize import OWN_MARKS, alt_text, chat_markdown, plain_markdown
 from .i18n import t
@@ -28,6 +29,7 @@ __all__ = [
     "notice_text",
     "reply_messages",
     "stats_html",
+    "stats_line",
     "text_part",
     "thinking_message",
     "turn_messages",
@@ -59,7 +61,7 @@ def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
     seconds = reply.thinking_seconds
     if reply.truncated:
         title = t(lang, "thinking_cut")
-    elif done and seconds is not None:
+    elif done:  # finished, timed or not (an imported turn has no time)
         title = t(lang, "thinking_done")
     else:
         title = t(lang, "thinking")
@@ -70,8 +72,28 @@ def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
             "metadata": metadata}
 
 
-def stats_html(reply: Reply) -> str:
-    line = reply.stats.summary() if reply.stats is not None else ""
+def stats_line(stats: Stats, lang: str = "en") -> str:
+    """The reply's figures in ``lang``: prompt, generated, first token, speed, peak memory."""
+    parts = []
+    if stats.prompt_tokens:  # unknown (0) for engines that cannot count the prompt
+        parts.append(t(lang, "stats_prompt", n=stats.prompt_tokens))
+        notes = [t(lang, "stats_visual", n=stats.visual_tokens)] if stats.visual_tokens else []
+        if stats.reused_tokens:
+            notes.append(t(lang, "stats_reused", n=stats.reused_tokens))
+        if notes:
+            parts[0] += f" ({', '.join(notes)})"
+    parts.append(t(lang, "stats_generated", n=stats.generated_tokens))
+    if stats.time_to_first_token_s is not None:
+        parts.append(t(lang, "stats_first", s=stats.time_to_first_token_s))
+    if stats.tokens_per_s is not None:
+        parts.append(t(lang, "stats_rate", r=stats.tokens_per_s))
+    if stats.peak_memory_bytes:
+        parts.append(t(lang, "stats_peak", g=stats.peak_memory_bytes / 2**30))
+    return " · ".join(parts)
+
+
+def stats_html(reply: Reply, lang: str = "en") -> str:
+    line = stats_line(reply.stats, lang) if reply.stats is not None else ""
     return f'<div class="glmv-stats">{html.escape(line)}</div>' if line else ""
 
 
@@ -89,8 +111,11 @@ def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
         swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
         mark = "" if row.kind == "box" else "→ "
         label = plain_markdown(row.label)
-        lines.append(f"| {swatch} {mark}{row.number} | {label} | {_numbers(row.grid)} | "
-                     f"{_numbers(row.pixels)} |")
+        grid, pixels = _numbers(row.grid), _numbers(row.pixels)
+        if row.box:  # an action with its own box: the point, then the box
+            grid += f" · [{_numbers(row.box)}]" if grid else _numbers(row.box)
+            pixels += f" · [{_numbers(row.box_pixels)}]" if pixels else _numbers(row.box_pixels)
+        lines.append(f"| {swatch} {mark}{row.number} | {label} | {grid} | {pixels} |")
     return "\n".join(lines)
 
 
@@ -114,7 +139,7 @@ def reply_messages(reply: Reply, figure_path: str | None = None,
     pieces += [f"*{notice_text(n, lang)}*" if n.kind != "failed" else
                f"**{notice_text(n, lang)}**" for n in reply.notices]
     if not reply.streaming:
-        pieces.append(stats_html(reply))
+        pieces.append(stats_html(reply, lang))
     body = "\n\n".join(p for p in pieces if p)
     if body:
         messages.append({"role": "assistant", "content": text_part(body)})

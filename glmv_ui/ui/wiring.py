@@ -22,7 +22,7 @@ from .api import ApiHandlers
 from .chat import ChatHandlers
 from .layout import Ui
 from .panel import PanelHandlers
-from .settings import Settings
+from .settings import CARRIED_FIELDS, Settings
 from .state import SessionRegistry
 
 __all__ = ["wire"]
@@ -68,13 +68,16 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     html_out = [ui.html_group, ui.html_preview, ui.html_source, ui.download_html]
     attach_out = [ui.attach_group, ui.attach_gallery, ui.attach_info, ui.pdf_password,
                   ui.notice]
-    gen_out = [ui.chatbot, ui.chat_input, *html_out, *attach_out]
+    busy_out = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
+    # The notice beside the input stays the last output (API clients read it there).
+    gen_out = [ui.chatbot, ui.chat_input, *html_out, *busy_out, *attach_out]
     gen: dict[str, Any] = {"concurrency_id": "generate", "concurrency_limit": "default",
                            "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     tick_out = [ui.model_status, ui.model_details, ui.timer, ui.thinking, ui.thinking_budget,
                 ui.model_acc, ui.sampling_note, ui.notice, ui.temperature, ui.top_p, ui.top_k,
                 ui.repetition_penalty, ui.max_new_tokens]
+    # The model panel's tick reads the generation settings shown, to carry them over a switch.
 
     @page_only
     def chat(request: gr.Request, message: dict[str, Any] | None, password: str = "",
@@ -119,8 +122,8 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
         yield from talk.preview(request, message, Settings.from_inputs(**values), password)
 
     @page_only
-    def tick(request: gr.Request) -> Outputs:
-        return panel.tick(request)
+    def tick(request: gr.Request, thinking: bool = True, **shown: Any) -> Outputs:
+        return panel.tick(request, Settings.carried(**shown), thinking)
 
     @page_only
     def model_status(request: gr.Request) -> str:
@@ -156,16 +159,25 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     def unload(request: gr.Request) -> None:
         registry.drop(request)
 
+    # A sent request may wait in the queue before its handler runs and can say anything: the
+    # page marks itself at once (no server round trip) and unmarks when the request ended; the
+    # style shows "waiting" while marked and no reply streams yet.
+    sent = "() => { document.body.classList.add('glmv-sent'); }"
+    done = "() => { document.body.classList.remove('glmv-sent'); }"
+    ui.chat_input.submit(None, None, None, js=sent)
+    ui.regenerate.click(None, None, None, js=sent)
+    ui.chatbot.edit(None, None, None, js=sent)
     ui.chat_input.submit(chat, [ui.chat_input], gen_out, inputs_kwargs=settings,
-                         api_name="chat", **gen)
+                         api_name="chat", **gen).then(None, None, None, js=done)
     ui.regenerate.click(regenerate, None, gen_out, inputs_kwargs=settings,
-                        api_name="regenerate", **gen)
+                        api_name="regenerate", **gen).then(None, None, None, js=done)
     ui.edit_api.click(edit, [ui.edit_index, ui.edit_text], gen_out, inputs_kwargs=settings,
                       api_name="edit", **gen)
     ui.chatbot.edit(on_edit, None, gen_out, inputs_kwargs=ui.settings(),
-                    api_visibility="private", **gen)
+                    api_visibility="private", **gen).then(None, None, None, js=done)
     ui.stop.click(stop, None, None, api_name="stop", **cheap)
-    ui.undo.click(undo, None, [ui.chatbot, ui.chat_input, *html_out], api_name="undo", **cheap)
+    ui.undo.click(undo, None, [ui.chatbot, ui.chat_input, *html_out, ui.notice],
+                  api_name="undo", **cheap)
     ui.clear.click(clear, None, [ui.chatbot, ui.chat_input, *html_out, ui.attach_group,
                                  ui.notice], api_name="clear", **cheap)
     ui.chat_input.change(preview_attachments, [ui.chat_input], [ui.chat_input, *attach_out],
@@ -173,12 +185,16 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                          trigger_mode="always_last", **cheap)
     ui.pdf_password.submit(preview_attachments, [ui.chat_input], [ui.chat_input, *attach_out],
                            inputs_kwargs=settings, api_visibility="private", **cheap)
-    ui.timer.tick(tick, None, tick_out, api_visibility="private", **cheap)
-    demo.load(tick, None, tick_out, api_visibility="private", **cheap)
+    shown = {name: getattr(ui, name) for name in CARRIED_FIELDS}
+    ui.timer.tick(tick, [ui.thinking], tick_out, inputs_kwargs=shown, api_visibility="private",
+                  **cheap)
+    demo.load(tick, [ui.thinking], tick_out, inputs_kwargs=shown, api_visibility="private",
+              **cheap)
     ui.status_api.click(model_status, None, [ui.model_status], api_name="model_status",
                         **cheap)
     ui.language.change(set_language, [ui.language],
-                       [*ui.labelled(), ui.title, ui.model_status, ui.model_details, ui.chatbot],
+                       [*ui.labelled(), ui.title, ui.model_status, ui.model_details, ui.chatbot,
+                        ui.sampling_note],
                        api_name="set_language", **cheap)
     ui.show_preview.click(lambda: (gr.HTML(visible=True), gr.Code(visible=False)), None,
                           [ui.html_preview, ui.html_source], api_visibility="private", **cheap)
