@@ -36,7 +36,7 @@ from .helpers import engine_of, split_options
 __all__ = ["BatchResult", "BatchRun", "RunRecord", "collect_inputs", "read_results",
            "run_batch"]
 
-PACKAGES = ("glmv-ui", "torch", "transformers", "pillow", "accelerate", "bitsandbytes")
+PACKAGES = ("glmv-workbench", "torch", "transformers", "pillow", "accelerate", "bitsandbytes")
 CSV_FIELDS = ("key", "source", "prompt", "setting", "status", "answer", "thinking_chars",
               "boxes", "prompt_tokens", "visual_tokens", "generated_tokens",
               "time_to_first_token_s", "tokens_per_s", "elapsed_s", "finish_reason", "seed",
