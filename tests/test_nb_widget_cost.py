@@ -10,7 +10,7 @@ import pytest
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.media.budget import estimate_visual_tokens
 from glmv_ui.media.ingest import ingest
-from glmv_ui.nb.widget import TRANSCRIPT_HEIGHT, ChatWidget
+from glmv_ui.nb.widget import SUBMIT, TRANSCRIPT_HEIGHT, ChatWidget
 from glmv_ui.notebook import sample_files
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -62,4 +62,19 @@ def test_the_transcript_is_bounded_and_enter_sends(files) -> None:
     js = script["data"]["application/javascript"]
     assert 'e.key !== "Enter" || e.shiftKey' in js and "button.glmv-send" in js
     assert "Shift+Enter" in widget.text.placeholder
+    widget.close()
+
+
+def test_the_enter_mark_sends_the_text_without_it() -> None:
+    widget = ChatWidget(ScriptedEngine("glm4v"))
+    widget.text.value = "line one\nline two"  # Shift+Enter: a newline, nothing sent
+    assert widget.history == []
+    widget.text.value = "line one\nline two" + SUBMIT  # what Enter writes into the box
+    assert widget.wait(30)
+    assert [t.text for t in widget.history] == ["line one\nline two"]
+    assert widget.text.value == ""
+    # Refused (nothing to send): the mark is dropped, nothing is added.
+    widget.text.value = SUBMIT
+    assert widget.text.value == "" and len(widget.history) == 1
+    assert "type a message" in widget.error
     widget.close()

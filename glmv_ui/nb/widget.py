@@ -37,8 +37,11 @@ __all__ = ["ACCEPT", "ChatWidget"]
 
 ACCEPT = "image/*,video/*,.pdf,.pptx,.ppt,.odp"
 TRANSCRIPT_HEIGHT = "420px"  # the conversation scrolls inside this; the newest turn shows
-# Enter in the message box sends (clicks this chat's Send button); Shift+Enter is a newline.
-# One listener per page, installed by the first chat shown; it only acts inside a chat's box.
+# Enter in the message box sends; Shift+Enter is a newline. The key marks the box's own value
+# with SUBMIT (an invisible separator nobody types) instead of clicking Send: the front end
+# syncs a widget's value in order but may hold it back while the kernel is busy, and a click
+# could overtake the last keystrokes. One listener per page, installed by the first chat shown.
+SUBMIT = "\u2063"
 ENTER_SENDS_JS = """
 if (!window.__glmvEnterSends) {
   window.__glmvEnterSends = true;
@@ -48,7 +51,9 @@ if (!window.__glmvEnterSends) {
         || !box.closest(".glmv-chat-input")) return;
     e.preventDefault();
     const send = box.closest(".glmv-chat")?.querySelector("button.glmv-send");
-    if (send && !send.disabled) send.click();
+    if (!send || send.disabled) return;
+    box.value = box.value + "\\u2063";
+    box.dispatchEvent(new Event("input", {bubbles: true}));
   }, true);
 }
 """
@@ -161,6 +166,7 @@ class ChatWidget:
             settings, self._scripts])
         self.view.add_class("glmv-chat")
         self.upload.observe(lambda _ch: self._show_cost(), "value")
+        self.text.observe(self._on_text, "value")
         self.send_button.on_click(lambda _b: self.send_from_ui())
         self.stop_button.on_click(lambda _b: self.stop())
         self.clear_button.on_click(lambda _b: self.clear())
@@ -294,6 +300,14 @@ class ChatWidget:
         colour = "#cf222e" if line.startswith("not sendable") else "#57606a"
         self.cost.value = (f'<span style="color:{colour};font-size:90%">'
                            f"{_html.escape(line)}</span>")
+
+    def _on_text(self, change: dict[str, Any]) -> None:
+        """Enter in the box (see ENTER_SENDS_JS): the marked value is sent like Send."""
+        value = str(change["new"])
+        if SUBMIT not in value:
+            return
+        self.text.value = value.replace(SUBMIT, "")
+        self.send_from_ui()
 
     def stop(self) -> None:
         """End the reply being generated; the partial answer stays in the conversation."""
