@@ -80,7 +80,7 @@ class GroundingScore:
         from html import escape
 
         rows = "".join(
-            f"<tr><td>{escape(m.label)}</td><td>{list(m.truth)}</td>"
+            f"<tr><td>{escape(m.label)}</td><td>{[round(v) for v in m.truth]}</td>"
             f"<td>{'' if m.predicted is None else [round(v) for v in m.predicted]}</td>"
             f"<td>{m.iou:.2f}</td><td>{'found' if m.hit else 'missed'}</td></tr>"
             for m in self.matches)
