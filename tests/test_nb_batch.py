@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,12 @@ def test_the_same_seed_gives_the_same_answers(engine: LocalEngine, corpus: Path)
     c = run_batch(engine, files, "Say.", seed=12, progress=False, **options)
     assert [r.answer for r in a.results] == [r.answer for r in b.results]
     assert [r.answer for r in a.results] != [r.answer for r in c.results]
+
+
+def test_without_pandas_the_table_is_a_list_of_records(engine: LocalEngine, corpus: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    run = run_batch(engine, [str(corpus / GOOD[4])], "Say.", max_new_tokens=2, progress=False)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    table = run.table()
+    assert isinstance(table, list) and table[0]["source"].endswith("chelsea-rgb.png")
+    assert table[0]["generated_tokens"] == run.results[0].generated_tokens
