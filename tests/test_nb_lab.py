@@ -23,11 +23,13 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKEN = "glmv-nb-lab"
 # Each notebook, and the cells (found by a piece of their source) whose output is shot.
 SHOTS = {
+    "01_quickstart": ["with_seed(seed)", "widget = ChatWidget(model)"],
     "08_batch": ["run = run_batch(", "what_was_sent(model", "side = compare(",
                  "paths = run.export("],
     "02_documents": ["thumbnail(pages[0].image)"],
     "03_video": ["font = ImageFont", "what_was_sent(model"],
     "04_grounding": ["score = score_boxes("],
+    "05_webpage": ["preview_iframe(page"],
     "07_measuring": ["fig.suptitle", "both = compare("],
 }
 ALL_DONE_JS = """() => {
