@@ -33,6 +33,7 @@ def engine(tiny41) -> LocalEngine:
     return LocalEngine(tiny41)
 
 
+@pytest.mark.slow  # a deck goes through LibreOffice, and 21 files are decoded
 def test_a_batch_of_21_corpus_files_records_the_damaged_one_and_goes_on(
         engine: LocalEngine, corpus: Path, tmp_path: Path) -> None:
     files = [str(corpus / f) for f in GOOD[:10]] + [str(corpus / BAD)] + \
