@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..config import AppConfig, LoadOptions, Sampling
@@ -175,6 +176,21 @@ class _Progress:
             sys.stdout.flush()
 
 
+@contextmanager
+def _one_bar() -> Iterator[None]:
+    """While a model loads here, transformers' own bars (per shard, per weight) stay off: the
+    load shows one bar, ours, or none with ``progress=False``."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def load(model_id: str, quantization: str | None = None, *, progress: bool = True,
          options: LoadOptions | None = None, **overrides: Any) -> LoadedModel:
     """Load a model (or take it from the shared cache) with a progress bar in the cell.
@@ -186,7 +202,8 @@ def load(model_id: str, quantization: str | None = None, *, progress: bool = Tru
         overrides["quantization"] = quantization  # else keep what ``options`` says
     bar = _Progress(f"Loading {model_id}") if progress else None
     try:
-        loaded = load_model(model_id, options, progress=bar, **overrides)
+        with _one_bar():
+            loaded = load_model(model_id, options, progress=bar, **overrides)
     except GlmvError as exc:
         if bar is not None:
             bar.close(str(exc), ok=False)

@@ -36,6 +36,39 @@ from .render import markdown_to_html, reply_html
 __all__ = ["ACCEPT", "ChatWidget"]
 
 ACCEPT = "image/*,video/*,.pdf,.pptx,.ppt,.odp"
+TRANSCRIPT_HEIGHT = "420px"  # the conversation scrolls inside this; the newest turn shows
+# Enter in the message box sends; Shift+Enter is a newline. The key marks the box's own value
+# with SUBMIT (an invisible separator nobody types) instead of clicking Send: the front end
+# syncs a widget's value in order but may hold it back while the kernel is busy, and a click
+# could overtake the last keystrokes. One listener per page, installed by the first chat shown.
+SUBMIT = "\u2063"
+ENTER_SENDS_JS = """
+if (!window.__glmvEnterSends) {
+  window.__glmvEnterSends = true;
+  document.addEventListener("keydown", (e) => {
+    const box = e.target;
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || !box || box.tagName !== "TEXTAREA"
+        || !box.closest(".glmv-chat-input")) return;
+    e.preventDefault();
+    const send = box.closest(".glmv-chat")?.querySelector("button.glmv-send");
+    if (!send || send.disabled) return;
+    box.value = box.value + "\\u2063";
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  }, true);
+}
+"""
+# Scroll the transcript to its end after each redraw (the box keeps its bounded height).
+SCROLL_JS = """
+if (!window.__glmvScroll) {
+  window.__glmvScroll = new MutationObserver((records) => {
+    for (const r of records) {
+      const t = r.target instanceof Element ? r.target.closest(".glmv-transcript") : null;
+      if (t) t.scrollTop = t.scrollHeight;
+    }
+  });
+  window.__glmvScroll.observe(document.body, {childList: true, subtree: true});
+}
+"""
 _SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
@@ -71,9 +104,15 @@ class ChatWidget:
         s = self.session.sampling
         r = SAMPLING_RANGES
         self.upload = w.FileUpload(accept=ACCEPT, multiple=True, description="Attach")
-        self.text = w.Textarea(placeholder="Ask about the attached files…",
+        self.text = w.Textarea(placeholder="Ask about the attached files… (Enter sends, "
+                                           "Shift+Enter for a new line)",
                                layout=w.Layout(width="100%", height="64px"))
+        self.text.add_class("glmv-chat-input")
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.send_button.add_class("glmv-send")
+        # What the attached files will cost, shown before Send.
+        self.cost = w.HTML()
+        self._stored: tuple[Any, list[str]] | None = None
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
                                     disabled=True)
         self.clear_button = w.Button(description="New chat", icon="trash")
@@ -104,7 +143,14 @@ class ChatWidget:
             self.thinking_limit.observe(
                 lambda ch: setattr(self.thinking_budget, "disabled", not ch["new"]), "value")
             self.thinking_control = w.HBox([self.thinking_limit, self.thinking_budget])
-        self.transcript = w.HTML()
+        self.transcript = w.HTML(layout=w.Layout(max_height=TRANSCRIPT_HEIGHT,
+                                                 overflow="auto"))
+        self.transcript.add_class("glmv-transcript")
+        # Runs the two page scripts when the chat is shown (an Output's outputs are trusted).
+        self._scripts = w.Output(layout=w.Layout(display="none"))
+        self._scripts.outputs = ({"output_type": "display_data", "metadata": {},
+                                  "data": {"application/javascript": ENTER_SENDS_JS + SCROLL_JS,
+                                           "text/plain": ""}},)
         self.thinking_view = w.HTML()
         self.thinking_box = w.Accordion(children=[self.thinking_view], titles=("Thinking",),
                                         layout=w.Layout(display="none"))
@@ -115,8 +161,12 @@ class ChatWidget:
             self.max_new_tokens])], titles=(f"Settings ({self.traits.label})",))
         self.view = w.VBox([
             self.transcript, self.thinking_box, self.answer_view, self.status, self.text,
-            w.HBox([self.upload, self.send_button, self.stop_button, self.clear_button]),
-            settings])
+            w.HBox([self.upload, self.send_button, self.stop_button, self.clear_button,
+                    self.cost]),
+            settings, self._scripts])
+        self.view.add_class("glmv-chat")
+        self.upload.observe(lambda _ch: self._show_cost(), "value")
+        self.text.observe(self._on_text, "value")
         self.send_button.on_click(lambda _b: self.send_from_ui())
         self.stop_button.on_click(lambda _b: self.stop())
         self.clear_button.on_click(lambda _b: self.clear())
@@ -209,7 +259,7 @@ class ChatWidget:
         """What the Send button does: the text box and the files in the upload control."""
         entries = list(self.upload.value)
         try:
-            paths = [self._save_upload(e) for e in entries]
+            paths = self._stored_uploads()
         except OSError as exc:
             return self._refuse(f"could not store the upload: {exc}")
         started = self.send(self.text.value, paths, names=[str(e["name"]) for e in entries])
@@ -218,7 +268,46 @@ class ChatWidget:
         if started or self._refused_upload:
             # A refused file would be refused again on every Send: let the user pick again.
             self.upload.value = ()
+            self.cost.value = ""
         return started
+
+    def cost_of(self, files: Sequence[str | os.PathLike[str]], *,
+                names: Sequence[str] | None = None, **media_options: Any) -> str:
+        """What ``files`` would cost in visual tokens, against what the conversation has left,
+        as the line shown beside Send; a file that would be refused says why."""
+        from ..media.budget import check_budget
+
+        try:
+            parts = self.session.attach([os.fspath(f) for f in files], names=names,
+                                        **media_options)
+        except GlmvError as exc:
+            return f"not sendable: {exc}"
+        report = check_budget(parts, self.session.limits, self.session.parts)
+        what = ", ".join(p.label for p in parts[:3]) + (" …" if len(parts) > 3 else "")
+        return f"{what}: {report.message}" if report.fits else report.message
+
+    def _show_cost(self) -> None:
+        entries = list(self.upload.value)
+        if not entries:
+            self.cost.value = ""
+            return
+        try:
+            paths = self._stored_uploads()
+        except OSError as exc:
+            self.cost.value = _html.escape(f"could not store the upload: {exc}")
+            return
+        line = self.cost_of(paths, names=[str(e["name"]) for e in entries])
+        colour = "#cf222e" if line.startswith("not sendable") else "#57606a"
+        self.cost.value = (f'<span style="color:{colour};font-size:90%">'
+                           f"{_html.escape(line)}</span>")
+
+    def _on_text(self, change: dict[str, Any]) -> None:
+        """Enter in the box (see ENTER_SENDS_JS): the marked value is sent like Send."""
+        value = str(change["new"])
+        if SUBMIT not in value:
+            return
+        self.text.value = value.replace(SUBMIT, "")
+        self.send_from_ui()
 
     def stop(self) -> None:
         """End the reply being generated; the partial answer stays in the conversation."""
@@ -250,6 +339,14 @@ class ChatWidget:
         self._cleanup()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _stored_uploads(self) -> list[str]:
+        """The upload control's files as private copies, written once per selection (the
+        cost line and Send share them)."""
+        value = self.upload.value
+        if self._stored is None or self._stored[0] is not value:
+            self._stored = (value, [self._save_upload(e) for e in value])
+        return list(self._stored[1])
 
     def _save_upload(self, entry: dict[str, Any]) -> str:
         ext = Path(str(entry.get("name", ""))).suffix.lower()
