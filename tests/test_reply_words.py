@@ -52,7 +52,7 @@ def test_a_gui_action_lists_its_own_box_and_element() -> None:
     assert row.label == 'CLICK "Dinners"' and row.grid == (150.0, 340.0)
     assert row.box == (100.0, 300.0, 200.0, 380.0) and row.box_pixels == (40, 90, 80, 114)
     legend = legend_markdown(reply.legend())
-    assert "CLICK &quot;Dinners&quot;" in legend and "150, 340 · [100, 300, 200, 380]" in legend
+    assert 'CLICK "Dinners"' in legend and "150, 340 · [100, 300, 200, 380]" in legend
     # The box is drawn: its outline colour lies on the box's left edge.
     drawn = reply.annotated_image().convert("RGB")
     assert drawn.getpixel((40, 100)) != (255, 255, 255)
