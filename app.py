@@ -53,8 +53,8 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
                    help="interface language at start (env GLMV_LANGUAGE)")
     p.add_argument("--model-switch", action=argparse.BooleanOptionalAction,
                    default=env.model_switch,
-                   help="let the page load another model for everyone (env GLMV_MODEL_SWITCH; "
-                        "default: on when serving on localhost, off when public or on a Space)")
+                   help="let operators load another model for everyone (env GLMV_MODEL_SWITCH; "
+                        "default off; needs GLMV_AUTH logins and GLMV_OPERATORS)")
     a = p.parse_args(argv)
     return replace(
         env,

@@ -106,6 +106,8 @@ class PanelHandlers:
         cs = self.registry.get(request)
         if not self.config.switching_allowed():
             return self.chat.notice("⚠ " + t(cs.lang, "switch_off"))
+        if not self.config.may_switch(getattr(request, "username", None)):
+            return self.chat.notice("⚠ " + t(cs.lang, "switch_denied"))
         url, choice = (url or "").strip(), (choice or "").strip()
         if url:
             config = replace(self.config, engine="remote", remote_url=url,
