@@ -12,7 +12,7 @@ from typing import Any
 from ..config import AppConfig
 from ..engines.base import Engine
 
-__all__ = ["create_app", "launch_options"]
+__all__ = ["body_limit", "create_app", "launch_options"]
 
 CSS_PATH = Path(__file__).with_name("assets.css")
 
@@ -73,7 +73,10 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     """
     import gradio as gr
 
+    from .access import access_middleware
     from .state import media_root
+
+    config.check_access()
 
     where: dict[str, Any] = {}
     if config.host is not None:
@@ -91,5 +94,17 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS_PATH.read_text(encoding="utf-8"),
         "allowed_paths": [str(media_root())],
-        "show_error": True,
+        # Callers get the text of our own refusals (gr.Error); any other failure is logged,
+        # and callers see only that it failed (library text may name server paths).
+        "show_error": False,
+        # One list, built here: every middleware of the app is added to it.
+        "app_kwargs": {"middleware": [
+            access_middleware(logins, body_limit(config)),
+        ]},
     }
+
+
+def body_limit(config: AppConfig) -> int:
+    """The largest request body: the largest upload, or a ``data:`` URL of that size (base64
+    is 4/3 of it), and 1 MB for the rest of the request."""
+    return config.max_file_size_mb * 2**20 * 4 // 3 + 2**20
