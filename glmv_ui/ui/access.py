@@ -10,7 +10,8 @@ adds what Gradio leaves open:
   every tool works with a login and the handlers see the user's name;
 - wrong passwords, on the login form or in a header, are throttled per client address and per
   user name: after a few failures each further try waits longer (``429`` with ``Retry-After``);
-- a request body longer than the cap is refused with ``413`` before it is read.
+- a request body longer than the cap is refused with ``413`` before it is read;
+- an upload that meets a full disk gets a clear ``507`` and leaves no partial file.
 
 Standard library only at import; Starlette is imported by Gradio, which builds the app.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hmac
 import json
 import logging
@@ -27,6 +29,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -140,6 +143,24 @@ class AccessGate:
                                     f"({self.body_limit // 2**20} MB)")
             return
         receive = self._capped(receive)
+        path: str = scope.get("path", "")
+        if path.startswith(("/gradio_api/upload", "/upload")):
+            send = _DiskFull.guard(send)
+            try:
+                await self._gated(scope, receive, send, headers)
+            except OSError as exc:
+                if exc.errno not in _DISK_FULL:
+                    raise
+                _DiskFull.clean(exc)
+                _log.warning("an upload could not be stored: %s", exc.strerror)
+                if not getattr(send, "started", True):
+                    await _reply(send, 507, "the upload could not be stored: the server's disk "
+                                            "is full; try again later")
+            return
+        await self._gated(scope, receive, send, headers)
+
+    async def _gated(self, scope: Scope, receive: Receive, send: Send,
+                     headers: _Headers) -> None:
         if not self.logins:
             await self.app(scope, receive, send)
             return
@@ -305,6 +326,41 @@ class AccessGate:
             return message
 
         return capped
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+class _DiskFull:
+    """A full disk during an upload: a clear 507 instead of a bare 500, and the partial file
+    removed (Gradio removes its temporary files only for errors of its own)."""
+
+    @staticmethod
+    def guard(send: Send) -> Send:
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                watched.started = True  # type: ignore[attr-defined]
+            await send(message)
+
+        watched.started = False  # type: ignore[attr-defined]
+        return watched
+
+    @staticmethod
+    def clean(exc: BaseException) -> None:
+        """Remove the temporary files of the parser that failed: found in the failure's own
+        frames, so another upload's files are never touched."""
+        tb = exc.__traceback__
+        while tb is not None:
+            parser = tb.tb_frame.f_locals.get("self")
+            for handle in getattr(parser, "_files_to_close_on_error", None) or []:
+                name = getattr(handle, "name", None)
+                try:
+                    handle.close()
+                except OSError:
+                    pass  # closing flushes; the disk is full
+                if isinstance(name, str):
+                    Path(name).unlink(missing_ok=True)
+            tb = tb.tb_next
 
 
 class _Headers:
