@@ -237,43 +237,121 @@ def _store(target: Path, blocks: Iterable[bytes]) -> None:
         raise
 
 
+class _Connector:
+    """httpcore's network backend for one request's downloads. Each connection goes to an
+    address checked when it is made (no second lookup that a changing DNS answer could
+    steer), and all of them are shut at the deadline, which wakes a read that a slow server
+    keeps waiting (httpx's timeouts are per read, not per download)."""
+
+    def __init__(self, check: bool) -> None:
+        import httpcore
+
+        self.inner = httpcore.SyncBackend()
+        self.check = check
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> Any:
+        address = _checked_address(host) if self.check else host
+        stream = self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        sock = stream.get_extra_info("socket")
+        with self._lock:
+            if isinstance(sock, socket.socket):
+                self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+        return stream
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> Any:
+        raise OSError("no unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: Any) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _checked_address(host: str) -> str:
+    """The first address of ``host``, when every address it has is globally routable."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise OSError(f"{host} does not resolve") from None
+    addresses = [str(info[4][0]).split("%")[0] for info in infos]
+    if not addresses or not all(_global(ipaddress.ip_address(a)) for a in addresses):
+        raise OSError(f"{host} is not a public address")
+    return addresses[0]
+
+
 def _download(url: str, target: Path, budget: _Budget) -> None:
     """GET ``url`` into ``target``; every redirect is checked like the first address."""
     import httpx
 
     rules = budget.rules
     name = target.name
-    timeout = httpx.Timeout(min(rules.read_timeout_s, rules.deadline_s))
-    with httpx.Client(timeout=timeout, follow_redirects=False,
-                      trust_env=rules.trust_env) as client:
-        for _ in range(5):
-            budget.check_time(name)
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise MediaError(url[:80], reason("url.scheme"))
-            if not rules.allow_private:
-                _check_host(parts.hostname, url)
-            try:
-                with client.stream("GET", url) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = str(response.url.join(response.headers["location"]))
-                        continue
-                    if response.status_code != 200:
-                        raise MediaError(name, reason("url.status",
-                                                      status=response.status_code))
+    budget.check_time(name)
+    connector = _Connector(check=not rules.allow_private and not rules.trust_env)
+    transport = httpx.HTTPTransport(trust_env=rules.trust_env)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = connector
+    timer = threading.Timer(max(0.0, budget.deadline - time.monotonic()), connector.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        with httpx.Client(transport=transport,
+                          timeout=httpx.Timeout(min(rules.read_timeout_s, rules.deadline_s)),
+                          follow_redirects=False, trust_env=rules.trust_env) as client:
+            for _ in range(5):
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise MediaError(url[:80], reason("url.scheme"))
+                if not rules.allow_private:
+                    _check_host(parts.hostname, url)
+                try:
+                    with client.stream("GET", url) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            url = str(response.url.join(response.headers["location"]))
+                            continue
+                        if response.status_code != 200:
+                            raise MediaError(name, reason("url.status",
+                                                          status=response.status_code))
 
-                    def blocks(response: httpx.Response = response) -> Iterator[bytes]:
-                        for block in response.iter_bytes(1 << 16):
-                            budget.check_time(name)
-                            budget.take(name, len(block))
-                            yield block
+                        def blocks(response: httpx.Response = response) -> Iterator[bytes]:
+                            for block in response.iter_bytes():  # as each read arrives
+                                budget.check_time(name)
+                                budget.take(name, len(block))
+                                yield block
 
-                    _store(target, blocks())
-                    return
-            except httpx.HTTPError as exc:
-                _log.info("fetching a file failed: %s", type(exc).__name__)
-                raise MediaError(name, reason("url.failed")) from None
-    raise MediaError(name, reason("url.redirects"))
+                        _store(target, blocks())
+                        return
+                except (httpx.HTTPError, OSError) as exc:
+                    if connector.expired:
+                        raise MediaError(name, reason(
+                            "url.deadline", seconds=rules.deadline_s)) from None
+                    if isinstance(exc, OSError) and not isinstance(exc, httpx.HTTPError) \
+                            and "public address" in str(exc):
+                        raise MediaError(url[:80], reason("url.private")) from None
+                    _log.info("fetching a file failed: %s", type(exc).__name__)
+                    raise MediaError(name, reason("url.failed")) from None
+        raise MediaError(name, reason("url.redirects"))
+    finally:
+        timer.cancel()
 
 
 class BusyError(ConversationError):
