@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import threading
 import time
@@ -29,6 +30,11 @@ from .i18n import t
 __all__ = ["ModelManager", "guess_family", "release_engine"]
 
 _log = logging.getLogger(__name__)
+
+
+def _shown(model: str) -> str:
+    """A model as shown to every user: a folder by its name only, not its server path."""
+    return os.path.basename(model.rstrip("/")) if os.sep in model else model
 
 
 def _brief(exc: BaseException) -> str:
@@ -148,10 +154,10 @@ class ModelManager:
                 except Exception as exc:  # noqa: BLE001 - reported on the page, detail logged
                     self._restore(old_config, exc)
                     return
-        except Exception as exc:  # noqa: BLE001 - reported on the page; the old model serves
+        except Exception:  # noqa: BLE001 - reported on the page; the old model serves
             _log.warning("model switch to %s failed", config.model, exc_info=True)
-            self.switch_note = f"could not load {config.model}: {_brief(exc)}; " \
-                               f"{self.name} is still serving"
+            self.switch_note = f"could not load {_shown(config.model)} (the server log has " \
+                               f"the details); {_shown(self.name)} is still serving"
             self.switching = False
             self._idle.set()
             return
@@ -164,7 +170,7 @@ class ModelManager:
             self.family, self.name = engine.family, getattr(engine, "name", config.model)
             self.load_seconds = time.perf_counter() - start
             self.generation += 1
-            self.switch_note = f"now serving {self.name}"
+            self.switch_note = f"now serving {_shown(self.name)}"
             self.switching = False
         release_engine(old)
         del old
@@ -184,14 +190,15 @@ class ModelManager:
     def _restore(self, old_config: AppConfig, exc: Exception) -> None:
         _log.warning("model switch to %s failed after releasing %s; restoring it",
                      self.config.model, old_config.model, exc_info=exc)
-        note = f"could not load the new model ({_brief(exc)}); {old_config.model} was " \
-               "released to make room and has been loaded again"
+        note = f"could not load the new model (the server log has the details); " \
+               f"{_shown(old_config.model)} was released to make room and has been loaded again"
         self.generation += 1
         self._adopt(old_config)
         self.switching = False
         self._load()
         self.switch_note = note if self.state == "ready" else \
-            f"could not load the new model ({_brief(exc)}), nor {old_config.model} again"
+            f"could not load the new model, nor {_shown(old_config.model)} again (the server " \
+            "log has the details)"
         self._idle.set()
 
     def wait(self, timeout: float | None = None) -> bool:
