@@ -24,7 +24,8 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     ``engine`` (e.g. a ScriptedEngine) replaces the one the config would build. With ``preload``
     the model starts loading in the background now; otherwise on the first page view.
     The returned Blocks carries ``glmv_model`` (the :class:`~glmv_ui.ui.model.ModelManager`) and
-    ``glmv_sessions`` (the per-session registry) for tests and embedding.
+    ``glmv_sessions`` (the per-session registry) and ``glmv_api`` (the API handlers and their
+    fair gate) for tests and embedding.
     """
     try:  # on ZeroGPU, spaces must be imported before torch touches CUDA
         import spaces  # noqa: F401
@@ -59,6 +60,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
     demo.glmv_model = manager
     demo.glmv_sessions = registry
+    demo.glmv_api = api
     registry.start_reaper()
     if preload:
         manager.start()
