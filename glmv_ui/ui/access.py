@@ -4,7 +4,8 @@ An ASGI middleware in front of the whole Gradio app, the MCP mount and the file 
 Gradio's own login (``GLMV_AUTH``) guards the page and the API with a cookie; this middleware
 adds what Gradio leaves open:
 
-- the MCP mount (``/gradio_api/mcp``…), the file and upload routes need a login too;
+- every route needs a login but what the login page loads: the MCP mount
+  (``/gradio_api/mcp``…), the file and upload routes and Gradio's heartbeat included;
 - programs (MCP clients, scripts) log in with ``Authorization: Basic`` on each request, with
   the same logins; the middleware then hands Gradio its own session cookie for that user, so
   every tool works with a login and the handlers see the user's name;
@@ -43,9 +44,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Routes that need a login even where Gradio itself does not ask for one.
-GATED_PREFIXES = ("/gradio_api/mcp", "/mcp", "/gradio_api/file", "/file", "/gradio_api/upload",
-                  "/upload")
+# With logins, every route needs one but what the login page itself loads (Gradio answers
+# /config with the 401 that makes the page show its login form).
+PUBLIC_PATHS = frozenset({
+    "/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css", "/gradio_api/theme.css",
+    "/login", "/login/", "/logout", "/config", "/config/", "/gradio_api/token",
+    "/gradio_api/token/", "/gradio_api/user", "/gradio_api/user/", "/pwa_icon",
+    "/gradio_api/startup-events"})  # Gradio's launch calls it itself; it runs once
+PUBLIC_PREFIXES = ("/static/", "/assets/", "/svelte/", "/pwa_icon/")
 LOGIN_PATHS = ("/login", "/login/")
 BRIDGE_USER = "\0mcp-bridge"  # not a name any login can have
 FREE_FAILURES = 5  # failures before the delay starts
@@ -184,7 +190,8 @@ class AccessGate:
             return
         if user is not None:
             self._as_user(scope, headers, user)
-        elif path.startswith(GATED_PREFIXES) and self._cookie_user(scope, headers) is None:
+        elif path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES) and \
+                self._cookie_user(scope, headers) is None:
             await _reply(send, 401, "log in first: send Authorization: Basic with a login of "
                                     "this app", [(b"www-authenticate", b'Basic realm="glmv"')])
             return

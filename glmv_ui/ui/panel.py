@@ -77,6 +77,8 @@ class PanelHandlers:
         from ..models import available_memory, estimate_memory, human_bytes
 
         lang = self.registry.get(request).lang
+        if not self.config.may_switch(getattr(request, "username", None)):
+            return ""  # it reads the server's files: only for those who may switch
         if (url or "").strip():
             return t(lang, "estimate_remote", url=url.strip())
         choice = (choice or "").strip()

@@ -119,3 +119,45 @@ def test_the_right_password_logs_in_before_the_limit(guarded: Any) -> None:
                                                 "password": "wonderland-7"})
         assert ok.status_code == 200
         assert client.get(base + "/config").status_code == 200
+
+
+# What the login page itself needs before anyone has logged in.
+LOGIN_PAGE = {"/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css",
+              "/gradio_api/theme.css", "/logout", "/gradio_api/token", "/gradio_api/token/",
+              "/gradio_api/user", "/gradio_api/user/", "/gradio_api/startup-events"}
+
+
+def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
+    import re
+
+    demo, engine = guarded
+    base = demo.local_url.rstrip("/")
+    paths: set[str] = set()
+
+    def walk(routes: Any, prefix: str = "") -> None:
+        for route in routes:
+            path = getattr(route, "path", None) or ""
+            inner = getattr(route, "routes", None)
+            included = getattr(route, "original_router", None)  # FastAPI's include_router
+            if included is not None:
+                path = getattr(route.include_context, "prefix", "") or ""
+                inner = included.routes
+            if inner and not hasattr(route, "endpoint"):
+                walk(inner, prefix + path)
+            if path:
+                paths.add(prefix + path)
+
+    walk(demo.server_app.routes)
+    assert len(paths) > 40 and any("mcp" in p for p in paths), sorted(paths)
+    open_routes = []
+    with httpx.Client(timeout=10) as client:
+        for path in sorted(paths):
+            url = base + re.sub(r"\{[^}]+\}", "x", path)
+            for method in ("GET", "POST"):
+                response = client.request(method, url, headers={"Accept": "text/event-stream"})
+                if response.status_code < 300 and path not in LOGIN_PAGE:
+                    open_routes.append((method, path, response.status_code))
+                if path in ("/gradio_api/user", "/gradio_api/token"):  # open, and tell nothing
+                    assert "alice" not in response.text and '"op"' not in response.text
+    assert open_routes == []
+    assert engine.requests == []
