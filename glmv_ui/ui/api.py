@@ -167,11 +167,16 @@ class _Budget:
         self.rules = rules
         self.left = rules.max_bytes
         self.deadline = time.monotonic() + rules.deadline_s
+        self.taken: dict[str, int] = {}
 
     def take(self, name: str, size: int) -> None:
         self.left -= size
+        self.taken[name] = self.taken.get(name, 0) + size
+        limit_mb = self.rules.max_bytes // 2**20
+        if self.taken[name] > self.rules.max_bytes:
+            raise MediaError(name, reason("url.too_large", limit_mb=limit_mb))
         if self.left < 0:
-            raise MediaError(name, reason("url.total", limit_mb=self.rules.max_bytes // 2**20))
+            raise MediaError(name, reason("url.total", limit_mb=limit_mb))
 
     def check_time(self, name: str) -> None:
         if time.monotonic() > self.deadline:
@@ -185,7 +190,7 @@ def fetch_files(urls: list[str], folder: Path, rules: FetchRules) -> list[str]:
     Returns local paths named after the URLs' file names. A file that cannot be written (a
     full disk) is removed and refused with a clear message."""
     if len(urls) > rules.max_urls:
-        raise MediaError("files", reason("url.count", count=len(urls), limit=rules.max_urls))
+        raise MediaError("files", reason("fetch.count", count=len(urls), limit=rules.max_urls))
     budget = _Budget(rules)
     paths = []
     for i, url in enumerate(urls):
