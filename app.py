@@ -69,10 +69,15 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from glmv_ui.errors import ConfigError
     from glmv_ui.ui import create_app, launch_options
 
     config = parse_args(argv)
-    create_app(config).launch(**launch_options(config))
+    try:
+        options = launch_options(config)  # refuses unsafe settings before anything starts
+    except ConfigError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
+    create_app(config).launch(**options)
 
 
 if __name__ == "__main__":

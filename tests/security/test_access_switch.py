@@ -5,6 +5,7 @@ keeps the old model serving."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,16 @@ def test_a_failed_switch_keeps_the_old_model_serving(launch_app: Any, tmp_path: 
     assert answer["answer"] == "Scripted answer." and engine.requests
     status = op.predict(api_name="/model_status")
     assert "could not load" in status and str(tmp_path) not in status
+
+
+def test_switching_on_with_no_operator_refuses_to_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "app.py", "--engine", "scripted", "--model", "glm4v",
+                           "--model-switch"], cwd=root, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "GLMV_AUTH": ""})
+    assert done.returncode != 0
+    assert "needs GLMV_AUTH logins and GLMV_OPERATORS" in done.stderr
+    assert "Traceback" not in done.stderr and "Running on" not in done.stdout
