@@ -132,8 +132,10 @@ class ModelManager:
 
     def _adopt(self, config: AppConfig) -> None:
         self.config = config
+        from ..engines.remote import _display_url
+
         self.name = config.model if config.engine != "remote" else \
-            (config.remote_model or config.remote_url or "")
+            (config.remote_model or _display_url(config.remote_url or ""))
         self.error, self.percent, self.message = None, 0.0, ""
         self.memory_md, self.load_seconds = "", 0.0
 
@@ -271,8 +273,10 @@ class ModelManager:
         family = FAMILIES[self.family].label if self.family in FAMILIES else self.family
         if self.state == "ready":
             if self.config.engine == "remote":
+                from ..engines.remote import _display_url  # no user info, query or fragment
+
                 return t(lang, "ready_remote", model=self.name, family=family,
-                         url=self.config.remote_url or "")
+                         url=_display_url(self.config.remote_url or ""))
             if self.config.engine == "scripted" or self.config.engine != "local" or \
                     self.load_seconds == 0.0:
                 return t(lang, "ready_scripted", model=self.name, family=family)
