@@ -113,3 +113,29 @@ def test_switching_on_with_no_operator_refuses_to_start(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "needs GLMV_AUTH logins and GLMV_OPERATORS" in done.stderr
     assert "Traceback" not in done.stderr and "Running on" not in done.stdout
+
+
+def test_a_switch_that_does_not_fit_releases_the_old_model_and_restores_it(
+        launch_app: Any, tmp_path: Path) -> None:
+    from glmv_ui.tiny import ensure_tiny_checkpoint
+
+    huge = tmp_path / "huge-model"
+    shutil.copytree(ensure_tiny_checkpoint("tiny-glm41v"), huge)
+    config_json = json.loads((huge / "config.json").read_text())
+    text = config_json.get("text_config", config_json)
+    text.update(hidden_size=65536, intermediate_size=262144, num_hidden_layers=400)
+    (huge / "config.json").write_text(json.dumps(config_json))
+    config = AppConfig(model="glm4v", engine="scripted", model_switch=True, auth=LOGINS,
+                       operators="op")
+    demo = launch_app(config, ScriptedEngine("glm4v"))
+    released: list[int] = []
+    demo.glmv_model.on_release(lambda: released.append(1))
+    op = _client(demo, ("op", "s3cret-op"))
+    _load(op, choice=str(huge))
+    manager = demo.glmv_model
+    assert manager.wait(120), manager.error
+    assert released, "the old model was not released to make room"
+    assert "released to make room and has been loaded again" in manager.switch_note
+    assert manager.config.model == "glm4v" and manager.state == "ready"
+    answer = json.loads(op.predict("still there?", api_name="/ask"))
+    assert answer["answer"] == "Scripted answer."
