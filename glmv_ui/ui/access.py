@@ -148,7 +148,7 @@ class AccessGate:
             await _reply(send, 413, f"the request is larger than this server accepts "
                                     f"({self.body_limit // 2**20} MB)")
             return
-        receive = self._capped(receive)
+        receive, send = self._capped(receive, send)
         path: str = scope.get("path", "")
         if path.startswith(("/gradio_api/upload", "/upload")):
             send = _DiskFull.guard(send)
@@ -319,20 +319,33 @@ class AccessGate:
 
     # -- the body cap ----------------------------------------------------------------------
 
-    def _capped(self, receive: Receive) -> Receive:
-        limit, seen = self.body_limit, 0
+    def _capped(self, receive: Receive, send: Send) -> tuple[Receive, Send]:
+        """A body sent without a length is counted as it comes: past the cap the app is told
+        the client left, and its answer is replaced by the 413 that says why."""
+        limit, seen, over, replaced = self.body_limit, 0, False, False
 
         async def capped() -> Message:
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    _log.info("a request body passed the %d-byte cap; dropped", limit)
+                    over = True
                     return {"type": "http.disconnect"}
             return message
 
-        return capped
+        async def answer(message: Message) -> None:
+            nonlocal replaced
+            if not over:
+                await send(message)
+            elif not replaced and message["type"] == "http.response.start":
+                replaced = True
+                await _reply(send, 413, f"the request is larger than this server accepts "
+                                        f"({limit // 2**20} MB)")
+
+        return capped, answer
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)

@@ -101,6 +101,14 @@ def test_bodies_over_the_cap_are_refused_before_they_are_read(launch_app: Any) -
                        content=b"{" + b" " * (cap + 1) + b"}",
                        headers={"content-type": "application/json"})
         assert big.status_code == 413 and "larger than this server accepts" in big.text
+
+        def chunks() -> Any:  # no Content-Length: counted as it arrives
+            for _ in range(cap // 65536 + 8):
+                yield b" " * 65536
+
+        chunked = raw.post(demo.local_url + "gradio_api/call/ask", content=chunks(),
+                           headers={"content-type": "application/json"})
+        assert chunked.status_code == 413 and "larger than this server" in chunked.text
     # Under the body cap but over the upload limit once decoded: judged by its encoded length.
     payload = base64.b64encode(b"\0" * (2**20 + 4096)).decode()
     message = _refusal(_client(demo), [f"data:image/png;base64,{payload}"])
