@@ -53,8 +53,8 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
                    help="interface language at start (env GLMV_LANGUAGE)")
     p.add_argument("--model-switch", action=argparse.BooleanOptionalAction,
                    default=env.model_switch,
-                   help="let the page load another model for everyone (env GLMV_MODEL_SWITCH; "
-                        "default: on when serving on localhost, off when public or on a Space)")
+                   help="let operators load another model for everyone (env GLMV_MODEL_SWITCH; "
+                        "default off; needs GLMV_AUTH logins and GLMV_OPERATORS)")
     a = p.parse_args(argv)
     return replace(
         env,
@@ -69,10 +69,15 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from glmv_ui.errors import ConfigError
     from glmv_ui.ui import create_app, launch_options
 
     config = parse_args(argv)
-    create_app(config).launch(**launch_options(config))
+    try:
+        options = launch_options(config)  # refuses unsafe settings before anything starts
+    except ConfigError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
+    create_app(config).launch(**options)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,9 @@ class AppConfig:
     remote_model: str | None = None  # None: the first model the server lists
     remote_family: str | None = None  # None: guessed from the served model's name
     remote_api_key_env: str = "GLMV_API_KEY"
+    # The server the API key belongs to: the remote URL the operator configured at start. A
+    # model switch to another URL does not carry the key there. None: ``remote_url``.
+    remote_key_url: str | None = None
     remote_thinking_style: Literal["chat_template_kwargs", "vendor", "none"] = (
         "chat_template_kwargs")
     remote_video_mode: Literal["frames", "video"] = "frames"
@@ -188,13 +191,26 @@ class AppConfig:
     max_file_size_mb: int = 200
     language: Literal["en", "zh"] = "en"
     media: MediaLimits = field(default_factory=MediaLimits)
-    # Whether the page may load another model. The model is shared by every user of the
-    # process, so it is the operator's choice; None: allowed only when serving on loopback
-    # (not shared, not on a Hugging Face Space).
-    model_switch: bool | None = None
+    # Whether an operator may load another model. The model is shared by every user of the
+    # process, so it is off unless the operator turns it on, and then only the logins named in
+    # ``operators`` may use it (never an anonymous visitor, API or MCP caller).
+    model_switch: bool = False
     # "user:password" pairs, comma-separated, that the page asks for (GLMV_AUTH only: a flag
     # would show the passwords in process lists). Never printed: kept out of repr.
     auth: str | None = field(default=None, repr=False)
+    # Comma-separated user names of ``auth`` that are operators (may switch the model).
+    operators: str | None = None
+    # Files by URL: private and non-global addresses are refused unless this is set; the
+    # environment's proxy settings are ignored unless ``fetch_proxy`` is set.
+    fetch_private: bool = False
+    fetch_proxy: bool = False
+    fetch_deadline_s: float = 60.0  # all of one request's downloads together
+    # Requests of API and MCP callers waiting for the model; more are refused ("busy").
+    queue_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.remote_key_url is None and self.remote_url:
+            object.__setattr__(self, "remote_key_url", self.remote_url)
 
     def auth_pairs(self) -> list[tuple[str, str]]:
         """The logins from ``auth``; refuses a malformed entry without echoing it."""
@@ -208,13 +224,30 @@ class AppConfig:
             pairs.append((user, password))
         return pairs
 
-    def switching_allowed(self, environ: Mapping[str, str] | None = None) -> bool:
-        if self.model_switch is not None:
-            return self.model_switch
-        env = os.environ if environ is None else environ
-        host = self.host or env.get("GRADIO_SERVER_NAME", "") or "127.0.0.1"
-        on_space = bool(env.get("SPACE_ID"))
-        return host in ("127.0.0.1", "localhost", "::1") and not self.share and not on_space
+    def operator_names(self) -> frozenset[str]:
+        """The operators' user names; each must be one of the logins of ``auth``."""
+        names = frozenset(n.strip() for n in (self.operators or "").split(",") if n.strip())
+        unknown = names - {user for user, _ in self.auth_pairs()}
+        if unknown:
+            raise ConfigError("GLMV_OPERATORS names users that GLMV_AUTH does not define")
+        return names
+
+    def switching_allowed(self) -> bool:
+        """Whether the model panel offers switching: only when the operator turned it on
+        (never inferred from where the app listens) and named who may use it."""
+        return self.model_switch and bool(self.operator_names())
+
+    def may_switch(self, username: str | None) -> bool:
+        """Whether the caller logged in as ``username`` may load another model."""
+        return self.switching_allowed() and username in self.operator_names()
+
+    def check_access(self) -> None:
+        """Refuse settings that would hand operator powers to nobody or to everybody."""
+        if self.model_switch and not self.operator_names():
+            raise ConfigError("model switching (GLMV_MODEL_SWITCH / --model-switch) needs "
+                              "GLMV_AUTH logins and GLMV_OPERATORS naming who may switch")
+        if self.queue_size < 0 or self.fetch_deadline_s <= 0:
+            raise ConfigError("GLMV_QUEUE_SIZE must be >= 0 and GLMV_FETCH_DEADLINE_S > 0")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppConfig:
@@ -269,6 +302,11 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
     "GLMV_LANGUAGE": ("language", str),
     "GLMV_MODEL_SWITCH": ("model_switch", _flag),
     "GLMV_AUTH": ("auth", str),
+    "GLMV_OPERATORS": ("operators", str),
+    "GLMV_FETCH_PRIVATE": ("fetch_private", _flag),
+    "GLMV_FETCH_PROXY": ("fetch_proxy", _flag),
+    "GLMV_FETCH_DEADLINE_S": ("fetch_deadline_s", float),
+    "GLMV_QUEUE_SIZE": ("queue_size", int),
     "GLMV_ZEROGPU_SIZE": ("zerogpu_size", str),
 }
 

@@ -310,4 +310,13 @@ TEMPLATES: dict[str, str] = {
                   "answering; check the address and try again",
     "url.redirects": "could not be downloaded: the address redirects too many times; use the "
                      "file's final address",
+    "url.total": "is more than is left of the {limit_mb:,} MB that one request's files may be "
+                 "together; send fewer or smaller files",
+    "fetch.count": "{count} files were given; one request may bring at most {limit}",
+    "url.deadline": "could not be downloaded within the {seconds:g} s one request's files may "
+                    "take; use a faster server or upload the file itself",
+    "url.unresolvable": "could not be downloaded: its host could not be found; check the "
+                        "address",
+    "url.data": "is not a valid data: URL",
+    "disk.full": "could not be stored: the server's disk is full; try again later",
 }

@@ -1,5 +1,6 @@
 """Switching the model from the page: the old model is released (its memory comes back), every
-tab keeps its conversation and is told once; the operator decides whether the page may switch."""
+tab keeps its conversation and is told once; only an operator may switch, and only when the
+operator turned switching on."""
 
 from __future__ import annotations
 
@@ -61,13 +62,20 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
 
 
 def test_switching_is_the_operators_choice() -> None:
-    assert AppConfig().switching_allowed({})  # loopback: on
-    assert not AppConfig(host="0.0.0.0").switching_allowed({})
-    assert not AppConfig(share=True).switching_allowed({})
-    assert not AppConfig().switching_allowed({"SPACE_ID": "someone/space"})
-    assert AppConfig(host="0.0.0.0", model_switch=True).switching_allowed({})
-    assert not AppConfig(model_switch=False).switching_allowed({})
+    from glmv_ui.errors import ConfigError
+
+    logins = "ann:pw-ann,op:pw-op"
+    assert not AppConfig().switching_allowed()  # off unless turned on, wherever it listens
+    assert not AppConfig(host="127.0.0.1", auth=logins, operators="op").switching_allowed()
+    on = AppConfig(model_switch=True, auth=logins, operators="op")
+    assert on.switching_allowed() and on.may_switch("op")
+    assert not on.may_switch("ann") and not on.may_switch(None) and not on.may_switch("")
+    with pytest.raises(ConfigError, match="GLMV_OPERATORS"):
+        AppConfig(model_switch=True).check_access()  # on, but nobody may use it
+    with pytest.raises(ConfigError, match="GLMV_OPERATORS"):
+        AppConfig(model_switch=True, auth=logins, operators="mallory").check_access()
     assert AppConfig.from_env({"GLMV_MODEL_SWITCH": "0"}).model_switch is False
+    assert AppConfig.from_env({"GLMV_OPERATORS": "op"}).operators == "op"
 
 
 @pytest.mark.browser
@@ -80,12 +88,16 @@ def test_switching_from_the_page_and_back_returns_the_memory(tmp_path: Path,
     port = free_port()
     server = start_process([sys.executable, "app.py", "--model", "tiny-glm41v", "--port",
                             str(port), "--model-switch"], tmp_path / "app.log", port=port,
-                           cwd=ROOT)
+                           cwd=ROOT, env={"GLMV_AUTH": "op:pw-op", "GLMV_OPERATORS": "op"})
     try:
         wait_ready(server, lambda: http_ok(server.base_url), what="the app")
         process = psutil.Process(server.process.pid)
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        # Only an operator may switch: log in as one (the context keeps the cookie).
+        login = page.request.post(server.base_url + "/login",
+                                  form={"username": "op", "password": "pw-op"})
+        assert login.ok, login.status
         page.goto(server.base_url)
         status = page.locator("#glmv-model-status")
         expect(status).to_contain_text("loaded in")

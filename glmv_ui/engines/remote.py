@@ -79,6 +79,11 @@ def _display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _origin(endpoint: str) -> str:
+    """What the API key is bound to: scheme, host, port and path of the chat endpoint."""
+    return _display_url(endpoint).lower()
+
+
 def _endpoint(base_url: str) -> str:
     """``…/chat/completions`` from a base URL given with or without its version segment."""
     url = base_url.strip().rstrip("/")
@@ -104,7 +109,8 @@ class RemoteEngine:
                  video_mode: VideoMode = "frames", image_format: Literal["png", "jpeg"] = "png",
                  extra_sampling: bool = True, connect_timeout_s: float = 10.0,
                  read_timeout_s: float = 300.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 key_url: str | None = None) -> None:
         from ..models import FAMILIES
 
         if not url or not urlsplit(url.strip()).scheme.startswith("http"):
@@ -131,6 +137,8 @@ class RemoteEngine:
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self._transport = transport
+        # The key goes only to the server it was configured for (scheme, host, port, path).
+        self._key_origin = _origin(_endpoint(key_url.strip() if key_url else self.url))
         self._rejected: set[str] = set()
         self._lock = threading.Lock()
 
@@ -146,7 +154,7 @@ class RemoteEngine:
         kwargs: dict[str, Any] = dict(
             model=config.remote_model, family=config.remote_family,
             api_key_env=config.remote_api_key_env, thinking_style=config.remote_thinking_style,
-            video_mode=config.remote_video_mode)
+            video_mode=config.remote_video_mode, key_url=config.remote_key_url)
         kwargs.update(overrides)
         return cls(config.remote_url, **kwargs)
 
@@ -165,6 +173,8 @@ class RemoteEngine:
     # -- requests ---------------------------------------------------------------------------
 
     def _api_key(self) -> str:
+        if _origin(self.endpoint) != self._key_origin:
+            return ""
         return os.environ.get(self.api_key_env, "").strip()
 
     def _mask(self, text: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from ..config import AppConfig
 from ..engines.base import Engine
 
-__all__ = ["create_app", "launch_options"]
+__all__ = ["body_limit", "create_app", "launch_options"]
 
 CSS_PATH = Path(__file__).with_name("assets.css")
 
@@ -24,7 +24,8 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     ``engine`` (e.g. a ScriptedEngine) replaces the one the config would build. With ``preload``
     the model starts loading in the background now; otherwise on the first page view.
     The returned Blocks carries ``glmv_model`` (the :class:`~glmv_ui.ui.model.ModelManager`) and
-    ``glmv_sessions`` (the per-session registry) for tests and embedding.
+    ``glmv_sessions`` (the per-session registry) and ``glmv_api`` (the API handlers and their
+    fair gate) for tests and embedding.
     """
     try:  # on ZeroGPU, spaces must be imported before torch touches CUDA
         import spaces  # noqa: F401
@@ -59,6 +60,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     demo.queue(default_concurrency_limit=max(1, config.concurrency))
     demo.glmv_model = manager
     demo.glmv_sessions = registry
+    demo.glmv_api = api
     registry.start_reaper()
     if preload:
         manager.start()
@@ -73,8 +75,11 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
     """
     import gradio as gr
 
+    from .access import access_middleware
     from .state import media_root
     from .web import middleware
+
+    config.check_access()
 
     where: dict[str, Any] = {}
     if config.host is not None:
@@ -93,6 +98,19 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         "css": CSS_PATH.read_text(encoding="utf-8"),
         # Served only to the browser each file was shown to (glmv_ui/ui/web.py), under the CSP.
         "allowed_paths": [str(media_root())],
-        "app_kwargs": {"middleware": [*middleware()]},
-        "show_error": True,
+        # Callers get the text of our own refusals (gr.Error); any other failure is logged,
+        # and callers see only that it failed (library text may name server paths).
+        "show_error": False,
+        # One list, built here: every middleware of the app is added to it. The login comes
+        # first (outermost), then the security headers and the per-browser file guard.
+        "app_kwargs": {"middleware": [
+            access_middleware(logins, body_limit(config)),
+            *middleware(),
+        ]},
     }
+
+
+def body_limit(config: AppConfig) -> int:
+    """The largest request body: the largest upload, or a ``data:`` URL of that size (base64
+    is 4/3 of it), and 1 MB for the rest of the request."""
+    return config.max_file_size_mb * 2**20 * 4 // 3 + 2**20

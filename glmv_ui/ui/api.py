@@ -4,15 +4,20 @@ MCP clients reach the app through one shared Gradio client, so anything keyed to
 session would be shared between every MCP client. These tools therefore keep no per-session state:
 ``ask`` is stateless unless the caller passes back the conversation id a previous ``ask``
 returned, an unguessable token that only that caller holds. Files come by URL (``https:`` or a
-``data:`` URL) and go through the same upload rules as the page; addresses on this machine or
-its private networks are refused unless the operator allows them (``GLMV_FETCH_PRIVATE=1``),
-so the tool cannot be turned into a way to read the server's own network.
+``data:`` URL) and go through the same upload rules as the page; only globally routable
+addresses are fetched unless the operator allows others (``GLMV_FETCH_PRIVATE=1``), so the tool
+cannot be turned into a way to read the server's own network. The downloads of one request
+share one deadline and one size cap, and happen before the model's slot is taken
+(:class:`FairGate`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
 import ipaddress
+import logging
 import mimetypes
 import os
 import secrets
@@ -22,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +42,9 @@ from ..session import Session
 from .model import ModelManager
 from .settings import Settings
 
-__all__ = ["ApiHandlers", "ConversationStore", "fetch_files"]
+__all__ = ["ApiHandlers", "ConversationStore", "FetchRules", "fetch_files"]
+
+_log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30 * 60  # a conversation nobody asked about for this long is forgotten
 MAX_CONVERSATIONS = 256
@@ -104,78 +112,331 @@ class ConversationStore:
         return len(self._items)
 
 
-def _private(host: str) -> bool:
+@dataclass(frozen=True)
+class FetchRules:
+    """What one request's files by URL may take, all of them together."""
+
+    max_bytes: int  # the files' total size
+    max_urls: int  # how many files
+    deadline_s: float  # all downloads together
+    allow_private: bool = False  # also addresses that are not globally routable
+    trust_env: bool = False  # use the environment's proxy settings
+    read_timeout_s: float = 10.0  # one read; a stalled server fails within this of the deadline
+
+    @classmethod
+    def from_config(cls, config: AppConfig, max_upload_mb: int) -> FetchRules:
+        return cls(max_bytes=max_upload_mb * 2**20, max_urls=config.media.max_images,
+                   deadline_s=config.fetch_deadline_s, allow_private=config.fetch_private,
+                   trust_env=config.fetch_proxy)
+
+
+_EMBEDDING = tuple(ipaddress.ip_network(n) for n in (
+    "2002::/16",  # 6to4
+    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64
+    "2001::/32",  # Teredo
+))
+
+
+def _global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is globally routable. IPv6 addresses that carry an IPv4 one
+    (mapped, 6to4, NAT64, Teredo) are refused outright: a public file never needs them, and
+    they could lead to an address that is not public."""
+    if isinstance(address, ipaddress.IPv6Address) and (
+            address.ipv4_mapped is not None or any(address in n for n in _EMBEDDING)):
+        return False
+    return bool(address.is_global) and not address.is_multicast
+
+
+def _check_host(host: str, url: str) -> None:
+    """Refuse a host unless every address it resolves to is globally routable (fails closed:
+    a name that does not resolve is refused too)."""
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # not resolvable: the fetch fails with a clear message anyway
+    except (OSError, UnicodeError):
+        raise MediaError(url[:80], reason("url.unresolvable")) from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local or \
-                address.is_reserved or address.is_multicast or address.is_unspecified:
-            return True
-    return False
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not _global(address):
+            raise MediaError(url[:80], reason("url.private"))
 
 
-def fetch_files(urls: list[str], folder: Path, max_bytes: int,
-                allow_private: bool = False) -> list[str]:
-    """Download ``urls`` into ``folder`` (each under a name of its own, size-capped while
-    reading); returns local paths named after the URLs' file names."""
+class _Budget:
+    """The bytes and the time left to one request's downloads."""
+
+    def __init__(self, rules: FetchRules) -> None:
+        self.rules = rules
+        self.left = rules.max_bytes
+        self.deadline = time.monotonic() + rules.deadline_s
+        self.taken: dict[str, int] = {}
+
+    def take(self, name: str, size: int) -> None:
+        self.left -= size
+        self.taken[name] = self.taken.get(name, 0) + size
+        limit_mb = self.rules.max_bytes // 2**20
+        if self.taken[name] > self.rules.max_bytes:
+            raise MediaError(name, reason("url.too_large", limit_mb=limit_mb))
+        if self.left < 0:
+            raise MediaError(name, reason("url.total", limit_mb=limit_mb))
+
+    def check_time(self, name: str) -> None:
+        if time.monotonic() > self.deadline:
+            raise MediaError(name, reason("url.deadline", seconds=self.rules.deadline_s))
+
+
+def fetch_files(urls: list[str], folder: Path, rules: FetchRules) -> list[str]:
+    """Download ``urls`` into ``folder`` (each under a name of its own), within ``rules``: the
+    count is checked before anything is fetched, a ``data:`` URL by its encoded length before
+    it is decoded, downloads against the total size while reading and against one deadline.
+    Returns local paths named after the URLs' file names. A file that cannot be written (a
+    full disk) is removed and refused with a clear message."""
+    if len(urls) > rules.max_urls:
+        raise MediaError("files", reason("fetch.count", count=len(urls), limit=rules.max_urls))
+    budget = _Budget(rules)
     paths = []
     for i, url in enumerate(urls):
         parts = urlsplit(url.strip())
         if parts.scheme == "data":
             header, _, payload = url.partition(",")
             mime = header[5:].split(";")[0] or "application/octet-stream"
-            data = base64.b64decode(payload) if header.endswith(";base64") else \
-                unquote(payload).encode()
             name = f"attachment-{i + 1}{mimetypes.guess_extension(mime) or ''}"
-            if len(data) > max_bytes:
-                raise MediaError(name, reason("url.too_large", limit_mb=max_bytes // 2**20))
+            encoded = header.endswith(";base64")
+            # Judged by its length before anything is decoded (base64: 3 bytes per 4 chars).
+            budget.take(name, len(payload) * 3 // 4 if encoded else len(payload))
             target = folder / f"{i:02d}" / name
             target.parent.mkdir(parents=True)
-            target.write_bytes(data)
+            _store(target, _decoded(payload, name) if encoded else
+                   iter([unquote(payload).encode()]))
         else:
             name = os.path.basename(unquote(parts.path)) or f"file-{i + 1}"
+            name = name[:120] if name not in (".", "..") else f"file-{i + 1}"
             target = folder / f"{i:02d}" / name
             target.parent.mkdir(parents=True)
-            _download(url, target, max_bytes, allow_private)
+            _download(url, target, budget)
         paths.append(str(target))
     return paths
 
 
-def _download(url: str, target: Path, max_bytes: int, allow_private: bool) -> None:
+def _decoded(payload: str, name: str) -> Iterator[bytes]:
+    """Base64 ``payload`` decoded a piece at a time (a whole copy is never made)."""
+    step = 4 << 16
+    for start in range(0, len(payload), step):
+        try:
+            yield base64.b64decode(payload[start:start + step], validate=False)
+        except (ValueError, binascii.Error):
+            raise MediaError(name, reason("url.data")) from None
+
+
+def _store(target: Path, blocks: Iterable[bytes]) -> None:
+    """Write ``blocks`` to ``target``; on a write error (the disk is full, a file size limit)
+    the partial file is removed and the caller gets a clear refusal (the log the detail)."""
+    try:
+        with open(target, "wb") as out:
+            for block in blocks:
+                out.write(block)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        _log.warning("could not store a fetched file: %s", exc)
+        raise MediaError(target.name, reason("disk.full")) from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+class _Connector:
+    """httpcore's network backend for one request's downloads. Each connection goes to an
+    address checked when it is made (no second lookup that a changing DNS answer could
+    steer), and all of them are shut at the deadline, which wakes a read that a slow server
+    keeps waiting (httpx's timeouts are per read, not per download)."""
+
+    def __init__(self, check: bool) -> None:
+        import httpcore
+
+        self.inner = httpcore.SyncBackend()
+        self.check = check
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> Any:
+        address = _checked_address(host) if self.check else host
+        stream = self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        sock = stream.get_extra_info("socket")
+        with self._lock:
+            if isinstance(sock, socket.socket):
+                self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+        return stream
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> Any:
+        raise OSError("no unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: Any) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _checked_address(host: str) -> str:
+    """The first address of ``host``, when every address it has is globally routable."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise OSError(f"{host} does not resolve") from None
+    addresses = [str(info[4][0]).split("%")[0] for info in infos]
+    if not addresses or not all(_global(ipaddress.ip_address(a)) for a in addresses):
+        raise OSError(f"{host} is not a public address")
+    return addresses[0]
+
+
+def _download(url: str, target: Path, budget: _Budget) -> None:
     """GET ``url`` into ``target``; every redirect is checked like the first address."""
     import httpx
 
+    rules = budget.rules
     name = target.name
-    with httpx.Client(timeout=30.0, follow_redirects=False) as client:
-        for _ in range(5):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise MediaError(url[:80], reason("url.scheme"))
-            if not allow_private and _private(parts.hostname):
-                raise MediaError(url[:80], reason("url.private"))
-            try:
-                with client.stream("GET", url) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = str(response.url.join(response.headers["location"]))
-                        continue
-                    if response.status_code != 200:
-                        raise MediaError(name, reason("url.status",
-                                                      status=response.status_code))
-                    size = 0
-                    with open(target, "wb") as out:
-                        for block in response.iter_bytes(1 << 16):
-                            size += len(block)
-                            if size > max_bytes:
-                                raise MediaError(name, reason(
-                                    "url.too_large", limit_mb=max_bytes // 2**20))
-                            out.write(block)
-                    return
-            except httpx.HTTPError as exc:
-                raise MediaError(name, reason("url.failed")) from exc
-    raise MediaError(name, reason("url.redirects"))
+    budget.check_time(name)
+    connector = _Connector(check=not rules.allow_private and not rules.trust_env)
+    transport = httpx.HTTPTransport(trust_env=rules.trust_env)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = connector
+    timer = threading.Timer(max(0.0, budget.deadline - time.monotonic()), connector.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        with httpx.Client(transport=transport,
+                          timeout=httpx.Timeout(min(rules.read_timeout_s, rules.deadline_s)),
+                          follow_redirects=False, trust_env=rules.trust_env) as client:
+            for _ in range(5):
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise MediaError(url[:80], reason("url.scheme"))
+                if not rules.allow_private:
+                    _check_host(parts.hostname, url)
+                try:
+                    with client.stream("GET", url) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            url = str(response.url.join(response.headers["location"]))
+                            continue
+                        if response.status_code != 200:
+                            raise MediaError(name, reason("url.status",
+                                                          status=response.status_code))
+
+                        def blocks(response: httpx.Response = response) -> Iterator[bytes]:
+                            for block in response.iter_bytes():  # as each read arrives
+                                budget.check_time(name)
+                                budget.take(name, len(block))
+                                yield block
+
+                        _store(target, blocks())
+                        return
+                except (httpx.HTTPError, OSError) as exc:
+                    if connector.expired:
+                        raise MediaError(name, reason(
+                            "url.deadline", seconds=rules.deadline_s)) from None
+                    if isinstance(exc, OSError) and not isinstance(exc, httpx.HTTPError) \
+                            and "public address" in str(exc):
+                        raise MediaError(url[:80], reason("url.private")) from None
+                    _log.info("fetching a file failed: %s", type(exc).__name__)
+                    raise MediaError(name, reason("url.failed")) from None
+        raise MediaError(name, reason("url.redirects"))
+    finally:
+        timer.cancel()
+
+
+class BusyError(ConversationError):
+    """A request refused for fair use: the caller has one running already, or the queue is
+    full. Says how many requests are ahead."""
+
+
+class _Ticket:
+    def __init__(self, gate: FairGate, client: str) -> None:
+        self.gate, self.client = gate, client
+        self.waiting = False
+        self.running = False
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for a slot, in order of arrival among callers that have none running."""
+        gate = self.gate
+        with gate._cond:
+            self.waiting = True
+            gate._order.append(self)
+            gate._cond.wait_for(lambda: gate._next() is self)
+            gate._order.remove(self)
+            self.waiting, self.running = False, True
+            gate._running += 1
+        try:
+            yield
+        finally:
+            with gate._cond:
+                self.running = False
+                gate._running -= 1
+                gate._cond.notify_all()
+
+
+class FairGate:
+    """The model's slots for API and MCP callers, shared fairly: each caller (a login, else a
+    Gradio session) has at most one request running and one more waiting; at most
+    ``queue_size`` requests wait in all; further ones are refused at once with how many are
+    ahead. A request waits for its slot with its files on disk, nothing decoded in memory."""
+
+    def __init__(self, slots: int, queue_size: int, per_client: int = 2) -> None:
+        self.slots = max(1, slots)
+        self.queue_size = queue_size
+        self.per_client = per_client
+        self._cond = threading.Condition()
+        self._tickets: list[_Ticket] = []  # admitted, in order of arrival
+        self._order: list[_Ticket] = []  # waiting for a slot, in order of arrival
+        self._running = 0
+
+    @contextlib.contextmanager
+    def enter(self, client: str) -> Iterator[_Ticket]:
+        with self._cond:
+            mine = sum(t.client == client for t in self._tickets)
+            ahead = len(self._tickets)
+            if mine >= self.per_client:
+                raise BusyError(f"busy: you have {mine} requests in progress already; wait "
+                                "for one to finish")
+            if ahead >= self.slots + self.queue_size:
+                raise BusyError(f"busy: {ahead} requests ahead of you; try again shortly")
+            ticket = _Ticket(self, client)
+            self._tickets.append(ticket)
+        try:
+            yield ticket
+        finally:
+            with self._cond:
+                self._tickets.remove(ticket)
+                self._cond.notify_all()
+
+    def _next(self) -> _Ticket | None:
+        if self._running >= self.slots:
+            return None
+        busy = {t.client for t in self._tickets if t.running}
+        for ticket in self._order:
+            if ticket.client not in busy:
+                return ticket
+        return self._order[0] if self._order else None
+
+    @property
+    def in_flight(self) -> int:
+        with self._cond:
+            return len(self._tickets)
 
 
 class ApiHandlers:
@@ -186,29 +447,36 @@ class ApiHandlers:
         self.config = config
         self.manager = manager
         self.store = store or ConversationStore()
+        self.gate = FairGate(config.concurrency, config.queue_size)
 
     def ask(self, text: str, files: list[str] | None, conversation: str,
-            settings: Settings) -> dict[str, Any]:
-        """Answer ``text`` about ``files``; see the tool's description in wiring."""
+            settings: Settings, client: str = "") -> dict[str, Any]:
+        """Answer ``text`` about ``files``; see the tool's description in wiring. ``client``
+        names the caller for fair use (a login or a session)."""
         from ..media import ingest
 
-        engine = self.manager.require("en")
-        if conversation:
-            session = self.store.get(conversation, engine, self.config.media)
-        else:
-            session = Session(engine, limits=self.config.media)
-        session.system_prompt = settings.system_prompt
+        self.manager.require("en")  # refuse at once while no model is ready
         choice = settings.media(self.config.media)
-        folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
-        try:
-            paths = fetch_files(list(files or []), folder, choice.limits.max_upload_mb * 2**20,
-                                allow_private=os.environ.get("GLMV_FETCH_PRIVATE") == "1")
-            parts = ingest(paths, choice.limits, existing=session.parts, **choice.options()) \
-                if paths else []
-            updates = list(session.submit(text, parts,
-                                          sampling=settings.sampling(engine.family)))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with self.gate.enter(client) as ticket:
+            folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
+            try:
+                # Downloads happen before the model's slot is taken; decoding after.
+                paths = fetch_files(list(files or []), folder,
+                                    FetchRules.from_config(self.config,
+                                                           choice.limits.max_upload_mb))
+                with ticket.turn():
+                    engine = self.manager.require("en")
+                    if conversation:
+                        session = self.store.get(conversation, engine, self.config.media)
+                    else:
+                        session = Session(engine, limits=self.config.media)
+                    session.system_prompt = settings.system_prompt
+                    parts = ingest(paths, choice.limits, existing=session.parts,
+                                   **choice.options()) if paths else []
+                    updates = list(session.submit(text, parts,
+                                                  sampling=settings.sampling(engine.family)))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
         if not updates:
             raise GlmvError("the engine produced no reply")
         reply = session.reply()

@@ -81,6 +81,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "estimate_unknown": "No size is known for **{model}** until it is loaded ({reason}).",
         "estimate_remote": "Replies will come from **{url}**; nothing is loaded here.",
         "switch_off": "Loading another model is turned off for this app (`--model-switch`).",
+        "switch_denied": "Only an operator may load another model: log in with a login named "
+                         "in GLMV_OPERATORS.",
+        "switching": "Loading **{model}**… {percent}%; the current model serves until it is "
+                     "ready.",
+        "switch_note": "Last switch: {note}.",
         "prompt_cache": "Kept prompt caches",
         "sampling_note_glm4v": "GLM-4.1V starts near-greedy, as its model card's demo does "
                                "(top-p 0.00001, top-k 2): the same question gets the same "
@@ -247,6 +252,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "estimate_unknown": "加载前无法得知 **{model}** 的大小（{reason}）。",
         "estimate_remote": "回答将来自 **{url}**；本机不加载任何模型。",
         "switch_off": "本应用已关闭切换模型（`--model-switch`）。",
+        "switch_denied": "只有运营者可以切换模型：请用 GLMV_OPERATORS 中列出的账号登录。",
+        "switching": "正在加载 **{model}**… {percent}%；加载完成前由当前模型继续服务。",
+        "switch_note": "上次切换：{note}。",
         "prompt_cache": "保留的提示缓存",
         "sampling_note_glm4v": "GLM-4.1V 默认近似贪心解码，与模型卡示例一致"
                                "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"

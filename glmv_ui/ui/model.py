@@ -7,6 +7,8 @@ message while it loads or after it failed.
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import sys
 import threading
 import time
@@ -26,6 +28,21 @@ from ..errors import (
 from .i18n import t
 
 __all__ = ["ModelManager", "guess_family", "release_engine"]
+
+_log = logging.getLogger(__name__)
+
+
+def _shown(model: str) -> str:
+    """A model as shown to every user: a folder by its name only, not its server path."""
+    return os.path.basename(model.rstrip("/")) if os.sep in model else model
+
+
+def _brief(exc: BaseException) -> str:
+    """What a failure was, for the page: our own errors' text, else only the kind of failure
+    (library text may name server paths; the log keeps the detail)."""
+    if isinstance(exc, GlmvError):
+        return str(exc)
+    return f"{type(exc).__name__} (the server log has the details)"
 
 
 def guess_family(config: AppConfig) -> str:
@@ -52,8 +69,8 @@ def guess_family(config: AppConfig) -> str:
 
 class ModelManager:
     """Loads the engine in the background; reports progress, the result or the error. The
-    operator may switch to another model (:meth:`switch`): the old one is released first, so
-    its memory is back before the new one loads."""
+    operator may switch to another model (:meth:`switch`): the old one serves until the new
+    one has loaded."""
 
     def __init__(self, config: AppConfig, engine: Engine | None = None) -> None:
         self.config = config
@@ -72,6 +89,11 @@ class ModelManager:
         self.memory_md = ""
         self.generation = 0  # one more at each switch: sessions see that the model changed
         self._on_release: list[Callable[[], None]] = []
+        self.switching = False  # a switch is loading while the current model serves
+        self.switch_note = ""  # what the last switch did
+        self.pending = ""  # the model a switch is loading
+        self._idle = threading.Event()
+        self._idle.set()
         if engine is not None:
             self._ready.set()
 
@@ -87,28 +109,108 @@ class ModelManager:
         self._on_release.append(callback)
 
     def switch(self, config: AppConfig) -> None:
-        """Release the current model and load the one ``config`` names, in the background."""
+        """Load the model ``config`` names in the background while the current one keeps
+        serving; it replaces the current one once it has loaded. When the new one does not
+        fit beside the old one, the old one is released first and loaded again should the new
+        one fail. :attr:`switch_note` says what happened."""
         with self._lock:
-            if self.state == "loading":
+            if self.state == "loading" or self.switching:
                 raise ConversationError("a model is loading; wait until it is ready")
-            self.state = "loading"
+            if self.state == "error" or self._engine is None:
+                # Nothing serves: load the new one as at start.
+                self.state = "loading"
+                self.generation += 1
+                self._adopt(config)
+                self._ready.clear()
+                threading.Thread(target=self._load, name="glmv-model-load",
+                                 daemon=True).start()
+                return
+            self.switching, self.switch_note, self.pending = True, "", config.model
+            self.percent = 0.0
+            self._idle.clear()
+        threading.Thread(target=self._switch, args=(config,), name="glmv-model-switch",
+                         daemon=True).start()
+
+    def _adopt(self, config: AppConfig) -> None:
+        self.config = config
+        from ..engines.remote import _display_url
+
+        self.name = config.model if config.engine != "remote" else \
+            (config.remote_model or _display_url(config.remote_url or ""))
+        self.error, self.percent, self.message = None, 0.0, ""
+        self.memory_md, self.load_seconds = "", 0.0
+
+    def _switch(self, config: AppConfig) -> None:
+        from ..engines.factory import create_engine
+
+        old, old_config = self._engine, self.config
+        start = time.perf_counter()
+        try:
+            try:
+                engine = create_engine(config, progress=self._progress)
+            except InsufficientMemoryError:
+                # Both do not fit: let go of the old one, try again, restore it on failure.
+                self._release_current()
+                old = None
+                try:
+                    engine = create_engine(config, progress=self._progress)
+                except Exception as exc:  # noqa: BLE001 - reported on the page, detail logged
+                    self._restore(old_config, exc)
+                    return
+        except Exception:  # noqa: BLE001 - reported on the page; the old model serves
+            _log.warning("model switch to %s failed", config.model, exc_info=True)
+            self.switch_note = f"could not load {_shown(config.model)} (the server log has " \
+                               f"the details); {_shown(self.name)} is still serving"
+            self.switching = False
+            self._idle.set()
+            return
+        with self._lock:
+            if old is not None:
+                for callback in self._on_release:
+                    callback()
+            self._adopt(config)
+            self._engine = zerogpu_engine(engine, size=config.zerogpu_size)
+            self.family, self.name = engine.family, getattr(engine, "name", config.model)
+            self.load_seconds = time.perf_counter() - start
             self.generation += 1
-            self.config = config
-            self.name = config.model if config.engine != "remote" else \
-                (config.remote_model or config.remote_url or "")
-            self.error, self.percent, self.message = None, 0.0, ""
-            self.memory_md, self.load_seconds = "", 0.0
-            self._ready.clear()
-            old, self._engine = self._engine, None
-        for callback in self._on_release:
-            callback()
+            self.switch_note = f"now serving {_shown(self.name)}"
+            self.switching = False
         release_engine(old)
-        threading.Thread(target=self._load, name="glmv-model-load", daemon=True).start()
+        del old
+        self._estimate(config)
+        self._idle.set()
+
+    def _release_current(self) -> None:
+        with self._lock:
+            old, self._engine = self._engine, None
+            self.state = "loading"
+            self._ready.clear()
+            for callback in self._on_release:
+                callback()
+        release_engine(old)
+        del old
+
+    def _restore(self, old_config: AppConfig, exc: Exception) -> None:
+        _log.warning("model switch to %s failed after releasing %s; restoring it",
+                     self.config.model, old_config.model, exc_info=exc)
+        note = f"could not load the new model (the server log has the details); " \
+               f"{_shown(old_config.model)} was released to make room and has been loaded again"
+        self.generation += 1
+        self._adopt(old_config)
+        self.switching = False
+        self._load()
+        self.switch_note = note if self.state == "ready" else \
+            f"could not load the new model, nor {_shown(old_config.model)} again (the server " \
+            "log has the details)"
+        self._idle.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until loading ended (ready or failed); True when an engine is ready."""
-        self._ready.wait(timeout)
-        return self.state == "ready"
+        """Block until loading or a switch ended (ready or failed); True when an engine is
+        ready."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._idle.wait(timeout)
+        self._ready.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return self.state == "ready" and not self.switching
 
     @property
     def engine(self) -> Engine | None:
@@ -131,10 +233,14 @@ class ModelManager:
         except GlmvError as exc:
             self.error, self.state = exc, "error"
         except Exception as exc:  # noqa: BLE001 - any failure must reach the page, not the log
-            self.error = ModelLoadError(f"{type(exc).__name__}: {exc}")
+            _log.warning("loading %s failed", config.model, exc_info=True)
+            self.error = ModelLoadError(_brief(exc))
             self.state = "error"
         finally:
             self._ready.set()
+        self._estimate(config)
+
+    def _estimate(self, config: AppConfig) -> None:
         if self.state == "ready" and config.engine == "local":
             try:
                 from ..models import estimate_memory
@@ -154,13 +260,24 @@ class ModelManager:
         return t(lang, "remedy_other")
 
     def status_line(self, lang: str) -> str:
+        line = self._status_line(lang)
+        if self.switching:
+            line += "\n\n" + t(lang, "switching", model=self.pending,
+                                percent=round(self.percent * 100))
+        elif self.switch_note:
+            line += "\n\n" + t(lang, "switch_note", note=self.switch_note)
+        return line
+
+    def _status_line(self, lang: str) -> str:
         from ..models import FAMILIES
 
         family = FAMILIES[self.family].label if self.family in FAMILIES else self.family
         if self.state == "ready":
             if self.config.engine == "remote":
+                from ..engines.remote import _display_url  # no user info, query or fragment
+
                 return t(lang, "ready_remote", model=self.name, family=family,
-                         url=self.config.remote_url or "")
+                         url=_display_url(self.config.remote_url or ""))
             if self.config.engine == "scripted" or self.config.engine != "local" or \
                     self.load_seconds == 0.0:
                 return t(lang, "ready_scripted", model=self.name, family=family)

@@ -113,6 +113,8 @@ class PanelHandlers:
         from ..models import available_memory, estimate_memory, human_bytes
 
         lang = self.registry.get(request).lang
+        if not self.config.may_switch(getattr(request, "username", None)):
+            return ""  # it reads the server's files: only for those who may switch
         if (url or "").strip():
             return t(lang, "estimate_remote", url=url.strip())
         choice = (choice or "").strip()
@@ -142,6 +144,8 @@ class PanelHandlers:
         cs = self.registry.get(request)
         if not self.config.switching_allowed():
             return self.chat.notice("⚠ " + t(cs.lang, "switch_off"))
+        if not self.config.may_switch(getattr(request, "username", None)):
+            return self.chat.notice("⚠ " + t(cs.lang, "switch_denied"))
         url, choice = (url or "").strip(), (choice or "").strip()
         if url:
             config = replace(self.config, engine="remote", remote_url=url,

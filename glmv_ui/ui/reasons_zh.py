@@ -184,6 +184,14 @@ ZH: dict[str, str] = {
     "url.status": "无法下载：服务器返回 HTTP 状态 {status}；请检查地址",
     "url.failed": "无法下载：无法连接服务器，或服务器中途停止响应；请检查地址后重试",
     "url.redirects": "无法下载：该地址重定向次数过多；请使用文件的最终地址",
+    "url.total": "与其他文件合计超过了单次请求最多 {limit_mb:,} MB 的限制；"
+                 "请发送更少或更小的文件",
+    "fetch.count": "共 {count} 个文件；单次请求最多 {limit} 个",
+    "url.deadline": "无法在单次请求的文件限时 {seconds:g} 秒内下载完成；"
+                    "请使用更快的服务器或直接上传文件",
+    "url.unresolvable": "主机名无法解析；请检查地址",
+    "url.data": "不是有效的 data: 网址",
+    "disk.full": "无法保存：服务器磁盘已满；请稍后再试",
 }
 
 _TABLES: dict[str, Mapping[str, str]] = {"en": TEMPLATES, "zh": ZH}

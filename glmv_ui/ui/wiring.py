@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,8 @@ from .settings import CARRIED_FIELDS, Settings
 from .state import SessionRegistry
 
 __all__ = ["wire"]
+
+_log = logging.getLogger(__name__)
 
 Outputs = dict[Any, Any]
 
@@ -212,7 +215,8 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
                         [ui.model_status, ui.timer, ui.notice], api_name="load_model", **cheap)
     demo.unload(unload)
 
-    def ask(text: str, files: list[str] | None = None, conversation: str = "",
+    def ask(request: gr.Request, text: str, files: list[str] | None = None,
+            conversation: str = "",
             thinking: bool = True, thinking_budget: int = 0, max_new_tokens: int = 2048,
             temperature: float | None = None, top_p: float | None = None,
             system_prompt: str = "", pdf_first: int = 0, pdf_last: int = 0) -> str:
@@ -241,14 +245,26 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
             thinking=thinking, thinking_budget=thinking_budget, max_new_tokens=max_new_tokens,
             temperature=temperature, top_p=top_p, system_prompt=system_prompt,
             pdf_first=pdf_first, pdf_last=pdf_last)
+        # Fair use is per caller: a login, else a Gradio session (MCP clients without a login
+        # all come through Gradio's one bridge session).
+        user = getattr(request, "username", None)
+        client = f"user:{user}" if user else f"session:{getattr(request, 'session_hash', '')}"
         try:
-            return json.dumps(api.ask(text, files, conversation, settings), ensure_ascii=False)
+            return json.dumps(api.ask(text, files, conversation, settings, client),
+                              ensure_ascii=False)
         except GlmvError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:  # noqa: BLE001 - logged in full; the caller gets a plain refusal
+            # Library text may name server paths: the caller gets the kind, the log the rest.
+            _log.exception("ask failed")
+            raise gr.Error("the request failed on the server; the operator's log has the "
+                           "details", print_exception=False) from None
 
     def model_info() -> str:
         """Which GLM-V model answers (JSON: model, family, state, can_disable_thinking)."""
         return json.dumps(api.model_info())
 
-    gr.api(ask, api_name="ask", concurrency_id="generate", concurrency_limit="default")
+    # Not in the page's "generate" group: ask downloads its files before taking one of the
+    # model's slots, which its own fair gate hands out (see api.FairGate).
+    gr.api(ask, api_name="ask", concurrency_limit=None)
     gr.api(model_info, api_name="model_info", concurrency_limit=None)
