@@ -17,9 +17,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_settings_survive_a_model_switch(launch_app: Any, chromium: Any) -> None:
     from playwright.sync_api import expect
 
-    demo = launch_app(AppConfig(model="glm4v_moe", engine="scripted", model_switch=True),
-                      ScriptedEngine("glm4v_moe"))
-    page = open_page(chromium, demo)
+    # Switching is the operator's: on, and used by an operator login.
+    demo = launch_app(AppConfig(model="glm4v_moe", engine="scripted", model_switch=True,
+                                auth="op:pw-op", operators="op"), ScriptedEngine("glm4v_moe"))
+    page = open_page(chromium, demo, login=("op", "pw-op"))
     tokens = page.locator("#glmv-max-new-tokens input[type=number]")
     temperature = page.locator("#glmv-temperature input[type=number]")
     expect(temperature).to_have_value("0.3")
