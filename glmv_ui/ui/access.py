@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 __all__ = ["AccessGate", "LoginThrottle", "access_middleware"]
 
@@ -56,6 +55,7 @@ LOGIN_PATHS = ("/login", "/login/")
 BRIDGE_USER = "\0mcp-bridge"  # not a name any login can have
 FREE_FAILURES = 5  # failures before the delay starts
 MAX_DELAY_S = 900.0
+LOGIN_BODY_LIMIT = 64 * 2**10  # a login form is a few hundred bytes
 
 
 @dataclass
@@ -122,6 +122,40 @@ def _basic(value: bytes) -> _Credentials | None:
     except (binascii.Error, UnicodeDecodeError):
         return _Credentials("", "")
     return _Credentials(user, password) if sep else _Credentials("", "")
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    detail: str
+
+
+async def _login_user(scope: Scope, body: bytes) -> str | _Refusal:
+    """The user name in a login form, read by the parser Gradio's own login route uses
+    (Starlette's, for urlencoded and multipart bodies alike), so the throttle judges the name
+    Gradio checks. A form with more than one user name or password, or one that does not
+    parse, is refused."""
+    from starlette.formparsers import MultiPartException
+    from starlette.requests import Request
+
+    async def once() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # Without "app" in its scope Starlette raises its parser's own error, not an HTTP answer.
+    inner = {k: v for k, v in scope.items() if k != "app"}
+    request = Request({**inner, "headers": list(scope.get("headers", []))}, once)
+    try:
+        form = await request.form(max_files=0, max_fields=20)
+    except (MultiPartException, ValueError, UnicodeDecodeError):
+        return _Refusal("the login form could not be read")
+    try:
+        names, passwords = form.getlist("username"), form.getlist("password")
+        if len(names) > 1 or len(passwords) > 1:
+            return _Refusal("the login form must carry one user name and one password")
+        if not all(isinstance(v, str) for v in [*names, *passwords]):
+            return _Refusal("the login form could not be read")
+        return str(names[0]).strip() if names else ""
+    finally:
+        await form.close()
 
 
 class AccessGate:
@@ -255,16 +289,23 @@ class AccessGate:
 
     async def _login(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         """Gradio's login form, throttled: the body is read here (it is small) and replayed."""
-        chunks = []
+        chunks, size = [], 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > LOGIN_BODY_LIMIT:
+                await _reply(send, 413, "the login form is larger than a login needs")
+                return
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        user = await _login_user(scope, body)
+        if isinstance(user, _Refusal):
+            await _reply(send, 400, user.detail)
+            return
         wait = self.throttle.wait_s(client, user)
         if wait > 0:
             await _too_many(send, wait)
