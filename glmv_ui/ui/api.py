@@ -43,7 +43,7 @@ from .model import ModelManager
 from .settings import MediaChoice, Settings
 
 __all__ = ["ApiHandlers", "BusyError", "ConversationStore", "FairGate", "FetchRules",
-           "LoginReplies", "fetch_files"]
+           "LoginReplies", "fetch_files", "is_public_address"]
 
 _log = logging.getLogger(__name__)
 
@@ -165,19 +165,36 @@ class FetchRules:
                    trust_env=config.fetch_proxy)
 
 
-_EMBEDDING = tuple(ipaddress.ip_network(n) for n in (
+# IPv6 ranges refused whatever Python's ``is_global`` says: forms that carry an IPv4 address
+# (which may be a private one) and deprecated ranges.
+_REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in (
+    "::/96",  # IPv4-compatible (deprecated): ::127.0.0.1
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "fec0::/10",  # site-local (deprecated)
     "2002::/16",  # 6to4
     "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64
     "2001::/32",  # Teredo
 ))
 
 
+def is_public_address(text: str) -> bool:
+    """Whether the address ``text`` (a zone suffix allowed) may be fetched from: globally
+    routable, not multicast, and no IPv6 form that carries an IPv4 address or a deprecated
+    range. Fails closed: anything that does not parse is not public."""
+    try:
+        address = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return False
+    return _global(address)
+
+
 def _global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether ``address`` is globally routable. IPv6 addresses that carry an IPv4 one
-    (mapped, 6to4, NAT64, Teredo) are refused outright: a public file never needs them, and
-    they could lead to an address that is not public."""
-    if isinstance(address, ipaddress.IPv6Address) and (
-            address.ipv4_mapped is not None or any(address in n for n in _EMBEDDING)):
+    (compatible, mapped, translated, 6to4, NAT64, Teredo) and site-local ones are refused
+    outright: a public file never needs them, and they could lead to an address that is not
+    public."""
+    if isinstance(address, ipaddress.IPv6Address) and any(address in n for n in _REFUSED_V6):
         return False
     return bool(address.is_global) and not address.is_multicast
 
@@ -189,10 +206,8 @@ def _check_host(host: str, url: str) -> None:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         raise MediaError(url[:80], reason("url.unresolvable")) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not _global(address):
-            raise MediaError(url[:80], reason("url.private"))
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
+        raise MediaError(url[:80], reason("url.private"))
 
 
 class _Budget:
@@ -333,7 +348,7 @@ def _checked_address(host: str) -> str:
     except (OSError, UnicodeError):
         raise OSError(f"{host} does not resolve") from None
     addresses = [str(info[4][0]).split("%")[0] for info in infos]
-    if not addresses or not all(_global(ipaddress.ip_address(a)) for a in addresses):
+    if not addresses or not all(is_public_address(a) for a in addresses):
         raise OSError(f"{host} is not a public address")
     return addresses[0]
 
