@@ -12,6 +12,7 @@ adds what Gradio leaves open:
 - wrong passwords, on the login form or in a header, are throttled per client address and per
   user name: after a few failures each further try waits longer (``429`` with ``Retry-After``);
 - a request body longer than the cap is refused with ``413`` before it is read;
+- Gradio's monitoring dashboard (every user's endpoints and timings) answers ``404``;
 - an upload that meets a full disk gets a clear ``507`` and leaves no partial file.
 
 Standard library only at import; Starlette is imported by Gradio, which builds the app.
@@ -184,6 +185,9 @@ class AccessGate:
             return
         receive, send = self._capped(receive, send)
         path: str = scope.get("path", "")
+        if _monitoring(path):  # every user's endpoints and timings: for nobody
+            await _reply(send, 404, "Not Found")
+            return
         if path.startswith(("/gradio_api/upload", "/upload")):
             send = _DiskFull.guard(send)
             try:
@@ -422,6 +426,15 @@ class _DiskFull:
                 if isinstance(name, str):
                     Path(name).unlink(missing_ok=True)
             tb = tb.tb_next
+
+
+def _monitoring(path: str) -> bool:
+    """Gradio's monitoring dashboard and its data, under any of its prefixes."""
+    from urllib.parse import unquote
+
+    clean = "/" + "/".join(p for p in unquote(path).lower().split("/") if p)
+    return any(clean == root or clean.startswith(root + "/")
+               for root in ("/monitoring", "/gradio_api/monitoring"))
 
 
 class _Headers:

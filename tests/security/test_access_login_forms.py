@@ -76,3 +76,24 @@ def test_an_unreadable_login_form_is_refused(base: str) -> None:
             "username": ("name.txt", b"alice", "text/plain"), "password": (None, "x")})
         assert a_file.status_code == 400
         assert a_file.json()["detail"] == "the login form could not be read"
+
+
+MONITORING = ["/monitoring", "/monitoring/", "/monitoring/summary", "/monitoring/somekey",
+              "/gradio_api/monitoring", "/gradio_api/monitoring/summary", "//monitoring",
+              "/Monitoring", "/monitoring%2Fsummary"]
+
+
+def test_monitoring_answers_nobody(launch_app: Any) -> None:
+    demo = launch_app(AppConfig(model="glm4v", engine="scripted", auth=LOGINS),
+                      ScriptedEngine("glm4v"))
+    base = demo.local_url.rstrip("/")
+    open_demo = launch_app(AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v"))
+    with httpx.Client(timeout=30) as client:
+        assert client.post(base + "/login", data={"username": "op",
+                                                  "password": "s3cret-op"}).status_code == 200
+        assert client.get(base + "/config").status_code == 200  # logged in
+        for url in [base, open_demo.local_url.rstrip("/")]:
+            for path in MONITORING:
+                response = client.get(url + path)
+                assert response.status_code == 404, (url, path, response.status_code)
+                assert "monitoring" not in response.text.lower()
