@@ -2,8 +2,8 @@
 
 Settings reach every generating endpoint as named parameters (Gradio's ``inputs_kwargs``), so an
 API or MCP caller sees ``temperature``, ``max_new_tokens``… rather than ``param_3``. Generation
-shares one concurrency group (the queue's limit); Stop and the cheap handlers never wait behind a
-generation.
+waits for the chat's own fair gate (one reply per tab, and per login with logins); Stop and the
+cheap handlers never wait behind a generation.
 """
 
 from __future__ import annotations
