@@ -12,7 +12,7 @@ from typing import Any
 from ..config import AppConfig
 from ..engines.base import Engine
 
-__all__ = ["body_limit", "create_app", "launch_options"]
+__all__ = ["body_limit", "create_app", "launch_options", "page_queue_size"]
 
 CSS_PATH = Path(__file__).with_name("assets.css")
 
@@ -35,7 +35,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
 
     from ..config import default_sampling
     from ..examples import gallery
-    from .api import ApiHandlers
+    from .api import ApiHandlers, LoginReplies
     from .chat import ChatHandlers
     from .layout import render
     from .model import ModelManager
@@ -53,14 +53,19 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
                    delete_cache=(600, 3600)) as demo:
         ui = render(config, manager.family, default_sampling(manager.family, manager.name),
                     gallery(lang), lang)
-        chat = ChatHandlers(config, manager, registry, ui)
-        api = ApiHandlers(config, manager)
+        replies = LoginReplies()  # one reply per login, page and API together
+        chat = ChatHandlers(config, manager, registry, ui, replies)
+        api = ApiHandlers(config, manager, replies=replies)
         manager.on_release(api.store.release_all)
         wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry, api)
-    demo.queue(default_concurrency_limit=max(1, config.concurrency))
+    # Generation waits in the chat's own fair gate; Gradio's queue only hands events to
+    # workers, and is bounded so that a flood of sessions is refused rather than kept waiting.
+    demo.queue(default_concurrency_limit=max(1, config.concurrency),
+               max_size=page_queue_size(config))
     demo.glmv_model = manager
     demo.glmv_sessions = registry
     demo.glmv_api = api
+    demo.glmv_chat = chat
     registry.start_reaper()
     if preload:
         manager.start()
@@ -108,6 +113,12 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
             *middleware(),
         ]},
     }
+
+
+def page_queue_size(config: AppConfig) -> int:
+    """How many of the page's events may wait in Gradio's queue for a worker at once: a few
+    per slot and waiting request (a page load sends several events together)."""
+    return 16 + 4 * (max(1, config.concurrency) + config.queue_size)
 
 
 def body_limit(config: AppConfig) -> int:

@@ -12,6 +12,7 @@ adds what Gradio leaves open:
 - wrong passwords, on the login form or in a header, are throttled per client address and per
   user name: after a few failures each further try waits longer (``429`` with ``Retry-After``);
 - a request body longer than the cap is refused with ``413`` before it is read;
+- Gradio's monitoring dashboard (every user's endpoints and timings) answers ``404``;
 - an upload that meets a full disk gets a clear ``507`` and leaves no partial file.
 
 Standard library only at import; Starlette is imported by Gradio, which builds the app.
@@ -32,7 +33,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 __all__ = ["AccessGate", "LoginThrottle", "access_middleware"]
 
@@ -56,6 +56,7 @@ LOGIN_PATHS = ("/login", "/login/")
 BRIDGE_USER = "\0mcp-bridge"  # not a name any login can have
 FREE_FAILURES = 5  # failures before the delay starts
 MAX_DELAY_S = 900.0
+LOGIN_BODY_LIMIT = 64 * 2**10  # a login form is a few hundred bytes
 
 
 @dataclass
@@ -124,6 +125,40 @@ def _basic(value: bytes) -> _Credentials | None:
     return _Credentials(user, password) if sep else _Credentials("", "")
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    detail: str
+
+
+async def _login_user(scope: Scope, body: bytes) -> str | _Refusal:
+    """The user name in a login form, read by the parser Gradio's own login route uses
+    (Starlette's, for urlencoded and multipart bodies alike), so the throttle judges the name
+    Gradio checks. A form with more than one user name or password, or one that does not
+    parse, is refused."""
+    from starlette.formparsers import MultiPartException
+    from starlette.requests import Request
+
+    async def once() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # Without "app" in its scope Starlette raises its parser's own error, not an HTTP answer.
+    inner = {k: v for k, v in scope.items() if k != "app"}
+    request = Request({**inner, "headers": list(scope.get("headers", []))}, once)
+    try:
+        form = await request.form(max_files=0, max_fields=20)
+    except (MultiPartException, ValueError, UnicodeDecodeError):
+        return _Refusal("the login form could not be read")
+    try:
+        names, passwords = form.getlist("username"), form.getlist("password")
+        if len(names) > 1 or len(passwords) > 1:
+            return _Refusal("the login form must carry one user name and one password")
+        if not all(isinstance(v, str) for v in [*names, *passwords]):
+            return _Refusal("the login form could not be read")
+        return str(names[0]).strip() if names else ""
+    finally:
+        await form.close()
+
+
 class AccessGate:
     """The middleware (see the module's text). ``logins`` maps user names to passwords (empty:
     no login, only the body cap applies); ``body_limit`` is the largest body in bytes."""
@@ -150,6 +185,9 @@ class AccessGate:
             return
         receive, send = self._capped(receive, send)
         path: str = scope.get("path", "")
+        if _monitoring(path):  # every user's endpoints and timings: for nobody
+            await _reply(send, 404, "Not Found")
+            return
         if path.startswith(("/gradio_api/upload", "/upload")):
             send = _DiskFull.guard(send)
             try:
@@ -255,16 +293,23 @@ class AccessGate:
 
     async def _login(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         """Gradio's login form, throttled: the body is read here (it is small) and replayed."""
-        chunks = []
+        chunks, size = [], 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > LOGIN_BODY_LIMIT:
+                await _reply(send, 413, "the login form is larger than a login needs")
+                return
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        user = await _login_user(scope, body)
+        if isinstance(user, _Refusal):
+            await _reply(send, 400, user.detail)
+            return
         wait = self.throttle.wait_s(client, user)
         if wait > 0:
             await _too_many(send, wait)
@@ -381,6 +426,15 @@ class _DiskFull:
                 if isinstance(name, str):
                     Path(name).unlink(missing_ok=True)
             tb = tb.tb_next
+
+
+def _monitoring(path: str) -> bool:
+    """Gradio's monitoring dashboard and its data, under any of its prefixes."""
+    from urllib.parse import unquote
+
+    clean = "/" + "/".join(p for p in unquote(path).lower().split("/") if p)
+    return any(clean == root or clean.startswith(root + "/")
+               for root in ("/monitoring", "/gradio_api/monitoring"))
 
 
 class _Headers:

@@ -40,14 +40,18 @@ from ..prompt import Turn
 from ..reasons import reason
 from ..session import Session
 from .model import ModelManager
-from .settings import Settings
+from .settings import MediaChoice, Settings
 
-__all__ = ["ApiHandlers", "ConversationStore", "FetchRules", "fetch_files"]
+__all__ = ["ApiHandlers", "BusyError", "ConversationStore", "FairGate", "FetchRules",
+           "LoginReplies", "fetch_files", "is_public_address"]
 
 _log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30 * 60  # a conversation nobody asked about for this long is forgotten
 MAX_CONVERSATIONS = 256
+PER_CALLER = 32  # conversations one caller keeps; its own oldest goes first
+STORE_FULL = ("busy: too many conversations are open on this server; try again later, or "
+              "continue one of yours")
 
 
 @dataclass
@@ -55,6 +59,8 @@ class _Entry:
     turns: list[Turn]
     session: Session | None = None  # None after a model switch: made again on the next ask
     seen: float = field(default_factory=time.monotonic)
+    caller: str = ""
+    pending: bool = False  # reserved for a new conversation whose first reply is coming
 
     def close(self) -> None:
         if self.session is not None:
@@ -62,22 +68,51 @@ class _Entry:
 
 
 class ConversationStore:
-    """Conversations of API/MCP callers by unguessable id; idle ones expire, the oldest go
-    first when the store is full."""
+    """Conversations of API/MCP callers by unguessable id. Idle ones expire; each caller keeps
+    at most ``per_caller`` (its own oldest goes first); when the store is full a new one is
+    refused, never someone else's dropped."""
 
-    def __init__(self, idle_s: float = IDLE_SECONDS, limit: int = MAX_CONVERSATIONS) -> None:
+    def __init__(self, idle_s: float = IDLE_SECONDS, limit: int = MAX_CONVERSATIONS,
+                 per_caller: int = PER_CALLER) -> None:
         self.idle_s = idle_s
         self.limit = limit
+        self.per_caller = max(1, per_caller)
         self._lock = threading.Lock()
         self._items: OrderedDict[str, _Entry] = OrderedDict()
 
-    def open(self, session: Session) -> str:
+    def reserve(self, caller: str) -> str:
+        """A place for ``caller``'s new conversation, before any work is done for it: its own
+        oldest is dropped when it has ``per_caller``; BusyError when the store is full."""
         key = secrets.token_urlsafe(18)
         with self._lock:
             self._reap()
-            self._items[key] = _Entry(session.turns, session)
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)[1].close()
+            mine = [k for k, e in self._items.items() if e.caller == caller]
+            if len(mine) >= self.per_caller:
+                self._items.pop(mine[0]).close()
+            elif len(self._items) >= self.limit:
+                raise BusyError(STORE_FULL)
+            self._items[key] = _Entry([], caller=caller, pending=True)
+        return key
+
+    def fill(self, key: str, session: Session) -> None:
+        """The reserved conversation ``key`` now has its first reply."""
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:  # dropped meanwhile by its own caller's newer ones
+                session.close()
+                return
+            entry.turns, entry.session, entry.pending = session.turns, session, False
+            entry.seen = time.monotonic()
+
+    def cancel(self, key: str) -> None:
+        with self._lock:
+            entry = self._items.pop(key, None)
+            if entry is not None:
+                entry.close()
+
+    def open(self, session: Session, caller: str = "") -> str:
+        key = self.reserve(caller)
+        self.fill(key, session)
         return key
 
     def get(self, key: str, engine: Engine, limits: MediaLimits) -> Session:
@@ -85,7 +120,7 @@ class ConversationStore:
         with self._lock:
             self._reap()
             entry = self._items.get(key)
-            if entry is None:
+            if entry is None or entry.pending:
                 raise ConversationError("unknown or expired conversation id; start a new "
                                         "conversation by leaving it empty")
             entry.seen = time.monotonic()
@@ -130,19 +165,36 @@ class FetchRules:
                    trust_env=config.fetch_proxy)
 
 
-_EMBEDDING = tuple(ipaddress.ip_network(n) for n in (
+# IPv6 ranges refused whatever Python's ``is_global`` says: forms that carry an IPv4 address
+# (which may be a private one) and deprecated ranges.
+_REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in (
+    "::/96",  # IPv4-compatible (deprecated): ::127.0.0.1
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "fec0::/10",  # site-local (deprecated)
     "2002::/16",  # 6to4
     "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64
     "2001::/32",  # Teredo
 ))
 
 
+def is_public_address(text: str) -> bool:
+    """Whether the address ``text`` (a zone suffix allowed) may be fetched from: globally
+    routable, not multicast, and no IPv6 form that carries an IPv4 address or a deprecated
+    range. Fails closed: anything that does not parse is not public."""
+    try:
+        address = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return False
+    return _global(address)
+
+
 def _global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether ``address`` is globally routable. IPv6 addresses that carry an IPv4 one
-    (mapped, 6to4, NAT64, Teredo) are refused outright: a public file never needs them, and
-    they could lead to an address that is not public."""
-    if isinstance(address, ipaddress.IPv6Address) and (
-            address.ipv4_mapped is not None or any(address in n for n in _EMBEDDING)):
+    (compatible, mapped, translated, 6to4, NAT64, Teredo) and site-local ones are refused
+    outright: a public file never needs them, and they could lead to an address that is not
+    public."""
+    if isinstance(address, ipaddress.IPv6Address) and any(address in n for n in _REFUSED_V6):
         return False
     return bool(address.is_global) and not address.is_multicast
 
@@ -154,10 +206,8 @@ def _check_host(host: str, url: str) -> None:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         raise MediaError(url[:80], reason("url.unresolvable")) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not _global(address):
-            raise MediaError(url[:80], reason("url.private"))
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
+        raise MediaError(url[:80], reason("url.private"))
 
 
 class _Budget:
@@ -298,7 +348,7 @@ def _checked_address(host: str) -> str:
     except (OSError, UnicodeError):
         raise OSError(f"{host} does not resolve") from None
     addresses = [str(info[4][0]).split("%")[0] for info in infos]
-    if not addresses or not all(_global(ipaddress.ip_address(a)) for a in addresses):
+    if not addresses or not all(is_public_address(a) for a in addresses):
         raise OSError(f"{host} is not a public address")
     return addresses[0]
 
@@ -361,7 +411,44 @@ def _download(url: str, target: Path, budget: _Budget) -> None:
 
 class BusyError(ConversationError):
     """A request refused for fair use: the caller has one running already, or the queue is
-    full. Says how many requests are ahead."""
+    full. Says how many requests are ahead (``ahead``; None: the caller's own is running)."""
+
+    def __init__(self, message: str, ahead: int | None = None) -> None:
+        super().__init__(message)
+        self.ahead = ahead
+
+
+class LoginReplies:
+    """The logins with a reply being written, on the page or through ``ask``: each login has
+    at most one at a time, across all its tabs, sessions and programs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    def running(self, user: str) -> bool:
+        with self._lock:
+            return bool(user) and user in self._running
+
+    @contextlib.contextmanager
+    def hold(self, user: str) -> Iterator[None]:
+        """Mark ``user``'s reply as running (nothing for no login); BusyError if one is."""
+        if not user:
+            yield
+            return
+        with self._lock:
+            if user in self._running:
+                raise BusyError(LOGIN_BUSY)
+            self._running.add(user)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(user)
+
+
+LOGIN_BUSY = ("busy: a reply for your login is already being written (in another tab or "
+              "program); wait for it to finish")
 
 
 class _Ticket:
@@ -414,9 +501,11 @@ class FairGate:
                 raise BusyError(f"busy: you have {mine} requests in progress already; wait "
                                 "for one to finish")
             if ahead >= self.slots + self.queue_size:
-                raise BusyError(f"busy: {ahead} requests ahead of you; try again shortly")
+                raise BusyError(f"busy: {ahead} requests ahead of you; try again shortly",
+                                ahead)
             ticket = _Ticket(self, client)
             self._tickets.append(ticket)
+            self._cond.notify_all()
         try:
             yield ticket
         finally:
@@ -431,56 +520,57 @@ class FairGate:
         for ticket in self._order:
             if ticket.client not in busy:
                 return ticket
-        return self._order[0] if self._order else None
+        # A login never has two running; a session without one may use a free slot.
+        return next((t for t in self._order if not t.client.startswith("user:")), None)
 
     @property
     def in_flight(self) -> int:
         with self._cond:
             return len(self._tickets)
 
+    def wait_in_flight(self, count: int, timeout_s: float) -> bool:
+        """Wait until at least ``count`` requests are admitted (False: not within the time)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._tickets) >= count, timeout_s)
+
 
 class ApiHandlers:
     """``ask`` and ``model_info`` for MCP clients and API callers."""
 
     def __init__(self, config: AppConfig, manager: ModelManager,
-                 store: ConversationStore | None = None) -> None:
+                 store: ConversationStore | None = None,
+                 replies: LoginReplies | None = None) -> None:
         self.config = config
         self.manager = manager
         self.store = store or ConversationStore()
         self.gate = FairGate(config.concurrency, config.queue_size)
+        self.replies = replies or LoginReplies()
 
     def ask(self, text: str, files: list[str] | None, conversation: str,
-            settings: Settings, client: str = "") -> dict[str, Any]:
+            settings: Settings, client: str = "", user: str = "") -> dict[str, Any]:
         """Answer ``text`` about ``files``; see the tool's description in wiring. ``client``
-        names the caller for fair use (a login or a session)."""
-        from ..media import ingest
-
+        names the caller for fair use (a login or a session); ``user`` is the login, whose
+        replies on the page count too."""
         self.manager.require("en")  # refuse at once while no model is ready
         choice = settings.media(self.config.media)
-        with self.gate.enter(client) as ticket:
-            folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
-            try:
-                # Downloads happen before the model's slot is taken; decoding after.
-                paths = fetch_files(list(files or []), folder,
-                                    FetchRules.from_config(self.config,
-                                                           choice.limits.max_upload_mb))
-                with ticket.turn():
-                    engine = self.manager.require("en")
-                    if conversation:
-                        session = self.store.get(conversation, engine, self.config.media)
-                    else:
-                        session = Session(engine, limits=self.config.media)
-                    session.system_prompt = settings.system_prompt
-                    parts = ingest(paths, choice.limits, existing=session.parts,
-                                   **choice.options()) if paths else []
-                    updates = list(session.submit(text, parts,
-                                                  sampling=settings.sampling(engine.family)))
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+        if self.replies.running(user):
+            raise BusyError(LOGIN_BUSY)
+        key = conversation or self.store.reserve(client)  # a full store refuses at once
+        try:
+            with self.gate.enter(client) as ticket:
+                session, updates = self._answer(text, files, conversation, settings, choice,
+                                                ticket, user)
+        except BaseException:
+            if not conversation:
+                self.store.cancel(key)
+            raise
         if not updates:
+            if not conversation:
+                self.store.cancel(key)
             raise GlmvError("the engine produced no reply")
+        if not conversation:
+            self.store.fill(key, session)
         reply = session.reply()
-        key = conversation or self.store.open(session)
         return {
             "answer": reply.answer,
             "thinking": reply.thinking,
@@ -491,6 +581,39 @@ class ApiHandlers:
             "stats": reply.stats_line(),
             "conversation": key,
         }
+
+    def _answer(self, text: str, files: list[str] | None, conversation: str,
+                settings: Settings, choice: MediaChoice, ticket: _Ticket,
+                user: str) -> tuple[Session, list[Any]]:
+        """Fetch the files, then in the model's slot decode them (under the decode budget
+        the page's previews share) and answer."""
+        from ..media import ingest
+        from ..media.inflight import DECODING, decode_cost
+
+        folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
+        try:
+            # Downloads happen before the model's slot is taken; decoding after.
+            paths = fetch_files(list(files or []), folder,
+                                FetchRules.from_config(self.config,
+                                                       choice.limits.max_upload_mb))
+            with ticket.turn(), self.replies.hold(user):
+                engine = self.manager.require("en")
+                if conversation:
+                    session = self.store.get(conversation, engine, self.config.media)
+                else:
+                    session = Session(engine, limits=self.config.media)
+                session.system_prompt = settings.system_prompt
+                parts = []
+                if paths:
+                    cost = sum(decode_cost(p, choice.limits) for p in paths)
+                    with DECODING.hold(cost):
+                        parts = ingest(paths, choice.limits, existing=session.parts,
+                                       **choice.options())
+                updates = list(session.submit(text, parts,
+                                              sampling=settings.sampling(engine.family)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return session, updates
 
     def model_info(self) -> dict[str, Any]:
         from ..models import FAMILIES

@@ -11,6 +11,7 @@ and the HTML preview come from the finished Reply, once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
@@ -27,6 +28,7 @@ from ..reasons import reason
 from ..sanitize import chat_markdown
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
+from .api import LOGIN_BUSY, BusyError, FairGate, LoginReplies
 from .attach import Attachments, attachment_report, read_attachments, refusal_text
 from .i18n import t
 from .layout import Ui
@@ -76,11 +78,15 @@ class ChatHandlers:
     """The conversation's event handlers; one instance per app, state per browser session."""
 
     def __init__(self, config: AppConfig, manager: ModelManager, registry: SessionRegistry,
-                 ui: Ui) -> None:
+                 ui: Ui, replies: LoginReplies | None = None) -> None:
         self.config = config
         self.manager = manager
         self.registry = registry
         self.ui = ui
+        # The page's generation slots: one reply per tab, and with logins one per login
+        # (its tabs and its ``ask`` calls together); at most the queue's size wait.
+        self.gate = FairGate(config.concurrency, config.queue_size, per_client=1)
+        self.replies = replies or LoginReplies()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -175,7 +181,28 @@ class ChatHandlers:
     # -- generation --------------------------------------------------------------------------
 
     def stream(self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]],
-               index: int) -> Iterator[Outputs]:
+               index: int, request: Any = None) -> Iterator[Outputs]:
+        """Wait for one of the page's slots, then drive the reply (:meth:`_stream`); a login
+        with a reply running elsewhere, or a full queue, is refused at once."""
+        user = str(getattr(request, "username", None) or "")
+        client = f"user:{user}" if user else f"session:{getattr(request, 'session_hash', '')}"
+        with contextlib.ExitStack() as held:
+            try:
+                if self.replies.running(user):
+                    raise BusyError(LOGIN_BUSY)
+                ticket = held.enter_context(self.gate.enter(client))
+                held.enter_context(ticket.turn())
+                held.enter_context(self.replies.hold(user))
+            except BusyError as exc:
+                log.info("not sent: %s", exc)
+                why = t(cs.lang, "busy_login") if exc.ahead is None else t(
+                    cs.lang, "busy_queue", n=exc.ahead)
+                yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=why)}")
+                return
+            yield from self._stream(cs, make, index)
+
+    def _stream(self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]],
+                index: int) -> Iterator[Outputs]:
         """Drive one reply: throttled frames while it streams, the finished view at the end."""
         ui = self.ui
         try:
@@ -281,7 +308,7 @@ class ChatHandlers:
         parts = att.parts
         cs.sent = tuple(paths)
         yield from self.stream(cs, lambda: session.submit(text, parts, sampling=sampling),
-                               len(session.turns))
+                               len(session.turns), request)
 
     def regenerate(self, request: Any, settings: Settings) -> Iterator[Outputs]:
         """Answer the last message again."""
@@ -295,7 +322,7 @@ class ChatHandlers:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
         yield from self.stream(cs, lambda: session.regenerate(sampling=sampling),
-                               len(session.turns) - 1)
+                               len(session.turns) - 1, request)
 
     def edit(self, request: Any, index: int, text: str,
              settings: Settings) -> Iterator[Outputs]:
@@ -310,7 +337,7 @@ class ChatHandlers:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
         yield from self.stream(cs, lambda: session.edit(index, text or "", sampling=sampling),
-                               index)
+                               index, request)
 
     def edit_event(self, request: Any, data: Any, settings: Settings) -> Iterator[Outputs]:
         """The Chatbot's own edit event: map the message index to its turn."""

@@ -2,8 +2,8 @@
 
 Settings reach every generating endpoint as named parameters (Gradio's ``inputs_kwargs``), so an
 API or MCP caller sees ``temperature``, ``max_new_tokens``… rather than ``param_3``. Generation
-shares one concurrency group (the queue's limit); Stop and the cheap handlers never wait behind a
-generation.
+waits for the chat's own fair gate (one reply per tab, and per login with logins); Stop and the
+cheap handlers never wait behind a generation.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     busy_out = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
     # The notice beside the input stays the last output (API clients read it there).
     gen_out = [ui.chatbot, ui.chat_input, *html_out, *busy_out, *attach_out]
-    gen: dict[str, Any] = {"concurrency_id": "generate", "concurrency_limit": "default",
-                           "show_progress": "hidden"}
+    # Generation waits for a slot of the page's own fair gate (ChatHandlers.stream), which
+    # refuses a login's second reply at once, rather than in Gradio's queue.
+    gen: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     tick_out = [ui.model_status, ui.model_details, ui.timer, ui.thinking, ui.thinking_budget,
                 ui.model_acc, ui.sampling_note, ui.notice, ui.temperature, ui.top_p, ui.top_k,
@@ -250,7 +251,7 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
         user = getattr(request, "username", None)
         client = f"user:{user}" if user else f"session:{getattr(request, 'session_hash', '')}"
         try:
-            return json.dumps(api.ask(text, files, conversation, settings, client),
+            return json.dumps(api.ask(text, files, conversation, settings, client, user or ""),
                               ensure_ascii=False)
         except GlmvError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
