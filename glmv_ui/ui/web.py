@@ -14,7 +14,8 @@ list, see :func:`glmv_ui.ui.launch_options`.
   that browser: the page, its config and the streamed events. A file URL answers only to the
   browser it was named to; another browser, a request without the cookie, and a request for a
   file of another app instance get 404. Each app has its own guard, so it serves only what it
-  handed out itself.
+  handed out itself. The path is judged as Gradio's file route serves it (decoded once, then
+  ``os.path.abspath``); one that does not normalise cleanly is 404 for everyone.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ COOKIE = "glmv_browser"
 MAX_FILES = 100_000  # remembered (path, browser) pairs; the oldest are forgotten first
 _CARRY = 4096  # bytes kept from one chunk to find a path split across two
 _FILE_ROUTE = re.compile(r"(?:^|/)file(?:=|/)(.+)$")
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")  # left after the one decoding: encoded twice
 _SCANNED = (b"text/", b"application/json")  # the page, its config, events; not the bundles
 
 
@@ -158,16 +160,25 @@ class FileGuard:
         self._named = re.compile(rb"(?:" + alternatives + rb")/[^\"'\\\s<>?#&]+")
 
     def _guarded(self, path: str) -> str | None:
-        """The normalised file path of a file route's request, if it lies under a root."""
+        """What a file route's request asks for: ``None`` when it is no file route or names
+        no local file under a root (Gradio's own rules then apply), ``""`` when the path does
+        not normalise cleanly (always refused), else the file path Gradio would serve.
+
+        ``path`` is the request's path as Gradio's route sees it (decoded once); Gradio serves
+        ``os.path.abspath`` of it, so a clean path is one that is already its own abspath."""
         m = _FILE_ROUTE.search(path)
         if m is None:
             return None
-        target = unquote(m.group(1))
-        if "://" in target:
-            return None
-        target = os.path.normpath("/" + target.lstrip("/"))
+        target = m.group(1)
+        if target.startswith(("http://", "https://")):
+            return None  # a URL, not a file of this server (Gradio's URL route)
+        if (not target.startswith("/") or "\\" in target or "\x00" in target
+                or "://" in target or _ENCODED.search(target)
+                or os.path.abspath(target) != target):
+            return ""
+        real = os.path.realpath(target)
         for root in self.roots:
-            if target == root or target.startswith(root + "/"):
+            if any(p == root or p.startswith(root + "/") for p in (target, real)):
                 return target
         return None
 
@@ -184,7 +195,7 @@ class FileGuard:
         owner = _cookie(scope)
         target = self._guarded(str(scope.get("path") or ""))
         if target is not None:
-            if owner and self.owners.owns(target, owner):
+            if target and owner and self.owners.owns(target, owner):
                 await self.app(scope, receive, send)
             else:
                 await _not_found(send)
