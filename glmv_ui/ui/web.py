@@ -201,8 +201,7 @@ class FileGuard:
         except ValueError:
             return ""  # not JSON: Gradio answers it
         for path in _file_paths(data):
-            if path.startswith(("http://", "https://")):
-                continue  # Gradio fetches URLs itself, from public addresses only
+            # A URL too: Gradio would fetch it; files by URL go through ask's own rules.
             try:
                 caller_path(path)
             except CallerPathError as exc:

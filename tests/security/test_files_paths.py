@@ -93,6 +93,7 @@ def test_paths_outside_the_upload_folder_are_refused_by_base_name(
         str(other): other.name,
         "relative/x.json": "x.json",
         f"file://{secret}": secret.name,
+        "http://127.0.0.1:9/conv.json": "conv.json",                # Gradio would fetch it
     }
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
