@@ -89,6 +89,7 @@ TEMPLATES: dict[str, str] = {
     "_comma": ", ",
     # Any file (glmv_ui.media.ingest, rules)
     "file.empty": "is empty (0 bytes); check that the file was saved in full and upload it again",
+    "file.not_uploaded": "was not uploaded to this app: attach the file from your computer",
     "file.missing": "cannot be read: the uploaded copy is gone (uploads expire after a while); "
                     "attach the file again",
     "file.unreadable": "could not be read: it is damaged or in a form this app does not read; "

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import GlmvError, MediaError, PasswordRequiredError
 from ..media.budget import check_budget, estimate_visual_tokens
 from ..media.parts import MediaPart
+from ..reasons import reason
 from .i18n import t
 from .reasons_zh import reason_text
 from .settings import MediaChoice
@@ -74,8 +75,11 @@ class Attachments:
 
 
 def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice: MediaChoice,
-                     password: str = "") -> Attachments:
-    """Read each file on its own, in order, each against the media before it."""
+                     password: str = "", check: Callable[[str], str] | None = None,
+                     ) -> Attachments:
+    """Read each file on its own, in order, each against the media before it. ``check`` gives
+    the path to read for a path a caller named, or refuses it (a :class:`GlmvError`) before
+    anything is read (see :func:`glmv_ui.ui.uploads.caller_path`)."""
     from ..media import ingest
     from ..media.inflight import DECODING, decode_cost
 
@@ -84,14 +88,22 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
     for path in paths:
         name = display_name(os.path.basename(path))
         try:
+            real = check(path) if check is not None else path
             # Shared by all sessions: a bounded number of reads, within one memory budget.
-            with DECODING.hold(decode_cost(path, choice.limits)):
-                parts = ingest([path], choice.limits, existing=before,
+            with DECODING.hold(decode_cost(real, choice.limits)):
+                parts = ingest([real], choice.limits, existing=before,
                                password=password or None, **choice.options())
         except GlmvError as exc:
             # An ordinary refusal: a line in the log, never a traceback.
             log.info("upload refused: %s", exc)
             outcomes.append(FileOutcome(path, name, error=exc))
+            continue
+        except OSError as exc:
+            # The file went away or cannot be opened: the caller gets its name and a plain
+            # reason, never the library's text (which names server paths).
+            log.warning("upload %s could not be read: %s", name, exc)
+            outcomes.append(FileOutcome(path, name, error=MediaError(name, reason(
+                "file.missing"))))
             continue
         before += parts
         outcomes.append(FileOutcome(path, name, tuple(parts)))

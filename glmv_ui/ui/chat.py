@@ -106,7 +106,8 @@ class ChatHandlers:
         key = (tuple(paths), choice, tuple(id(p) for p in existing),
                hashlib.sha256(password.encode()).hexdigest())
         if cs.attached is None or cs.attached[0] != key:
-            cs.attached = (key, read_attachments(paths, existing, choice, password))
+            cs.attached = (key, read_attachments(paths, existing, choice, password,
+                                                 check=caller_check(cs)))
         return cs.attached[1]
 
     def notice(self, text: str) -> Outputs:
@@ -406,10 +407,30 @@ class ChatHandlers:
         if tuple(paths) == cs.sent:
             yield {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
             return
-        if waiting_for_decoding(paths, settings.media(self.config.media).limits):
+        if waiting_for_decoding(usable_paths(cs, paths), settings.media(self.config.media).limits):
             yield self.notice(reason_line(reason("preview.waiting"), cs.lang))
         att = self.attachments(cs, paths, settings, password)
         yield self.attach_outputs(cs, message, att, settings)
+
+
+def caller_check(cs: ChatState) -> Callable[[str], str]:
+    """The rule for a path this session's caller named: in Gradio's upload folder or in the
+    session's own media folder (see :mod:`glmv_ui.ui.uploads`)."""
+    from .uploads import caller_path
+
+    return lambda path: caller_path(path, own=(cs.dir,))
+
+
+def usable_paths(cs: ChatState, paths: list[str]) -> list[str]:
+    """The real paths of those of ``paths`` the rule allows (the others are not looked at)."""
+    check = caller_check(cs)
+    out = []
+    for path in paths:
+        try:
+            out.append(check(path))
+        except GlmvError:
+            continue
+    return out
 
 
 def _path(file: Any) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 import gradio as gr
 
 from ..config import TINY_MAX_NEW_TOKENS, AppConfig, default_sampling, is_tiny_model
-from ..errors import GlmvError
+from ..errors import ConversationError, GlmvError
 from ..models import FAMILIES
+from ..reasons import reason
 from .chat import ChatHandlers
 from .i18n import t
 from .layout import Ui, chat_placeholder, title_markdown
@@ -208,14 +209,25 @@ class PanelHandlers:
         from .. import export
 
         cs = self.registry.get(request)
-        path = file if isinstance(file, str) else getattr(file, "name", None) or file.get("path")
+        path = file if isinstance(file, str) else getattr(file, "name", None) or (
+            file.get("path") if isinstance(file, dict) else None)
+        from .uploads import base_name, caller_path
+
         try:
             engine = self.manager.require(cs.lang)
-            convo = export.read_json(path, limits=self.config.media)
+            # A caller names the file: only an upload (or this session's own file) is read.
+            convo = export.read_json(caller_path(path, own=(cs.dir,)), limits=self.config.media)
         except GlmvError as exc:
             logging.getLogger("glmv_ui").info("import refused: %s", exc)
             return self.chat.notice(
                 f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(exc, cs.lang))}")
+        except Exception:  # library text may name server paths: it is logged only
+            logging.getLogger("glmv_ui").exception("import of %s failed",
+                                                   base_name(str(path or "")))
+            refusal = ConversationError(reason("file.unreadable"),
+                                        subject=base_name(str(path or "")))
+            return self.chat.notice(
+                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}")
         session = cs.ensure_session(engine, self.config)
         session.stop()
         session.turns = convo.turns

@@ -9,23 +9,29 @@ list, see :func:`glmv_ui.ui.launch_options`.
   every response: the page can load images and media only from itself, ``data:`` and ``blob:``,
   connect only to itself, submit forms only to itself, and frame nothing but its own and the
   sealed preview (a ``srcdoc`` frame, which carries its own stricter policy).
+* :class:`FileGuard` also refuses (422, the file's base name only) any request whose JSON names
+  a FileData path the caller may not use (:func:`glmv_ui.ui.uploads.caller_path`, or a file
+  of the app's media folder named to this browser), before Gradio would copy it into its cache.
 * :class:`FileGuard` gives each browser a random cookie and remembers which file paths (in
   Gradio's cache and under :func:`~glmv_ui.ui.state.media_root`) the server's responses named to
   that browser: the page, its config and the streamed events. A file URL answers only to the
   browser it was named to; another browser, a request without the cookie, and a request for a
   file of another app instance get 404. Each app has its own guard, so it serves only what it
-  handed out itself.
+  handed out itself. The path is judged as Gradio's file route serves it (decoded once, then
+  ``os.path.abspath``); one that does not normalise cleanly is 404 for everyone.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import secrets
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -33,6 +39,8 @@ from typing import Any
 from urllib.parse import unquote
 
 __all__ = ["COOKIE", "CSP", "FileGuard", "SecurityHeaders", "middleware"]
+
+_log = logging.getLogger("glmv_ui")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -60,9 +68,11 @@ CSP = "; ".join([
     "base-uri 'self'",
 ])
 COOKIE = "glmv_browser"
+MAX_JSON_BODY = 64 * 1024 * 1024  # a JSON request checked for file paths, at most
 MAX_FILES = 100_000  # remembered (path, browser) pairs; the oldest are forgotten first
 _CARRY = 4096  # bytes kept from one chunk to find a path split across two
 _FILE_ROUTE = re.compile(r"(?:^|/)file(?:=|/)(.+)$")
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")  # left after the one decoding: encoded twice
 _SCANNED = (b"text/", b"application/json")  # the page, its config, events; not the bundles
 
 
@@ -158,18 +168,49 @@ class FileGuard:
         self._named = re.compile(rb"(?:" + alternatives + rb")/[^\"'\\\s<>?#&]+")
 
     def _guarded(self, path: str) -> str | None:
-        """The normalised file path of a file route's request, if it lies under a root."""
+        """What a file route's request asks for: ``None`` when it is no file route or names
+        no local file under a root (Gradio's own rules then apply), ``""`` when the path does
+        not normalise cleanly (always refused), else the file path Gradio would serve.
+
+        ``path`` is the request's path as Gradio's route sees it (decoded once); Gradio serves
+        ``os.path.abspath`` of it, so a clean path is one that is already its own abspath."""
         m = _FILE_ROUTE.search(path)
         if m is None:
             return None
-        target = unquote(m.group(1))
-        if "://" in target:
-            return None
-        target = os.path.normpath("/" + target.lstrip("/"))
+        target = m.group(1)
+        if target.startswith(("http://", "https://")):
+            return None  # a URL, not a file of this server (Gradio's URL route)
+        if (not target.startswith("/") or "\\" in target or "\x00" in target
+                or "://" in target or _ENCODED.search(target)
+                or os.path.abspath(target) != target):
+            return ""
+        real = os.path.realpath(target)
         for root in self.roots:
-            if target == root or target.startswith(root + "/"):
+            if any(p == root or p.startswith(root + "/") for p in (target, real)):
                 return target
         return None
+
+    def _foreign_file(self, body: bytes, owner: str) -> str:
+        """The refusal of the first file a request's JSON names that its caller may not use
+        (see :mod:`glmv_ui.ui.uploads`), or ``""``. A file the app made is allowed to the
+        browser it was shown to."""
+        from .uploads import CallerPathError, caller_path
+
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return ""  # not JSON: Gradio answers it
+        for path in _file_paths(data):
+            # A URL too: Gradio would fetch it; files by URL go through ask's own rules.
+            try:
+                caller_path(path)
+            except CallerPathError as exc:
+                plain = os.path.abspath(path) if os.path.isabs(path) else ""
+                if plain and owner and plain == os.path.normpath(path) and \
+                        self._guarded("/file=" + plain) and self.owners.owns(plain, owner):
+                    continue
+                return str(exc)
+        return ""
 
     def _record(self, data: bytes, owner: str) -> None:
         found = {os.path.normpath(unquote(m.decode("utf-8", "replace")))
@@ -182,9 +223,21 @@ class FileGuard:
             await self.app(scope, receive, send)
             return
         owner = _cookie(scope)
+        if scope.get("method") == "POST" and \
+                _header(scope, b"content-type").startswith(b"application/json"):
+            body = await _read_body(receive)
+            if body is None:
+                await _refuse(send, 413, b"Request too large")
+                return
+            refusal = self._foreign_file(body, owner)
+            if refusal:
+                _log.info("request refused: %s", refusal)  # an ordinary refusal: one line
+                await _refuse_files(send, refusal)
+                return
+            receive = _replay(body, receive)
         target = self._guarded(str(scope.get("path") or ""))
         if target is not None:
-            if owner and self.owners.owns(target, owner):
+            if target and owner and self.owners.owns(target, owner):
                 await self.app(scope, receive, send)
             else:
                 await _not_found(send)
@@ -213,6 +266,70 @@ class FileGuard:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+
+def _file_paths(data: Any, depth: int = 0) -> Iterator[str]:
+    """The ``path`` of every FileData (``meta._type == "gradio.FileData"``) in a JSON value;
+    Gradio moves exactly these into its cache. Non-string paths are yielded as ``""``."""
+    if depth > 64:
+        yield ""  # deeper than any request of the page: refused
+        return
+    if isinstance(data, dict):
+        meta = data.get("meta")
+        if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
+            path = data.get("path")
+            yield path if isinstance(path, str) else ""
+        for value in data.values():
+            yield from _file_paths(value, depth + 1)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _file_paths(value, depth + 1)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or ``None`` past :data:`MAX_JSON_BODY`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = bytes(message.get("body") or b"")
+        size += len(chunk)
+        if size > MAX_JSON_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` once, then what the connection sends next."""
+    sent = [False]
+
+    async def again() -> Message:
+        if not sent[0]:
+            sent[0] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
+async def _refuse_files(send: Send, message: str) -> None:
+    """422 in the form Gradio's clients show as a validation message (one line, no path)."""
+    detail = [{"__type__": "validate", "is_valid": False, "parameter_name": "files",
+               "message": message}]
+    await _refuse(send, 422, json.dumps({"detail": detail}).encode(), b"application/json")
+
+
+async def _refuse(send: Send, status: int, body: bytes,
+                  kind: bytes = b"text/plain; charset=utf-8") -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _set_cookie(value: str, secure: bool) -> bytes:
