@@ -58,8 +58,7 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
         api = ApiHandlers(config, manager, replies=replies)
         manager.on_release(api.store.release_all)
         wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry, api)
-    # Generation waits in the chat's own fair gate; Gradio's queue only hands events to
-    # workers, and is bounded so that a flood of sessions is refused rather than kept waiting.
+    # Bounded, so that a flood of sessions is refused at once rather than kept waiting.
     demo.queue(default_concurrency_limit=max(1, config.concurrency),
                max_size=page_queue_size(config))
     demo.glmv_model = manager

@@ -28,7 +28,7 @@ from ..reasons import reason
 from ..sanitize import chat_markdown
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
-from .api import LOGIN_BUSY, BusyError, FairGate, LoginReplies
+from .api import BusyError, LoginReplies
 from .attach import Attachments, attachment_report, read_attachments, refusal_text
 from .i18n import t
 from .layout import Ui
@@ -83,9 +83,7 @@ class ChatHandlers:
         self.manager = manager
         self.registry = registry
         self.ui = ui
-        # The page's generation slots: one reply per tab, and with logins one per login
-        # (its tabs and its ``ask`` calls together); at most the queue's size wait.
-        self.gate = FairGate(config.concurrency, config.queue_size, per_client=1)
+        # With logins, one reply per login: its tabs and its ``ask`` calls together.
         self.replies = replies or LoginReplies()
 
     # -- helpers -----------------------------------------------------------------------------
@@ -183,22 +181,16 @@ class ChatHandlers:
 
     def stream(self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]],
                index: int, request: Any = None) -> Iterator[Outputs]:
-        """Wait for one of the page's slots, then drive the reply (:meth:`_stream`); a login
-        with a reply running elsewhere, or a full queue, is refused at once."""
+        """Drive the reply (:meth:`_stream`) in one of the page's queue slots; with logins, a
+        login with a reply running elsewhere (another tab, session or ``ask``) is refused at
+        once."""
         user = str(getattr(request, "username", None) or "")
-        client = f"user:{user}" if user else f"session:{getattr(request, 'session_hash', '')}"
         with contextlib.ExitStack() as held:
             try:
-                if self.replies.running(user):
-                    raise BusyError(LOGIN_BUSY)
-                ticket = held.enter_context(self.gate.enter(client))
-                held.enter_context(ticket.turn())
                 held.enter_context(self.replies.hold(user))
             except BusyError as exc:
                 log.info("not sent: %s", exc)
-                why = t(cs.lang, "busy_login") if exc.ahead is None else t(
-                    cs.lang, "busy_queue", n=exc.ahead)
-                yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=why)}")
+                yield self.notice(f"⚠ {t(cs.lang, 'not_sent', reason=t(cs.lang, 'busy_login'))}")
                 return
             yield from self._stream(cs, make, index)
 

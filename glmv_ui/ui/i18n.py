@@ -113,7 +113,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "busy": "A reply is still being generated in this tab; press Stop first.",
         "busy_login": "busy: a reply for your login is already being written (in another tab "
                       "or program); wait for it to finish",
-        "busy_queue": "busy: {n} requests are ahead of you; try again shortly",
         "refused_file": "**{name}** was not attached: it {reason}",
         "refused_other": "**{name}** was not attached: {reason}",
         "refused_detached": "It was removed from the message; nothing else changed.",
@@ -282,7 +281,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_loaded": "模型无法加载：{error}",
         "busy": "此标签页仍在生成回答，请先点击停止。",
         "busy_login": "繁忙：您的登录名已有一个回答正在生成（在其他标签页或程序中），请等待其完成",
-        "busy_queue": "繁忙：前面还有 {n} 个请求，请稍后再试",
         "refused_file": "**{name}** 未能附加：{reason}",
         "refused_other": "**{name}** 未能附加：{reason}",
         "refused_detached": "该文件已从消息中移除；其余内容不变。",

@@ -74,9 +74,10 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
     busy_out = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
     # The notice beside the input stays the last output (API clients read it there).
     gen_out = [ui.chatbot, ui.chat_input, *html_out, *busy_out, *attach_out]
-    # Generation waits for a slot of the page's own fair gate (ChatHandlers.stream), which
-    # refuses a login's second reply at once, rather than in Gradio's queue.
-    gen: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
+    # Generation waits in Gradio's queue (bounded: see create_app), ``concurrency`` replies at
+    # once; with logins a login's second reply is refused at once (ChatHandlers.stream).
+    gen: dict[str, Any] = {"concurrency_id": "generate", "concurrency_limit": "default",
+                           "show_progress": "hidden"}
     cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
     tick_out = [ui.model_status, ui.model_details, ui.timer, ui.thinking, ui.thinking_budget,
                 ui.model_acc, ui.sampling_note, ui.notice, ui.temperature, ui.top_p, ui.top_k,

@@ -1,6 +1,6 @@
 """Fair use through the page's own endpoints: with logins, one reply per login across all its
 sessions, tabs and ``ask`` calls, the next refused at once with "busy"; another login is
-served meanwhile; the page's queue is bounded."""
+served meanwhile; the page's queue is bounded, and one past its bound is refused at once."""
 
 from __future__ import annotations
 
@@ -57,19 +57,29 @@ def test_one_login_runs_one_reply_across_its_sessions(launch_app: Any) -> None:
 
 
 def test_the_pages_queue_is_bounded(launch_app: Any) -> None:
+    import time
+
+    from gradio_client.utils import QueueError
+
+    from glmv_ui.ui import page_queue_size
+
     engine = HeldEngine()
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted", concurrency=1,
-                                queue_size=1), engine)
-    tabs = [_client(demo) for _ in range(3)]
+    config = AppConfig(model="glm4v", engine="scripted", concurrency=1, queue_size=1)
+    demo = launch_app(config, engine)
+    bound = page_queue_size(config)
+    tabs = [_client(demo) for _ in range(bound + 2)]
     try:
         running = tabs[0].submit(_message("one"), api_name="/chat")
         assert engine.started.acquire(timeout=60)
-        waiting = tabs[1].submit(_message("two"), api_name="/chat")
-        # The second is admitted and waits for the slot; the third finds the queue full.
-        assert demo.glmv_chat.gate.wait_in_flight(2, 60) and not waiting.done()
-        notice = _notice(tabs[2].predict(_message("three"), api_name="/chat"))
-        assert notice == "⚠ Not sent: busy: 2 requests are ahead of you; try again shortly"
+        waiting = [tab.submit(_message("more"), api_name="/chat") for tab in tabs[1:-1]]
+        deadline = time.monotonic() + 60
+        while len(demo._queue) < bound and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the server's queue until every request is in it
+        assert len(demo._queue) == bound and not any(job.done() for job in waiting)
+        # One more finds the queue full and is refused at once, not kept waiting.
+        with pytest.raises(QueueError, match="Queue is full"):
+            tabs[-1].predict(_message("one too many"), api_name="/chat")
     finally:
         engine.release.set()
-    assert running.result() and waiting.result()
-    assert engine.texts == ["one", "two"]
+    assert running.result() and all(job.result() for job in waiting)
+    assert engine.texts.count("more") == bound
