@@ -222,6 +222,9 @@ TEMPLATES: dict[str, str] = {
     # Deck packages (glmv_ui.media.archive)
     "deck.dtd": "holds a document type declaration, which slide decks never need and which can "
                 "reach outside the file; save it again as PPTX or ODP and upload that",
+    "deck.encoding": "holds a part ({member}) in an encoding LibreOffice could read past our "
+                     "checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
+                     "upload that",
     "deck.damaged": "is damaged or incomplete and cannot be opened as a slide deck; save it "
                     "again as PPTX or ODP and upload that",
     "deck.total": "holds {total_mb:,.0f} MB once unpacked; slide decks may hold up to "

@@ -123,6 +123,8 @@ ZH: dict[str, str] = {
                               "请重新另存为 PPTX 或 PDF 后上传",
     "deck.dtd": "含有文档类型声明，幻灯片从不需要它，且它可以访问文件之外的内容；请重新另存为 "
                 "PPTX 或 ODP 后上传",
+    "deck.encoding": "含有一个以特殊编码保存的部分（{member}），LibreOffice 能读取它，却能绕过我们"
+                     "的检查；幻灯片应以标准编码保存：请重新另存为 PPTX 或 ODP 后上传",
     "deck.damaged": "已损坏或不完整，无法作为幻灯片打开；请重新另存为 PPTX 或 ODP 后上传",
     "deck.total": "解压后有 {total_mb:,.0f} MB；幻灯片解压后最多 {limit_mb:,} MB：请缩小其中的图片"
                   "或删除视频，或导出为 PDF 后上传",
