@@ -141,6 +141,14 @@ TEMPLATES: dict[str, str] = {
                              "megapixels are accepted: reduce its size and upload it again",
     "image.pixels": "is {width}x{height} pixels, more than the {limit:,} megapixels that can be "
                     "opened safely; reduce its size and upload it again",
+    "image.jpeg_progressive": "is a progressive JPEG of {width}x{height} pixels ({channels} "
+                              "channels), which must be held whole while decoding: "
+                              "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
+                              "take; save it smaller or as a baseline JPEG and upload that",
+    "image.jpeg_multiscan": "is a multi-scan JPEG of {width}x{height} pixels ({channels} "
+                            "channels), which must be held whole while decoding: "
+                            "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
+                            "take; save it smaller or as a baseline JPEG and upload that",
     "image.decoded": "would take {decoded_mb:,.0f} MB once decoded ({width}x{height} pixels, "
                      "{channels} channels of {bits} bits), more than the {limit_mb:,} MB an image "
                      "may take here; save it smaller or as 8-bit RGB JPEG and upload that",
@@ -166,6 +174,21 @@ TEMPLATES: dict[str, str] = {
     "pdf.damaged": "is damaged, and none of its pages can be read; open it in a PDF viewer, save "
                    "or print it again as PDF, and upload that",
     "pdf.no_pages": "has no pages, so there is nothing to read; upload another file",
+    "pdf.image": "has on page {number:,} an image (object {xref}) of {width}x{height} pixels that "
+                 "would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} MB an "
+                 "image may take; save the PDF with smaller images and upload that",
+    "pdf.images": "has on page {number:,} {count:,} images that would take {decoded_mb:,.0f} MB to "
+                  "decode together, more than the {limit_mb:,} MB a page may take; save the PDF "
+                  "with smaller images and upload that",
+    "slides.image": "has on slide {number:,} an image (object {xref}) of {width}x{height} pixels "
+                    "that would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} "
+                    "MB an image may take; use smaller pictures and upload it again",
+    "slides.images": "has on slide {number:,} {count:,} images that would take {decoded_mb:,.0f} "
+                     "MB to decode together, more than the {limit_mb:,} MB a slide may take; use "
+                     "smaller pictures and upload it again",
+    "pdf.pattern": "holds a fill pattern (object {xref}) with cells of {cell:.3g} pt, which would "
+                   "be drawn {tiles:,.0f} times over a page, more than the {limit:,} a page may "
+                   "take; save the PDF without it (print it to PDF again) and upload that",
     "pdf.font": "holds a font of more than {limit_mb:,} MB once unpacked (object {xref}), far "
                 "more than any real font; print it again as PDF and upload that",
     "pdf.page_damaged": "is damaged: page {number:,} cannot be shown; choose a page range without "
@@ -199,6 +222,9 @@ TEMPLATES: dict[str, str] = {
     # Deck packages (glmv_ui.media.archive)
     "deck.dtd": "holds a document type declaration, which slide decks never need and which can "
                 "reach outside the file; save it again as PPTX or ODP and upload that",
+    "deck.encoding": "holds a part ({member}) in an encoding LibreOffice could read past our "
+                     "checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
+                     "upload that",
     "deck.damaged": "is damaged or incomplete and cannot be opened as a slide deck; save it "
                     "again as PPTX or ODP and upload that",
     "deck.total": "holds {total_mb:,.0f} MB once unpacked; slide decks may hold up to "

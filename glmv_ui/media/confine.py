@@ -13,7 +13,9 @@ Two independent layers, both applied to every LibreOffice conversion:
    objects (any part holding an OLE2 compound file: ``oleObject*.bin``, ODF ``Object N`` binaries),
    ActiveX parts, VBA projects, Basic and script folders and ODF event listeners are dropped; a
    link to a dropped part goes with it. A part with a document type declaration is refused
-   (neither format allows one, and it is how XML reaches outside files). A picture whose decoded
+   (neither format allows one, and it is how XML reaches outside files), and so is an XML part
+   that is not plain UTF-8 (:func:`check_xml_encoding`): every check here reads bytes as UTF-8,
+   while LibreOffice also reads UTF-16. A picture whose decoded
    size (from its header) passes :data:`REDUCE_ABOVE` is replaced by a copy reduced to the
    image pixel budget, here, under the image reader's own limits, so LibreOffice never decodes a
    7999x7999 picture that ends up as a part of a ~1500-token slide.
@@ -46,8 +48,8 @@ from urllib.parse import unquote
 from ..errors import UnsupportedMediaError
 from ..reasons import reason
 
-__all__ = ["REDUCE_ABOVE", "Confinement", "StripReport", "confinement", "is_package_path",
-           "sandbox_prefix", "strip_package"]
+__all__ = ["REDUCE_ABOVE", "Confinement", "StripReport", "check_encodings", "check_xml_encoding",
+           "confinement", "is_package_path", "sandbox_prefix", "strip_package"]
 
 log = logging.getLogger("glmv_ui")
 
@@ -63,6 +65,10 @@ _RELATIONSHIP = re.compile(
     r"""Relationship\s*>)""", re.S)
 _PREFIXES = re.compile(r"""xmlns:([\w.\-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+_DECLARED = re.compile(rb"""^<\?xml\b[^>]*?\bencoding\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# Byte-order marks of the encodings other than UTF-8 an XML reader may detect by itself.
+_OTHER_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x2b\x2f\x76",
+               b"\xdd\x73\x66\x73", b"\x0e\xfe\xff", b"\x84\x31\x95\x33", b"\xf7\x64\x4c")
 _DROPPED_DIRS = ("ppt/embeddings/", "ppt/activeX/", "Basic/", "Scripts/")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00",
                   b"MM\x00*")
@@ -118,12 +124,45 @@ def strip_package(src: str | os.PathLike[str], dest: str | os.PathLike[str],
                         shutil.copyfileobj(fh, to, 1 << 20)
                     continue
                 data = package.read(info)  # XML parts were bounded by check_package
+                check_xml_encoding(data, info.filename, name)
                 if _DTD.search(data):
                     raise UnsupportedMediaError(name, reason("deck.dtd"))
                 data, removed = _strip_xml(info.filename, data, members)
                 links += removed
                 out.writestr(_copy_info(info), data)
     return StripReport(links, parts)
+
+
+def check_xml_encoding(data: bytes, member: str, name: str) -> None:
+    """Refuse an XML part that is not plain UTF-8: another byte-order mark, a declared encoding
+    other than UTF-8, a NUL byte or bytes UTF-8 does not allow. Every check on packages (links,
+    document types, slide counts) reads the bytes as UTF-8, and LibreOffice reads UTF-16 too."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    declared = _DECLARED.match(body)
+    label = (declared.group(1) or declared.group(2) or b"").strip().lower() if declared else \
+        b"utf-8"
+    try:
+        body.decode("utf-8")
+        plain = True
+    except UnicodeDecodeError:
+        plain = False
+    if (not plain or b"\x00" in body or body.startswith(_OTHER_BOMS)
+            or label not in (b"utf-8", b"utf8")):
+        raise UnsupportedMediaError(name, reason("deck.encoding", member=member))
+
+
+def check_encodings(src: str | os.PathLike[str], name: str) -> None:
+    """:func:`check_xml_encoding` on every XML part of a (checked) package, before anything
+    (the slide count included) reads one."""
+    with zipfile.ZipFile(src) as package:
+        for info in package.infolist():
+            if info.is_dir():
+                continue
+            with package.open(info) as fh:
+                head = fh.read(512)
+            if head.startswith(_PICTURE_MAGIC) or not _is_xml(info.filename, head):
+                continue
+            check_xml_encoding(package.read(info), info.filename, name)
 
 
 def _reduced_picture(package: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes | None:
@@ -164,9 +203,10 @@ def _dropped(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
 
 
 def _is_xml(fname: str, head: bytes) -> bool:
-    if fname.endswith((".xml", ".rels")):
+    if fname.endswith((".xml", ".rels")) or head.startswith(_OTHER_BOMS):
         return True
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    # UTF-16 and UTF-32 markup without a byte-order mark: "<" among NULs.
+    return head[:64].replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _strip_xml(fname: str, data: bytes, members: frozenset[str]) -> tuple[bytes, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from ..config import MediaLimits
@@ -25,8 +26,9 @@ from .parts import MediaPart
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "check_decoded", "check_pixels",
-           "decoded_bytes", "load_image", "to_rgb"]
+__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "JpegFrame", "check_decoded",
+           "check_jpeg_whole", "check_pixels", "decoded_bytes", "jpeg_frame", "load_image",
+           "to_rgb"]
 
 # Above this many pixels an image is refused unread: 64 Mpx RGBA is already 256 MB decoded.
 MAX_DECODE_PIXELS = 64_000_000
@@ -57,6 +59,14 @@ def load_image(path: str | os.PathLike[str] | IO[bytes], name: str | Reason,
     except OSError as exc:
         raise MediaError(name, reason("image.damaged")) from exc
     with img:
+        if img.format in ("JPEG", "MPO"):
+            check_pixels(img.width, img.height, name)
+            frame = _jpeg_frame_of(path)
+            if frame is None and (img.info.get("progressive") or img.info.get("progression")):
+                frame = JpegFrame(img.width, img.height, tuple((1, 1) for _ in img.getbands()),
+                                  True, False)
+            if frame is not None:
+                check_jpeg_whole(frame, name)  # before the draft: its scale does not help
         return _convert(img, name, limits, ImageOps, Image)
 
 
@@ -93,6 +103,108 @@ def check_decoded(width: int, height: int, mode: str, name: str | Reason) -> Non
             "image.decoded", decoded_mb=size / 2**20, width=width, height=height,
             channels=Image.getmodebands(mode), bits=_sample_bits(mode),
             limit_mb=MAX_DECODE_BYTES // 2**20))
+
+
+@dataclass(frozen=True)
+class JpegFrame:
+    """What a JPEG's frame header and first scan header say, read before any pixel."""
+
+    width: int
+    height: int
+    sampling: tuple[tuple[int, int], ...]  # (horizontal, vertical) factor per component
+    progressive: bool  # SOF2, SOF6, SOF10, SOF14
+    multi_scan: bool  # its first scan holds fewer components than the frame
+
+    @property
+    def whole_image(self) -> bool:
+        """Whether the decoder keeps every coefficient of the image while decoding (progressive
+        and multi-scan files), whatever the scale it decodes at."""
+        return self.progressive or self.multi_scan
+
+    def coefficient_bytes(self) -> int:
+        """The size of the whole-image coefficient buffer: 64 16-bit values per 8x8 block of
+        each component, the blocks padded to whole MCUs."""
+        hmax = max(h for h, _ in self.sampling)
+        vmax = max(v for _, v in self.sampling)
+        mcus_x = -(-self.width // (8 * hmax))
+        mcus_y = -(-self.height // (8 * vmax))
+        return sum(mcus_x * h * mcus_y * v * 64 * 2 for h, v in self.sampling)
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
+
+
+def jpeg_frame(fh: IO[bytes]) -> JpegFrame | None:
+    """Walk a JPEG's markers (from the stream's current position) up to its first scan; None
+    when it is not a JPEG or its headers are cut short. Reads headers only."""
+    if fh.read(2) != b"\xff\xd8":
+        return None
+    frame: tuple[int, int, tuple[tuple[int, int], ...], bool] | None = None
+    for _ in range(4096):  # real files have a few dozen segments before the first scan
+        byte = fh.read(1)
+        while byte == b"\xff":
+            byte = fh.read(1)
+        if not byte:
+            return None
+        marker = byte[0]
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            continue  # markers without a length
+        raw = fh.read(2)
+        if len(raw) < 2:
+            return None
+        length = int.from_bytes(raw, "big") - 2
+        if length < 0:
+            return None
+        if marker in _SOF:
+            body = fh.read(length)
+            if len(body) < 6:
+                return None
+            height, width, count = (int.from_bytes(body[1:3], "big"),
+                                    int.from_bytes(body[3:5], "big"), body[5])
+            sampling = tuple((max(1, body[7 + 3 * i] >> 4), max(1, body[7 + 3 * i] & 15))
+                             for i in range(count) if 8 + 3 * i < len(body))
+            if not sampling:
+                return None
+            frame = (width, height, sampling, marker in _PROGRESSIVE_SOF)
+        elif marker == 0xDA:
+            if frame is None:
+                return None
+            scan = fh.read(1)
+            comps = scan[0] if scan else 0
+            return JpegFrame(frame[0], frame[1], frame[2], frame[3],
+                             0 < comps < len(frame[2]))
+        else:
+            fh.seek(length, os.SEEK_CUR)
+    return None
+
+
+def check_jpeg_whole(frame: JpegFrame, name: str | Reason) -> None:
+    """Refuse a progressive or multi-scan JPEG whose whole-image coefficient buffer (which the
+    decoder allocates whatever the scale) exceeds :data:`MAX_DECODE_BYTES`."""
+    if not frame.whole_image:
+        return
+    size = frame.coefficient_bytes()
+    if size > MAX_DECODE_BYTES:
+        raise MediaBudgetError(name, reason(
+            "image.jpeg_progressive" if frame.progressive else "image.jpeg_multiscan",
+            decoded_mb=size / 2**20, width=frame.width, height=frame.height,
+            channels=len(frame.sampling), limit_mb=MAX_DECODE_BYTES // 2**20))
+
+
+def _jpeg_frame_of(path: str | os.PathLike[str] | IO[bytes]) -> JpegFrame | None:
+    try:
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as fh:
+                return jpeg_frame(fh)
+        where = path.tell()
+        try:
+            path.seek(0)
+            return jpeg_frame(path)
+        finally:
+            path.seek(where)
+    except (OSError, ValueError):
+        return None
 
 
 def _shrink(img: Image.Image, target: int, Image: Any) -> Image.Image:

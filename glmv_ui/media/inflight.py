@@ -106,7 +106,8 @@ def release_memory() -> None:
 
 def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
     """The estimated peak memory of reading one file, from its header: an image's decoded size
-    (pixels x channels x bytes per sample, after JPEG draft scaling), a fixed allowance for PDFs
+    (pixels x channels x bytes per sample, after JPEG draft scaling; plus the whole coefficient
+    buffer of a progressive or multi-scan JPEG), a fixed allowance for PDFs
     and videos, LibreOffice's own share for decks. Unknown files cost the smallest share."""
     from .ingest import sniff
 
@@ -118,7 +119,7 @@ def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
         return _BASE[kind]
     from PIL import Image
 
-    from .images import MAX_DECODE_BYTES, decoded_bytes
+    from .images import MAX_DECODE_BYTES, decoded_bytes, jpeg_frame
 
     try:
         with Image.open(path) as img:
@@ -128,6 +129,13 @@ def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
                 scale = min(8, 1 << (scale.bit_length() - 1))
                 width, height = -(-width // scale), -(-height // scale)
             size = decoded_bytes(width, height, img.mode)
+            if img.format == "JPEG":
+                with open(path, "rb") as fh:
+                    frame = jpeg_frame(fh)
+                if frame is not None and frame.whole_image:
+                    coefficients = frame.coefficient_bytes()
+                    size = size + coefficients if coefficients <= MAX_DECODE_BYTES else \
+                        MAX_DECODE_BYTES + 1
             # One the reader refuses from its header costs nothing to refuse.
             return _BASE["image"] + (size if size <= MAX_DECODE_BYTES else 0)
     except Exception:  # noqa: BLE001

@@ -20,6 +20,7 @@ import base64
 import binascii
 import math
 import os
+import re
 import zlib
 from typing import Any, Literal
 
@@ -143,10 +144,17 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
                         "missing")
     zooms = _plan(doc, name, first, last, limits, unit, token_used)
     _check_fonts(doc, name)
+    _check_patterns(doc, name, first, last)
     parts: list[MediaPart] = []
     for number in range(first, last + 1):
         try:
             page = doc.load_page(number - 1)
+        except Exception as exc:  # the renderer's own error types vary by version
+            raise MediaError(name, reason(
+                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
+                number=number)) from exc
+        _check_images(doc, page, name, number, unit)
+        try:
             zoom = zooms[number - first]
             pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
                                   colorspace=pymupdf.csRGB, alpha=False)
@@ -162,6 +170,146 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
                                notes=tuple(notes) if not parts else (),
                                meta={"dpi": round(zoom * 72)}, **where))  # type: ignore[arg-type]
     return parts
+
+
+# The most tiles a tiling pattern may have over a page: MuPDF draws each one (about 35 ns a tile
+# here), so a 0.01 pt step over a letter page (4.8 billion tiles) took 95 s; 2^22 tiles (a step of
+# about 0.34 pt on a letter page) take about 0.15 s.
+MAX_PATTERN_TILES = 2**22
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(_NUMBER, text)]
+
+
+def _check_patterns(doc: Any, name: str, first: int, last: int) -> None:
+    """Refuse a tiling pattern whose cell, in page space (its XStep x YStep through its
+    /Matrix), is so small that filling the largest used page would draw more than
+    :data:`MAX_PATTERN_TILES` tiles. Read from the objects before anything is rendered."""
+    area = max((doc.load_page(n - 1).rect.width * doc.load_page(n - 1).rect.height
+                for n in range(first, last + 1)), default=0.0)
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_get_key(xref, "PatternType") != ("int", "1"):
+                continue
+            steps = [doc.xref_get_key(xref, key) for key in ("XStep", "YStep")]
+            matrix = doc.xref_get_key(xref, "Matrix")
+        except Exception:  # noqa: BLE001 - a broken object: the renderer decides about it
+            continue
+        try:
+            xstep, ystep = (abs(float(value)) for _kind, value in steps)
+        except ValueError:
+            continue
+        a, b, c, d = (_numbers(matrix[1]) + [0.0] * 6)[:4] if matrix[0] == "array" else \
+            (1.0, 0.0, 0.0, 1.0)
+        cell = xstep * ystep * abs(a * d - b * c)
+        tiles = area / cell if cell > 0 else math.inf
+        if tiles > MAX_PATTERN_TILES:
+            raise MediaBudgetError(name, reason(
+                "pdf.pattern", xref=xref, cell=math.sqrt(cell),
+                tiles=min(tiles, 1e18), limit=MAX_PATTERN_TILES))
+
+
+def _components(doc: Any, xref: int, colourspace: str) -> int:
+    """Colour components of an image, from its colour space (4 when it cannot be told)."""
+    known = {"DeviceGray": 1, "CalGray": 1, "Indexed": 1, "Separation": 1, "DeviceRGB": 3,
+             "CalRGB": 3, "Lab": 3, "DeviceCMYK": 4}
+    if colourspace in known:
+        return known[colourspace]
+    try:
+        kind, value = doc.xref_get_key(xref, "ColorSpace")
+        if kind == "xref":
+            value = doc.xref_object(int(value.split()[0]), compressed=True)
+        icc = re.search(r"/ICCBased\s*(\d+)\s+0\s+R", value)
+        if icc:
+            count = doc.xref_get_key(int(icc.group(1)), "N")
+            if count[0] == "int" and 1 <= int(count[1]) <= 4:
+                return int(count[1])
+        for space, n in known.items():
+            if value.strip("[] ").startswith("/" + space):
+                return n
+    except Exception:  # noqa: BLE001
+        pass
+    return 4
+
+
+def _jpx_size(data: bytes) -> tuple[int, int, int] | None:
+    """Width, height and components from a JPEG 2000 codestream's SIZ marker."""
+    at = data.find(b"\xff\x4f\xff\x51", 0, 1 << 16)
+    if at < 0 or len(data) < at + 42:
+        return None
+    siz = data[at + 6:]
+    xsiz, ysiz, xo, yo = (int.from_bytes(siz[i:i + 4], "big") for i in (2, 6, 10, 14))
+    return max(0, xsiz - xo), max(0, ysiz - yo), int.from_bytes(siz[34:36], "big")
+
+
+def _image_cost(doc: Any, info: tuple[Any, ...]) -> tuple[int, int, int]:
+    """An image XObject's width, height and the bytes the renderer holds to decode it: pixels x
+    components x bytes per sample; a progressive or multi-scan JPEG's whole coefficient buffer;
+    JPEG 2000 samples as 32-bit integers (OpenJPEG's). Sizes come from the stream's own header
+    where it has one, since that is what the decoder allocates."""
+    import io
+
+    from .images import jpeg_frame
+
+    xref, _smask, width, height, bpc, colourspace = info[:6]
+    try:
+        kind, value = doc.xref_get_key(xref, "Filter")
+    except Exception:  # noqa: BLE001
+        kind, value = "null", ""
+    filters = value.strip("[]").split() if kind in ("name", "array") else []
+    last = filters[-1] if filters else ""
+    comps = _components(doc, xref, str(colourspace))
+    size = int(width) * int(height) * comps * max(8, int(bpc or 8)) // 8
+    if last in ("/DCTDecode", "/DCT") and len(filters) == 1:
+        frame = jpeg_frame(io.BytesIO(doc.xref_stream_raw(xref) or b""))
+        if frame is not None:
+            width, height = max(width, frame.width), max(height, frame.height)
+            size = max(size, frame.width * frame.height * len(frame.sampling))
+            if frame.whole_image:
+                size = max(size, frame.coefficient_bytes())
+    elif last == "/JPXDecode":
+        jpx = _jpx_size(doc.xref_stream_raw(xref) or b"") if len(filters) == 1 else None
+        if jpx is not None:
+            width, height, comps = max(width, jpx[0]), max(height, jpx[1]), max(1, jpx[2])
+        size = int(width) * int(height) * comps * 4
+    return int(width), int(height), size
+
+
+def _check_images(doc: Any, page: Any, name: str, number: int, unit: str) -> None:
+    """Refuse a page using an image (or soft mask) that would decode to more than the image
+    limit, or images that together would, before the page is rendered."""
+    from .images import MAX_DECODE_BYTES
+
+    try:
+        images = page.get_images(full=True)
+    except Exception:  # noqa: BLE001 - the renderer decides about a broken page
+        return
+    seen: dict[int, int] = {}
+    for info in images:
+        entries = [info]
+        if info[1]:
+            try:
+                w, h = (doc.xref_get_key(info[1], k)[1] for k in ("Width", "Height"))
+                entries.append((info[1], 0, int(w), int(h), 8, "DeviceGray"))
+            except Exception:  # noqa: BLE001 - no usable size: the renderer decides
+                pass
+        for entry in entries:
+            if entry[0] in seen:
+                continue
+            width, height, size = _image_cost(doc, entry)
+            seen[entry[0]] = size
+            if size > MAX_DECODE_BYTES:
+                raise MediaBudgetError(name, reason(
+                    "slides.image" if unit == "slide" else "pdf.image", number=number,
+                    xref=entry[0], width=width, height=height, decoded_mb=size / 2**20,
+                    limit_mb=MAX_DECODE_BYTES // 2**20))
+    total = sum(seen.values())
+    if total > MAX_DECODE_BYTES:
+        raise MediaBudgetError(name, reason(
+            "slides.images" if unit == "slide" else "pdf.images", number=number,
+            count=len(seen), decoded_mb=total / 2**20, limit_mb=MAX_DECODE_BYTES // 2**20))
 
 
 def _plan(doc: Any, name: str, first: int, last: int, limits: MediaLimits, unit: str,

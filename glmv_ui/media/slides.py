@@ -42,7 +42,7 @@ from ..errors import MediaError, UnsupportedMediaError
 from ..reasons import reason
 from .archive import check_package, count_in_member
 from .budget import DEFAULT_LIMITS
-from .confine import Confinement, confinement, sandbox_prefix, strip_package
+from .confine import Confinement, check_encodings, confinement, sandbox_prefix, strip_package
 from .parts import MediaPart
 from .pdf import choose_range, render_pdf
 
@@ -76,6 +76,7 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
         suffix = ".pptx"
     if zipfile.is_zipfile(path):
         check_package(path, name, limits)
+        check_encodings(path, name)  # the slide count below reads the parts as UTF-8
     if count_slides(path) == 0:
         # LibreOffice would print an empty deck as one blank page.
         raise MediaError(name, reason("slides.none"))

@@ -60,6 +60,12 @@ ZH: dict[str, str] = {
                              "小尺寸后重新上传",
     "image.pixels": "尺寸为 {width}×{height} 像素，超过了可安全打开的 {limit:,} 百万像素；请缩小尺"
                     "寸后重新上传",
+    "image.jpeg_progressive": "是 {width}×{height} 像素的渐进式 JPEG（{channels} 个通道），解码时"
+                              "必须整张保存在内存中：需要 {decoded_mb:,.0f} MB，超过了每张图片可用"
+                              "的 {limit_mb:,} MB；请缩小尺寸或另存为基线 JPEG 后上传",
+    "image.jpeg_multiscan": "是 {width}×{height} 像素的多扫描 JPEG（{channels} 个通道），解码时"
+                            "必须整张保存在内存中：需要 {decoded_mb:,.0f} MB，超过了每张图片可用"
+                            "的 {limit_mb:,} MB；请缩小尺寸或另存为基线 JPEG 后上传",
     "image.decoded": "解码后需要 {decoded_mb:,.0f} MB（{width}×{height} 像素，{channels} 个通道，"
                      "每个 {bits} 位），超过了此处每张图片可用的 {limit_mb:,} MB；请缩小尺寸或另存"
                      "为 JPEG 后上传",
@@ -79,6 +85,19 @@ ZH: dict[str, str] = {
     "pdf.wrong_password": "无法用该密码打开；请输入正确的密码",
     "pdf.damaged": "已损坏，无法读取任何页面；请在 PDF 阅读器中打开，重新保存或打印为 PDF 后上传",
     "pdf.no_pages": "没有任何页面，没有可读的内容；请上传其他文件",
+    "pdf.image": "第 {number:,} 页中有一张 {width}×{height} 像素的图片（对象 {xref}），解码需要 "
+                 "{decoded_mb:,.0f} MB，超过了每张图片可用的 {limit_mb:,} MB；请以较小的图片另存 "
+                 "PDF 后上传",
+    "pdf.images": "第 {number:,} 页中的 {count:,} 张图片合计解码需要 {decoded_mb:,.0f} MB，超过了每"
+                  "页可用的 {limit_mb:,} MB；请以较小的图片另存 PDF 后上传",
+    "slides.image": "第 {number:,} 张幻灯片中有一张 {width}×{height} 像素的图片（对象 {xref}），解"
+                    "码需要 {decoded_mb:,.0f} MB，超过了每张图片可用的 {limit_mb:,} MB；请换用较小"
+                    "的图片后重新上传",
+    "slides.images": "第 {number:,} 张幻灯片中的 {count:,} 张图片合计解码需要 {decoded_mb:,.0f} "
+                     "MB，超过了每张幻灯片可用的 {limit_mb:,} MB；请换用较小的图片后重新上传",
+    "pdf.pattern": "含有一个填充图案（对象 {xref}），其单元为 {cell:.3g} 磅，在一页上要绘制 "
+                   "{tiles:,.0f} 次，超过了每页可用的 {limit:,} 次；请去掉它（重新打印为 PDF）"
+                   "后上传",
     "pdf.font": "含有解压后超过 {limit_mb:,} MB 的字体（对象 {xref}），远大于任何真实字体；请重新"
                 "打印为 PDF 后上传",
     "pdf.page_damaged": "已损坏：第 {number:,} 页无法显示；请选择不含该页的页码范围，或重新保存为 "
@@ -104,6 +123,8 @@ ZH: dict[str, str] = {
                               "请重新另存为 PPTX 或 PDF 后上传",
     "deck.dtd": "含有文档类型声明，幻灯片从不需要它，且它可以访问文件之外的内容；请重新另存为 "
                 "PPTX 或 ODP 后上传",
+    "deck.encoding": "含有一个以特殊编码保存的部分（{member}），LibreOffice 能读取它，却能绕过我们"
+                     "的检查；幻灯片应以标准编码保存：请重新另存为 PPTX 或 ODP 后上传",
     "deck.damaged": "已损坏或不完整，无法作为幻灯片打开；请重新另存为 PPTX 或 ODP 后上传",
     "deck.total": "解压后有 {total_mb:,.0f} MB；幻灯片解压后最多 {limit_mb:,} MB：请缩小其中的图片"
                   "或删除视频，或导出为 PDF 后上传",

@@ -307,3 +307,63 @@ class Listener:
             self.server.shutdown()
             self.server.server_close()
             thread.join()
+
+
+# --- whole-image JPEGs and what PDFs embed ----------------------------------------------------
+
+def progressive_jpeg(tmp: Path, side: int = 7999, mode: str = "CMYK") -> Path:
+    """A flat ``side`` x ``side`` progressive JPEG (1 MB for 7999 CMYK): the decoder holds all
+    its coefficients (4 x 2 bytes a pixel for CMYK) whatever the scale it decodes at."""
+    path = tmp / f"progressive-{mode.lower()}-{side}.jpg"
+    colour = (10, 200, 30, 0) if mode == "CMYK" else (30, 140, 200)
+    Image.new(mode, (side, side), colour[:len(mode)]).save(path, progressive=True, quality=80)
+    return path
+
+
+def jpeg_in_pdf(tmp: Path, picture: Path) -> Path:
+    """One page showing ``picture`` (a JPEG) as a DCTDecode image, small on the page."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_image(pymupdf.Rect(72, 72, 372, 372), stream=picture.read_bytes())
+    path = tmp / f"{picture.stem}.pdf"
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF made of ``objects`` (1 0 obj ...), with a correct cross-reference table."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    start = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, start))
+    return out.getvalue()
+
+
+def pattern_pdf(tmp: Path, step: str = "0.01", matrix: str = "") -> Path:
+    """A letter page filled with a tiling pattern whose cell is ``step`` pt a side (through the
+    pattern ``matrix`` when given): at 0.01 pt, 4.8 billion tiles."""
+    cell = step.encode()
+    extra = f" /Matrix [{matrix}]".encode() if matrix else b""
+    pattern = (b"<< /Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 %s %s] "
+               b"/XStep %s /YStep %s%s /Resources << >> /Length 20 >>\nstream\n"
+               b"0 0 %s %s re f \nendstream" % (cell, cell, cell, cell, extra, cell, cell))
+    content = b"/Pattern cs /P0 scn 0 0 612 792 re f"
+    data = raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Pattern "
+        b"<< /P0 4 0 R >> >> /Contents 5 0 R >>",
+        pattern, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"])
+    path = tmp / f"pattern-{step}{'-m' if matrix else ''}.pdf"
+    path.write_bytes(data)
+    return path

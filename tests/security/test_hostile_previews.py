@@ -14,7 +14,7 @@ from glmv_ui.media.inflight import DecodeBudget, decode_cost, waiting_for_decodi
 from glmv_ui.reasons import reason
 from glmv_ui.ui.reasons_zh import reason_line
 from tests.mediafiles import image_file
-from tests.security.hostile import probe, rgba_png
+from tests.security.hostile import probe, progressive_jpeg, rgba_png
 
 LIMITS = MediaLimits()
 
@@ -49,6 +49,19 @@ def test_costs_come_from_headers(tmp_path: Path) -> None:
     big = rgba_png(tmp_path, 4000)
     small = image_file(tmp_path, "small.png")
     assert decode_cost(big, LIMITS) > 4000 * 4000 * 4 > decode_cost(small, LIMITS)
+
+
+def test_a_progressive_jpeg_costs_its_coefficients_too(tmp_path: Path) -> None:
+    # Draft scaling shrinks a baseline JPEG's cost; a progressive one also holds every
+    # coefficient (72 MB for 5000x5000 4:2:0), and one over the limit is refused unread.
+    from PIL import Image
+
+    progressive = progressive_jpeg(tmp_path, 5000, "RGB")
+    baseline = tmp_path / "baseline-5000.jpg"
+    Image.new("RGB", (5000, 5000), (30, 140, 200)).save(baseline, quality=80)
+    extra = decode_cost(progressive, LIMITS) - decode_cost(baseline, LIMITS)
+    assert 70 * 2**20 < extra < 75 * 2**20
+    assert decode_cost(progressive_jpeg(tmp_path), LIMITS) < decode_cost(baseline, LIMITS)
 
 
 def test_a_waiting_preview_says_so_in_both_languages(tmp_path: Path) -> None:
