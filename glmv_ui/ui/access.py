@@ -49,8 +49,9 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 PUBLIC_PATHS = frozenset({
     "/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css", "/gradio_api/theme.css",
     "/login", "/login/", "/logout", "/config", "/config/", "/gradio_api/token",
-    "/gradio_api/token/", "/gradio_api/user", "/gradio_api/user/", "/pwa_icon",
-    "/gradio_api/startup-events"})  # Gradio's launch calls it itself; it runs once
+    "/gradio_api/token/", "/gradio_api/user", "/gradio_api/user/", "/pwa_icon"})
+# Gradio's launch calls this itself, once and without a login: it passes only until then.
+STARTUP_PATH = "/gradio_api/startup-events"
 PUBLIC_PREFIXES = ("/static/", "/assets/", "/svelte/", "/pwa_icon/")
 LOGIN_PATHS = ("/login", "/login/")
 BRIDGE_USER = "\0mcp-bridge"  # not a name any login can have
@@ -228,12 +229,19 @@ class AccessGate:
             return
         if user is not None:
             self._as_user(scope, headers, user)
-        elif path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES) and \
-                self._cookie_user(scope, headers) is None:
+        elif not self._public(scope, path) and self._cookie_user(scope, headers) is None:
             await _reply(send, 401, "log in first: send Authorization: Basic with a login of "
                                     "this app", [(b"www-authenticate", b'Basic realm="glmv"')])
             return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _public(scope: Scope, path: str) -> bool:
+        """Whether ``path`` answers without a login: the login page and what it loads, and
+        Gradio's startup call until the launch has made it."""
+        if path == STARTUP_PATH:
+            return getattr(scope.get("app"), "startup_events_triggered", True) is False
+        return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
     # -- logins ----------------------------------------------------------------------------
 

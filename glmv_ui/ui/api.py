@@ -7,8 +7,8 @@ returned, an unguessable token that only that caller holds. Files come by URL (`
 ``data:`` URL) and go through the same upload rules as the page; only globally routable
 addresses are fetched unless the operator allows others (``GLMV_FETCH_PRIVATE=1``), so the tool
 cannot be turned into a way to read the server's own network. The downloads of one request
-share one deadline and one size cap, and happen before the model's slot is taken
-(:class:`FairGate`).
+share one deadline and one size cap; they and the decoding of the files happen before the
+model's slot is taken (:class:`FairGate`), so a slow file holds only its own caller.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hmac
 import ipaddress
 import logging
 import mimetypes
@@ -115,12 +116,14 @@ class ConversationStore:
         self.fill(key, session)
         return key
 
-    def get(self, key: str, engine: Engine, limits: MediaLimits) -> Session:
-        """The conversation ``key`` as a session on ``engine`` (the current model)."""
+    def get(self, key: str, engine: Engine, limits: MediaLimits, caller: str = "") -> Session:
+        """The conversation ``key`` as a session on ``engine`` (the current model). Only the
+        caller that opened it may continue it: for any other the id is as unknown."""
         with self._lock:
             self._reap()
             entry = self._items.get(key)
-            if entry is None or entry.pending:
+            if entry is None or entry.pending or not hmac.compare_digest(
+                    entry.caller.encode("utf-8"), caller.encode("utf-8")):
                 raise ConversationError("unknown or expired conversation id; start a new "
                                         "conversation by leaving it empty")
             entry.seen = time.monotonic()
@@ -481,7 +484,8 @@ class FairGate:
     """The model's slots for API and MCP callers, shared fairly: each caller (a login, else a
     Gradio session) has at most one request running and one more waiting; at most
     ``queue_size`` requests wait in all; further ones are refused at once with how many are
-    ahead. A request waits for its slot with its files on disk, nothing decoded in memory."""
+    ahead. A request's files are fetched and decoded before it asks for a slot, so what
+    waits is bounded by the callers admitted (``per_client`` each, ``queue_size`` in all)."""
 
     def __init__(self, slots: int, queue_size: int, per_client: int = 2) -> None:
         self.slots = max(1, slots)
@@ -559,7 +563,7 @@ class ApiHandlers:
         try:
             with self.gate.enter(client) as ticket:
                 session, updates = self._answer(text, files, conversation, settings, choice,
-                                                ticket, user)
+                                                ticket, user, client)
         except BaseException:
             if not conversation:
                 self.store.cancel(key)
@@ -584,36 +588,45 @@ class ApiHandlers:
 
     def _answer(self, text: str, files: list[str] | None, conversation: str,
                 settings: Settings, choice: MediaChoice, ticket: _Ticket,
-                user: str) -> tuple[Session, list[Any]]:
-        """Fetch the files, then in the model's slot decode them (under the decode budget
-        the page's previews share) and answer."""
+                user: str, client: str) -> tuple[Session, list[Any]]:
+        """Fetch the files and decode them (under the decode budget the page's previews
+        share), then take the model's slot and answer: one caller's slow file never holds
+        the slot another caller's turn waits for."""
         from ..media import ingest
         from ..media.inflight import DECODING, decode_cost
 
         folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
         try:
-            # Downloads happen before the model's slot is taken; decoding after.
             paths = fetch_files(list(files or []), folder,
                                 FetchRules.from_config(self.config,
                                                        choice.limits.max_upload_mb))
+            session = self._session(conversation, client)
+            parts = []
+            if paths:
+                cost = sum(decode_cost(p, choice.limits) for p in paths)
+                with DECODING.hold(cost):
+                    parts = ingest(paths, choice.limits, existing=session.parts,
+                                   **choice.options())
             with ticket.turn(), self.replies.hold(user):
-                engine = self.manager.require("en")
-                if conversation:
-                    session = self.store.get(conversation, engine, self.config.media)
-                else:
-                    session = Session(engine, limits=self.config.media)
+                session = self._session(conversation, client, session)
+                engine = session.engine
                 session.system_prompt = settings.system_prompt
-                parts = []
-                if paths:
-                    cost = sum(decode_cost(p, choice.limits) for p in paths)
-                    with DECODING.hold(cost):
-                        parts = ingest(paths, choice.limits, existing=session.parts,
-                                       **choice.options())
                 updates = list(session.submit(text, parts,
                                               sampling=settings.sampling(engine.family)))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return session, updates
+
+    def _session(self, conversation: str, client: str,
+                 current: Session | None = None) -> Session:
+        """The session to answer in, on the model loaded now (which may have changed while
+        the files were decoded): the caller's conversation, else a new one."""
+        engine = self.manager.require("en")
+        if current is not None and current.engine is engine:
+            return current
+        if conversation:
+            return self.store.get(conversation, engine, self.config.media, client)
+        return Session(engine, limits=self.config.media)
 
     def model_info(self) -> dict[str, Any]:
         from ..models import FAMILIES

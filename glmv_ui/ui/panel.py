@@ -194,7 +194,7 @@ class PanelHandlers:
 
         cs = self.registry.get(request)
         if not cs.turns:
-            raise gr.Error(t(cs.lang, "nothing_to_export"))
+            raise gr.Error(t(cs.lang, "nothing_to_export"), print_exception=False)
         family = cs.session.engine.family if cs.session is not None else self.manager.family
         system = cs.session.system_prompt if cs.session is not None else ""
         cs.dir.mkdir(parents=True, exist_ok=True)

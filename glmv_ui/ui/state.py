@@ -1,4 +1,6 @@
-"""Per-browser-session state of the app: one :class:`ChatState` per ``request.session_hash``.
+"""Per-browser-session state of the app: one :class:`ChatState` per tab, keyed by the login
+and ``request.session_hash`` together (the hash is chosen by the client, so a request that
+carries another login's hash reaches a state of its own, never the other login's).
 
 Each ChatState owns its own :class:`~glmv_ui.session.Session` (so Stop in one tab never touches
 another), the thumbnails of its uploads and the figures drawn for its replies, in a folder of its
@@ -170,7 +172,8 @@ def give_back_memory() -> None:
 
 
 class SessionRegistry:
-    """ChatState per ``request.session_hash``, in a folder of this app instance's own.
+    """ChatState per tab (login and ``request.session_hash``), in a folder of this app
+    instance's own.
 
     A tab that goes away is dropped at once (Gradio's unload); a session that never says
     goodbye (an API client, a lost heartbeat) is dropped once idle for ``idle_s``: the page
@@ -191,8 +194,16 @@ class SessionRegistry:
         self._stop = threading.Event()
         atexit.register(self.close_all)
 
+    @staticmethod
+    def key(request: Any) -> str:
+        """The tab's key: its login and its session hash (the hash alone without logins,
+        where it is random per tab). The NUL cannot occur in a login or a hash."""
+        hash_ = getattr(request, "session_hash", None) or "default"
+        user = getattr(request, "username", None)
+        return f"{user}\0{hash_}" if user else hash_
+
     def get(self, request: Any) -> ChatState:
-        key = getattr(request, "session_hash", None) or "default"
+        key = self.key(request)
         with self._lock:
             state = self._states.get(key)
             if state is None:
@@ -201,7 +212,7 @@ class SessionRegistry:
             return state
 
     def drop(self, request: Any) -> None:
-        self._drop(getattr(request, "session_hash", None) or "default")
+        self._drop(self.key(request))
 
     def _drop(self, key: str) -> None:
         with self._lock:

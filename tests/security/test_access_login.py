@@ -124,7 +124,7 @@ def test_the_right_password_logs_in_before_the_limit(guarded: Any) -> None:
 # What the login page itself needs before anyone has logged in.
 LOGIN_PAGE = {"/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css",
               "/gradio_api/theme.css", "/logout", "/gradio_api/token", "/gradio_api/token/",
-              "/gradio_api/user", "/gradio_api/user/", "/gradio_api/startup-events"}
+              "/gradio_api/user", "/gradio_api/user/"}
 
 
 def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
@@ -161,3 +161,9 @@ def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
                     assert "alice" not in response.text and '"op"' not in response.text
     assert open_routes == []
     assert engine.requests == []
+    # Gradio's startup call, made by the launch itself, is behind the login once made.
+    with httpx.Client(timeout=10) as client:
+        assert client.get(base + "/gradio_api/startup-events").status_code == 401
+        logged_in = client.get(base + "/gradio_api/startup-events",
+                               headers=_basic("alice", "wonderland-7"))
+        assert logged_in.status_code == 200 and logged_in.json() is False
