@@ -87,8 +87,9 @@ def _answer_text(messages: list[dict[str, Any]]) -> str:
 
 def reply_then_stop(client: Any, message: dict[str, Any]) -> None:
     """Send ``message``, wait for the reply's first streamed text (thinking or answer), press
-    Stop, and wait for the reply to end."""
-    job = client.submit(message, api_name="/chat")
+    Stop, and wait for the reply to end. The reply may run to 2048 new tokens (the most the tiny
+    checkpoints take; their default is short), so Stop, not the limit, ends it."""
+    job = client.submit(message, max_new_tokens=2048, api_name="/chat")
     for output in job:
         messages = output[0]
         # Streamed text: the thinking or the answer (not the empty block that stands in for
