@@ -35,8 +35,9 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
 
     from ..config import default_sampling
     from ..examples import gallery
-    from .api import ApiHandlers, LoginReplies
+    from .api import ApiHandlers
     from .chat import ChatHandlers
+    from .fair import LoginReplies
     from .layout import render
     from .model import ModelManager
     from .panel import PanelHandlers

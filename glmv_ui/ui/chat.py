@@ -28,8 +28,8 @@ from ..reasons import reason
 from ..sanitize import chat_markdown
 from ..session import ReplyUpdate, Session
 from ..throttle import Throttle
-from .api import BusyError, LoginReplies
 from .attach import Attachments, attachment_report, read_attachments, refusal_text
+from .fair import BusyError, LoginReplies
 from .i18n import t
 from .layout import Ui
 from .model import ModelManager

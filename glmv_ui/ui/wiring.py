@@ -267,6 +267,6 @@ def wire(demo: Any, ui: Ui, talk: ChatHandlers, panel: PanelHandlers,
         return json.dumps(api.model_info())
 
     # Not in the page's "generate" group: ask downloads its files before taking one of the
-    # model's slots, which its own fair gate hands out (see api.FairGate).
+    # model's slots, which its own fair gate hands out (see fair.FairGate).
     gr.api(ask, api_name="ask", concurrency_limit=None)
     gr.api(model_info, api_name="model_info", concurrency_limit=None)

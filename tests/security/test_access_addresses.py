@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from glmv_ui.errors import MediaError
-from glmv_ui.ui.api import FetchRules, fetch_files, is_public_address
+from glmv_ui.ui.fetch import FetchRules, fetch_files, is_public_address
 
 REFUSED = [
     "127.0.0.1", "10.0.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",

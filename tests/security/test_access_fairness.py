@@ -77,9 +77,7 @@ def test_the_queue_is_bounded_and_says_how_many_are_ahead(launch_app: Any) -> No
     assert engine.started.acquire(timeout=60)
     waiting = [c.submit(f"waiting {i}", api_name="/ask") for i, c in enumerate(callers[1:3])]
     # Both waiting requests are admitted before the fourth caller asks: wait on the gate.
-    gate = demo.glmv_api.gate
-    with gate._cond:
-        assert gate._cond.wait_for(lambda: len(gate._tickets) == 3, timeout=60)
+    assert demo.glmv_api.gate.wait_in_flight(3, 60)
     fourth = _outcome(callers[3].submit("one too many", api_name="/ask"))
     assert fourth.startswith("refused:") and "busy: 3 requests ahead of you" in fourth, fourth
     engine.release.set()
