@@ -53,9 +53,11 @@ system-deps:
 	    chromium libreoffice-impress fonts-dejavu-core fonts-noto-cjk; \
 	fi
 
-# Style and types: ruff over everything, mypy over the package (settings in pyproject.toml).
+# Style and types: ruff's rules and its formatter over everything, mypy --strict over the package
+# (settings in pyproject.toml).
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check glmv_ui tests bench app.py
+	$(VENV)/bin/ruff format --check glmv_ui tests bench app.py
 	$(VENV)/bin/mypy
 
 test: system-deps $(VENV)/.test-installed lint

@@ -74,9 +74,16 @@ def app_path(loaded, n: int, port: int) -> float:
 
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
     start = time.perf_counter()
-    job = client.submit({"text": "Describe the picture.", "files": []}, temperature=0.0,
-                        top_p=1.0, top_k=2, repetition_penalty=1.0, max_new_tokens=n, seed=1,
-                        api_name="/chat")
+    job = client.submit(
+        {"text": "Describe the picture.", "files": []},
+        temperature=0.0,
+        top_p=1.0,
+        top_k=2,
+        repetition_penalty=1.0,
+        max_new_tokens=n,
+        seed=1,
+        api_name="/chat",
+    )
     frames = sum(1 for _ in job)
     elapsed = time.perf_counter() - start
     app_path.frames = frames  # type: ignore[attr-defined]
@@ -112,8 +119,7 @@ def main() -> None:
     demo.launch(**opts)
     try:
         baseline(loaded, inputs, 8)  # warm-up
-        results: dict[str, list[float]] = {"plain": [], "baseline": [], "engine": [],
-                                           "app": []}
+        results: dict[str, list[float]] = {"plain": [], "baseline": [], "engine": [], "app": []}
         for _ in range(args.repeat):
             results["plain"].append(plain(loaded, inputs, args.tokens))
             results["baseline"].append(baseline(loaded, inputs, args.tokens))
@@ -124,10 +130,12 @@ def main() -> None:
     base = statistics.median(results["plain"])
     print(f"model {args.model}, {args.tokens} tokens, median of {args.repeat}")
     print("| path | tokens/s | vs plain generate |\n|---|---|---|")
-    for name, label in (("plain", "model.generate, no streaming (the model's own speed)"),
-                        ("baseline", "model.generate + TextIteratorStreamer"),
-                        ("engine", "LocalEngine via Session (parser included)"),
-                        ("app", "whole app via gradio_client /chat")):
+    for name, label in (
+        ("plain", "model.generate, no streaming (the model's own speed)"),
+        ("baseline", "model.generate + TextIteratorStreamer"),
+        ("engine", "LocalEngine via Session (parser included)"),
+        ("app", "whole app via gradio_client /chat"),
+    ):
         v = statistics.median(results[name])
         print(f"| {label} | {v:,.0f} | {v / base:.2f} |")
     print(f"app frames per reply: {getattr(app_path, 'frames', 0)}")

@@ -54,11 +54,18 @@ def main() -> None:
     engine = LocalEngine(loaded, generate_kwargs=fixed)
 
     sampling = Sampling(max_new_tokens=n, temperature=0.0, repetition_penalty=1.0)
-    request = GenerationRequest(messages=[{"role": "user", "content": "tell me a story"}],
-                                sampling=sampling)
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": "tell me a story"}], sampling=sampling
+    )
     inputs = engine.prepare(request)
-    gen = dict(max_new_tokens=n, min_new_tokens=n, do_sample=False, temperature=None,
-               top_p=None, top_k=None)
+    gen = dict(
+        max_new_tokens=n,
+        min_new_tokens=n,
+        do_sample=False,
+        temperature=None,
+        top_p=None,
+        top_k=None,
+    )
 
     def plain() -> int:
         with torch.inference_mode():
@@ -66,8 +73,9 @@ def main() -> None:
         return int(out.shape[1] - inputs["input_ids"].shape[1])
 
     def hf_streamer() -> int:
-        streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True,
-                                        skip_special_tokens=False)
+        streamer = TextIteratorStreamer(
+            loaded.tokenizer, skip_prompt=True, skip_special_tokens=False
+        )
         result: dict = {}
 
         def run() -> None:
@@ -110,8 +118,10 @@ def main() -> None:
             assert tokens == n, (name, tokens)
             results[name].append(tokens / elapsed)
     base = statistics.median(results["generate"])
-    print(f"model {args.model}, {n} tokens, median of {args.repeat} runs, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"model {args.model}, {n} tokens, median of {args.repeat} runs, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"{'path':16} {'tokens/s':>10} {'ratio':>7}")
     for name, speeds in results.items():
         med = statistics.median(speeds)

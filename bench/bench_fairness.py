@@ -52,9 +52,23 @@ def main() -> None:
 
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="glmv-bench-")) / "app.log"
-    server = start_process([sys.executable, "app.py", "--engine", "scripted", "--model", "glm4v",
-                            "--port", str(port), "--max-file-size", str(args.max_file_mb)],
-                           log, port=port, cwd=ROOT)
+    server = start_process(
+        [
+            sys.executable,
+            "app.py",
+            "--engine",
+            "scripted",
+            "--model",
+            "glm4v",
+            "--port",
+            str(port),
+            "--max-file-size",
+            str(args.max_file_mb),
+        ],
+        log,
+        port=port,
+        cwd=ROOT,
+    )
     try:
         wait_ready(server, lambda: http_ok(server.base_url), what="the app")
         pid = server.process.pid
@@ -71,9 +85,11 @@ def main() -> None:
                 job.result()
             except Exception:  # noqa: BLE001 - a fair-use refusal is what is counted
                 refused += 1
-        print(f"another user's ask: {alone:.2f} s alone (median of 5), {contended:.2f} s while "
-              f"one client fires {args.flood} at once ({args.flood - refused} of them served, "
-              f"{refused} refused as busy)")
+        print(
+            f"another user's ask: {alone:.2f} s alone (median of 5), {contended:.2f} s while "
+            f"one client fires {args.flood} at once ({args.flood - refused} of them served, "
+            f"{refused} refused as busy)"
+        )
 
         rss_before, peak_before = _vm(pid, "VmRSS"), _vm(pid, "VmHWM")
         size = args.max_file_mb * 2**20 - 4096
@@ -82,19 +98,24 @@ def main() -> None:
         start = time.perf_counter()
         try:
             Client(server.base_url, verbose=False).predict(
-                "big", [f"data:image/png;base64,{payload}"], api_name="/ask")
+                "big", [f"data:image/png;base64,{payload}"], api_name="/ask"
+            )
             outcome = "answered"
         except Exception as exc:  # noqa: BLE001 - the media check refuses the fake picture
             outcome = f"refused after decoding: {str(exc)[:80]}"
         seconds = time.perf_counter() - start
         del payload
         peak_after, rss_after = _vm(pid, "VmHWM"), _vm(pid, "VmRSS")
-        print(f"largest accepted request: {body_mb:.0f} MB of base64 ({size / 2**20:.0f} MB "
-              f"decoded), {seconds:.1f} s, {outcome}")
-        print(f"server memory: resident {rss_before / 2**20:.0f} MB before, peak "
-              f"{max(peak_before, peak_after) / 2**20:.0f} MB (was {peak_before / 2**20:.0f} MB; "
-              f"+{(peak_after - rss_before) / 2**20:.0f} MB over the resident size), "
-              f"{rss_after / 2**20:.0f} MB after")
+        print(
+            f"largest accepted request: {body_mb:.0f} MB of base64 ({size / 2**20:.0f} MB "
+            f"decoded), {seconds:.1f} s, {outcome}"
+        )
+        print(
+            f"server memory: resident {rss_before / 2**20:.0f} MB before, peak "
+            f"{max(peak_before, peak_after) / 2**20:.0f} MB (was {peak_before / 2**20:.0f} MB; "
+            f"+{(peak_after - rss_before) / 2**20:.0f} MB over the resident size), "
+            f"{rss_after / 2**20:.0f} MB after"
+        )
     finally:
         server.stop()
 

@@ -61,8 +61,12 @@ SHARD_BYTES = 2 * GiB
 
 # The published configurations' rotary settings, which transformers' defaults leave out (without
 # them GLM-4.1V's M-RoPE sections do not add up to its rotary dimensions).
-ROPE = {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
-        "mrope_section": [8, 12, 12]}
+ROPE = {
+    "rope_type": "default",
+    "rope_theta": 10000.0,
+    "partial_rotary_factor": 0.5,
+    "mrope_section": [8, 12, 12],
+}
 
 
 def _config(which: str, layers: int | None = None) -> Any:
@@ -74,10 +78,15 @@ def _config(which: str, layers: int | None = None) -> Any:
             text["num_hidden_layers"] = layers
         return Glm4vConfig(text_config=text)
     if which == "glm45v":
-        return Glm4vMoeConfig(text_config={"num_hidden_layers": 3, "first_k_dense_replace": 1,
-                                           "head_dim": 128,
-                                           "rope_parameters": ROPE,
-                                           "max_position_embeddings": 65536})
+        return Glm4vMoeConfig(
+            text_config={
+                "num_hidden_layers": 3,
+                "first_k_dense_replace": 1,
+                "head_dim": 128,
+                "rope_parameters": ROPE,
+                "max_position_embeddings": 65536,
+            }
+        )
     raise SystemExit(f"unknown checkpoint {which!r}")
 
 
@@ -118,8 +127,14 @@ def write_checkpoint(which: str, out: Path, layers: int | None = None) -> dict[s
     config = _config(which, layers)
     tiny = ensure_tiny_checkpoint("tiny-glm41v" if which == "glm41v" else "tiny-glm45v")
     tiny_config = json.loads((tiny / "config.json").read_text())
-    for key in ("image_token_id", "video_token_id", "image_start_token_id",
-                "image_end_token_id", "video_start_token_id", "video_end_token_id"):
+    for key in (
+        "image_token_id",
+        "video_token_id",
+        "image_start_token_id",
+        "image_end_token_id",
+        "video_start_token_id",
+        "video_end_token_id",
+    ):
         setattr(config, key, tiny_config[key])
     text_tiny = tiny_config["text_config"]
     config.text_config.eos_token_id = text_tiny["eos_token_id"]
@@ -149,12 +164,21 @@ def write_checkpoint(which: str, out: Path, layers: int | None = None) -> dict[s
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
     (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
     config.save_pretrained(out)
-    for f in ("tokenizer.json", "tokenizer_config.json", "processor_config.json",
-              "chat_template.jinja", "generation_config.json"):
+    for f in (
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "processor_config.json",
+        "chat_template.jinja",
+        "generation_config.json",
+    ):
         shutil.copy(tiny / f, out / f)
-    return {"tensors": len(layout), "shards": len(shards), "bytes": total,
-            "params": sum(math.prod(s) for _, s in layout),
-            "write_s": time.perf_counter() - start}
+    return {
+        "tensors": len(layout),
+        "shards": len(shards),
+        "bytes": total,
+        "params": sum(math.prod(s) for _, s in layout),
+        "write_s": time.perf_counter() - start,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,8 +249,10 @@ def bytes_by_kind(model: Any) -> dict[str, int]:
 
     for mod_name, module in model.named_modules():
         is_linear = isinstance(module, torch.nn.Linear)
-        for p_name, tensor in [*module.named_parameters(recurse=False),
-                               *module.named_buffers(recurse=False)]:
+        for p_name, tensor in [
+            *module.named_parameters(recurse=False),
+            *module.named_buffers(recurse=False),
+        ]:
             kind = _kind(mod_name, p_name)
             if kind == "linear" and not (is_linear and p_name == "weight"):
                 kind = "other"
@@ -277,23 +303,31 @@ def measure(folder: str, option: str, tokens: int) -> Measured:
     base_anon, base_total = _rss()
     start = time.perf_counter()
     with PeakSampler() as peak:
-        loaded = load_model(folder, cache=ModelCache(),
-                            quantization=None if option == "bf16" else option)
+        loaded = load_model(
+            folder, cache=ModelCache(), quantization=None if option == "bf16" else option
+        )
     load_s = time.perf_counter() - start
     gc.collect()
     final_anon, _ = _rss()
     layers = loaded.model.model.language_model.layers
-    result = Measured(option=option, load_s=load_s, peak_anon=peak.peak_anon - base_anon,
-                      peak_total=peak.peak_total - base_total, final_anon=final_anon - base_anon,
-                      held=bytes_by_kind(loaded.model), estimate=estimate,
-                      per_layer_held=[held_bytes(layer) for layer in layers])
+    result = Measured(
+        option=option,
+        load_s=load_s,
+        peak_anon=peak.peak_anon - base_anon,
+        peak_total=peak.peak_total - base_total,
+        final_anon=final_anon - base_anon,
+        held=bytes_by_kind(loaded.model),
+        estimate=estimate,
+        per_layer_held=[held_bytes(layer) for layer in layers],
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "photo.png"
         Image.new("RGB", (448, 448), (90, 140, 200)).save(image)
-        session = Session(LocalEngine(loaded),
-                          sampling=Sampling(max_new_tokens=tokens, temperature=0.0,
-                                            repetition_penalty=1.0))
+        session = Session(
+            LocalEngine(loaded),
+            sampling=Sampling(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0),
+        )
         parts = session.attach([str(image)])
         last = None
         for update in session.submit("What colour is this picture?", parts):
@@ -322,32 +356,41 @@ def _gib(n: int) -> str:
 def _run_measure(folder: Path, option: str, tokens: int) -> Measured:
     proc = subprocess.run(
         [sys.executable, __file__, "--measure", str(folder), option, "--tokens", str(tokens)],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"measuring {folder} {option} failed:\n{proc.stderr[-4000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return Measured(**json.loads(line[len("RESULT "):]))
+    return Measured(**json.loads(line[len("RESULT ") :]))
 
 
 def report(which: str, written: dict[str, Any], results: list[Measured]) -> None:
     from glmv_ui import estimate_memory
 
-    print(f"\n### {which}: {written['params'] / 1e9:.2f}B parameters, {written['tensors']} "
-          f"tensors in {written['shards']} shards, {_gib(written['bytes'])} GiB on disk, "
-          f"written in {written['write_s']:.0f} s\n")
-    print("| option | estimate (GiB) | held (GiB) | error | peak while loading, anon (GiB) | "
-          "peak incl. mapped file (GiB) | after the answer, anon / incl. mapped (GiB) | load (s) | "
-          "first token (s) | s/token |")
+    print(
+        f"\n### {which}: {written['params'] / 1e9:.2f}B parameters, {written['tensors']} "
+        f"tensors in {written['shards']} shards, {_gib(written['bytes'])} GiB on disk, "
+        f"written in {written['write_s']:.0f} s\n"
+    )
+    print(
+        "| option | estimate (GiB) | held (GiB) | error | peak while loading, anon (GiB) | "
+        "peak incl. mapped file (GiB) | after the answer, anon / incl. mapped (GiB) | load (s) | "
+        "first token (s) | s/token |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         held = sum(r.held.values())
         err = (r.estimate - held) / held
         ttft = f"{r.ttft_s:.1f}" if r.ttft_s is not None else "-"
         spt = f"{r.s_per_token:.2f}" if r.s_per_token is not None else "-"
-        print(f"| {r.option} | {_gib(r.estimate)} | {_gib(held)} | {err:+.1%} | "
-              f"{_gib(r.peak_anon)} | {_gib(r.peak_total)} | {_gib(r.after_answer_anon)} / "
-              f"{_gib(r.after_answer_total)} | "
-              f"{r.load_s:.0f} | {ttft} | {spt} |")
+        print(
+            f"| {r.option} | {_gib(r.estimate)} | {_gib(held)} | {err:+.1%} | "
+            f"{_gib(r.peak_anon)} | {_gib(r.peak_total)} | {_gib(r.after_answer_anon)} / "
+            f"{_gib(r.after_answer_total)} | "
+            f"{r.load_s:.0f} | {ttft} | {spt} |"
+        )
     print("\nBytes held per kind of tensor (GiB):\n")
     kinds = sorted({k for r in results for k in r.held})
     print("| option | " + " | ".join(kinds) + " |")
@@ -355,15 +398,19 @@ def report(which: str, written: dict[str, Any], results: list[Measured]) -> None
     for r in results:
         print(f"| {r.option} | " + " | ".join(_gib(r.held.get(k, 0)) for k in kinds) + " |")
     for r in results:
-        print(f"\n{r.option}: {r.visual_tokens} visual tokens, {r.tokens} tokens generated, "
-              f"per layer held (MiB): "
-              + ", ".join(f"{b / 2**20:.0f}" for b in r.per_layer_held[:4])
-              + (" ..." if len(r.per_layer_held) > 4 else ""))
+        print(
+            f"\n{r.option}: {r.visual_tokens} visual tokens, {r.tokens} tokens generated, "
+            f"per layer held (MiB): "
+            + ", ".join(f"{b / 2**20:.0f}" for b in r.per_layer_held[:4])
+            + (" ..." if len(r.per_layer_held) > 4 else "")
+        )
     if which == "glm45v":
         full = estimate_memory("zai-org/GLM-4.5V").by_option
-        print("\nExtrapolated to GLM-4.5V's 46 layers (1 dense + 45 MoE): fixed parts "
-              "(vision, embeddings, lm_head, final norm) + the dense layer + 45 x the mean "
-              "MoE layer, against the app's estimate for zai-org/GLM-4.5V:\n")
+        print(
+            "\nExtrapolated to GLM-4.5V's 46 layers (1 dense + 45 MoE): fixed parts "
+            "(vision, embeddings, lm_head, final norm) + the dense layer + 45 x the mean "
+            "MoE layer, against the app's estimate for zai-org/GLM-4.5V:\n"
+        )
         print("| option | MoE layer (GiB) | extrapolated (GiB) | estimate (GiB) | error |")
         print("|---|---|---|---|---|")
         for r in results:
@@ -372,8 +419,10 @@ def report(which: str, written: dict[str, Any], results: list[Measured]) -> None
             fixed = sum(r.held.values()) - sum(r.per_layer_held)
             extrapolated = fixed + dense + 45 * moe_mean
             est = full[r.option]
-            print(f"| {r.option} | {_gib(int(moe_mean))} | {_gib(int(extrapolated))} | "
-                  f"{_gib(est)} | {(est - extrapolated) / extrapolated:+.1%} |")
+            print(
+                f"| {r.option} | {_gib(int(moe_mean))} | {_gib(int(extrapolated))} | "
+                f"{_gib(est)} | {(est - extrapolated) / extrapolated:+.1%} |"
+            )
 
 
 def main() -> None:
@@ -382,8 +431,12 @@ def main() -> None:
     ap.add_argument("--only", default="glm41v,glm45v")
     ap.add_argument("--options", default="4bit,8bit")
     ap.add_argument("--tokens", type=int, default=3)
-    ap.add_argument("--layers", type=int, default=None,
-                    help="GLM-4.1V with fewer language layers (a quick check of the command)")
+    ap.add_argument(
+        "--layers",
+        type=int,
+        default=None,
+        help="GLM-4.1V with fewer language layers (a quick check of the command)",
+    )
     ap.add_argument("--measure", nargs=2, metavar=("FOLDER", "OPTION"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:

@@ -96,6 +96,7 @@ def _answers() -> dict[str, str]:
     from glmv_ui.stream import parse_raw
 
     transcript = "".join(_STEPS * 60)
+
     def typing(words: str) -> str:
         return "".join(f"Action: type(content='{words * 80}')\n" for _ in range(20))
 
@@ -108,7 +109,8 @@ def _answers() -> dict[str, str]:
     }
     if CORPUS.is_dir():
         answers["the 27 corpus answers joined"] = "\n\n".join(
-            parse_raw(p.read_text(encoding="utf-8")).answer for p in sorted(CORPUS.iterdir()))
+            parse_raw(p.read_text(encoding="utf-8")).answer for p in sorted(CORPUS.iterdir())
+        )
     return answers
 
 
@@ -137,8 +139,10 @@ def main() -> None:
                     gc.enable()
                 found.append(actions.find_actions(text))
         note = "" if found[0] == found[1] else " (the two found different actions)"
-        print(f"| {name} | {len(text) / 1000:.0f} kB | {times[0] * 1000:.2f} ms | "
-              f"{times[1] * 1000:.2f} ms | {times[1] / times[0]:.2f}{note} |")
+        print(
+            f"| {name} | {len(text) / 1000:.0f} kB | {times[0] * 1000:.2f} ms | "
+            f"{times[1] * 1000:.2f} ms | {times[1] / times[0]:.2f}{note} |"
+        )
 
 
 if __name__ == "__main__":

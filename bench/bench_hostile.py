@@ -52,7 +52,9 @@ def four_previews(png: Path, tmp: Path, pythonpath: str | None) -> Probe:
         "from glmv_ui.ui.attach import read_attachments\n"
         "from glmv_ui.ui.settings import MediaChoice\n"
         f"paths = {paths!r}\nchoice = MediaChoice(MediaLimits())\noutcomes = []\n"
-        f"read_attachments([{str(warm)!r}], [], choice)", pythonpath)
+        f"read_attachments([{str(warm)!r}], [], choice)",
+        pythonpath,
+    )
 
 
 def main() -> None:
@@ -70,22 +72,48 @@ def main() -> None:
             ("7999x7999 RGBA PNG", rgba, lambda pp: ingest_probe(rgba, png_warm, pp), False),
         ]
         gray = gray16_png(tmp)
-        cases.append(("7999x7999 16-bit gray PNG", gray,
-                      lambda pp: ingest_probe(gray, png_warm, pp), False))
+        cases.append(
+            ("7999x7999 16-bit gray PNG", gray, lambda pp: ingest_probe(gray, png_warm, pp), False)
+        )
         seven = huge_pages_pdf(tmp, 7)
-        cases.append(("PDF, 7 pages of 14400x14400 pt", seven,
-                      lambda pp: ingest_probe(seven, pdf_warm, pp), True))
+        cases.append(
+            (
+                "PDF, 7 pages of 14400x14400 pt",
+                seven,
+                lambda pp: ingest_probe(seven, pdf_warm, pp),
+                True,
+            )
+        )
         thirty = huge_pages_pdf(tmp, 30)
-        cases.append(("PDF, 30 such pages", thirty,
-                      lambda pp: ingest_probe(thirty, pdf_warm, pp), True))
+        cases.append(
+            ("PDF, 30 such pages", thirty, lambda pp: ingest_probe(thirty, pdf_warm, pp), True)
+        )
         video = huge_h264(tmp)
-        cases.append(("H.264 video 16000x16000, 2 frames", video,
-                      lambda pp: ingest_probe(video, mp4_warm, pp), True))
+        cases.append(
+            (
+                "H.264 video 16000x16000, 2 frames",
+                video,
+                lambda pp: ingest_probe(video, mp4_warm, pp),
+                True,
+            )
+        )
         font = font_bomb_pdf(tmp, 800)
-        cases.append(("PDF with an 800 MB font stream", font,
-                      lambda pp: ingest_probe(font, pdf_warm, pp), False))
-        cases.append(("four previews of the RGBA PNG at once", rgba,
-                      lambda pp: four_previews(rgba, tmp, pp), True))
+        cases.append(
+            (
+                "PDF with an 800 MB font stream",
+                font,
+                lambda pp: ingest_probe(font, pdf_warm, pp),
+                False,
+            )
+        )
+        cases.append(
+            (
+                "four previews of the RGBA PNG at once",
+                rgba,
+                lambda pp: four_previews(rgba, tmp, pp),
+                True,
+            )
+        )
         print("| file | size | old peak | old outcome | new peak | kept after | new outcome |")
         print("|---|---|---|---|---|---|---|")
         for label, path, run, heavy in cases:
@@ -94,9 +122,12 @@ def main() -> None:
             if args.old and not (heavy and args.skip_heavy):
                 old = run(args.old)
                 old_peak, old_outcome = f"{old.peak_mb:,.0f} MB", outcome(old)
-            print(f"| {label} | {path.stat().st_size / 1024:,.1f} KB | {old_peak} | "
-                  f"{old_outcome} | {new.peak_mb:,.0f} MB | {new.kept_mb:,.0f} MB | "
-                  f"{outcome(new)} |", flush=True)
+            print(
+                f"| {label} | {path.stat().st_size / 1024:,.1f} KB | {old_peak} | "
+                f"{old_outcome} | {new.peak_mb:,.0f} MB | {new.kept_mb:,.0f} MB | "
+                f"{outcome(new)} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

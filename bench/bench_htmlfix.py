@@ -165,30 +165,41 @@ class ParserFencer(HtmlFencer):
 # ------------------------------------------------------------------ answers
 def _page(cards: int, script_chars: int) -> str:
     css = "".join(f".c{i} > .t {{ color: #{i:03x}; margin: {i % 7}px }}\n" for i in range(60))
-    card = ('  <div class="card" data-id="{i}">\n    <img src="p{i}.png" alt="Item {i}">\n'
-            '    <h3 class="t">Item {i} &amp; more</h3>\n    <p>Only {i} left, a < b.</p>\n'
-            '    <a href="#buy-{i}" onclick="go(\'{i}\')">Buy</a>\n  </div>\n')
-    js = "".join(f"var v{i} = items.filter(x => x.price >= {i}).length;\n"
-                 for i in range(script_chars // 48 + 1))[:script_chars]
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>Shop</title>\n<style>\n{css}</style>\n</head>\n<body>\n"
-            "<nav>\n  <a href=\"#\">Home</a>\n</nav>\n<main>\n"
-            + "".join(card.format(i=i) for i in range(cards))
-            + f"</main>\n<script>\n{js}\n</script>\n</body>\n</html>")
+    card = (
+        '  <div class="card" data-id="{i}">\n    <img src="p{i}.png" alt="Item {i}">\n'
+        '    <h3 class="t">Item {i} &amp; more</h3>\n    <p>Only {i} left, a < b.</p>\n'
+        '    <a href="#buy-{i}" onclick="go(\'{i}\')">Buy</a>\n  </div>\n'
+    )
+    js = "".join(
+        f"var v{i} = items.filter(x => x.price >= {i}).length;\n"
+        for i in range(script_chars // 48 + 1)
+    )[:script_chars]
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Shop</title>\n<style>\n{css}</style>\n</head>\n<body>\n"
+        '<nav>\n  <a href="#">Home</a>\n</nav>\n<main>\n'
+        + "".join(card.format(i=i) for i in range(cards))
+        + f"</main>\n<script>\n{js}\n</script>\n</body>\n</html>"
+    )
 
 
 def answers() -> dict[str, str]:
     page = _page(300, 2000)
     escaped = page.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    fragment = ('<div class="row">\n  <span class="k">key</span>\n  <span>value</span>\n'
-                "  <p>note</p>\n</div>\n")
-    prose = ("The gradient $\\nabla f$ is zero where $a \\neq b$; a `List<String>` holds "
-             "names, and 3 < 4 > 2 in prose. Use <br> to break a line.\n\n")
+    fragment = (
+        '<div class="row">\n  <span class="k">key</span>\n  <span>value</span>\n'
+        "  <p>note</p>\n</div>\n"
+    )
+    prose = (
+        "The gradient $\\nabla f$ is zero where $a \\neq b$; a `List<String>` holds "
+        "names, and 3 < 4 > 2 in prose. Use <br> to break a line.\n\n"
+    )
     return {
         "page": f"Here is the page:\n\n{page}\n\nIt uses a grid of cards.",
         "escaped page": f"Sure: {escaped}\\n\\nDone.",
-        "fragments": "".join(f"Part {i}:\n\n{fragment * 4}\nThat is part {i}.\n\n"
-                             for i in range(120)),
+        "fragments": "".join(
+            f"Part {i}:\n\n{fragment * 4}\nThat is part {i}.\n\n" for i in range(120)
+        ),
         "prose": prose * 400,
         "long script": f"Page:\n{_page(20, 40_000)}\nDone.",
     }
@@ -244,7 +255,8 @@ def interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
 
 def load_fencer(path: str) -> Callable[[], HtmlFencer]:
     spec = importlib.util.spec_from_file_location("htmlfix_against", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     fencer: Callable[[], HtmlFencer] = module.HtmlFencer
@@ -277,8 +289,9 @@ def main() -> None:
         sized = [deltas(f"Page:\n{_page(20, size)}\nDone.") for size in (10_000, 40_000)]
         times = interleaved([partial(stream, make, p) for p in sized], args.repeat)
         per = [t / sum(map(len, p)) for t, p in zip(times, sized, strict=True)]
-        print(f"  {label}: {per[0] * 1e6:.2f} -> {per[1] * 1e6:.2f} us/char "
-              f"({per[1] / per[0]:.2f}x)")
+        print(
+            f"  {label}: {per[0] * 1e6:.2f} -> {per[1] * 1e6:.2f} us/char ({per[1] / per[0]:.2f}x)"
+        )
     print("\nmost answer text not yet shown while streaming, long script (40k chars):")
     parts = deltas(answers()["long script"])
     for label, make in (("HtmlFencer", HtmlFencer), ("HTMLParser lexer", ParserFencer)):

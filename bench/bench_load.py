@@ -49,17 +49,32 @@ def main() -> None:
     try:
         assert demo.glmv_model.wait(300), demo.glmv_model.error
         # One session first, so the baseline holds what any first reply allocates for good.
-        subprocess.run([sys.executable, "-m", "tests.load", demo.local_url, "1", "1",
-                        str(args.tokens)], capture_output=True, check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "tests.load", demo.local_url, "1", "1", str(args.tokens)],
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+        )
         demo.glmv_sessions.idle_s = 0
         demo.glmv_sessions.reap()
         demo.glmv_sessions.idle_s = 1800
         gc.collect()
         before = process.memory_info().rss
         out = subprocess.run(
-            [sys.executable, "-m", "tests.load", demo.local_url, str(args.sessions),
-             str(args.turns), str(args.tokens)], capture_output=True, text=True, check=True,
-            cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "tests.load",
+                demo.local_url,
+                str(args.sessions),
+                str(args.turns),
+                str(args.tokens),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         result = LoadResult(**json.loads(out.stdout.strip().splitlines()[-1]))
         during = process.memory_info().rss
         held = len(demo.glmv_sessions)
@@ -71,14 +86,19 @@ def main() -> None:
     finally:
         demo.close()
     mib = 2**20
-    print(f"{args.sessions} sessions x {args.turns} turns, {args.model}, concurrency "
-          f"{args.concurrency}, {args.tokens} new tokens a reply")
-    print(f"failures: {len(result.failures)}; sessions held {held}, dropped afterwards "
-          f"{dropped}")
-    print(f"wall {result.seconds:.1f} s; per turn median {result.median:.2f} s, "
-          f"p95 {result.p95:.2f} s")
-    print(f"RSS before {before / mib:.0f} MiB, after the load {during / mib:.0f} MiB, "
-          f"after dropping the sessions {after / mib:.0f} MiB")
+    print(
+        f"{args.sessions} sessions x {args.turns} turns, {args.model}, concurrency "
+        f"{args.concurrency}, {args.tokens} new tokens a reply"
+    )
+    print(f"failures: {len(result.failures)}; sessions held {held}, dropped afterwards {dropped}")
+    print(
+        f"wall {result.seconds:.1f} s; per turn median {result.median:.2f} s, "
+        f"p95 {result.p95:.2f} s"
+    )
+    print(
+        f"RSS before {before / mib:.0f} MiB, after the load {during / mib:.0f} MiB, "
+        f"after dropping the sessions {after / mib:.0f} MiB"
+    )
     print(f"prompt caches kept afterwards: {kept.summary()}")
 
 

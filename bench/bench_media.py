@@ -31,8 +31,10 @@ def bench_pdf() -> None:
                 page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom))
 
     a, b = best_of(ours), best_of(plain)
-    print(f"PDF 30 pages of 117: ours {a * 1000:.0f} ms, plain get_pixmap {b * 1000:.0f} ms, "
-          f"ratio {a / b:.2f}")
+    print(
+        f"PDF 30 pages of 117: ours {a * 1000:.0f} ms, plain get_pixmap {b * 1000:.0f} ms, "
+        f"ratio {a / b:.2f}"
+    )
 
 
 def bench_video() -> None:
@@ -48,12 +50,16 @@ def bench_video() -> None:
                 for frame in c.decode(c.streams.video[0]):
                     frame.to_image()
 
-        times = {m: best_of(lambda m=m, path=path: sample_video(path, path.name, method=m), 2)
-                 for m in ("auto", "sequential", "seek")}
+        times = {
+            m: best_of(lambda m=m, path=path: sample_video(path, path.name, method=m), 2)
+            for m in ("auto", "sequential", "seek")
+        }
         full = best_of(decode_all, 2)
-        print(f"video {name}: auto {times['auto']:.2f} s, sequential {times['sequential']:.2f} s,"
-              f" seek {times['seek']:.2f} s; decode every frame {full:.2f} s; "
-              f"ratio auto/all {times['auto'] / full:.2f}")
+        print(
+            f"video {name}: auto {times['auto']:.2f} s, sequential {times['sequential']:.2f} s,"
+            f" seek {times['seek']:.2f} s; decode every frame {full:.2f} s; "
+            f"ratio auto/all {times['auto'] / full:.2f}"
+        )
 
 
 if __name__ == "__main__":

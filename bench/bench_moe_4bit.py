@@ -52,15 +52,23 @@ def bench_tiny(tokens: int, repeat: int) -> None:
     from glmv_ui.models import ModelCache, load_model
 
     cache = ModelCache()
-    models = {"bf16": load_model("tiny-glm45v", cache=cache, dtype="bfloat16"),
-              "4-bit": load_model("tiny-glm45v", cache=cache, dtype="bfloat16",
-                                  quantization="4bit")}
+    models = {
+        "bf16": load_model("tiny-glm45v", cache=cache, dtype="bfloat16"),
+        "4-bit": load_model("tiny-glm45v", cache=cache, dtype="bfloat16", quantization="4bit"),
+    }
     sampling = Sampling(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0)
-    request = GenerationRequest(messages=[{"role": "user", "content": "tell me a story"}],
-                                sampling=sampling)
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": "tell me a story"}], sampling=sampling
+    )
     inputs = LocalEngine(models["bf16"]).prepare(request)
-    gen = dict(max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, temperature=None,
-               top_p=None, top_k=None)
+    gen = dict(
+        max_new_tokens=tokens,
+        min_new_tokens=tokens,
+        do_sample=False,
+        temperature=None,
+        top_p=None,
+        top_k=None,
+    )
     rates: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(repeat):  # interleaved, so both see the same machine
         for name, loaded in models.items():
@@ -135,29 +143,37 @@ def bench_layer(repeat: int) -> None:
     # any cost of holding more experts shows as a slower row.
     calls = {
         "step": (x1, torch.arange(top_k)[None, :], torch.full((1, top_k), 1.0 / top_k)),
-        "prefill": (x128, torch.stack([torch.randperm(top_k, generator=generator)
-                                       for _ in range(128)]),
-                    torch.full((128, top_k), 1.0 / top_k)),
+        "prefill": (
+            x128,
+            torch.stack([torch.randperm(top_k, generator=generator) for _ in range(128)]),
+            torch.full((128, top_k), 1.0 / top_k),
+        ),
     }
     best = {(name, kind): float("inf") for name in modules for kind in calls}
     with torch.inference_mode():
         for _ in range(repeat):  # interleaved: every row sees the same machine
             for name, module in modules.items():
                 for kind, args in calls.items():
-                    best[name, kind] = min(best[name, kind],
-                                           best_of(partial(module, *args), 1))
-        matmuls = {name: _matmuls_4bit(partial(module, *calls["step"]))
-                   for name, module in modules.items()}
-    print(f"\n## One MoE layer at GLM-4.5V's shapes (hidden {dense.hidden_dim}, experts of "
-          f"{dense.intermediate_dim}, {top_k} routed per token), best of {repeat}\n")
-    print("| experts module | 4-bit matmuls per step | decode step, ms | x45 layers: tokens/s "
-          "| vs bf16 | prefill 128 tokens, ms | vs bf16 |\n|---|---|---|---|---|---|---|")
+                    best[name, kind] = min(best[name, kind], best_of(partial(module, *args), 1))
+        matmuls = {
+            name: _matmuls_4bit(partial(module, *calls["step"])) for name, module in modules.items()
+        }
+    print(
+        f"\n## One MoE layer at GLM-4.5V's shapes (hidden {dense.hidden_dim}, experts of "
+        f"{dense.intermediate_dim}, {top_k} routed per token), best of {repeat}\n"
+    )
+    print(
+        "| experts module | 4-bit matmuls per step | decode step, ms | x45 layers: tokens/s "
+        "| vs bf16 | prefill 128 tokens, ms | vs bf16 |\n|---|---|---|---|---|---|---|"
+    )
     step0, prefill0 = best["bf16, 8 experts", "step"], best["bf16, 8 experts", "prefill"]
     for name in modules:
         step, prefill = best[name, "step"], best[name, "prefill"]
-        print(f"| {name} | {matmuls[name]} | {step * 1e3:.1f} "
-              f"| {1 / (step * MOE_LAYERS_GLM45V):.2f} | {step0 / step:.2f} "
-              f"| {prefill * 1e3:.0f} | {prefill0 / prefill:.2f} |")
+        print(
+            f"| {name} | {matmuls[name]} | {step * 1e3:.1f} "
+            f"| {1 / (step * MOE_LAYERS_GLM45V):.2f} | {step0 / step:.2f} "
+            f"| {prefill * 1e3:.0f} | {prefill0 / prefill:.2f} |"
+        )
 
 
 _LOAD_PROBE = r"""
@@ -194,28 +210,49 @@ print(json.dumps({"base": base, "peak": peak[0], "final": anon(), "held": held_b
 def bench_load() -> None:
     from glmv_ui.quant.synthetic import LayerShape, build_shaped_checkpoint
 
-    shape = LayerShape(hidden=1024, moe_intermediate=512, experts=16, active=4, heads=8,
-                       kv_heads=2, dense_intermediate=1024)
+    shape = LayerShape(
+        hidden=1024,
+        moe_intermediate=512,
+        experts=16,
+        active=4,
+        heads=8,
+        kv_heads=2,
+        dense_intermediate=1024,
+    )
     fused = shape.experts * 2 * shape.moe_intermediate * shape.hidden * 2
     mib = 2**20
-    print(f"\n## Loading in 4-bit: anonymous memory above the process before loading, MiB "
-          f"(one layer's fused gate_up in bf16: {fused / mib:.0f} MiB)\n")
-    print("| MoE layers | checkpoint (bf16) | experts in bf16 | held after loading | final "
-          "| peak | peak - final | load s |\n|---|---|---|---|---|---|---|---|")
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536",
-           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    print(
+        f"\n## Loading in 4-bit: anonymous memory above the process before loading, MiB "
+        f"(one layer's fused gate_up in bf16: {fused / mib:.0f} MiB)\n"
+    )
+    print(
+        "| MoE layers | checkpoint (bf16) | experts in bf16 | held after loading | final "
+        "| peak | peak - final | load s |\n|---|---|---|---|---|---|---|---|"
+    )
+    env = {
+        **os.environ,
+        "MALLOC_MMAP_THRESHOLD_": "65536",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for layers in (2, 4):
             folder = build_shaped_checkpoint(Path(tmp) / f"l{layers}", shape, layers)
             size = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
-            out = subprocess.run([sys.executable, "-c", _LOAD_PROBE, str(folder)],
-                                 capture_output=True, text=True, env=env, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _LOAD_PROBE, str(folder)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             experts = layers * shape.experts * 3 * shape.hidden * shape.moe_intermediate * 2
             final, peak = r["final"] - r["base"], r["peak"] - r["base"]
-            print(f"| {layers} | {size / mib:.0f} | {experts / mib:.0f} | {r['held'] / mib:.0f} "
-                  f"| {final / mib:.0f} | {peak / mib:.0f} | {(peak - final) / mib:.0f} "
-                  f"| {r['seconds']:.1f} |")
+            print(
+                f"| {layers} | {size / mib:.0f} | {experts / mib:.0f} | {r['held'] / mib:.0f} "
+                f"| {final / mib:.0f} | {peak / mib:.0f} | {(peak - final) / mib:.0f} "
+                f"| {r['seconds']:.1f} |"
+            )
 
 
 def main() -> None:
@@ -223,8 +260,12 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-load", action="store_true")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads (1: steady figures on a shared machine)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (1: steady figures on a shared machine)",
+    )
     args = ap.parse_args()
     import logging
 

@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def bench_render() -> None:
     from glmv_ui.notebook import Reply
 
-    paragraph = ("The chart shows **revenue** by region; north leads with 1.9 million, "
-                 "see <|begin_of_box|>[120,80,560,300]<|end_of_box|>.\n\n")
+    paragraph = (
+        "The chart shows **revenue** by region; north leads with 1.9 million, "
+        "see <|begin_of_box|>[120,80,560,300]<|end_of_box|>.\n\n"
+    )
     for words in (200, 2000, 8000):
         raw = "<think>" + "step " * 200 + "</think><answer>" + paragraph * (words // 20)
         reply = Reply.from_raw(raw)
@@ -35,9 +37,14 @@ def bench_final() -> None:
     from glmv_ui.notebook import Reply
 
     image = Image.new("RGB", (1920, 1080), "#9fd3f5")
-    raw = ("<think>t</think><answer>" + " ".join(
-        f"object {i} <|begin_of_box|>[{10 + i * 40},{100},{40 + i * 40},{400}]<|end_of_box|>"
-        for i in range(20)) + "</answer>")
+    raw = (
+        "<think>t</think><answer>"
+        + " ".join(
+            f"object {i} <|begin_of_box|>[{10 + i * 40},{100},{40 + i * 40},{400}]<|end_of_box|>"
+            for i in range(20)
+        )
+        + "</answer>"
+    )
     t = best_of(lambda: Reply.from_raw(raw, images=[image]).to_html(), repeat=3)
     print(f"final rendering, 1920x1080 image, 20 boxes: {t * 1000:7.1f} ms")
 
@@ -54,8 +61,10 @@ def bench_coalescing() -> None:
     widget.wait()
     elapsed = time.perf_counter() - start
     chunks = len(reply) // 5
-    print(f"widget, {chunks} chunks over {elapsed:.1f} s: {widget.draws} redraws "
-          f"(at most one per {widget.interval_s * 1000:.0f} ms)")
+    print(
+        f"widget, {chunks} chunks over {elapsed:.1f} s: {widget.draws} redraws "
+        f"(at most one per {widget.interval_s * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

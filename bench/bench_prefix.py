@@ -91,18 +91,26 @@ def main() -> None:
         for name, engine in engines.items():
             ttft, reused[name], kept[name] = conversation(engine)
             times[name].append(ttft)
-    print(f"model {args.model}, one photo of {visual} visual tokens, {args.tokens} new tokens a "
-          f"turn, median of {args.repeat}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"{'path':9} {'turn 1 s':>9} {'turn 2 s':>9} {'turn 3 s':>9} {'2/1':>6} {'3/1':>6}"
-          f"  reused tokens")
+    print(
+        f"model {args.model}, one photo of {visual} visual tokens, {args.tokens} new tokens a "
+        f"turn, median of {args.repeat}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"{'path':9} {'turn 1 s':>9} {'turn 2 s':>9} {'turn 3 s':>9} {'2/1':>6} {'3/1':>6}"
+        f"  reused tokens"
+    )
     for name, runs in times.items():
         med = [statistics.median(run[t] for run in runs) for t in range(len(QUESTIONS))]
-        print(f"{name:9} {med[0]:9.3f} {med[1]:9.3f} {med[2]:9.3f} {med[1] / med[0]:6.2f} "
-              f"{med[2] / med[0]:6.2f}  {reused[name]}")
+        print(
+            f"{name:9} {med[0]:9.3f} {med[1]:9.3f} {med[2]:9.3f} {med[1] / med[0]:6.2f} "
+            f"{med[2] / med[0]:6.2f}  {reused[name]}"
+        )
     size = kept["reuse"]
-    print(f"kept per conversation after 3 turns: {size / 2**20:.2f} MiB for {held} tokens "
-          f"({size / held:.0f} bytes a token); no reuse keeps {kept['no reuse']} bytes")
+    print(
+        f"kept per conversation after 3 turns: {size / 2**20:.2f} MiB for {held} tokens "
+        f"({size / held:.0f} bytes a token); no reuse keeps {kept['no reuse']} bytes"
+    )
     print(f"store: {engines['reuse'].cache_stats().summary()}")
 
 

@@ -42,9 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def _events(n: int) -> list[bytes]:
     def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
-        return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                "model": "bench", "choices": [{"index": 0, "delta": delta,
-                                               "finish_reason": finish}]}
+        return {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "bench",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     out = [chunk({"role": "assistant", "content": ""})]
     out += [chunk({"content": f" w{i % 97}"}) for i in range(n)]
@@ -85,8 +89,9 @@ def serve(port_file: str, n: int, gap_s: float) -> None:
 
 def _start_server(n: int, gap_s: float) -> tuple[subprocess.Popen[bytes], str]:
     port_file = Path(tempfile.mkdtemp()) / "port"
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), str(n),
-                             str(gap_s)])
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port_file), str(n), str(gap_s)]
+    )
     deadline = time.monotonic() + 30
     while not (port_file.exists() and port_file.read_text()):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -105,15 +110,19 @@ def _paths(url: str, n: int, transport: Any) -> dict[str, Callable[[], int]]:
 
     endpoint = url + "/chat/completions"
     body = {"model": "bench", "messages": [{"role": "user", "content": "hi"}], "stream": True}
-    engine = RemoteEngine(url, model="bench", family="glm4v_moe", extra_sampling=False,
-                          transport=transport)
-    request = GenerationRequest([{"role": "user", "content": "hi"}],
-                                Sampling(max_new_tokens=n, temperature=0.0))
+    engine = RemoteEngine(
+        url, model="bench", family="glm4v_moe", extra_sampling=False, transport=transport
+    )
+    request = GenerationRequest(
+        [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=n, temperature=0.0)
+    )
 
     def lines() -> int:
         count = 0
-        with httpx.Client(transport=transport) as client, \
-                client.stream("POST", endpoint, json=body) as response:
+        with (
+            httpx.Client(transport=transport) as client,
+            client.stream("POST", endpoint, json=body) as response,
+        ):
             for line in response.iter_lines():
                 if line.startswith("data:") and line[5:].strip() != "[DONE]":
                     for choice in json.loads(line[5:])["choices"]:
@@ -122,8 +131,10 @@ def _paths(url: str, n: int, transport: Any) -> dict[str, Callable[[], int]]:
 
     def sse() -> int:
         count = 0
-        with httpx.Client(transport=transport) as client, \
-                client.stream("POST", endpoint, json=body) as response:
+        with (
+            httpx.Client(transport=transport) as client,
+            client.stream("POST", endpoint, json=body) as response,
+        ):
             for event in EventSource(response).iter_sse():
                 if event.data != "[DONE]":
                     for choice in event.json()["choices"]:
@@ -155,8 +166,11 @@ def main() -> None:
         import httpx
 
         events = _events(n)
-        transport = httpx.MockTransport(lambda request: httpx.Response(
-            200, headers={"Content-Type": "text/event-stream"}, content=iter(events)))
+        transport = httpx.MockTransport(
+            lambda request: httpx.Response(
+                200, headers={"Content-Type": "text/event-stream"}, content=iter(events)
+            )
+        )
         url, how = "http://bench/v1", "in process, one event per read"
     else:
         proc, url = _start_server(n, args.gap_us / 1e6)
@@ -184,8 +198,10 @@ def main() -> None:
     for name in paths:
         c = statistics.median(cpu[name])
         w = statistics.median(wall[name])
-        print(f"{name:10} {c / n * 1e6:9.1f} {c / base:9.2f} {(c - base) / n * 1e6:10.1f} "
-              f"{n / w:11.0f}")
+        print(
+            f"{name:10} {c / n * 1e6:9.1f} {c / base:9.2f} {(c - base) / n * 1e6:10.1f} "
+            f"{n / w:11.0f}"
+        )
 
 
 if __name__ == "__main__":

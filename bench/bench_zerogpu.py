@@ -71,8 +71,10 @@ def check_costs() -> None:
     base = min(timeit.repeat(event.is_set, number=n, repeat=5)) / n
     for name, fn in (("StopFlag.is_set", flag.is_set), ("worker cancel event", worker.is_set)):
         cost = min(timeit.repeat(fn, number=n, repeat=5)) / n
-        print(f"{name}: {cost * 1e6:.2f} us per check; threading.Event.is_set "
-              f"{base * 1e6:.3f} us; ratio {cost / base:.1f}")
+        print(
+            f"{name}: {cost * 1e6:.2f} us per check; threading.Event.is_set "
+            f"{base * 1e6:.3f} us; ratio {cost / base:.1f}"
+        )
 
 
 def per_token(tokens: int, repeat: int) -> None:
@@ -84,8 +86,10 @@ def per_token(tokens: int, repeat: int) -> None:
 
     loaded = load_model("tiny-glm41v")
     engine = LocalEngine(loaded, generate_kwargs={"min_new_tokens": tokens})
-    request = GenerationRequest(messages=[{"role": "user", "content": "Describe a picture."}],
-                                sampling=Sampling(temperature=0, max_new_tokens=tokens))
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": "Describe a picture."}],
+        sampling=Sampling(temperature=0, max_new_tokens=tokens),
+    )
     flag = StopFlag(str(Path(tempfile.mkdtemp()) / "stop"))
     rates: dict[str, list[float]] = {"threading.Event": [], "worker cancel event": []}
     for run in range(repeat + 1):  # the first round warms up and is not counted
@@ -94,7 +98,8 @@ def per_token(tokens: int, repeat: int) -> None:
             last = None
             for chunk in engine.stream(request, cancel):
                 last = chunk
-            assert last is not None and last.stats.generated_tokens == tokens
+            assert last is not None
+            assert last.stats.generated_tokens == tokens
             if run:
                 rates[name].append(tokens / last.stats.elapsed_s)
     base = statistics.median(rates["threading.Event"])
@@ -108,12 +113,25 @@ def stop_latency(repeat: int) -> None:
 
     standin = SchedulerStandIn()
     home = tempfile.mkdtemp()
-    env = {**os.environ, "SPACES_ZERO_GPU": "true", "SPACES_ZERO_DEVICE_API_URL": standin.url,
-           "HOME": home, "TMPDIR": home, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "SPACES_ZERO_GPU": "true",
+        "SPACES_ZERO_DEVICE_API_URL": standin.url,
+        "HOME": home,
+        "TMPDIR": home,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     env.setdefault("GLMV_CACHE", str(ROOT / ".cache" / "glmv"))
     try:
-        run = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(repeat)], env=env,
-                             capture_output=True, text=True, timeout=900, start_new_session=True)
+        run = subprocess.run(
+            [sys.executable, "-c", CHILD, str(ROOT), str(repeat)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            start_new_session=True,
+        )
         results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
         assert len(results) == repeat, run.stderr[-3000:]
         releases = [c.at for c in standin.of("/release")]
@@ -122,14 +140,20 @@ def stop_latency(repeat: int) -> None:
     to_end = [r["end"] - r["stop"] for r in results]
     to_free = [rel - r["stop"] for r, rel in zip(results, releases, strict=True)]
     gap = statistics.median(r["gap"] for r in results)
-    print(f"statuses: {sorted({r['status'] for r in results})}; workers started: "
-          f"{len(standin.of('/allow'))} for {repeat} requests")
+    print(
+        f"statuses: {sorted({r['status'] for r in results})}; workers started: "
+        f"{len(standin.of('/allow'))} for {repeat} requests"
+    )
     print(f"interval between chunks (baseline): {gap * 1e3:.1f} ms")
-    for name, values in (("stop -> caller's stream ends", to_end),
-                         ("stop -> worker released", to_free)):
+    for name, values in (
+        ("stop -> caller's stream ends", to_end),
+        ("stop -> worker released", to_free),
+    ):
         median = statistics.median(values)
-        print(f"{name}: median {median * 1e3:.0f} ms, max {max(values) * 1e3:.0f} ms, "
-              f"ratio {median / gap:.1f} chunk intervals")
+        print(
+            f"{name}: median {median * 1e3:.0f} ms, max {max(values) * 1e3:.0f} ms, "
+            f"ratio {median / gap:.1f} chunk intervals"
+        )
 
 
 def main() -> None:

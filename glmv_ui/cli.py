@@ -26,21 +26,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m glmv_ui", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="chat with a GLM-V model in the terminal")
-    chat.add_argument("--model", default=env_model(),
-                      help="hub id, local folder, or tiny-glm41v / tiny-glm45v (env GLMV_MODEL)")
+    chat.add_argument(
+        "--model",
+        default=env_model(),
+        help="hub id, local folder, or tiny-glm41v / tiny-glm45v (env GLMV_MODEL)",
+    )
     chat.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
     chat.add_argument("--engine", choices=["local", "remote"], default="local")
     chat.add_argument("--url", help="base URL of an OpenAI-compatible server (remote engine)")
-    chat.add_argument("--remote-model",
-                      help="served model name (remote engine; default: the first the server lists)")
-    chat.add_argument("--api-key-env", default="GLMV_API_KEY",
-                      help="environment variable holding the server's API key (remote engine)")
-    chat.add_argument("--thinking-style", choices=["chat_template_kwargs", "vendor"],
-                      default="chat_template_kwargs",
-                      help="how the thinking switch is sent: vLLM/SGLang chat_template_kwargs, "
-                           "or the vendor API's thinking parameter (remote engine)")
-    chat.add_argument("--image", "--file", dest="files", action="append", default=[],
-                      help="image, video, PDF or slide deck for the first message (repeatable)")
+    chat.add_argument(
+        "--remote-model",
+        help="served model name (remote engine; default: the first the server lists)",
+    )
+    chat.add_argument(
+        "--api-key-env",
+        default="GLMV_API_KEY",
+        help="environment variable holding the server's API key (remote engine)",
+    )
+    chat.add_argument(
+        "--thinking-style",
+        choices=["chat_template_kwargs", "vendor"],
+        default="chat_template_kwargs",
+        help="how the thinking switch is sent: vLLM/SGLang chat_template_kwargs, "
+        "or the vendor API's thinking parameter (remote engine)",
+    )
+    chat.add_argument(
+        "--image",
+        "--file",
+        dest="files",
+        action="append",
+        default=[],
+        help="image, video, PDF or slide deck for the first message (repeatable)",
+    )
     chat.add_argument("--prompt", help="ask this once and exit (no interactive prompt)")
     chat.add_argument("--system", default="", help="system prompt")
     chat.add_argument("--no-thinking", action="store_true", help="GLM-4.5V: answer directly")
@@ -54,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--out", required=True, help="folder to write the Space into")
     space.add_argument("--model", default=env_model(), help="model the Space runs (local engine)")
     space.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
-    space.add_argument("--hardware", help="suggested Space hardware (default: from the model's "
-                                          "memory estimate)")
+    space.add_argument(
+        "--hardware", help="suggested Space hardware (default: from the model's memory estimate)"
+    )
     space.add_argument("--engine", choices=["local", "remote"], default="local")
     space.add_argument("--url", help="OpenAI-compatible server the Space talks to (remote)")
     space.add_argument("--remote-model", help="served model name (remote engine)")
@@ -68,10 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _space(args: argparse.Namespace, out: TextIO) -> int:
     from .space import build_space
 
-    path = build_space(args.out, args.model, engine=args.engine,
-                       quantization=None if args.quant == "none" else args.quant,
-                       hardware=args.hardware, url=args.url, remote_model=args.remote_model,
-                       title=args.title, root=args.root, overwrite=args.force)
+    path = build_space(
+        args.out,
+        args.model,
+        engine=args.engine,
+        quantization=None if args.quant == "none" else args.quant,
+        hardware=args.hardware,
+        url=args.url,
+        remote_model=args.remote_model,
+        title=args.title,
+        root=args.root,
+        overwrite=args.force,
+    )
     out.write(f"Space folder written to {path}; push it with git or `hf upload` (see Spaces.md)\n")
     return 0
 
@@ -147,17 +173,22 @@ def _stream(session: Any, text: str, parts: list[Any], printer: _Printer) -> Non
     printer.end(session.reply())
 
 
-def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
+def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:  # noqa: C901
     from .engines.factory import create_engine
     from .session import Session
 
     config = AppConfig(
         model=args.model,
         load=LoadOptions(quantization=None if args.quant == "none" else args.quant),
-        engine=args.engine, remote_url=args.url, remote_model=args.remote_model,
-        remote_api_key_env=args.api_key_env, remote_thinking_style=args.thinking_style)
-    color = args.color == "always" or (args.color == "auto" and out.isatty()
-                                        and not os.environ.get("NO_COLOR"))
+        engine=args.engine,
+        remote_url=args.url,
+        remote_model=args.remote_model,
+        remote_api_key_env=args.api_key_env,
+        remote_thinking_style=args.thinking_style,
+    )
+    color = args.color == "always" or (
+        args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
+    )
     target = args.url if args.engine == "remote" else args.model
     out.write(f"{'Connecting to' if args.engine == 'remote' else 'Loading'} {target} ...\n")
     out.flush()
@@ -174,8 +205,12 @@ def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
         changes["temperature"] = args.temperature
     if args.seed is not None:
         changes["seed"] = args.seed
-    session = Session(engine, sampling=sampling.replace(**changes), limits=MediaLimits(),
-                      system_prompt=args.system)
+    session = Session(
+        engine,
+        sampling=sampling.replace(**changes),
+        limits=MediaLimits(),
+        system_prompt=args.system,
+    )
     printer = _Printer(out, color)
     pending: list[Any] = []
     if args.files:
@@ -227,12 +262,14 @@ def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
 def _attach(session: Any, path: str, pending: list[Any], password: str | None) -> list[Any]:
     from .media import ingest
 
-    return list(ingest([path], session.limits, existing=[*session.parts, *pending],
-                       password=password))
+    return list(
+        ingest([path], session.limits, existing=[*session.parts, *pending], password=password)
+    )
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
-         inp: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, inp: TextIO | None = None
+) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     inp = inp or sys.stdin

@@ -87,10 +87,12 @@ SAMPLING_RANGES: dict[str, Range] = {
 # Per-family defaults. GLM-4.1V: the upstream demo's near-greedy settings. GLM-4.5V: the
 # vendor desktop app's settings. Both are documented in FACTS and shown in the UI.
 _FAMILY_SAMPLING: dict[str, Sampling] = {
-    "glm4v": Sampling(temperature=1.0, top_p=1e-5, top_k=2, repetition_penalty=1.1,
-                      max_new_tokens=8192),
-    "glm4v_moe": Sampling(temperature=0.3, top_p=0.6, top_k=2, repetition_penalty=1.1,
-                          max_new_tokens=16384),
+    "glm4v": Sampling(
+        temperature=1.0, top_p=1e-5, top_k=2, repetition_penalty=1.1, max_new_tokens=8192
+    ),
+    "glm4v_moe": Sampling(
+        temperature=0.3, top_p=0.6, top_k=2, repetition_penalty=1.1, max_new_tokens=16384
+    ),
 }
 
 
@@ -126,11 +128,11 @@ class LoadOptions:
 
     def __post_init__(self) -> None:
         if self.quantization not in (None, "4bit", "8bit"):
-            raise ConfigError(
-                f"quantization must be none, 4bit or 8bit, got {self.quantization!r}")
+            raise ConfigError(f"quantization must be none, 4bit or 8bit, got {self.quantization!r}")
         if self.dtype not in ("auto", "bfloat16", "float16", "float32"):
             raise ConfigError(
-                f"dtype must be auto, bfloat16, float16 or float32, got {self.dtype!r}")
+                f"dtype must be auto, bfloat16, float16 or float32, got {self.dtype!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ class AppConfig:
     # model switch to another URL does not carry the key there. None: ``remote_url``.
     remote_key_url: str | None = None
     remote_thinking_style: Literal["chat_template_kwargs", "vendor", "none"] = (
-        "chat_template_kwargs")
+        "chat_template_kwargs"
+    )
     remote_video_mode: Literal["frames", "video"] = "frames"
     # None: Gradio decides (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1 and the
     # first free port from 7860), as hosts such as Docker images and Spaces expect.
@@ -244,8 +247,10 @@ class AppConfig:
     def check_access(self) -> None:
         """Refuse settings that would hand operator powers to nobody or to everybody."""
         if self.model_switch and not self.operator_names():
-            raise ConfigError("model switching (GLMV_MODEL_SWITCH / --model-switch) needs "
-                              "GLMV_AUTH logins and GLMV_OPERATORS naming who may switch")
+            raise ConfigError(
+                "model switching (GLMV_MODEL_SWITCH / --model-switch) needs "
+                "GLMV_AUTH logins and GLMV_OPERATORS naming who may switch"
+            )
         if self.queue_size < 0 or self.fetch_deadline_s <= 0:
             raise ConfigError("GLMV_QUEUE_SIZE must be >= 0 and GLMV_FETCH_DEADLINE_S > 0")
 
@@ -270,8 +275,7 @@ class AppConfig:
         load = LoadOptions(quantization=None if quant in (None, "none") else quant)  # type: ignore[arg-type]
         size = values.get("max_file_size_mb")
         upload_mb = size if isinstance(size, int) else MediaLimits.max_upload_mb
-        return cls(load=load, media=MediaLimits(max_upload_mb=upload_mb),
-                   **values)  # type: ignore[arg-type]
+        return cls(load=load, media=MediaLimits(max_upload_mb=upload_mb), **values)  # type: ignore[arg-type]
 
 
 def _flag(raw: str) -> bool:

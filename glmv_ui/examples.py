@@ -27,31 +27,50 @@ class Example:
 
 
 EXAMPLES: tuple[Example, ...] = (
-    Example("grounding", "street.png",
-            "Find the red car, the bus and the traffic light. Give each one's bounding box.",
-            "找出红色汽车、公交车和红绿灯，并给出各自的边界框。"),
-    Example("chart", "revenue_chart.png",
-            "Which quarter had the highest revenue, and how much did it grow from Q1?",
-            "哪个季度收入最高？与第一季度相比增长了多少？"),
-    Example("document", "report.pdf",
-            "Summarise this two-page report and list its key figures.",
-            "总结这份两页的报告，并列出其中的关键数字。"),
-    Example("webpage", "landing_page.png",
-            "Replicate this web page as one HTML file with inline CSS.",
-            "用一个内联 CSS 的 HTML 文件复刻这个网页。"),
-    Example("gui_agent", "phone_settings.png",
-            "Task: turn on Wi-Fi. What is the next action? Give the action and where to tap.",
-            "任务：打开 Wi-Fi。下一步操作是什么？给出操作和点击位置。"),
-    Example("video", "moving_ball.mp4",
-            "What happens in this video? Give the time of each change.",
-            "视频里发生了什么？给出每个变化的时间。"),
+    Example(
+        "grounding",
+        "street.png",
+        "Find the red car, the bus and the traffic light. Give each one's bounding box.",
+        "找出红色汽车、公交车和红绿灯，并给出各自的边界框。",
+    ),
+    Example(
+        "chart",
+        "revenue_chart.png",
+        "Which quarter had the highest revenue, and how much did it grow from Q1?",
+        "哪个季度收入最高？与第一季度相比增长了多少？",
+    ),
+    Example(
+        "document",
+        "report.pdf",
+        "Summarise this two-page report and list its key figures.",
+        "总结这份两页的报告，并列出其中的关键数字。",
+    ),
+    Example(
+        "webpage",
+        "landing_page.png",
+        "Replicate this web page as one HTML file with inline CSS.",
+        "用一个内联 CSS 的 HTML 文件复刻这个网页。",
+    ),
+    Example(
+        "gui_agent",
+        "phone_settings.png",
+        "Task: turn on Wi-Fi. What is the next action? Give the action and where to tap.",
+        "任务：打开 Wi-Fi。下一步操作是什么？给出操作和点击位置。",
+    ),
+    Example(
+        "video",
+        "moving_ball.mp4",
+        "What happens in this video? Give the time of each change.",
+        "视频里发生了什么？给出每个变化的时间。",
+    ),
 )
 
 
 def example_dir() -> Path:
     """The cache folder for example files (inside the temp dir, which the app may serve)."""
     root = os.environ.get("GLMV_EXAMPLES_DIR") or str(
-        Path(tempfile.gettempdir()) / "glmv_ui" / "examples")
+        Path(tempfile.gettempdir()) / "glmv_ui" / "examples"
+    )
     return Path(root) / f"v{VERSION}"
 
 
@@ -73,8 +92,12 @@ def _street(path: Path) -> None:
     d.rectangle((0, 360, 960, 384), fill="#d1d5db")  # pavement
     for x in range(20, 960, 120):
         d.rectangle((x, 505, x + 60, 515), fill="#f9fafb")
-    for x, h, c in ((40, 230, "#c7b8a1"), (230, 300, "#a3b1c6"), (520, 260, "#d6b4a0"),
-                    (760, 320, "#b9c4a7")):
+    for x, h, c in (
+        (40, 230, "#c7b8a1"),
+        (230, 300, "#a3b1c6"),
+        (520, 260, "#d6b4a0"),
+        (760, 320, "#b9c4a7"),
+    ):
         d.rectangle((x, 360 - h, x + 170, 360), fill=c)
         for wy in range(380 - h, 340, 40):
             for wx in range(x + 15, x + 160, 40):
@@ -123,18 +146,22 @@ def _report(path: Path) -> None:
 
     doc = fitz.open()
     pages = (
-        ("Quarterly Report - Northwind Ltd.",
-         "Revenue grew 38% year over year to 64.5 million USD.\n"
-         "Operating margin rose from 11.2% to 14.8%.\n"
-         "Headcount: 412 employees in 6 offices.\n\n"
-         "Highlights\n- Two new product lines launched in Q3.\n"
-         "- Customer retention reached 93%.\n- Cash reserves: 21.3 million USD."),
-        ("Outlook",
-         "Next year the company expects revenue of 75-80 million USD.\n"
-         "Planned investment: 6 million USD in research.\n"
-         "Risks: currency swings and supplier delays.\n\n"
-         "Table 1. Revenue by region (million USD)\n"
-         "Europe 28.1   Americas 22.7   Asia 13.7"),
+        (
+            "Quarterly Report - Northwind Ltd.",
+            "Revenue grew 38% year over year to 64.5 million USD.\n"
+            "Operating margin rose from 11.2% to 14.8%.\n"
+            "Headcount: 412 employees in 6 offices.\n\n"
+            "Highlights\n- Two new product lines launched in Q3.\n"
+            "- Customer retention reached 93%.\n- Cash reserves: 21.3 million USD.",
+        ),
+        (
+            "Outlook",
+            "Next year the company expects revenue of 75-80 million USD.\n"
+            "Planned investment: 6 million USD in research.\n"
+            "Risks: currency swings and supplier delays.\n\n"
+            "Table 1. Revenue by region (million USD)\n"
+            "Europe 28.1   Americas 22.7   Asia 13.7",
+        ),
     )
     for title, body in pages:
         page = doc.new_page(width=595, height=842)
@@ -155,13 +182,21 @@ def _landing(path: Path) -> None:
         d.text((560 + i * 110, 24), item, fill="#c7d2fe", font=_font(18))
     d.rectangle((0, 64, 1024, 360), fill="#eef2ff")
     d.text((80, 130), "Ship better software, faster", fill="#1e1b4b", font=_font(38))
-    d.text((80, 190), "Plan, build and track your projects in one calm place.",
-           fill="#4b5563", font=_font(20))
+    d.text(
+        (80, 190),
+        "Plan, build and track your projects in one calm place.",
+        fill="#4b5563",
+        font=_font(20),
+    )
     d.rounded_rectangle((80, 250, 260, 300), 10, fill="#4f46e5")
     d.text((112, 264), "Start free", fill="white", font=_font(20))
-    for i, (head, text) in enumerate((("Plan", "Roadmaps in minutes"),
-                                      ("Build", "Boards that stay tidy"),
-                                      ("Track", "Reports that explain"))):
+    for i, (head, text) in enumerate(
+        (
+            ("Plan", "Roadmaps in minutes"),
+            ("Build", "Boards that stay tidy"),
+            ("Track", "Reports that explain"),
+        )
+    ):
         x = 80 + i * 300
         d.rounded_rectangle((x, 410, x + 260, 600), 12, outline="#c7d2fe", width=2)
         d.text((x + 24, 440), head, fill="#1e1b4b", font=_font(26))
@@ -196,14 +231,15 @@ def _video(path: Path) -> None:
 
     fps, seconds, w, h = 8, 4, 320, 240
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4",
-                                      rate=fps)
+        stream = container.add_stream(
+            "libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps
+        )
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for i in range(fps * seconds):
             frame = np.full((h, w, 3), (230, 240, 255), dtype=np.uint8)
             x = int(20 + (w - 80) * i / (fps * seconds - 1))
             color = (220, 38, 38) if i < fps * 2 else (37, 99, 235)  # turns blue at 2 s
-            frame[100:140, x:x + 40] = color
+            frame[100:140, x : x + 40] = color
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -211,8 +247,12 @@ def _video(path: Path) -> None:
 
 
 _MAKERS: dict[str, Callable[[Path], None]] = {
-    "grounding": _street, "chart": _chart, "document": _report, "webpage": _landing,
-    "gui_agent": _phone, "video": _video,
+    "grounding": _street,
+    "chart": _chart,
+    "document": _report,
+    "webpage": _landing,
+    "gui_agent": _phone,
+    "video": _video,
 }
 
 
@@ -232,5 +272,7 @@ def example_file(key: str) -> Path:
 
 def gallery(lang: str = "en") -> list[dict[str, Any]]:
     """MultimodalTextbox example values: a prompt and its file, for every example."""
-    return [{"text": e.prompt_zh if lang == "zh" else e.prompt_en,
-             "files": [str(example_file(e.key))]} for e in EXAMPLES]
+    return [
+        {"text": e.prompt_zh if lang == "zh" else e.prompt_en, "files": [str(example_file(e.key))]}
+        for e in EXAMPLES
+    ]

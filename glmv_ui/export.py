@@ -63,19 +63,37 @@ __all__ = [
 
 FORMAT = "glmv-workbench/conversation"
 VERSION = 1
-_SETTING_KEYS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens", "seed",
-                 "thinking", "thinking_budget")
+_SETTING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "max_new_tokens",
+    "seed",
+    "thinking",
+    "thinking_budget",
+)
 MAX_TEXT_CHARS = 1_000_000  # a message, raw output, error or system prompt; real ones are far less
 MAX_NAME_CHARS = 1_000  # a file name, model id or note
 MAX_NOTES = 50
 # A reply still running when the file was written is imported as stopped.
 _STATUS: dict[str, Literal["done", "cancelled", "error"]] = {
-    "done": "done", "cancelled": "cancelled", "error": "error", "pending": "cancelled",
-    "streaming": "cancelled"}
+    "done": "done",
+    "cancelled": "cancelled",
+    "error": "error",
+    "pending": "cancelled",
+    "streaming": "cancelled",
+}
 _FAMILIES = ("glm4v", "glm4v_moe")
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
-    "None": (type(None),), "list": (list,), "object": (dict,)}
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "None": (type(None),),
+    "list": (list,),
+    "object": (dict,),
+}
 
 
 @dataclass
@@ -113,8 +131,9 @@ def _part_json(part: MediaPart) -> dict[str, Any]:
     return out
 
 
-def to_json(turns: Sequence[Turn], *, model: str = "", family: str = "glm4v",
-            system_prompt: str = "") -> str:
+def to_json(
+    turns: Sequence[Turn], *, model: str = "", family: str = "glm4v", system_prompt: str = ""
+) -> str:
     """The whole conversation as JSON, media embedded as base64 PNG."""
     payload = {
         "format": FORMAT,
@@ -138,8 +157,9 @@ def to_json(turns: Sequence[Turn], *, model: str = "", family: str = "glm4v",
     return json.dumps(payload, ensure_ascii=False, indent=1)
 
 
-def from_json(text: str, source: str = "conversation.json",
-              limits: MediaLimits = DEFAULT_LIMITS) -> Conversation:
+def from_json(
+    text: str, source: str = "conversation.json", limits: MediaLimits = DEFAULT_LIMITS
+) -> Conversation:
     """Rebuild a conversation written by :func:`to_json`, through the upload rules (see the
     module doc). ``source`` is the file name the messages give."""
     try:
@@ -149,8 +169,9 @@ def from_json(text: str, source: str = "conversation.json",
         except RecursionError:
             raise ConversationError(reason("import.nested"), subject=source) from None
         except json.JSONDecodeError as exc:
-            raise ConversationError(reason("import.not_json", line=exc.lineno),
-                                    subject=source) from exc
+            raise ConversationError(
+                reason("import.not_json", line=exc.lineno), subject=source
+            ) from exc
         except ValueError as exc:  # e.g. a number with more digits than Python converts
             raise ConversationError(reason("import.not_json_value"), subject=source) from exc
         plan = _plan(data, source, limits)
@@ -160,8 +181,9 @@ def from_json(text: str, source: str = "conversation.json",
         raise
     except Exception as exc:  # a case the checks above did not foresee: still no raw error
         raise ConversationError(reason("import.failed"), subject=source) from exc
-    return Conversation(turns, model=plan.model, family=plan.family,
-                        system_prompt=plan.system_prompt)
+    return Conversation(
+        turns, model=plan.model, family=plan.family, system_prompt=plan.system_prompt
+    )
 
 
 def read_json(path: str | Path, limits: MediaLimits = DEFAULT_LIMITS) -> Conversation:
@@ -171,9 +193,10 @@ def read_json(path: str | Path, limits: MediaLimits = DEFAULT_LIMITS) -> Convers
         check_file_size(os.path.getsize(path), path.name, limits)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConversationError(reason(
-            "import.not_text" if isinstance(exc, UnicodeDecodeError) else "file.missing"),
-            subject=path.name) from exc
+        raise ConversationError(
+            reason("import.not_text" if isinstance(exc, UnicodeDecodeError) else "file.missing"),
+            subject=path.name,
+        ) from exc
     return from_json(text, path.name, limits)
 
 
@@ -219,14 +242,18 @@ class _Object:
         self.value: dict[str, Any] = value
 
     def error(self, what: Reason) -> ConversationError:
-        subject = self.file if self.where is None else \
-            reason("import.at", file=self.file, where=self.where)
+        subject = (
+            self.file
+            if self.where is None
+            else reason("import.at", file=self.file, where=self.where)
+        )
         return ConversationError(what, subject=subject)
 
     def type_error(self, key: str) -> Callable[[Joined, Reason], ConversationError]:
         """How a field ``key`` of the wrong type is refused."""
         return lambda wanted, actual: self.error(
-            reason("import.type", key=repr(key), wanted=wanted, actual=actual))
+            reason("import.type", key=repr(key), wanted=wanted, actual=actual)
+        )
 
     def get(self, key: str, kinds: str, default: Any = ..., limit: int = MAX_TEXT_CHARS) -> Any:
         """The field ``key``, of the JSON types ``kinds`` ("int | None", "str", ...)."""
@@ -237,15 +264,26 @@ class _Object:
         value = self.value[key]
         _check_type(value, kinds, self.type_error(key))
         if isinstance(value, str | list) and len(value) > limit:
-            raise self.error(reason(
-                "import.too_long_text" if isinstance(value, str) else "import.too_long_list",
-                key=repr(key), count=len(value), limit=limit))
+            raise self.error(
+                reason(
+                    "import.too_long_text" if isinstance(value, str) else "import.too_long_list",
+                    key=repr(key),
+                    count=len(value),
+                    limit=limit,
+                )
+            )
         return value
 
 
-_WANTED = {"int": reason("json.int"), "float": reason("json.float"), "str": reason("json.str"),
-           "bool": reason("json.bool"), "None": reason("json.None"), "list": reason("json.list"),
-           "object": reason("json.object")}
+_WANTED = {
+    "int": reason("json.int"),
+    "float": reason("json.float"),
+    "str": reason("json.str"),
+    "bool": reason("json.bool"),
+    "None": reason("json.None"),
+    "list": reason("json.list"),
+    "object": reason("json.object"),
+}
 
 
 def _json_type(value: object) -> Reason:
@@ -253,8 +291,9 @@ def _json_type(value: object) -> Reason:
     return _WANTED[kind.get(type(value), "float")]  # ints and floats are both "a number"
 
 
-def _check_type(value: object, kinds: str,
-                error: Callable[[Joined, Reason], ConversationError]) -> None:
+def _check_type(
+    value: object, kinds: str, error: Callable[[Joined, Reason], ConversationError]
+) -> None:
     allowed = [k.strip() for k in kinds.split("|")]
     types = tuple(t for k in allowed for t in _JSON_TYPES[k])
     if not isinstance(value, types) or (isinstance(value, bool) and "bool" not in allowed):
@@ -293,8 +332,9 @@ def _plan(data: object, file: str, limits: MediaLimits) -> _Plan:
         turn = _Object(item, file, reason("import.turn", turn=t))
         parts = []
         for n, value in enumerate(turn.get("parts", "list", []), 1):
-            part = _part_plan(_Object(value, file, reason("import.turn_part", turn=t, part=n)),
-                              limits)
+            part = _part_plan(
+                _Object(value, file, reason("import.turn_part", turn=t, part=n)), limits
+            )
             # The counting rules, before any picture is decoded.
             admit(part.label, part.kind, images, videos, limits)
             images, videos = images + (part.kind == "image"), videos + (part.kind == "video")
@@ -305,21 +345,41 @@ def _plan(data: object, file: str, limits: MediaLimits) -> _Plan:
             raise turn.error(_one_of("status", tuple(_STATUS), stated))
         stats = turn.get("stats", "object | None", None)
         settings = turn.get("settings", "object | None", None)
-        turns.append(_TurnPlan(
-            text=turn.get("text", "str", ""), parts=tuple(parts), raw=turn.get("raw", "str", ""),
-            status=status, error=turn.get("error", "str", ""),
-            stats=None if stats is None else Stats(**_typed_fields(
-                _Object(stats, file, reason("import.turn_stats", turn=t)), Stats, None)),
-            settings={} if settings is None else _typed_fields(
-                _Object(settings, file, reason("import.turn_settings", turn=t)), Sampling,
-                _SETTING_KEYS)))
-    return _Plan(model=top.get("model", "str", "", MAX_NAME_CHARS), family=family,
-                 system_prompt=top.get("system_prompt", "str", ""), turns=tuple(turns))
+        turns.append(
+            _TurnPlan(
+                text=turn.get("text", "str", ""),
+                parts=tuple(parts),
+                raw=turn.get("raw", "str", ""),
+                status=status,
+                error=turn.get("error", "str", ""),
+                stats=None
+                if stats is None
+                else Stats(
+                    **_typed_fields(
+                        _Object(stats, file, reason("import.turn_stats", turn=t)), Stats, None
+                    )
+                ),
+                settings={}
+                if settings is None
+                else _typed_fields(
+                    _Object(settings, file, reason("import.turn_settings", turn=t)),
+                    Sampling,
+                    _SETTING_KEYS,
+                ),
+            )
+        )
+    return _Plan(
+        model=top.get("model", "str", "", MAX_NAME_CHARS),
+        family=family,
+        system_prompt=top.get("system_prompt", "str", ""),
+        turns=tuple(turns),
+    )
 
 
 def _one_of(key: str, allowed: tuple[str, ...], value: str) -> Reason:
-    return reason("import.one_of", key=repr(key), allowed=Joined(allowed, "comma"),
-                  value=repr(value))
+    return reason(
+        "import.one_of", key=repr(key), allowed=Joined(allowed, "comma"), value=repr(value)
+    )
 
 
 def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
@@ -328,41 +388,74 @@ def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
         raise part.error(_one_of("kind", ("image", "video"), kind))
     source = part.get("source", "str", limit=MAX_NAME_CHARS)
     label = reason("import.part", file=part.file, where=part.where or "", source=source)
-    numbers = {key: part.get(key, "int") for key in ("page", "slide", "page_count")
-               if part.value.get(key) is not None}
+    numbers = {
+        key: part.get(key, "int")
+        for key in ("page", "slide", "page_count")
+        if part.value.get(key) is not None
+    }
     if any(number < 1 for number in numbers.values()):
         raise part.error(reason("import.numbers"))
-    numbers.update({key: float(part.get(key, "float")) for key in ("fps", "duration")
-                    if part.value.get(key) is not None})
+    numbers.update(
+        {
+            key: float(part.get(key, "float"))
+            for key in ("fps", "duration")
+            if part.value.get(key) is not None
+        }
+    )
     notes = part.get("notes", "list", [], MAX_NOTES)
     for note in notes:
-        _check_type(note, "str", lambda wanted, actual: part.error(
-            reason("import.note_type", wanted=wanted, actual=actual)))
+        _check_type(
+            note,
+            "str",
+            lambda wanted, actual: part.error(
+                reason("import.note_type", wanted=wanted, actual=actual)
+            ),
+        )
         if len(note) > MAX_NAME_CHARS:
             raise part.error(reason("import.note_long", count=len(note), limit=MAX_NAME_CHARS))
     if kind == "image":
-        return _PartPlan(label, kind, source, (part.get("image", "str"),), (), tuple(notes),
-                         numbers)
+        return _PartPlan(
+            label, kind, source, (part.get("image", "str"),), (), tuple(notes), numbers
+        )
     frames = part.get("frames", "list")
     times = part.get("timestamps", "list")
     for frame in frames:
-        _check_type(frame, "str", lambda wanted, actual: part.error(
-            reason("import.frame_type", wanted=wanted, actual=actual)))
+        _check_type(
+            frame,
+            "str",
+            lambda wanted, actual: part.error(
+                reason("import.frame_type", wanted=wanted, actual=actual)
+            ),
+        )
     for time in times:
-        _check_type(time, "float", lambda wanted, actual: part.error(
-            reason("import.time_type", wanted=wanted, actual=actual)))
+        _check_type(
+            time,
+            "float",
+            lambda wanted, actual: part.error(
+                reason("import.time_type", wanted=wanted, actual=actual)
+            ),
+        )
     if not frames or len(frames) % 2 or len(times) != len(frames):
         raise part.error(reason("import.frames"))
     if len(frames) > limits.video_max_frames:
-        raise MediaError(label, reason("import.video_frames", frames=len(frames),
-                                       limit=limits.video_max_frames))
-    return _PartPlan(label, kind, source, tuple(frames), tuple(float(x) for x in times),
-                     tuple(notes), numbers)
+        raise MediaError(
+            label, reason("import.video_frames", frames=len(frames), limit=limits.video_max_frames)
+        )
+    return _PartPlan(
+        label, kind, source, tuple(frames), tuple(float(x) for x in times), tuple(notes), numbers
+    )
 
 
 def _turn(plan: _TurnPlan, limits: MediaLimits) -> Turn:
-    return Turn(text=plan.text, parts=[_part(p, limits) for p in plan.parts], raw=plan.raw,
-                status=plan.status, error=plan.error, stats=plan.stats, settings=plan.settings)
+    return Turn(
+        text=plan.text,
+        parts=[_part(p, limits) for p in plan.parts],
+        raw=plan.raw,
+        status=plan.status,
+        error=plan.error,
+        stats=plan.stats,
+        settings=plan.settings,
+    )
 
 
 def _part(plan: _PartPlan, limits: MediaLimits) -> MediaPart:
@@ -370,15 +463,26 @@ def _part(plan: _PartPlan, limits: MediaLimits) -> MediaPart:
     label = plan.label
     if plan.kind == "image":
         image = _picture(plan.pictures[0], label, limits)
-        return MediaPart(kind="image", source=plan.source, image=image.image,
-                         notes=plan.notes + image.notes, **plan.numbers)
+        return MediaPart(
+            kind="image",
+            source=plan.source,
+            image=image.image,
+            notes=plan.notes + image.notes,
+            **plan.numbers,
+        )
     # Frames are bounded like sampled ones (the sampler's per-frame pixel cap).
     frame_limits = dataclasses.replace(limits, image_max_pixels=MAX_FRAME_PIXELS)
     frames = tuple(_picture(data, label, frame_limits).image for data in plan.pictures)
     if len({f.size for f in frames}) > 1:
         raise MediaError(label, reason("import.frame_sizes"))
-    return MediaPart(kind="video", source=plan.source, frames=frames,
-                     timestamps=plan.timestamps, notes=plan.notes, **plan.numbers)
+    return MediaPart(
+        kind="video",
+        source=plan.source,
+        frames=frames,
+        timestamps=plan.timestamps,
+        notes=plan.notes,
+        **plan.numbers,
+    )
 
 
 def _picture(data: str, label: Reason, limits: MediaLimits) -> MediaPart:
@@ -411,12 +515,20 @@ def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = 
         reply = reply_for(turns, i - 1)
         lines += [f"## {i}. Assistant", ""]
         if reply.thinking:
-            lines += ["<details><summary>Thinking</summary>", "", chat_markdown(reply.thinking),
-                      "", "</details>", ""]
+            lines += [
+                "<details><summary>Thinking</summary>",
+                "",
+                chat_markdown(reply.thinking),
+                "",
+                "</details>",
+                "",
+            ]
         if reply.answer:
             lines += [chat_markdown(reply.marked_answer), ""]
-        lines += [f"*({NOTICE_TEXT[notice.kind].format(detail=plain_markdown(notice.detail))})*"
-                  for notice in reply.notices]
+        lines += [
+            f"*({NOTICE_TEXT[notice.kind].format(detail=plain_markdown(notice.detail))})*"
+            for notice in reply.notices
+        ]
         if reply.notices:
             lines.append("")
         if reply.stats is not None:
@@ -431,9 +543,14 @@ def _assistant_target(answer: str, thinking: str, family: str, include_thinking:
     return body
 
 
-def to_llamafactory(turns: Sequence[Turn], family: str, *, image_prefix: str = "images",
-                    system_prompt: str = "", include_thinking: bool = False,
-                    ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+def to_llamafactory(
+    turns: Sequence[Turn],
+    family: str,
+    *,
+    image_prefix: str = "images",
+    system_prompt: str = "",
+    include_thinking: bool = False,
+) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     """One LLaMA-Factory record and the (relative path, PIL image) files it refers to.
 
     Turns without an answer (failed or empty) are left out with their user message, so the
@@ -476,8 +593,15 @@ def to_llamafactory(turns: Sequence[Turn], family: str, *, image_prefix: str = "
     return record, files
 
 
-def write_export(turns: Sequence[Turn], fmt: str, folder: str | Path, *, model: str = "",
-                 family: str = "glm4v", system_prompt: str = "") -> Path:
+def write_export(
+    turns: Sequence[Turn],
+    fmt: str,
+    folder: str | Path,
+    *,
+    model: str = "",
+    family: str = "glm4v",
+    system_prompt: str = "",
+) -> Path:
     """Write the export file for ``fmt`` (``json``, ``markdown``, ``llamafactory``) in ``folder``.
 
     LLaMA-Factory exports are a zip holding ``data.json`` (a list with one record) and the images.
@@ -486,13 +610,16 @@ def write_export(turns: Sequence[Turn], fmt: str, folder: str | Path, *, model: 
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         path = folder / "conversation.json"
-        path.write_text(to_json(turns, model=model, family=family, system_prompt=system_prompt),
-                        encoding="utf-8")
+        path.write_text(
+            to_json(turns, model=model, family=family, system_prompt=system_prompt),
+            encoding="utf-8",
+        )
         return path
     if fmt == "markdown":
         path = folder / "conversation.md"
-        path.write_text(to_markdown(turns, model=model, system_prompt=system_prompt),
-                        encoding="utf-8")
+        path.write_text(
+            to_markdown(turns, model=model, system_prompt=system_prompt), encoding="utf-8"
+        )
         return path
     if fmt == "llamafactory":
         record, files = to_llamafactory(turns, family, system_prompt=system_prompt)
@@ -504,5 +631,6 @@ def write_export(turns: Sequence[Turn], fmt: str, folder: str | Path, *, model: 
                 image.convert("RGB").save(buf, format="PNG")
                 zf.writestr(name, buf.getvalue())
         return path
-    raise ConversationError(f"unknown export format {fmt!r}; expected json, markdown or "
-                            "llamafactory")
+    raise ConversationError(
+        f"unknown export format {fmt!r}; expected json, markdown or llamafactory"
+    )

@@ -58,12 +58,24 @@ class FamilyTraits:
 
 
 FAMILIES: dict[str, FamilyTraits] = {
-    "glm4v": FamilyTraits("glm4v", "GLM-4.1V (dense)", can_disable_thinking=False,
-                          answer_tags=True, template_drops_old_thinking=False,
-                          plain_string_content=True, context_tokens=65536),
-    "glm4v_moe": FamilyTraits("glm4v_moe", "GLM-4.5V (MoE)", can_disable_thinking=True,
-                              answer_tags=False, template_drops_old_thinking=True,
-                              plain_string_content=False, context_tokens=65536),
+    "glm4v": FamilyTraits(
+        "glm4v",
+        "GLM-4.1V (dense)",
+        can_disable_thinking=False,
+        answer_tags=True,
+        template_drops_old_thinking=False,
+        plain_string_content=True,
+        context_tokens=65536,
+    ),
+    "glm4v_moe": FamilyTraits(
+        "glm4v_moe",
+        "GLM-4.5V (MoE)",
+        can_disable_thinking=True,
+        answer_tags=False,
+        template_drops_old_thinking=True,
+        plain_string_content=False,
+        context_tokens=65536,
+    ),
 }
 
 
@@ -95,12 +107,16 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
 
 def family_of(config: Any) -> str:
     """``glm4v`` or ``glm4v_moe`` from a transformers config (or its dict)."""
-    model_type = config.get("model_type") if isinstance(config, dict) else getattr(
-        config, "model_type", None)
+    model_type = (
+        config.get("model_type")
+        if isinstance(config, dict)
+        else getattr(config, "model_type", None)
+    )
     if model_type not in FAMILIES:
         raise ConfigError(
             f"model_type {model_type!r} is not a GLM-V model; expected glm4v (GLM-4.1V) or "
-            "glm4v_moe (GLM-4.5V)")
+            "glm4v_moe (GLM-4.5V)"
+        )
     return str(model_type)
 
 
@@ -119,14 +135,16 @@ def read_config(model_id: str) -> dict[str, Any] | None:
     path = resolve_model(model_id)
     candidate = Path(path) / "config.json"
     if candidate.is_file():
-        return json.loads(candidate.read_text())
+        found: dict[str, Any] = json.loads(candidate.read_text())
+        return found
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
     cached = try_to_load_from_cache(model_id, "config.json")
     if isinstance(cached, str) and os.path.isfile(cached):
-        return json.loads(Path(cached).read_text())
+        cached_config: dict[str, Any] = json.loads(Path(cached).read_text())
+        return cached_config
     return None
 
 
@@ -178,8 +196,9 @@ def _fits(by_option: dict[str, int]) -> str:
     parts = []
     for option, need in by_option.items():
         fits = [gb for gb in GPU_SIZES_GB if need * HEADROOM <= gb * 1e9]
-        parts.append(f"{option} on one {fits[0]} GB GPU" if fits else
-                     f"{option} needs several GPUs")
+        parts.append(
+            f"{option} on one {fits[0]} GB GPU" if fits else f"{option} needs several GPUs"
+        )
     return "fits (weights + 15%): " + "; ".join(parts)
 
 
@@ -197,27 +216,36 @@ def estimate_memory(model_id: str) -> MemoryEstimate:
     fp8 = False
     if config is not None:
         family, census = family_of(config), census_from_config(config)
-        fp8 = "quantization_config" in config and "fp8" in str(
-            config["quantization_config"]).lower()
+        fp8 = (
+            "quantization_config" in config and "fp8" in str(config["quantization_config"]).lower()
+        )
     elif model_id in KNOWN_MODELS:
         info = KNOWN_MODELS[model_id]
         family, fp8 = info.family, info.fp8
-        census = WeightCensus.from_billions(info.vision_b, info.embed_b, info.linear_b,
-                                            info.experts_b)
+        census = WeightCensus.from_billions(
+            info.vision_b, info.embed_b, info.linear_b, info.experts_b
+        )
     else:
         raise WeightsUnavailableError(
             f"cannot estimate memory for {model_id!r}: its config.json is neither in a local "
-            "folder nor in the Hugging Face cache")
+            "folder nor in the Hugging Face cache"
+        )
     by_option = census.price(fp8)
-    notes = ["vision tower and lm_head stay in bf16 under 8-bit and 4-bit loading",
-             _fits(by_option),
-             "add 10-20% for activations and the KV cache; long videos and many pages need more"]
+    notes = [
+        "vision tower and lm_head stay in bf16 under 8-bit and 4-bit loading",
+        _fits(by_option),
+        "add 10-20% for activations and the KV cache; long videos and many pages need more",
+    ]
     if census.experts:
         share = census.experts / max(1, census.total)
-        notes.insert(0, (
-            f"{_human_count(census.experts)} of {_human_count(census.total)} parameters "
-            f"({share:.0%}) are fused MoE experts: 4-bit packs them in NF4 (about 4.1 bits a "
-            "weight, only the routed experts compute); 8-bit leaves them in bf16"))
+        notes.insert(
+            0,
+            (
+                f"{_human_count(census.experts)} of {_human_count(census.total)} parameters "
+                f"({share:.0%}) are fused MoE experts: 4-bit packs them in NF4 (about 4.1 bits a "
+                "weight, only the routed experts compute); 8-bit leaves them in bf16"
+            ),
+        )
     if fp8:
         notes.insert(0, "FP8 checkpoint: needs a GPU with FP8 support (Hopper or newer)")
     return MemoryEstimate(model_id, family, census.total, by_option, tuple(notes))
@@ -284,8 +312,9 @@ class ModelCache:
         self._models: dict[tuple[str, LoadOptions], LoadedModel] = {}
         self._key_locks: dict[tuple[str, LoadOptions], threading.Lock] = {}
 
-    def get(self, model_id: str, options: LoadOptions,
-            progress: ProgressFn | None = None) -> LoadedModel:
+    def get(
+        self, model_id: str, options: LoadOptions, progress: ProgressFn | None = None
+    ) -> LoadedModel:
         key = (resolve_model(model_id), options)
         with self._lock:
             if key in self._models:
@@ -333,9 +362,14 @@ def default_cache() -> ModelCache:
         return _default_cache
 
 
-def load_model(model_id: str, options: LoadOptions | None = None, *,
-               cache: ModelCache | None = None, progress: ProgressFn | None = None,
-               **overrides: Any) -> LoadedModel:
+def load_model(
+    model_id: str,
+    options: LoadOptions | None = None,
+    *,
+    cache: ModelCache | None = None,
+    progress: ProgressFn | None = None,
+    **overrides: Any,
+) -> LoadedModel:
     """Load ``model_id`` (a hub id, a local folder, or ``tiny-glm41v`` / ``tiny-glm45v``).
 
     ``overrides`` are LoadOptions fields (``quantization="4bit"``, ``dtype="bfloat16"``, ...).
@@ -369,8 +403,10 @@ def _quantization_config(options: LoadOptions) -> Any:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
-            "bitsandbytes", f"{options.quantization} quantization",
-            "pip install bitsandbytes==0.50.2") from exc
+            "bitsandbytes",
+            f"{options.quantization} quantization",
+            "pip install bitsandbytes==0.50.2",
+        ) from exc
     import torch
 
     # Matched from the start of a module path (or as a suffix): keep the vision tower and the
@@ -400,11 +436,13 @@ def _check_memory(model_id: str, path: str, options: LoadOptions) -> None:
         raise InsufficientMemoryError(
             f"{model_id} needs about {need / GiB:.0f} GiB for {option} weights, but only "
             f"{free / GiB:.0f} GiB of {where} memory is free. Try 4-bit loading (GLM-4.1V), "
-            "a machine with more memory, or the remote engine (--engine remote)")
+            "a machine with more memory, or the remote engine (--engine remote)"
+        )
 
 
-def _load(model_id: str, path: str, options: LoadOptions,
-          progress: ProgressFn | None) -> LoadedModel:
+def _load(
+    model_id: str, path: str, options: LoadOptions, progress: ProgressFn | None
+) -> LoadedModel:
     import time
 
     report = progress or (lambda _f, _m: None)
@@ -420,11 +458,15 @@ def _load(model_id: str, path: str, options: LoadOptions,
         raise WeightsUnavailableError(
             f"no weights found for {model_id!r}"
             + (" (offline mode)" if offline else "")
-            + (": the folder has no config.json" if local else
-               ": the hub could not be reached or the id is wrong")
+            + (
+                ": the folder has no config.json"
+                if local
+                else ": the hub could not be reached or the id is wrong"
+            )
             + f". Download it on a machine with internet (hf download {model_id}"
             " --local-dir DIR) and pass --model DIR, or try the app without weights with"
-            " --model tiny-glm41v") from exc
+            " --model tiny-glm41v"
+        ) from exc
     family = family_of(config)
     small = model_id in TINY_MODELS
 
@@ -458,14 +500,23 @@ def _load(model_id: str, path: str, options: LoadOptions,
     except OSError as exc:
         raise WeightsUnavailableError(
             f"the weights of {model_id!r} could not be read: {exc}. Point --model at a folder "
-            "holding the full checkpoint") from exc
+            "holding the full checkpoint"
+        ) from exc
     except ImportError as exc:
-        raise MissingDependencyError(str(getattr(exc, "name", "") or "a package"),
-                                     f"loading {model_id}") from exc
+        raise MissingDependencyError(
+            str(getattr(exc, "name", "") or "a package"), f"loading {model_id}"
+        ) from exc
     except Exception as exc:
         raise ModelLoadError(f"loading {model_id} failed: {exc}") from exc
     model.eval()
     elapsed = time.perf_counter() - start
     report(1.0, f"Loaded {model_id} in {elapsed:.1f} s")
-    return LoadedModel(model_id=model_id, path=path, family=family, options=options,
-                       model=model, processor=processor, load_seconds=elapsed)
+    return LoadedModel(
+        model_id=model_id,
+        path=path,
+        family=family,
+        options=options,
+        model=model,
+        processor=processor,
+        load_seconds=elapsed,
+    )

@@ -105,10 +105,11 @@ _SRCDOC = re.compile("srcdoc", re.IGNORECASE)
 # Only whitespace and a doctype may come before our script: anything else (a comment included,
 # whose end the tokenizer may see earlier than a regex) could hold markup that runs first.
 _LEADING_DOCTYPE = re.compile(r"[\t\n\f\r ]*<!doctype[^>]*>", re.IGNORECASE)
-_PREFIX = ('<meta http-equiv="x-dns-prefetch-control" content="off">'
-           f"<script>{GUARD}</script>")
-_OUTER_STYLE = ("html,body{margin:0;height:100%;overflow:hidden;background:#fff}"
-                "iframe{display:block;border:0;width:100%;height:100%}")
+_PREFIX = f'<meta http-equiv="x-dns-prefetch-control" content="off"><script>{GUARD}</script>'
+_OUTER_STYLE = (
+    "html,body{margin:0;height:100%;overflow:hidden;background:#fff}"
+    "iframe{display:block;border:0;width:100%;height:100%}"
+)
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
 _UNSAFE = re.compile(r"[^\w.-]+")
 
@@ -154,7 +155,7 @@ def preview_document(html: str, *, title: str = "HTML preview") -> str:
     """A standalone page that embeds the sandboxed preview (for download, notebooks, tests)."""
     heading = _html.escape(title, quote=False)
     return (
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         f"<title>{heading}</title>\n"
         "<style>body{margin:0;padding:12px;font-family:sans-serif}</style>\n"
         "</head>\n<body>\n"

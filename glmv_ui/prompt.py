@@ -57,8 +57,13 @@ def _media_note(part: MediaPart) -> str:
     return f"[{part.kind}: {part.label}]"
 
 
-def build_messages(turns: Sequence[Turn], family: str, *, system_prompt: str = "",
-                   media_history: MediaHistory = "all") -> list[dict[str, Any]]:
+def build_messages(
+    turns: Sequence[Turn],
+    family: str,
+    *,
+    system_prompt: str = "",
+    media_history: MediaHistory = "all",
+) -> list[dict[str, Any]]:
     """Messages for the engine: the last turn is the one to answer."""
     messages: list[dict[str, Any]] = []
     if system_prompt.strip():

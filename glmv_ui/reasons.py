@@ -58,8 +58,11 @@ def plain(text: str) -> Reason:
 
 def fields(template: str) -> dict[str, str]:
     """The named fields of a template and their format specs: ``{"count": ","}``."""
-    return {name: spec or "" for _, name, spec, _ in string.Formatter().parse(template)
-            if name is not None}
+    return {
+        name: spec or ""
+        for _, name, spec, _ in string.Formatter().parse(template)
+        if name is not None
+    }
 
 
 def render(item: Param, table: Mapping[str, str] | None = None) -> str:
@@ -72,8 +75,9 @@ def render(item: Param, table: Mapping[str, str] | None = None) -> str:
     if not isinstance(item, Reason):
         return str(item)
     template = table.get(item.key) or TEMPLATES.get(item.key)
-    values = {k: render(v, table) if isinstance(v, Reason | Joined) else v
-              for k, v in item.params.items()}
+    values = {
+        k: render(v, table) if isinstance(v, Reason | Joined) else v for k, v in item.params.items()
+    }
     try:
         return template.format(**values) if template is not None else ""
     except (KeyError, IndexError, ValueError):
@@ -91,46 +95,46 @@ TEMPLATES: dict[str, str] = {
     "file.empty": "is empty (0 bytes); check that the file was saved in full and upload it again",
     "file.not_uploaded": "was not uploaded to this app: attach the file from your computer",
     "file.missing": "cannot be read: the uploaded copy is gone (uploads expire after a while); "
-                    "attach the file again",
+    "attach the file again",
     "file.unreadable": "could not be read: it is damaged or in a form this app does not read; "
-                       "save it again as JPEG, PNG, PDF or MP4 and upload that",
+    "save it again as JPEG, PNG, PDF or MP4 and upload that",
     "file.mismatch": "does not hold {format} data, although its name says it does: it is damaged "
-                     "or another kind of file; check that it is the right file, or save it again "
-                     "as {format} and upload that",
+    "or another kind of file; check that it is the right file, or save it again "
+    "as {format} and upload that",
     "file.unsupported": "is not a kind of file this app reads; upload images (JPEG, PNG, WebP, "
-                        "GIF, BMP, TIFF), PDF documents, slide decks (PPTX, ODP, PPT) or videos "
-                        "(MP4, MOV, WebM, AVI, MKV)",
+    "GIF, BMP, TIFF), PDF documents, slide decks (PPTX, ODP, PPT) or videos "
+    "(MP4, MOV, WebM, AVI, MKV)",
     "file.too_large": "is {size_mb:,.0f} MB; uploads are limited to {limit_mb:,} MB: send a "
-                      "smaller file",
+    "smaller file",
     "file.old_office": "is an older Office document; of those only PowerPoint decks (PPT) can be "
-                       "read: save it as PDF and upload that",
+    "read: save it as PDF and upload that",
     "file.heic": "is a HEIC or AVIF photo, which this app cannot read; convert it to JPEG or PNG "
-                 "and upload that",
+    "and upload that",
     "file.svg": "is an SVG (vector) image, which this app cannot read; export it as PNG and "
-                "upload that",
+    "upload that",
     "file.zip_damaged": "is a damaged ZIP archive, and archives cannot be read in any case: "
-                        "upload the files it holds",
+    "upload the files it holds",
     "file.zip_other": "is a ZIP package but not a slide deck; documents, spreadsheets and "
-                      "archives cannot be read: save a document as PDF, or upload the files an "
-                      "archive holds",
+    "archives cannot be read: save a document as PDF, or upload the files an "
+    "archive holds",
     # The conversation rules (glmv_ui.media.rules)
     "rules.video_after_images": "cannot join this conversation, which already holds images (PDF "
-                                "pages and slides count as images): the model cannot take images "
-                                "and a video together; start a new conversation for the video",
+    "pages and slides count as images): the model cannot take images "
+    "and a video together; start a new conversation for the video",
     "rules.second_video": "cannot join this conversation, which already holds a video: a "
-                          "conversation holds one video at most; start a new conversation for "
-                          "this one",
+    "conversation holds one video at most; start a new conversation for "
+    "this one",
     "rules.images_after_video": "cannot join this conversation, which already holds a video: the "
-                                "model cannot take a video and images together (PDF pages and "
-                                "slides count as images); start a new conversation for the images",
+    "model cannot take a video and images together (PDF pages and "
+    "slides count as images); start a new conversation for the images",
     "rules.too_many_images": "cannot join this conversation: it already holds {limit:,} images, "
-                             "the most a conversation may hold (PDF pages and slides count as "
-                             "images); start a new conversation, or send fewer",
+    "the most a conversation may hold (PDF pages and slides count as "
+    "images); start a new conversation, or send fewer",
     "budget.over": "would bring the conversation to about {total:,} visual tokens, more than the "
-                   "{budget:,} available in a {context:,}-token context; {hints}",
+    "{budget:,} available in a {context:,}-token context; {hints}",
     "budget.over_earlier": "would bring the conversation from {used:,} to about {total:,} visual "
-                           "tokens, more than the {budget:,} available in a {context:,}-token "
-                           "context; {hints}",
+    "tokens, more than the {budget:,} available in a {context:,}-token "
+    "context; {hints}",
     "budget.pages": "choose a page range or fewer pages",
     "budget.images": "send fewer images, or images of lower resolution",
     "budget.video": "use fewer frames (fewer frames a second, or a shorter time range)",
@@ -138,147 +142,146 @@ TEMPLATES: dict[str, str] = {
     "budget.less": "send fewer or smaller files",
     # Images (glmv_ui.media.images)
     "image.too_many_pixels": "has too many pixels to open safely; images of up to {limit:,} "
-                             "megapixels are accepted: reduce its size and upload it again",
+    "megapixels are accepted: reduce its size and upload it again",
     "image.pixels": "is {width}x{height} pixels, more than the {limit:,} megapixels that can be "
-                    "opened safely; reduce its size and upload it again",
+    "opened safely; reduce its size and upload it again",
     "image.jpeg_progressive": "is a progressive JPEG of {width}x{height} pixels ({channels} "
-                              "channels), which must be held whole while decoding: "
-                              "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
-                              "take; save it smaller or as a baseline JPEG and upload that",
+    "channels), which must be held whole while decoding: "
+    "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
+    "take; save it smaller or as a baseline JPEG and upload that",
     "image.jpeg_multiscan": "is a multi-scan JPEG of {width}x{height} pixels ({channels} "
-                            "channels), which must be held whole while decoding: "
-                            "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
-                            "take; save it smaller or as a baseline JPEG and upload that",
+    "channels), which must be held whole while decoding: "
+    "{decoded_mb:,.0f} MB, more than the {limit_mb:,} MB an image may "
+    "take; save it smaller or as a baseline JPEG and upload that",
     "image.decoded": "would take {decoded_mb:,.0f} MB once decoded ({width}x{height} pixels, "
-                     "{channels} channels of {bits} bits), more than the {limit_mb:,} MB an image "
-                     "may take here; save it smaller or as 8-bit RGB JPEG and upload that",
+    "{channels} channels of {bits} bits), more than the {limit_mb:,} MB an image "
+    "may take here; save it smaller or as 8-bit RGB JPEG and upload that",
     "image.aspect": "is {width}x{height} pixels, longer than the {ratio}:1 the model accepts; "
-                    "cut it into pieces and upload those",
+    "cut it into pieces and upload those",
     "image.tiff": "is a TIFF this app cannot read (its compression or layout is not supported); "
-                  "save it as PNG or JPEG and upload that",
+    "save it as PNG or JPEG and upload that",
     "image.unreadable": "cannot be read as an image: it is damaged or in a format this app does "
-                        "not read; save it as PNG or JPEG and upload that",
+    "not read; save it as PNG or JPEG and upload that",
     "image.format": "is a {format} image, which this app cannot read; save it as PNG or JPEG and "
-                    "upload that",
+    "upload that",
     "image.damaged": "is damaged or incomplete (a download or copy may not have finished) and "
-                     "cannot be read; upload a complete copy",
+    "cannot be read; upload a complete copy",
     # PDF documents (glmv_ui.media.pdf)
     "pdf.range": "cannot show pages {first}-{last}: its pages run from 1 to {total:,}; choose a "
-                 "range within them",
+    "range within them",
     "pdf.no_room": "cannot join this conversation: it already holds as many images as a "
-                   "conversation may (PDF pages count as images); start a new conversation for it",
+    "conversation may (PDF pages count as images); start a new conversation for it",
     "pdf.unreadable": "is not a readable PDF: it is damaged or not a PDF at all; open it in a PDF "
-                      "viewer, save or print it again as PDF, and upload that",
+    "viewer, save or print it again as PDF, and upload that",
     "pdf.password": "is protected by a password; enter the password to open it",
     "pdf.wrong_password": "cannot be opened with that password; enter the right one",
     "pdf.damaged": "is damaged, and none of its pages can be read; open it in a PDF viewer, save "
-                   "or print it again as PDF, and upload that",
+    "or print it again as PDF, and upload that",
     "pdf.no_pages": "has no pages, so there is nothing to read; upload another file",
     "pdf.image": "has on page {number:,} an image (object {xref}) of {width}x{height} pixels that "
-                 "would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} MB an "
-                 "image may take; save the PDF with smaller images and upload that",
+    "would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} MB an "
+    "image may take; save the PDF with smaller images and upload that",
     "pdf.images": "has on page {number:,} {count:,} images that would take {decoded_mb:,.0f} MB to "
-                  "decode together, more than the {limit_mb:,} MB a page may take; save the PDF "
-                  "with smaller images and upload that",
+    "decode together, more than the {limit_mb:,} MB a page may take; save the PDF "
+    "with smaller images and upload that",
     "slides.image": "has on slide {number:,} an image (object {xref}) of {width}x{height} pixels "
-                    "that would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} "
-                    "MB an image may take; use smaller pictures and upload it again",
+    "that would take {decoded_mb:,.0f} MB to decode, more than the {limit_mb:,} "
+    "MB an image may take; use smaller pictures and upload it again",
     "slides.images": "has on slide {number:,} {count:,} images that would take {decoded_mb:,.0f} "
-                     "MB to decode together, more than the {limit_mb:,} MB a slide may take; use "
-                     "smaller pictures and upload it again",
+    "MB to decode together, more than the {limit_mb:,} MB a slide may take; use "
+    "smaller pictures and upload it again",
     "pdf.pattern": "holds a fill pattern (object {xref}) with cells of {cell:.3g} pt, which would "
-                   "be drawn {tiles:,.0f} times over a page, more than the {limit:,} a page may "
-                   "take; save the PDF without it (print it to PDF again) and upload that",
+    "be drawn {tiles:,.0f} times over a page, more than the {limit:,} a page may "
+    "take; save the PDF without it (print it to PDF again) and upload that",
     "pdf.font": "holds a font of more than {limit_mb:,} MB once unpacked (object {xref}), far "
-                "more than any real font; print it again as PDF and upload that",
+    "more than any real font; print it again as PDF and upload that",
     "pdf.page_damaged": "is damaged: page {number:,} cannot be shown; choose a page range without "
-                        "it, or save the file again as PDF and upload that",
+    "it, or save the file again as PDF and upload that",
     # Slide decks (glmv_ui.media.slides)
     "slides.range": "cannot show slides {first}-{last}: its slides run from 1 to {total:,}; "
-                    "choose a range within them",
+    "choose a range within them",
     "slides.no_room": "cannot join this conversation: it already holds as many images as a "
-                      "conversation may (slides count as images); start a new conversation for it",
+    "conversation may (slides count as images); start a new conversation for it",
     "slides.slide_damaged": "is damaged: slide {number:,} cannot be shown; choose a slide range "
-                            "without it, or save the deck again and upload it",
+    "without it, or save the deck again and upload it",
     "slides.none": "has no slides, so there is nothing to show; add slides to the deck, or "
-                   "upload another file",
+    "upload another file",
     "slides.office_missing": "cannot be shown: the program that draws slides (LibreOffice) did "
-                             "not start on this server; export the deck as PDF and upload that",
+    "not start on this server; export the deck as PDF and upload that",
     "slides.timeout": "took longer than {seconds:g} s to convert and was stopped; upload a "
-                      "smaller deck, or export it as PDF and upload that",
+    "smaller deck, or export it as PDF and upload that",
     "slides.memory": "could not be converted: it needs more than the {limit_mb:,} MB of memory a "
-                     "deck may use here; upload a smaller deck (fewer or smaller pictures), or "
-                     "export it as PDF and upload that",
+    "deck may use here; upload a smaller deck (fewer or smaller pictures), or "
+    "export it as PDF and upload that",
     "slides.unopenable": "cannot be opened as a slide deck: it is damaged or not a presentation; "
-                         "save it again as PPTX and upload that",
+    "save it again as PPTX and upload that",
     "slides.no_reader": "cannot be shown: this server has no program that reads slide decks; "
-                        "export the deck as PDF and upload that",
+    "export the deck as PDF and upload that",
     "slides.pptx_only": "cannot be read: without LibreOffice only PPTX decks can be read here, "
-                        "and this file is not one or is damaged; save it as PPTX or PDF and "
-                        "upload that",
+    "and this file is not one or is damaged; save it as PPTX or PDF and "
+    "upload that",
     "slides.pptx_unopenable": "cannot be opened as a PPTX deck: it is damaged or holds parts the "
-                              "reader does not know; save it again as PPTX or as PDF and upload "
-                              "that",
+    "reader does not know; save it again as PPTX or as PDF and upload "
+    "that",
     # Deck packages (glmv_ui.media.archive)
     "deck.dtd": "holds a document type declaration, which slide decks never need and which can "
-                "reach outside the file; save it again as PPTX or ODP and upload that",
+    "reach outside the file; save it again as PPTX or ODP and upload that",
     "deck.encoding": "holds a part ({member}) in an encoding LibreOffice could read past our "
-                     "checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
-                     "upload that",
+    "checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
+    "upload that",
     "deck.damaged": "is damaged or incomplete and cannot be opened as a slide deck; save it "
-                    "again as PPTX or ODP and upload that",
+    "again as PPTX or ODP and upload that",
     "deck.total": "holds {total_mb:,.0f} MB once unpacked; slide decks may hold up to "
-                  "{limit_mb:,} MB: make its pictures smaller or remove videos, or export it as "
-                  "PDF and upload that",
+    "{limit_mb:,} MB: make its pictures smaller or remove videos, or export it as "
+    "PDF and upload that",
     "deck.total_over": "holds more than {limit_mb:,} MB once unpacked, the most a slide deck may "
-                       "hold; make its pictures smaller or remove videos, or export it as PDF and "
-                       "upload that",
+    "hold; make its pictures smaller or remove videos, or export it as PDF and "
+    "upload that",
     "deck.members": "is made of {count:,} parts; slide decks may have up to {limit:,}: export it "
-                    "as PDF and upload that",
+    "as PDF and upload that",
     "deck.encrypted": "is protected by a password; save it without a password and upload that",
     "deck.method": "is packed in a way slide decks never are; open it in the program that made "
-                   "it, save it again as PPTX or ODP, and upload that",
+    "it, save it again as PPTX or ODP, and upload that",
     "deck.member_size": "holds a part ({member}) of {size_mb:,.0f} MB once unpacked; parts of "
-                        "this kind may be up to {limit_mb:,} MB: make its pictures smaller, or "
-                        "export it as PDF and upload that",
+    "this kind may be up to {limit_mb:,} MB: make its pictures smaller, or "
+    "export it as PDF and upload that",
     "deck.ratio": "holds a part ({member}) packed {ratio:,.0f} to 1, far tighter than real "
-                  "documents are (up to {limit:,} to 1 is accepted), so it is not opened; save "
-                  "the deck again from the program that made it",
+    "documents are (up to {limit:,} to 1 is accepted), so it is not opened; save "
+    "the deck again from the program that made it",
     "deck.sizes": "is damaged: its table of contents does not match what it holds; save it "
-                  "again and upload that",
+    "again and upload that",
     "deck.overflow": "is damaged: a part ({member}) holds more than its table of contents says, "
-                     "so it is not opened; save the deck again from the program that made it",
+    "so it is not opened; save the deck again from the program that made it",
     # Videos (glmv_ui.media.video)
     "video.fps": "cannot be sampled at {fps:g} frames a second; choose a rate above 0",
-    "video.max_frames": "cannot be sampled with a limit of {limit:,} frames; allow 1 frame or "
-                        "more",
+    "video.max_frames": "cannot be sampled with a limit of {limit:,} frames; allow 1 frame or more",
     "video.unreadable": "is not a readable video: it is damaged or incomplete, or in a format "
-                        "this app does not read; export it again as MP4 and upload that",
+    "this app does not read; export it again as MP4 and upload that",
     "video.damaged": "is damaged: its pictures cannot be read; export it again as MP4 and upload "
-                     "that",
+    "that",
     "video.no_stream": "has no pictures, only sound or other data; upload a video with pictures",
     "video.range": "cannot be cut to {start:g}-{end:g} s: the start must be 0 or later and the "
-                   "end after it; correct the time range",
+    "end after it; correct the time range",
     "video.range_after_end": "is {duration:.1f} s long, but the time range starts at {start:g} "
-                             "s; choose a start within the video",
+    "s; choose a start within the video",
     "video.frame_pixels": "has frames of {width}x{height} pixels ({decoded_mb:,.0f} MB each once "
-                          "decoded), more than the {limit:,} megapixels a video frame may have "
-                          "here; export it at 3840x2160 or less and upload that",
+    "decoded), more than the {limit:,} megapixels a video frame may have "
+    "here; export it at 3840x2160 or less and upload that",
     "preview.waiting": "other attachments are being read; yours will be read as soon as there "
-                       "is room (the server reads a few at a time)",
+    "is room (the server reads a few at a time)",
     "video.no_size": "is damaged: its pictures have no size; export it again as MP4 and upload "
-                     "that",
+    "that",
     "video.no_frames": "is damaged: none of its frames can be read; export it again as MP4 and "
-                       "upload that",
+    "upload that",
     # A message or a whole conversation (glmv_ui.session, glmv_ui.engines.local)
     "message.too_long": "the message is {length:,} characters; at most {limit:,} fit in the "
-                        "model's {context:,}-token context: shorten it or split it over several "
-                        "messages",
+    "model's {context:,}-token context: shorten it or split it over several "
+    "messages",
     "context.mixed": "images and a video cannot be sent in one conversation: start a new "
-                     "conversation for the video",
+    "conversation for the video",
     "context.too_long": "the conversation is {tokens:,} tokens; the model's context holds "
-                        "{context:,}: start a new conversation, or send fewer or smaller images, "
-                        "pages or frames",
+    "{context:,}: start a new conversation, or send fewer or smaller images, "
+    "pages or frames",
     # Importing a conversation (glmv_ui.export)
     "import.at": "{file}: {where}",
     "import.turn": "turn {turn}",
@@ -287,18 +290,18 @@ TEMPLATES: dict[str, str] = {
     "import.turn_settings": "turn {turn}, settings",
     "import.part": "{file} ({where}, {source})",
     "import.nested": "is not a conversation exported by this app (its data is nested too "
-                     "deeply); import a file exported by this app",
+    "deeply); import a file exported by this app",
     "import.not_json": "is not a valid JSON file (it breaks off or is malformed at line "
-                       "{line:,}); import a file exported by this app",
+    "{line:,}); import a file exported by this app",
     "import.not_json_value": "is not a valid JSON file; import a file exported by this app",
     "import.failed": "could not be imported: its content is not what this app writes; export "
-                     "the conversation again and import that file",
+    "the conversation again and import that file",
     "import.not_text": "is not a text file, as an exported conversation is; import a file "
-                       "exported by this app",
+    "exported by this app",
     "import.not_ours": "is not a conversation exported by this app; import a JSON file written "
-                       "by Export",
+    "by Export",
     "import.newer": "was written by a newer version of this app (format {version}); update the "
-                    "app to import it",
+    "app to import it",
     "import.object": "must be an object, not {actual}",
     "import.missing": "{key} is missing",
     "import.too_long_text": "{key} has {count:,} characters; at most {limit:,} are accepted",
@@ -313,11 +316,11 @@ TEMPLATES: dict[str, str] = {
     "import.time_type": "a timestamp must be {wanted}, not {actual}",
     "import.frames": "a video needs an even number of frames, each with a timestamp",
     "import.video_frames": "is a video of {frames:,} frames; videos are sampled to at most "
-                           "{limit:,}: export the conversation again from this app",
+    "{limit:,}: export the conversation again from this app",
     "import.frame_sizes": "is a video whose frames differ in size; export the conversation "
-                          "again from this app",
+    "again from this app",
     "import.base64": "holds a picture whose data is damaged (not valid base64); export the "
-                     "conversation again from this app",
+    "conversation again from this app",
     "json.int": "a whole number",
     "json.float": "a number",
     "json.str": "a string",
@@ -327,23 +330,21 @@ TEMPLATES: dict[str, str] = {
     "json.object": "an object",
     # Files given by URL (glmv_ui.ui.api)
     "url.too_large": "is larger than the {limit_mb:,} MB an upload may be; send a smaller file",
-    "url.scheme": "is not an http(s) or data: URL; pass each file as a web address or a data: "
-                  "URL",
+    "url.scheme": "is not an http(s) or data: URL; pass each file as a web address or a data: URL",
     "url.private": "points at this machine or a private network, which this app does not fetch "
-                   "from; use a public address, or upload the file itself",
+    "from; use a public address, or upload the file itself",
     "url.status": "could not be downloaded: the server answered with HTTP status {status}; "
-                  "check the address",
+    "check the address",
     "url.failed": "could not be downloaded: the server could not be reached or stopped "
-                  "answering; check the address and try again",
+    "answering; check the address and try again",
     "url.redirects": "could not be downloaded: the address redirects too many times; use the "
-                     "file's final address",
+    "file's final address",
     "url.total": "is more than is left of the {limit_mb:,} MB that one request's files may be "
-                 "together; send fewer or smaller files",
+    "together; send fewer or smaller files",
     "fetch.count": "{count} files were given; one request may bring at most {limit}",
     "url.deadline": "could not be downloaded within the {seconds:g} s one request's files may "
-                    "take; use a faster server or upload the file itself",
-    "url.unresolvable": "could not be downloaded: its host could not be found; check the "
-                        "address",
+    "take; use a faster server or upload the file itself",
+    "url.unresolvable": "could not be downloaded: its host could not be found; check the address",
     "url.data": "is not a valid data: URL",
     "disk.full": "could not be stored: the server's disk is full; try again later",
 }

@@ -68,10 +68,10 @@ NOTICE_TEXT: dict[str, str] = {
     "stopped": "Stopped: the answer is partial.",
     "failed": "The reply failed: {detail}",
     "truncated": "The reply was cut off while thinking: it reached the token limit before "
-                 "answering. Raise the maximum new tokens, or limit the thinking.",
+    "answering. Raise the maximum new tokens, or limit the thinking.",
     "length": "The answer reached the token limit ({detail} tokens) and may be incomplete.",
     "empty": "The model gave an empty answer: it ended before writing anything. Regenerate, "
-             "or ask the question another way.",
+    "or ask the question another way.",
 }
 
 
@@ -180,11 +180,16 @@ class Reply:
         width, height = figure.size
         rows = []
         for row in boxes_table(self.boxes, width, height):
-            rows.append(LegendRow(
-                "box", int(row["index"]), str(row["label"]),
-                BOX_COLORS[(int(row["index"]) - 1) % len(BOX_COLORS)],
-                (row["x1"], row["y1"], row["x2"], row["y2"]),
-                (row["left"], row["top"], row["right"], row["bottom"])))
+            rows.append(
+                LegendRow(
+                    "box",
+                    int(row["index"]),
+                    str(row["label"]),
+                    BOX_COLORS[(int(row["index"]) - 1) % len(BOX_COLORS)],
+                    (row["x1"], row["y1"], row["x2"], row["y2"]),
+                    (row["left"], row["top"], row["right"], row["bottom"]),
+                )
+            )
         for k, action in enumerate(self.actions):
             target = action.target
             grid: tuple[float, ...] = target if target is not None else ()
@@ -196,11 +201,25 @@ class Reply:
             if action.box is not None:
                 b = action.box
                 box = (b.x1, b.y1, b.x2, b.y2)
-                box_pixels = (round(b.x1 / 1000 * width), round(b.y1 / 1000 * height),
-                              round(b.x2 / 1000 * width), round(b.y2 / 1000 * height))
-            rows.append(LegendRow("action", k + 1, action.label,
-                                  BOX_COLORS[(len(self.boxes) + k) % len(BOX_COLORS)], grid,
-                                  pixels, action.raw[:120], box, box_pixels))
+                box_pixels = (
+                    round(b.x1 / 1000 * width),
+                    round(b.y1 / 1000 * height),
+                    round(b.x2 / 1000 * width),
+                    round(b.y2 / 1000 * height),
+                )
+            rows.append(
+                LegendRow(
+                    "action",
+                    k + 1,
+                    action.label,
+                    BOX_COLORS[(len(self.boxes) + k) % len(BOX_COLORS)],
+                    grid,
+                    pixels,
+                    action.raw[:120],
+                    box,
+                    box_pixels,
+                )
+            )
         return rows
 
     def boxes_json(self) -> str:
@@ -240,8 +259,9 @@ class Reply:
 # Building
 
 
-def _notices(status: str, error: str, truncated: bool, stats: Stats | None,
-             answer: str = "") -> tuple[Notice, ...]:
+def _notices(
+    status: str, error: str, truncated: bool, stats: Stats | None, answer: str = ""
+) -> tuple[Notice, ...]:
     notices = []
     if status == "done" and not truncated and not answer.strip():
         notices.append(Notice("empty"))  # finished and said nothing: never a bare stats line
@@ -263,25 +283,45 @@ def _display_text(answer: str, spans: Sequence[tuple[int, int]], fencer: HtmlFen
     return with_box_markers(answer, spans)
 
 
-def _finished(result: ParsedReply, fencer: HtmlFencer, raw: str, images: Sequence[Any],
-              stats: Stats | None, status: Status, error: str,
-              thinking_seconds: float | None) -> Reply:
+def _finished(
+    result: ParsedReply,
+    fencer: HtmlFencer,
+    raw: str,
+    images: Sequence[Any],
+    stats: Stats | None,
+    status: Status,
+    error: str,
+    thinking_seconds: float | None,
+) -> Reply:
     parts = _normalise_images(images)
     actions = tuple(find_actions(result.answer))
     # A GUI action's own box is drawn with the action: it is not a box of its own.
     taken = {(a.box.x1, a.box.y1, a.box.x2, a.box.y2) for a in actions if a.box is not None}
-    boxes = tuple(b for b in find_boxes(result.answer, result.boxed_spans)
-                  if (b.x1, b.y1, b.x2, b.y2) not in taken)
+    boxes = tuple(
+        b
+        for b in find_boxes(result.answer, result.boxed_spans)
+        if (b.x1, b.y1, b.x2, b.y2) not in taken
+    )
     index = choose_image_index(boxes, len(parts)) if parts else None
     return Reply(
-        raw=raw, thinking=result.thinking, answer=result.answer,
+        raw=raw,
+        thinking=result.thinking,
+        answer=result.answer,
         boxed_spans=tuple(result.boxed_spans),
-        text=_display_text(result.answer, result.boxed_spans, fencer), html=fencer.html,
-        boxes=boxes, actions=actions, images=parts, image_index=index,
-        notices=_notices(status, error, result.truncated, stats, result.answer), stats=stats,
-        status=status, error=error, thinking_seconds=thinking_seconds,
+        text=_display_text(result.answer, result.boxed_spans, fencer),
+        html=fencer.html,
+        boxes=boxes,
+        actions=actions,
+        images=parts,
+        image_index=index,
+        notices=_notices(status, error, result.truncated, stats, result.answer),
+        stats=stats,
+        status=status,
+        error=error,
+        thinking_seconds=thinking_seconds,
         thinking_closed=result.thinking_closed,
-        truncated=result.truncated)
+        truncated=result.truncated,
+    )
 
 
 def _fenced(answer: str) -> HtmlFencer:
@@ -291,20 +331,28 @@ def _fenced(answer: str) -> HtmlFencer:
     return fencer
 
 
-def build_reply(raw: str, images: Sequence[Any] = (), *, stats: Stats | None = None,
-                status: Status = "done", error: str = "",
-                thinking_seconds: float | None = None) -> Reply:
+def build_reply(
+    raw: str,
+    images: Sequence[Any] = (),
+    *,
+    stats: Stats | None = None,
+    status: Status = "done",
+    error: str = "",
+    thinking_seconds: float | None = None,
+) -> Reply:
     """The reply of a whole raw model text, post-processed once."""
     result = parse_raw(raw)
-    return _finished(result, _fenced(result.answer), raw, images, stats, status, error,
-                     thinking_seconds)
+    return _finished(
+        result, _fenced(result.answer), raw, images, stats, status, error, thinking_seconds
+    )
 
 
 def parsed(turn: Turn) -> ParsedReply:
     """The turn's raw text split into thinking and answer (parsed once per raw text)."""
     cached = turn.cache.get("parsed")
     if cached is not None and cached[0] == turn.raw:
-        return cached[1]
+        hit: ParsedReply = cached[1]
+        return hit
     result = parse_raw(turn.raw)
     turn.cache["parsed"] = (turn.raw, result)
     return result
@@ -313,7 +361,7 @@ def parsed(turn: Turn) -> ParsedReply:
 def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
     """The images a reply's boxes may refer to: its own turn's, else those of the latest earlier
     turn that had any (a follow-up question about the same picture)."""
-    for earlier in reversed(turns[:index + 1]):
+    for earlier in reversed(turns[: index + 1]):
         images = [p for p in earlier.parts if p.kind == "image" and p.image is not None]
         if images:
             return images
@@ -321,8 +369,14 @@ def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
 
 
 def _outcome_key(turn: Turn, images: Sequence[MediaPart]) -> tuple[Any, ...]:
-    return (turn.raw, turn.status, turn.error, turn.stats, turn.thinking_seconds,
-            tuple(id(p) for p in images))
+    return (
+        turn.raw,
+        turn.status,
+        turn.error,
+        turn.stats,
+        turn.thinking_seconds,
+        tuple(id(p) for p in images),
+    )
 
 
 def reply_for(turns: Sequence[Turn], index: int) -> Reply:
@@ -332,10 +386,19 @@ def reply_for(turns: Sequence[Turn], index: int) -> Reply:
     key = _outcome_key(turn, images)
     cached = turn.cache.get("reply")
     if cached is not None and cached[0] == key:
-        return cached[1]
+        kept: Reply = cached[1]
+        return kept
     result = parsed(turn)
-    reply = _finished(result, _fenced(result.answer), turn.raw, images, turn.stats,
-                      turn.status, turn.error, turn.thinking_seconds)
+    reply = _finished(
+        result,
+        _fenced(result.answer),
+        turn.raw,
+        images,
+        turn.stats,
+        turn.status,
+        turn.error,
+        turn.thinking_seconds,
+    )
     turn.cache["reply"] = (key, reply)
     return reply
 
@@ -404,18 +467,28 @@ class ReplyStream:
     def thinking_closed(self) -> bool:
         return self._parser.thinking_closed
 
-    def snapshot(self, *, stats: Stats | None = None, thinking_seconds: float | None = None,
-                 ) -> Reply:
+    def snapshot(
+        self,
+        *,
+        stats: Stats | None = None,
+        thinking_seconds: float | None = None,
+    ) -> Reply:
         """The reply so far, as a view draws it mid-stream (boxes and actions come at the end)."""
         with self._lock:
             answer = self._parser.answer
             spans = self._parser.boxed_spans
-            return Reply(raw="", thinking=self._parser.thinking, answer=answer,
-                         boxed_spans=tuple(spans),
-                         text=_display_text(answer, spans, self._fencer),
-                         html=None, stats=stats, status="streaming",
-                         thinking_seconds=thinking_seconds,
-                         thinking_closed=self._parser.thinking_closed)
+            return Reply(
+                raw="",
+                thinking=self._parser.thinking,
+                answer=answer,
+                boxed_spans=tuple(spans),
+                text=_display_text(answer, spans, self._fencer),
+                html=None,
+                stats=stats,
+                status="streaming",
+                thinking_seconds=thinking_seconds,
+                thinking_closed=self._parser.thinking_closed,
+            )
 
     def final(self, turns: Sequence[Turn], index: int) -> Reply:
         """The finished reply of ``turns[index]`` from what was streamed (call after finish and
@@ -425,7 +498,15 @@ class ReplyStream:
         with self._lock:
             result = self._parser.result()
             turn.cache["parsed"] = (turn.raw, result)
-            reply = _finished(result, self._fencer, turn.raw, images, turn.stats, turn.status,
-                              turn.error, turn.thinking_seconds)
+            reply = _finished(
+                result,
+                self._fencer,
+                turn.raw,
+                images,
+                turn.stats,
+                turn.status,
+                turn.error,
+                turn.thinking_seconds,
+            )
         turn.cache["reply"] = (_outcome_key(turn, images), reply)
         return reply

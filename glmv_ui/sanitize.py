@@ -46,11 +46,45 @@ __all__ = [
 
 # Tags a model may keep, only in their bare form (no attributes): none of them can load,
 # run or submit anything.
-ALLOWED_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "s", "del", "ins", "sub", "sup", "small", "mark", "kbd",
-    "code", "br", "hr", "p", "details", "summary", "blockquote", "ul", "ol", "li", "table",
-    "thead", "tbody", "tr", "th", "td", "h1", "h2", "h3", "h4", "h5", "h6",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "del",
+        "ins",
+        "sub",
+        "sup",
+        "small",
+        "mark",
+        "kbd",
+        "code",
+        "br",
+        "hr",
+        "p",
+        "details",
+        "summary",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
 # The app's own markup that goes through the same text (boxed spans in an answer).
 OWN_MARKS: tuple[str, ...] = ('<mark class="glmv-box">', "</mark>")
 
@@ -59,9 +93,11 @@ _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _IMAGE = re.compile(
     r"!\[((?:\\.|[^\\\[\]\n]){0,500})\]"  # the alt text (no brackets inside)
     r"\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)"  # the destination
-    r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
-_DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z",
-                         re.IGNORECASE)
+    r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?\s*\)"
+)
+_DATA_IMAGE = re.compile(
+    r"data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.IGNORECASE
+)
 # The characters that mean something to Markdown or HTML anywhere in a line. "<", ">", "&" and
 # the brackets become entities, never a backslash escape: Gradio's Chatbot reads "\[" and "\("
 # as LaTeX before it reads Markdown, and hands a formula's text on as written when KaTeX
@@ -144,7 +180,7 @@ def _escape_prose(text: str, keep: tuple[str, ...]) -> str:
     out = []
     at = 0
     for m in _IMAGE.finditer(text):
-        out.append(_escape_tags(text[at:m.start()], keep))
+        out.append(_escape_tags(text[at : m.start()], keep))
         out.append(_image(m))
         at = m.end()
     out.append(_escape_tags(text[at:], keep))
@@ -207,7 +243,7 @@ class _LinkTracker:
         self.closed = -1
 
     def inside(self, pos: int) -> bool:
-        segment = self.line[self.read:pos]
+        segment = self.line[self.read : pos]
         at = segment.rfind(_LINK_OPEN)
         if at >= 0:
             self.opened = self.read + at
@@ -249,7 +285,7 @@ def _line(line: str, keep: tuple[str, ...]) -> str:
             continue
         close = same[k]
         out.append(_escape_prose(line[start:pos], keep))
-        out.append(line[pos:close + length])
+        out.append(line[pos : close + length])
         start = close + length
     out.append(_escape_prose(line[start:], keep))
     return "".join(out)
@@ -273,8 +309,11 @@ def chat_markdown(text: str, keep: Iterable[str] = ()) -> str:
                 fence = None  # the renderer may have ended the list item: treat as prose
             else:
                 out.append(line)
-                if lead <= 3 and stripped.startswith(char * length) \
-                        and not stripped.strip(char).strip():
+                if (
+                    lead <= 3
+                    and stripped.startswith(char * length)
+                    and not stripped.strip(char).strip()
+                ):
                     fence = None
                 continue
         m = _FENCE.match(line)
@@ -297,8 +336,10 @@ def _render_image(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> s
         return f'<img src="{_html.escape(src)}" alt="{_html.escape(alt)}">'
     label = _html.escape(image_link_label(alt, src))
     if urlsplit(src).scheme.lower() in ("http", "https"):
-        return (f'<a href="{_html.escape(src)}" rel="noopener noreferrer nofollow" '
-                f'target="_blank">🖼 {label}</a>')
+        return (
+            f'<a href="{_html.escape(src)}" rel="noopener noreferrer nofollow" '
+            f'target="_blank">🖼 {label}</a>'
+        )
     return f"🖼 {label}"
 
 

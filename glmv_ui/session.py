@@ -74,9 +74,15 @@ class ReplyUpdate:
 class Session:
     """A conversation with one engine. Not shared between users."""
 
-    def __init__(self, engine: Engine, *, sampling: Sampling | None = None,
-                 limits: MediaLimits | None = None, system_prompt: str = "",
-                 media_history: MediaHistory = "all") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sampling: Sampling | None = None,
+        limits: MediaLimits | None = None,
+        system_prompt: str = "",
+        media_history: MediaHistory = "all",
+    ) -> None:
         self.engine = engine
         self.sampling = sampling or default_sampling(engine.family)
         self.limits = limits or MediaLimits()
@@ -110,8 +116,9 @@ class Session:
 
     # -- generation --------------------------------------------------------------------------
 
-    def submit(self, text: str, parts: Sequence[MediaPart] = (), *,
-               sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
+    def submit(
+        self, text: str, parts: Sequence[MediaPart] = (), *, sampling: Sampling | None = None
+    ) -> Iterator[ReplyUpdate]:
         """Add a user turn and stream the reply to it.
 
         The session is busy from this call until the returned stream ends or is closed, so a
@@ -133,15 +140,16 @@ class Session:
             last.raw, last.status, last.error, last.stats = "", "pending", "", None
             return self._run(len(self.turns) - 1, sampling)
 
-    def edit(self, index: int, text: str, *,
-             sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
+    def edit(
+        self, index: int, text: str, *, sampling: Sampling | None = None
+    ) -> Iterator[ReplyUpdate]:
         """Replace the text of turn ``index``, drop every later turn, and answer again."""
         with self._claimed():
             text = self._checked_text(text)
             if not 0 <= index < len(self.turns):
                 raise ConversationError(f"there is no message {index + 1} to edit")
             turn = self.turns[index]
-            del self.turns[index + 1:]
+            del self.turns[index + 1 :]
             turn.text = text
             turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
             return self._run(index, sampling)
@@ -178,8 +186,15 @@ class Session:
         text = (text or "").strip()
         limit = self.limits.max_text_chars
         if len(text) > limit:
-            raise MediaBudgetError("", reason("message.too_long", length=len(text), limit=limit,
-                                              context=self.limits.context_tokens))
+            raise MediaBudgetError(
+                "",
+                reason(
+                    "message.too_long",
+                    length=len(text),
+                    limit=limit,
+                    context=self.limits.context_tokens,
+                ),
+            )
         return text
 
     @contextmanager
@@ -200,11 +215,13 @@ class Session:
         sampling = sampling or self.sampling
         turn = self.turns[index]
         turn.settings = {k: getattr(sampling, k) for k in sampling.__dataclass_fields__}
-        messages = build_messages(self.turns[:index + 1], self.engine.family,
-                                  system_prompt=self.system_prompt,
-                                  media_history=self.media_history)
-        request = GenerationRequest(messages=messages, sampling=sampling,
-                                    cache_key=self.cache_key)
+        messages = build_messages(
+            self.turns[: index + 1],
+            self.engine.family,
+            system_prompt=self.system_prompt,
+            media_history=self.media_history,
+        )
+        request = GenerationRequest(messages=messages, sampling=sampling, cache_key=self.cache_key)
         # The request's cancel event exists from now on, so Stop pressed before the stream is
         # first read (or while it waits for the model) still ends it.
         cancel = threading.Event()
@@ -212,14 +229,21 @@ class Session:
         release = _Once(self._busy.release)
         return _RequestStream(self._stream(turn, index, request, cancel, release), release)
 
-    def _stream(self, turn: Turn, index: int, request: GenerationRequest,
-                cancel: threading.Event, release: _Once) -> Iterator[ReplyUpdate]:
+    def _stream(
+        self,
+        turn: Turn,
+        index: int,
+        request: GenerationRequest,
+        cancel: threading.Event,
+        release: _Once,
+    ) -> Iterator[ReplyUpdate]:
         live = ReplyStream()
         stats = Stats()
         turn.status = "streaming"
         turn.thinking_seconds = None
-        update = ReplyUpdate(turn=turn, index=index, stream=live, stats=stats,
-                             thinking_started=time.perf_counter())
+        update = ReplyUpdate(
+            turn=turn, index=index, stream=live, stats=stats, thinking_started=time.perf_counter()
+        )
         try:
             chunk: Chunk
             for chunk in self.engine.stream(request, cancel):
@@ -253,25 +277,38 @@ class Session:
             release()
 
     @staticmethod
-    def _settle(turn: Turn, live: ReplyStream, update: ReplyUpdate, status: str,
-                error: str = "") -> None:
+    def _settle(
+        turn: Turn, live: ReplyStream, update: ReplyUpdate, status: str, error: str = ""
+    ) -> None:
         live.finish()
         turn.raw = live.raw
         turn.thinking_seconds = update.thinking_seconds
         turn.status, turn.error = status, error  # type: ignore[assignment]
 
     @staticmethod
-    def _advance(update: ReplyUpdate, delta: str, stats: Stats, events: list[Event],
-                 done: bool) -> ReplyUpdate:
+    def _advance(
+        update: ReplyUpdate, delta: str, stats: Stats, events: list[Event], done: bool
+    ) -> ReplyUpdate:
         # Thinking time runs from the request (the model thinks from its first token) to the
         # moment the thought closes.
         seconds = update.thinking_seconds
-        if seconds is None and update.thinking_started is not None and any(
-                ev.kind == "thinking_done" for ev in events):
+        if (
+            seconds is None
+            and update.thinking_started is not None
+            and any(ev.kind == "thinking_done" for ev in events)
+        ):
             seconds = time.perf_counter() - update.thinking_started
-        return ReplyUpdate(turn=update.turn, index=update.index, stream=update.stream,
-                           stats=stats, delta=delta, thinking_seconds=seconds,
-                           thinking_started=update.thinking_started, done=done, events=events)
+        return ReplyUpdate(
+            turn=update.turn,
+            index=update.index,
+            stream=update.stream,
+            stats=stats,
+            delta=delta,
+            thinking_seconds=seconds,
+            thinking_started=update.thinking_started,
+            done=done,
+            events=events,
+        )
 
 
 class _Once:

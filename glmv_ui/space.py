@@ -40,19 +40,41 @@ from pathlib import Path
 from .config import DEFAULT_MODEL
 from .errors import ConfigError
 
-__all__ = ["GRADIO_VERSION", "HARDWARE", "TARGETS", "ZEROGPU", "ZEROGPU_SIZES", "SpacePlan",
-           "SpaceTarget", "build_space", "front_matter", "plan_space", "suggest_hardware"]
+__all__ = [
+    "GRADIO_VERSION",
+    "HARDWARE",
+    "TARGETS",
+    "ZEROGPU",
+    "ZEROGPU_SIZES",
+    "SpacePlan",
+    "SpaceTarget",
+    "build_space",
+    "front_matter",
+    "plan_space",
+    "suggest_hardware",
+]
 
 GRADIO_VERSION = "6.31.0"
 
 # The documented suggested_hardware flavours with the GPU memory of the whole flavour in GiB
 # (the GB of the spaces-gpus table; 0: no GPU).
 HARDWARE: dict[str, float] = {
-    "cpu-basic": 0, "cpu-upgrade": 0,
-    "t4-small": 14.9, "t4-medium": 14.9, "l4x1": 22.3, "l4x4": 89.4,
-    "l40sx1": 44.7, "l40sx4": 178.8, "l40sx8": 357.6,
-    "a10g-small": 22.3, "a10g-large": 22.3, "a10g-largex2": 44.7, "a10g-largex4": 89.4,
-    "a100-large": 74.5, "a100x4": 298.0, "a100x8": 596.0,
+    "cpu-basic": 0,
+    "cpu-upgrade": 0,
+    "t4-small": 14.9,
+    "t4-medium": 14.9,
+    "l4x1": 22.3,
+    "l4x4": 89.4,
+    "l40sx1": 44.7,
+    "l40sx4": 178.8,
+    "l40sx8": 357.6,
+    "a10g-small": 22.3,
+    "a10g-large": 22.3,
+    "a10g-largex2": 44.7,
+    "a10g-largex4": 89.4,
+    "a100-large": 74.5,
+    "a100x4": 298.0,
+    "a100x8": 596.0,
 }
 # Tried in this order when suggesting: the cheapest single-GPU flavour whose memory fits
 # (transformers runs a model split over several GPUs one layer after another).
@@ -76,15 +98,23 @@ class SpaceTarget:
 TARGETS: dict[str, SpaceTarget] = {
     # ZeroGPU lists Python 3.10.13 and 3.12.12 and PyTorch 2.8.0-2.11.0; transformers 5 needs
     # Python 3.11 or newer, so 3.12.12 with the newest listed torch and its torchvision.
-    "zerogpu": SpaceTarget("zerogpu", "3.12.12", ("torch==2.11.0", "torchvision==0.26.0"),
-                           ("spaces",)),
+    "zerogpu": SpaceTarget(
+        "zerogpu", "3.12.12", ("torch==2.11.0", "torchvision==0.26.0"), ("spaces",)
+    ),
     "local": SpaceTarget("local", "3.11", None),
     "remote": SpaceTarget("remote", "3.11", ()),
 }
 
 _SPACE_DROP = {"gradio", "gradio-client", "ipywidgets", "matplotlib"}
-_TORCH_STACK = {"torch", "torchvision", "transformers", "accelerate", "tokenizers",
-                "safetensors", "bitsandbytes"}
+_TORCH_STACK = {
+    "torch",
+    "torchvision",
+    "transformers",
+    "accelerate",
+    "tokenizers",
+    "safetensors",
+    "bitsandbytes",
+}
 _PACKAGES = ("libreoffice-impress", "fonts-noto-cjk", "fonts-dejavu-core")
 
 
@@ -135,7 +165,8 @@ def _need_gib(model: str, quantization: str | None) -> float:
 def _too_big(model: str, option: str, need_gib: float, where: str) -> ConfigError:
     return ConfigError(
         f"{model} ({option}) needs about {need_gib:.0f} GiB of GPU memory, more than {where}: "
-        "serve it with vLLM or SGLang and build a remote-engine Space (--engine remote --url ...)")
+        "serve it with vLLM or SGLang and build a remote-engine Space (--engine remote --url ...)"
+    )
 
 
 def suggest_hardware(model: str, quantization: str | None = None, engine: str = "local") -> str:
@@ -157,10 +188,16 @@ def _zerogpu_size(model: str) -> str | None:
     raise _too_big(model, "bf16", need_gib, "ZeroGPU's largest size (96 GB)")
 
 
-def plan_space(model: str = DEFAULT_MODEL, *, engine: str = "local",
-               quantization: str | None = None, hardware: str | None = None,
-               url: str | None = None, remote_model: str | None = None,
-               title: str = "GLM-V Workbench") -> SpacePlan:
+def plan_space(
+    model: str = DEFAULT_MODEL,
+    *,
+    engine: str = "local",
+    quantization: str | None = None,
+    hardware: str | None = None,
+    url: str | None = None,
+    remote_model: str | None = None,
+    title: str = "GLM-V Workbench",
+) -> SpacePlan:
     if engine not in ("local", "remote"):
         raise ConfigError(f"engine must be local or remote, got {engine!r}")
     if engine == "remote" and not url:
@@ -170,38 +207,69 @@ def plan_space(model: str = DEFAULT_MODEL, *, engine: str = "local",
     if hardware == "zerogpu":
         hardware = ZEROGPU
     if hardware is not None and hardware not in HARDWARE and hardware != ZEROGPU:
-        raise ConfigError(f"unknown Space hardware {hardware!r}; one of {', '.join(HARDWARE)} "
-                          f"or {ZEROGPU} (ZeroGPU)")
+        raise ConfigError(
+            f"unknown Space hardware {hardware!r}; one of {', '.join(HARDWARE)} "
+            f"or {ZEROGPU} (ZeroGPU)"
+        )
     size = None
     if engine == "remote":
         if hardware is not None and HARDWARE.get(hardware, 1) > 0:
-            raise ConfigError("a remote-engine Space runs no model: choose a CPU flavour "
-                              "(cpu-basic or cpu-upgrade)")
+            raise ConfigError(
+                "a remote-engine Space runs no model: choose a CPU flavour "
+                "(cpu-basic or cpu-upgrade)"
+            )
     elif hardware == ZEROGPU:
         if quantization:
-            raise ConfigError("ZeroGPU holds GLM-4.1V in bf16 (48 GB); 4-bit and 8-bit loading "
-                              "are for smaller GPUs: leave --quant out")
+            raise ConfigError(
+                "ZeroGPU holds GLM-4.1V in bf16 (48 GB); 4-bit and 8-bit loading "
+                "are for smaller GPUs: leave --quant out"
+            )
         size = _zerogpu_size(model)
     elif hardware is not None and HARDWARE[hardware] == 0 and not model.startswith("tiny-"):
-        raise ConfigError(f"{model} needs a GPU: choose a GPU flavour, {ZEROGPU} (ZeroGPU), "
-                          "or a remote-engine Space")
+        raise ConfigError(
+            f"{model} needs a GPU: choose a GPU flavour, {ZEROGPU} (ZeroGPU), "
+            "or a remote-engine Space"
+        )
     chosen = hardware or suggest_hardware(model, quantization, engine)
-    return SpacePlan(model=model, engine=engine, quantization=quantization, hardware=chosen,
-                     url=url, remote_model=remote_model, title=title, zerogpu_size=size)
+    return SpacePlan(
+        model=model,
+        engine=engine,
+        quantization=quantization,
+        hardware=chosen,
+        url=url,
+        remote_model=remote_model,
+        title=title,
+        zerogpu_size=size,
+    )
 
 
-def build_space(out: str | Path, model: str = DEFAULT_MODEL, *, engine: str = "local",
-                quantization: str | None = None, hardware: str | None = None,
-                url: str | None = None, remote_model: str | None = None,
-                title: str = "GLM-V Workbench", root: str | Path | None = None,
-                overwrite: bool = False) -> Path:
+def build_space(
+    out: str | Path,
+    model: str = DEFAULT_MODEL,
+    *,
+    engine: str = "local",
+    quantization: str | None = None,
+    hardware: str | None = None,
+    url: str | None = None,
+    remote_model: str | None = None,
+    title: str = "GLM-V Workbench",
+    root: str | Path | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write the Space folder at ``out`` and return its path.
 
     ``root`` is the project checkout holding ``app.py`` and ``glmv_ui/`` (default: the one this
     module lives in). An existing non-empty ``out`` is refused unless ``overwrite``.
     """
-    plan = plan_space(model, engine=engine, quantization=quantization, hardware=hardware,
-                      url=url, remote_model=remote_model, title=title)
+    plan = plan_space(
+        model,
+        engine=engine,
+        quantization=quantization,
+        hardware=hardware,
+        url=url,
+        remote_model=remote_model,
+        title=title,
+    )
     src = Path(root) if root else Path(__file__).resolve().parent.parent
     app = src / "app.py"
     if not app.is_file():
@@ -212,13 +280,17 @@ def build_space(out: str | Path, model: str = DEFAULT_MODEL, *, engine: str = "l
             raise ConfigError(f"{dest} is not empty; choose another folder or pass --force")
         shutil.rmtree(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src / "glmv_ui", dest / "glmv_ui",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    shutil.copytree(
+        src / "glmv_ui",
+        dest / "glmv_ui",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
+    )
     shutil.copy2(app, dest / "glmv_app.py")
     (dest / "app.py").write_text(_launcher(plan), encoding="utf-8")
     (dest / "README.md").write_text(_readme(plan), encoding="utf-8")
-    (dest / "requirements.txt").write_text(_requirements(src / "requirements.txt", plan),
-                                           encoding="utf-8")
+    (dest / "requirements.txt").write_text(
+        _requirements(src / "requirements.txt", plan), encoding="utf-8"
+    )
     (dest / "packages.txt").write_text("\n".join(_PACKAGES) + "\n", encoding="utf-8")
     return dest
 
@@ -253,25 +325,33 @@ def front_matter(plan: SpacePlan) -> str:
 
 def _readme(plan: SpacePlan) -> str:
     if plan.engine == "remote":
-        runs = (f"This Space runs no model itself: it sends each request to the OpenAI-compatible "
-                f"server at `{plan.url}` (model `{plan.remote_model or 'first listed'}`). "
-                "Set the API key as a Space secret named `GLMV_API_KEY`.")
+        runs = (
+            f"This Space runs no model itself: it sends each request to the OpenAI-compatible "
+            f"server at `{plan.url}` (model `{plan.remote_model or 'first listed'}`). "
+            "Set the API key as a Space secret named `GLMV_API_KEY`."
+        )
     elif plan.hardware == ZEROGPU:
         size = plan.zerogpu_size or "large"
-        runs = (f"This Space runs `{plan.model}` on ZeroGPU (GPU size `{size}`): choose "
-                "ZeroGPU in the Space's settings (`hf spaces settings SPACE --hardware "
-                f"{ZEROGPU}`).")
+        runs = (
+            f"This Space runs `{plan.model}` on ZeroGPU (GPU size `{size}`): choose "
+            "ZeroGPU in the Space's settings (`hf spaces settings SPACE --hardware "
+            f"{ZEROGPU}`)."
+        )
     else:
         quant = f", {plan.quantization} quantized" if plan.quantization else ""
-        runs = (f"This Space runs `{plan.model}`{quant} on the Space's own hardware "
-                f"(suggested: `{plan.hardware}`).")
-    return (front_matter(plan) + f"\n# {plan.title}\n\n"
-            "A chat demo for the GLM-V vision-language models: images, PDFs, slide decks and "
-            "videos in, thinking and answers streamed out, grounding boxes drawn on the "
-            "image.\n\n" + runs + "\n\n"
-            "Settings are Space variables: `GLMV_MODEL`, `GLMV_QUANT` (4bit / 8bit), "
-            "`GLMV_ENGINE`, `GLMV_REMOTE_URL`, `GLMV_REMOTE_MODEL`. Leave `HF_HOME` unset: the "
-            "weights listed in `preload_from_hub` are stored in the default cache.\n")
+        runs = (
+            f"This Space runs `{plan.model}`{quant} on the Space's own hardware "
+            f"(suggested: `{plan.hardware}`)."
+        )
+    return (
+        front_matter(plan) + f"\n# {plan.title}\n\n"
+        "A chat demo for the GLM-V vision-language models: images, PDFs, slide decks and "
+        "videos in, thinking and answers streamed out, grounding boxes drawn on the "
+        "image.\n\n" + runs + "\n\n"
+        "Settings are Space variables: `GLMV_MODEL`, `GLMV_QUANT` (4bit / 8bit), "
+        "`GLMV_ENGINE`, `GLMV_REMOTE_URL`, `GLMV_REMOTE_MODEL`. Leave `HF_HOME` unset: the "
+        "weights listed in `preload_from_hub` are stored in the default cache.\n"
+    )
 
 
 def _launcher(plan: SpacePlan) -> str:
@@ -315,8 +395,10 @@ runpy.run_path(str(Path(__file__).with_name("glmv_app.py")), run_name="__main__"
 
 def _requirements(path: Path, plan: SpacePlan) -> str:
     target = plan.target
-    lines = [f"# {target.name} Space: installed on top of the Space's Gradio image (gradio "
-             "comes from sdk_version)."]
+    lines = [
+        f"# {target.name} Space: installed on top of the Space's Gradio image (gradio "
+        "comes from sdk_version)."
+    ]
     if not path.is_file():
         raise ConfigError(f"{path}: the project's requirements file is missing")
     for raw in path.read_text(encoding="utf-8").splitlines():

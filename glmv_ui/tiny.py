@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 __all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
 
@@ -30,11 +31,29 @@ TINY_MODELS = {"tiny-glm41v": "glm4v", "tiny-glm45v": "glm4v_moe"}
 
 # Every special token of the GLM-V tokenizers that the product relies on, in a fixed order.
 SPECIAL_TOKENS = (
-    "<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>",
-    "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>",
-    "<|begin_of_image|>", "<|end_of_image|>", "<|begin_of_video|>", "<|end_of_video|>",
-    "<|image|>", "<|video|>", "<|begin_of_box|>", "<|end_of_box|>",
-    "<think>", "</think>", "<answer>", "</answer>", "<|pad|>",
+    "<|endoftext|>",
+    "[MASK]",
+    "[gMASK]",
+    "[sMASK]",
+    "<sop>",
+    "<eop>",
+    "<|system|>",
+    "<|user|>",
+    "<|assistant|>",
+    "<|observation|>",
+    "<|begin_of_image|>",
+    "<|end_of_image|>",
+    "<|begin_of_video|>",
+    "<|end_of_video|>",
+    "<|image|>",
+    "<|video|>",
+    "<|begin_of_box|>",
+    "<|end_of_box|>",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "<|pad|>",
 )
 STOP_TOKENS = ("<|endoftext|>", "<|user|>", "<|observation|>")
 
@@ -104,7 +123,7 @@ def _training_text() -> list[str]:
     return lines
 
 
-def _build_tokenizer(family: str):  # -> transformers.PreTrainedTokenizerFast
+def _build_tokenizer(family: str) -> Any:  # a transformers tokenizer
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -112,7 +131,9 @@ def _build_tokenizer(family: str):  # -> transformers.PreTrainedTokenizerFast
     tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
     tok.decoder = decoders.Metaspace(prepend_scheme="never")
     trainer = trainers.BpeTrainer(
-        vocab_size=1200, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        vocab_size=1200,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
         initial_alphabet=["\n", "\t"] + [chr(c) for c in range(32, 127)],
     )
     tok.train_from_iterator(_training_text(), trainer=trainer)
@@ -145,35 +166,62 @@ def _build(name: str, family: str, out: Path) -> None:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     vocab = ((len(tokenizer) + 63) // 64) * 64
     vision = dict(
-        depth=2, hidden_size=64, intermediate_size=128, num_heads=2, out_hidden_size=64,
-        patch_size=14, spatial_merge_size=2, temporal_patch_size=2, image_size=336,
+        depth=2,
+        hidden_size=64,
+        intermediate_size=128,
+        num_heads=2,
+        out_hidden_size=64,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        image_size=336,
     )
     # head_dim 32, partial rotary 0.5 -> 16 rotary dims -> 8 frequencies = 2 + 3 + 3.
-    rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
-            "partial_rotary_factor": 0.5}
+    rope = {
+        "rope_type": "default",
+        "rope_theta": 10000.0,
+        "mrope_section": [2, 3, 3],
+        "partial_rotary_factor": 0.5,
+    }
     text = dict(
-        vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=65536,
-        rope_parameters=rope, pad_token_id=ids["<|endoftext|>"],
+        vocab_size=vocab,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=65536,
+        rope_parameters=rope,
+        pad_token_id=ids["<|endoftext|>"],
         eos_token_id=[ids[t] for t in STOP_TOKENS],
     )
     token_ids = dict(
-        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
-        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
-        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+        image_token_id=ids["<|image|>"],
+        video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"],
+        image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"],
+        video_end_token_id=ids["<|end_of_video|>"],
     )
     torch.manual_seed(0)
     model: Glm4vForConditionalGeneration | Glm4vMoeForConditionalGeneration
     if family == "glm4v":
         model = Glm4vForConditionalGeneration(
-            Glm4vConfig(text_config=text, vision_config=vision, **token_ids))
+            Glm4vConfig(text_config=text, vision_config=vision, **token_ids)
+        )
     else:
-        text.update(moe_intermediate_size=64, n_routed_experts=4, num_experts_per_tok=2,
-                    n_shared_experts=1, first_k_dense_replace=1)
+        text.update(
+            moe_intermediate_size=64,
+            n_routed_experts=4,
+            num_experts_per_tok=2,
+            n_shared_experts=1,
+            first_k_dense_replace=1,
+        )
         model = Glm4vMoeForConditionalGeneration(
-            Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids))
+            Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids)
+        )
     _prefer_whole_words(model, tokenizer)
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     model.save_pretrained(out)
 
     processor = Glm4vProcessor(
@@ -186,14 +234,19 @@ def _build(name: str, family: str, out: Path) -> None:
     GenerationConfig(
         eos_token_id=[ids[t] for t in STOP_TOKENS],
         pad_token_id=ids["<|endoftext|>"],
-        do_sample=True, top_k=2, top_p=0.6, temperature=0.3, repetition_penalty=1.1,
+        do_sample=True,
+        top_k=2,
+        top_p=0.6,
+        temperature=0.3,
+        repetition_penalty=1.1,
         max_new_tokens=512,
     ).save_pretrained(out)
-    (out / "glmv_tiny.json").write_text(json.dumps({"name": name, "family": family,
-                                                    "version": TINY_VERSION}))
+    (out / "glmv_tiny.json").write_text(
+        json.dumps({"name": name, "family": family, "version": TINY_VERSION})
+    )
 
 
-def _prefer_whole_words(model, tokenizer) -> None:
+def _prefer_whole_words(model: Any, tokenizer: Any) -> None:
     """Zero the output rows of word pieces and special tokens, so random logits favour whole
     words and a random model's output reads as word salad instead of fragments."""
     import torch

@@ -41,12 +41,18 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def start_group(argv: Sequence[str], log: Path, *, env: dict[str, str], cwd: Path,
-                port: int) -> ProcessGroup:
+def start_group(
+    argv: Sequence[str], log: Path, *, env: dict[str, str], cwd: Path, port: int
+) -> ProcessGroup:
     with open(log, "wb") as out:
-        process = subprocess.Popen(list(argv), cwd=str(cwd), env={**os.environ, **env},
-                                   stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            list(argv),
+            cwd=str(cwd),
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return ProcessGroup(process, port, log)
 
 

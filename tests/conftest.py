@@ -27,8 +27,11 @@ _SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        if uses & _SLOW_FIXTURES or item.get_closest_marker("browser") or \
-                item.get_closest_marker("office"):
+        if (
+            uses & _SLOW_FIXTURES
+            or item.get_closest_marker("browser")
+            or item.get_closest_marker("office")
+        ):
             item.add_marker(pytest.mark.slow)
 
 
@@ -64,9 +67,15 @@ def tiny_any(request):
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium's own background connections are refused on a closed network, many at a time.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture

@@ -53,5 +53,6 @@ def stop_after(session: Any, text: str, tokens: int) -> tuple[int, Any]:
             at_stop = update.stats.generated_tokens
             session.stop()
         final = update
-    assert at_stop is not None and final is not None, "the reply ended before Stop"
+    assert at_stop is not None, "the reply ended before Stop"
+    assert final is not None, "the reply ended before Stop"
     return at_stop, final

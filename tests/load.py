@@ -53,8 +53,9 @@ def run_load(url: str, sessions: int = 16, turns: int = 3, max_new_tokens: int =
         for turn in range(turns):
             text = f"session {index} turn {turn}: describe tile {index * 100 + turn}"
             start = time.perf_counter()
-            outputs = client.predict({"text": text, "files": []},
-                                     max_new_tokens=max_new_tokens, api_name="/chat")
+            outputs = client.predict(
+                {"text": text, "files": []}, max_new_tokens=max_new_tokens, api_name="/chat"
+            )
             elapsed = time.perf_counter() - start
             sent.append(text)
             got = _user_texts(outputs[0])

@@ -16,13 +16,24 @@ def gradient(size: tuple[int, int] = (64, 48)) -> Image.Image:
     """An RGB picture with distinct corners (so flips and rotations show)."""
     w, h = size
     img = Image.new("RGB", size)
-    img.putdata([(x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1), 128)
-                 for y in range(h) for x in range(w)])
+    img.putdata(
+        [
+            (x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1), 128)
+            for y in range(h)
+            for x in range(w)
+        ]
+    )
     return img
 
 
-def image_file(tmp: Path, name: str, mode: str = "RGB", size: tuple[int, int] = (64, 48),
-               fmt: str | None = None, **save: object) -> Path:
+def image_file(
+    tmp: Path,
+    name: str,
+    mode: str = "RGB",
+    size: tuple[int, int] = (64, 48),
+    fmt: str | None = None,
+    **save: object,
+) -> Path:
     """Write ``gradient`` converted to ``mode`` as ``name`` (format from the extension)."""
     base = gradient(size)
     if mode == "I;16":
@@ -65,8 +76,13 @@ def exif_rotated_jpeg(tmp: Path, name: str = "rotated.jpg") -> Path:
     return path
 
 
-def pdf_file(tmp: Path, name: str = "doc.pdf", pages: int = 3, rotate: dict[int, int] | None = None,
-             password: str | None = None) -> Path:
+def pdf_file(
+    tmp: Path,
+    name: str = "doc.pdf",
+    pages: int = 3,
+    rotate: dict[int, int] | None = None,
+    password: str | None = None,
+) -> Path:
     """A PDF with ``pages`` A4 pages, each with its number as text near the top-left."""
     import pymupdf
 
@@ -78,8 +94,12 @@ def pdf_file(tmp: Path, name: str = "doc.pdf", pages: int = 3, rotate: dict[int,
             page.set_rotation(rotate[n])
     path = tmp / name
     if password:
-        doc.save(path, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password,
-                 owner_pw=password + "-owner")
+        doc.save(
+            path,
+            encryption=pymupdf.PDF_ENCRYPT_AES_256,
+            user_pw=password,
+            owner_pw=password + "-owner",
+        )
     else:
         doc.save(path)
     doc.close()
@@ -107,9 +127,16 @@ def pptx_file(tmp: Path, name: str = "deck.pptx", slides: int = 2) -> Path:
     return path
 
 
-def video_file(tmp: Path, name: str = "clip.mp4", codec: str = "libx264", frames: int = 10,
-               rate: int = 10, size: tuple[int, int] = (96, 64),
-               pts: list[int] | None = None, time_base: Fraction | None = None) -> Path:
+def video_file(
+    tmp: Path,
+    name: str = "clip.mp4",
+    codec: str = "libx264",
+    frames: int = 10,
+    rate: int = 10,
+    size: tuple[int, int] = (96, 64),
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+) -> Path:
     """A video of ``frames`` frames whose brightness encodes the frame index.
 
     ``pts`` (in ``time_base`` units) writes custom presentation times, e.g. for a VFR file.
@@ -158,8 +185,10 @@ def pptx_bomb(tmp: Path, name: str = "bomb.pptx", padding: int = 1500 * 2**20) -
     base = pptx_file(tmp, f"base-{name}", slides=1)
     path = tmp / name
     block = b" " * 2**20
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
-                                                       compresslevel=9) as out:
+    with (
+        zipfile.ZipFile(base) as src,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out,
+    ):
         for info in src.infolist():
             data = src.read(info)
             if info.filename != BOMB_PART:
@@ -186,11 +215,11 @@ def lying_copy(bomb: Path, dest: Path, stated: int) -> Path:
         local = package.getinfo(BOMB_PART).header_offset
         patch = struct.pack("<I", zlib.crc32(fh.read(stated))), struct.pack("<I", stated)
     raw = bytearray(bomb.read_bytes())
-    raw[local + 14:local + 18], raw[local + 22:local + 26] = patch
+    raw[local + 14 : local + 18], raw[local + 22 : local + 26] = patch
     central = raw.rfind(b"PK\x01\x02")
-    while raw[central + 46:central + 46 + len(BOMB_PART)] != BOMB_PART.encode():
+    while raw[central + 46 : central + 46 + len(BOMB_PART)] != BOMB_PART.encode():
         central = raw.rfind(b"PK\x01\x02", 0, central)
-    raw[central + 16:central + 20], raw[central + 24:central + 28] = patch
+    raw[central + 16 : central + 20], raw[central + 24 : central + 28] = patch
     dest.write_bytes(bytes(raw))
     return dest
 
@@ -232,7 +261,14 @@ def measure(call: str, prelude: str = "") -> Measured:
     """).format(prelude=prelude, call=call)
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, cwd=root, timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=600,
+        check=True,
+    )
     kind, message, growth, children, result = json.loads(done.stdout.strip().splitlines()[-1])
     return Measured(kind, message, growth, children, result)

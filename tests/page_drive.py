@@ -11,16 +11,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
-def open_page(chromium: Any, demo: Any, width: int = 1400, height: int = 1000,
-              ready: str = "scripted", login: tuple[str, str] | None = None) -> Any:
+def open_page(
+    chromium: Any,
+    demo: Any,
+    width: int = 1400,
+    height: int = 1000,
+    ready: str = "scripted",
+    login: tuple[str, str] | None = None,
+) -> Any:
     """A page on ``demo`` once its model is ready; ``login`` (user, password) logs in first."""
     from playwright.sync_api import expect
 
     page = chromium.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(30_000)
     if login is not None:  # the page keeps the session cookie the login sets
-        answer = page.request.post(demo.local_url.rstrip("/") + "/login",
-                                   form={"username": login[0], "password": login[1]})
+        answer = page.request.post(
+            demo.local_url.rstrip("/") + "/login", form={"username": login[0], "password": login[1]}
+        )
         assert answer.ok, answer.status
     page.goto(demo.local_url)
     expect(page.locator("#glmv-model-status")).to_contain_text(ready)

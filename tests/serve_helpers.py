@@ -54,14 +54,20 @@ class ServerProcess:
                 self.process.wait(timeout=15)
 
 
-def wait_ready(server: ServerProcess, probe: Callable[[], bool], *, timeout_s: float = 120.0,
-               what: str = "server") -> None:
+def wait_ready(
+    server: ServerProcess,
+    probe: Callable[[], bool],
+    *,
+    timeout_s: float = 120.0,
+    what: str = "server",
+) -> None:
     """Poll ``probe`` until it returns True; fail with the process output if it never does."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {server.process.returncode}:\n"
-                               f"{server.output()[-3000:]}")
+            raise RuntimeError(
+                f"{what} exited with {server.process.returncode}:\n{server.output()[-3000:]}"
+            )
         if probe():
             return
         time.sleep(0.25)  # polling an external process for readiness
@@ -79,13 +85,20 @@ def http_ok(url: str, must_contain: str = "") -> bool:
     return response.status_code == 200 and must_contain in response.text
 
 
-def start_process(argv: Sequence[str], log: Path, *, env: dict[str, str] | None = None,
-                  cwd: Path | None = None, port: int) -> ServerProcess:
+def start_process(
+    argv: Sequence[str],
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    port: int,
+) -> ServerProcess:
     full_env = {**os.environ, **(env or {})}
-    handle = open(log, "wb")  # the child keeps its own copy of the descriptor
+    handle = open(log, "wb")  # noqa: SIM115 - the child keeps its own copy of the descriptor
     try:
-        process = subprocess.Popen(list(argv), stdout=handle, stderr=subprocess.STDOUT,
-                                   env=full_env, cwd=str(cwd or ROOT))
+        process = subprocess.Popen(
+            list(argv), stdout=handle, stderr=subprocess.STDOUT, env=full_env, cwd=str(cwd or ROOT)
+        )
     finally:
         handle.close()
     return ServerProcess(process, port, log)
@@ -95,11 +108,22 @@ def start_transformers_serve(checkpoint: Path, log: Path) -> ServerProcess:
     """``transformers serve CHECKPOINT`` on a free loopback port, on the CPU, ready to answer."""
     port = free_port()
     exe = Path(sys.executable).with_name("transformers")
-    argv = [str(exe), "serve", str(checkpoint), "--host", "127.0.0.1", "--port", str(port),
-            "--device", "cpu", "--log-level", "warning"]
-    server = start_process(argv, log, port=port,
-                           env={"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    argv = [
+        str(exe),
+        "serve",
+        str(checkpoint),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+        "--log-level",
+        "warning",
+    ]
+    server = start_process(
+        argv, log, port=port, env={"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    )
     server.model = str(checkpoint)
-    wait_ready(server, lambda: http_ok(server.url + "/models", '"data"'),
-               what="transformers serve")
+    wait_ready(server, lambda: http_ok(server.url + "/models", '"data"'), what="transformers serve")
     return server

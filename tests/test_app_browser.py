@@ -20,17 +20,22 @@ BOX_REPLY = (
     "question asks where they are, so I give their boxes.</think><answer>The **red square** is "
     "at <|begin_of_box|>[80,120,420,560]<|end_of_box|> and the blue disc at "
     "<|begin_of_box|>[560,300,900,800]<|end_of_box|>.\n\nArea of a disc: $A = \\pi r^2$."
-    "</answer>")
+    "</answer>"
+)
 HTML_REPLY = (
     "<think>A simple landing page.</think><answer>Here is the page:\n"
     "<!DOCTYPE html>\n<html>\n<head><title>Brightlane</title>\n"
     "<style>body{font-family:sans-serif;margin:0}h1{color:#4f46e5}</style></head>\n"
-    "<body>\n<h1 id=\"hero\">Ship better software</h1>\n<p>Plan, build, track.</p>\n"
-    "</body>\n</html>\nOpen it in a browser.</answer>")
-LONG_REPLY = "<think>Counting.</think><answer>" + " ".join(f"word{i}" for i in range(300)) + \
-    "</answer>"
-VIDEO_REPLY = "<think>The ball moves right and turns blue at 2 s.</think><answer>A red ball " \
+    '<body>\n<h1 id="hero">Ship better software</h1>\n<p>Plan, build, track.</p>\n'
+    "</body>\n</html>\nOpen it in a browser.</answer>"
+)
+LONG_REPLY = (
+    "<think>Counting.</think><answer>" + " ".join(f"word{i}" for i in range(300)) + "</answer>"
+)
+VIDEO_REPLY = (
+    "<think>The ball moves right and turns blue at 2 s.</think><answer>A red ball "
     "moves to the right and turns blue at 0:02.</answer>"
+)
 
 
 class _Engine(ScriptedEngine):
@@ -68,8 +73,9 @@ def _has_colour(png: bytes, rgb: tuple[int, int, int], tol: int = 30) -> int:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png)).convert("RGB")
-    return sum(1 for p in img.getdata() if all(abs(a - b) <= tol for a, b in zip(p, rgb,
-                                                                                  strict=True)))
+    return sum(
+        1 for p in img.getdata() if all(abs(a - b) <= tol for a, b in zip(p, rgb, strict=True))
+    )
 
 
 def _check_shot(png: bytes) -> None:
@@ -78,7 +84,8 @@ def _check_shot(png: bytes) -> None:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png)).convert("L")
-    assert img.width >= 800 and img.height >= 400
+    assert img.width >= 800
+    assert img.height >= 400
     lo, hi = img.getextrema()
     assert hi - lo > 100, "screenshot is blank"
 
@@ -88,8 +95,13 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
 
     image, pdf, video = _media(tmp_path)
     hold = threading.Event()
-    engine = _Engine("glm4v", [BOX_REPLY, HTML_REPLY, LONG_REPLY, VIDEO_REPLY],
-                     chunk_size=6, pause=hold, pause_after=4)
+    engine = _Engine(
+        "glm4v",
+        [BOX_REPLY, HTML_REPLY, LONG_REPLY, VIDEO_REPLY],
+        chunk_size=6,
+        pause=hold,
+        pause_after=4,
+    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium.new_context(viewport={"width": 1440, "height": 1000}) as context:
@@ -133,8 +145,9 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
         frame = page.locator("#glmv-html-preview iframe")
         expect(frame).to_have_attribute("sandbox", "allow-scripts")
         # The page sits in a frame of its own inside the sealed preview frame.
-        hero = page.frame_locator("#glmv-html-preview iframe").frame_locator("iframe") \
-            .locator("#hero")
+        hero = (
+            page.frame_locator("#glmv-html-preview iframe").frame_locator("iframe").locator("#hero")
+        )
         expect(hero).to_have_text("Ship better software")
         page.locator("#glmv-show-source").click()
         expect(page.locator("#glmv-html-source")).to_contain_text("<!DOCTYPE html>")
@@ -144,8 +157,7 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
         expect(hero).to_have_text("Ship better software")
         # A full-page capture leaves the sandboxed (cross-origin) frame blank: shoot the
         # panel itself, in view.
-        shot = page.locator("#glmv-html").first.screenshot(
-            path=str(ARTIFACTS / "app_html.png"))
+        shot = page.locator("#glmv-html").first.screenshot(path=str(ARTIFACTS / "app_html.png"))
         _check_shot(shot)
         assert _has_colour(shot, (0x4F, 0x46, 0xE5)) > 200  # the page's own h1 colour
 

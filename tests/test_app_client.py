@@ -12,8 +12,9 @@ from gradio_client import Client, handle_file
 from glmv_ui.config import AppConfig, Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
 
-REPLY = ("<think>Checking the picture.</think>"
-         "<answer>A {word} answer, long enough to stream.</answer>")
+REPLY = (
+    "<think>Checking the picture.</think><answer>A {word} answer, long enough to stream.</answer>"
+)
 
 
 def _client(demo: Any) -> Client:
@@ -42,15 +43,22 @@ def test_streaming_is_cumulative_on_the_tiny_model(launch_app: Any) -> None:
     assert demo.glmv_model.wait(120), demo.glmv_model.error
     client = _client(demo)
     assert "tiny-glm41v" in client.predict(api_name="/model_status")
-    job = client.submit({"text": "Describe the picture.", "files": []}, temperature=1.0,
-                        top_p=1.0, top_k=50, max_new_tokens=400, seed=7, api_name="/chat")
+    job = client.submit(
+        {"text": "Describe the picture.", "files": []},
+        temperature=1.0,
+        top_p=1.0,
+        top_k=50,
+        max_new_tokens=400,
+        seed=7,
+        api_name="/chat",
+    )
     outputs = [out[0] for out in job]
     assert len(outputs) >= 2
     for before, after in itertools.pairwise(outputs):
         assert len(after) >= len(before)
         # each streamed message keeps what it showed and may only grow (the last step adds
         # the stats line; boxes and HTML are post-processed only at the end)
-        for a, b in zip(before[:len(before)], after, strict=False):
+        for a, b in zip(before[: len(before)], after, strict=False):
             assert _texts(b).startswith(_texts(a).rstrip()) or a["role"] == "user"
     final = outputs[-1]
     assert final[0]["role"] == "user"
@@ -73,7 +81,8 @@ def test_stop_ends_only_its_own_session(scripted_app: tuple[Any, ScriptedEngine]
     assert "Stopped" in _answers(chat_a)[-1]
     assert "first answer" not in _answers(chat_a)[-1]
     assert _answers(chat_b)[0].startswith("A second answer, long enough to stream.")
-    assert demo.glmv_sessions is not None and len(demo.glmv_sessions) == 2
+    assert demo.glmv_sessions is not None
+    assert len(demo.glmv_sessions) == 2
 
 
 def test_regenerate_edit_undo(scripted_app: tuple[Any, ScriptedEngine]) -> None:
@@ -83,7 +92,8 @@ def test_regenerate_edit_undo(scripted_app: tuple[Any, ScriptedEngine]) -> None:
     chat = client.predict({"text": "question one", "files": []}, api_name="/chat")[0]
     assert "first answer" in _answers(chat)[0]
     chat = client.predict(api_name="/regenerate")[0]
-    assert len(_answers(chat)) == 1 and "second answer" in _answers(chat)[0]
+    assert len(_answers(chat)) == 1
+    assert "second answer" in _answers(chat)[0]
     chat = client.predict(0, "question edited", api_name="/edit")[0]
     assert [_texts(m) for m in chat if m["role"] == "user"] == ["question edited"]
     assert "third answer" in _answers(chat)[0]
@@ -95,28 +105,31 @@ def test_regenerate_edit_undo(scripted_app: tuple[Any, ScriptedEngine]) -> None:
 
 
 def test_bad_upload_names_the_file_and_the_session_goes_on(
-        scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+    scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any
+) -> None:
     demo, engine = scripted_app
     engine.enqueue(REPLY.format(word="good"), REPLY.format(word="later"))
     bad = tmp_path / "broken-scan.pdf"
     bad.write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     client = _client(demo)
     client.predict({"text": "hello", "files": []}, api_name="/chat")
-    refused = client.predict({"text": "read this", "files": [handle_file(str(bad))]},
-                             api_name="/chat")
-    assert "broken-scan.pdf" in _notice(refused) and "not a readable PDF" in _notice(refused)
+    refused = client.predict(
+        {"text": "read this", "files": [handle_file(str(bad))]}, api_name="/chat"
+    )
+    assert "broken-scan.pdf" in _notice(refused)
+    assert "not a readable PDF" in _notice(refused)
     assert refused[1] == {"text": "read this", "files": []}  # the file is taken off
     assert len(engine.requests) == 1  # nothing was sent
     chat = client.predict({"text": "and now?", "files": []}, api_name="/chat")[0]
     answers = _answers(chat)
-    assert len(answers) == 2 and "later answer" in answers[1]
+    assert len(answers) == 2
+    assert "later answer" in answers[1]
 
 
 def test_sending_before_the_model_is_ready_says_so(launch_app: Any) -> None:
     demo = launch_app(AppConfig(model="tiny-glm41v"), preload=False)
     client = _client(demo)
-    assert "still loading" in _notice(client.predict({"text": "hi", "files": []},
-                                                     api_name="/chat"))
+    assert "still loading" in _notice(client.predict({"text": "hi", "files": []}, api_name="/chat"))
 
 
 def test_a_model_that_cannot_load_leaves_the_app_serving(launch_app: Any, tmp_path: Any) -> None:
@@ -124,38 +137,66 @@ def test_a_model_that_cannot_load_leaves_the_app_serving(launch_app: Any, tmp_pa
     assert not demo.glmv_model.wait(60)
     client = _client(demo)
     status = client.predict(api_name="/model_status")
-    assert "Could not load" in status and "What to do" in status
-    assert "could not be loaded" in _notice(client.predict({"text": "hi", "files": []},
-                                                           api_name="/chat"))
+    assert "Could not load" in status
+    assert "What to do" in status
+    assert "could not be loaded" in _notice(
+        client.predict({"text": "hi", "files": []}, api_name="/chat")
+    )
 
 
 def test_settings_reach_the_engine(scripted_app: tuple[Any, ScriptedEngine]) -> None:
     demo, engine = scripted_app
     client = _client(demo)
-    client.predict({"text": "hi", "files": []}, thinking=True, thinking_budget=512,
-                   temperature=0.2, top_p=0.5, top_k=3, repetition_penalty=1.05,
-                   max_new_tokens=64, seed=11, system_prompt="Be brief.", api_name="/chat")
+    client.predict(
+        {"text": "hi", "files": []},
+        thinking=True,
+        thinking_budget=512,
+        temperature=0.2,
+        top_p=0.5,
+        top_k=3,
+        repetition_penalty=1.05,
+        max_new_tokens=64,
+        seed=11,
+        system_prompt="Be brief.",
+        api_name="/chat",
+    )
     request = engine.requests[-1]
-    assert request.sampling == Sampling(temperature=0.2, top_p=0.5, top_k=3,
-                                        repetition_penalty=1.05, max_new_tokens=64, seed=11,
-                                        thinking=True, thinking_budget=512)
+    assert request.sampling == Sampling(
+        temperature=0.2,
+        top_p=0.5,
+        top_k=3,
+        repetition_penalty=1.05,
+        max_new_tokens=64,
+        seed=11,
+        thinking=True,
+        thinking_budget=512,
+    )
     assert request.messages[0] == {"role": "system", "content": "Be brief."}
 
 
 def test_gui_agent_action_is_drawn_on_the_screenshot(
-        scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any) -> None:
+    scripted_app: tuple[Any, ScriptedEngine], tmp_path: Any
+) -> None:
     from PIL import Image
 
     demo, engine = scripted_app
-    engine.enqueue("<think>The Wi-Fi switch is on the right.</think><answer>"
-                   "Action: left_click(start_box='[800,250]')</answer>")
+    engine.enqueue(
+        "<think>The Wi-Fi switch is on the right.</think><answer>"
+        "Action: left_click(start_box='[800,250]')</answer>"
+    )
     shot = tmp_path / "phone.png"
     Image.new("RGB", (360, 640), "white").save(shot)
-    chat = _client(demo).predict({"text": "Turn on Wi-Fi.", "files": [handle_file(str(shot))]},
-                                 api_name="/chat")[0]
-    drawn = [p for m in chat for p in (m["content"] if isinstance(m["content"], list) else [])
-             if isinstance(p, dict) and p.get("type") == "file"]
-    assert drawn and drawn[-1]["alt_text"] == "Actions drawn on phone.png", chat
+    chat = _client(demo).predict(
+        {"text": "Turn on Wi-Fi.", "files": [handle_file(str(shot))]}, api_name="/chat"
+    )[0]
+    drawn = [
+        p
+        for m in chat
+        for p in (m["content"] if isinstance(m["content"], list) else [])
+        if isinstance(p, dict) and p.get("type") == "file"
+    ]
+    assert drawn, chat
+    assert drawn[-1]["alt_text"] == "Actions drawn on phone.png", chat
     path = drawn[-1]["file"]
     image = Image.open(path if isinstance(path, str) else path["path"]).convert("RGB")
     assert image.size == (360, 640)
@@ -171,18 +212,22 @@ def test_api_callers_see_named_parameters(scripted_app: tuple[Any, ScriptedEngin
     api = _client(demo).view_api(return_format="dict", print_info=False)["named_endpoints"]
     names = [p["parameter_name"] for p in api["/chat"]["parameters"]]
     assert names[:4] == ["message", "thinking", "thinking_budget", "temperature"]
-    assert "max_new_tokens" in names and "system_prompt" in names
-    assert not any(n.startswith("param_") for e in api.values() for n in
-                   (p["parameter_name"] for p in e["parameters"]))
+    assert "max_new_tokens" in names
+    assert "system_prompt" in names
+    assert not any(
+        n.startswith("param_")
+        for e in api.values()
+        for n in (p["parameter_name"] for p in e["parameters"])
+    )
 
 
 def test_mcp_server_lists_the_tools_made_for_it(launch_app: Any) -> None:
     import httpx
 
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted", mcp_server=True),
-                      ScriptedEngine("glm4v"))
-    schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema",
-                       timeout=30).json()
+    demo = launch_app(
+        AppConfig(model="glm4v", engine="scripted", mcp_server=True), ScriptedEngine("glm4v")
+    )
+    schema = httpx.get(demo.local_url.rstrip("/") + "/gradio_api/mcp/schema", timeout=30).json()
     tools = {tool["name"] for tool in schema if tool["meta"]["mcp_type"] == "tool"}
     assert {"ask", "model_info"} <= tools
     assert "chat" not in tools  # the page's endpoints keep per-tab state: not MCP tools

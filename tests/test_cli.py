@@ -31,23 +31,60 @@ def _png(tmp_path: Path) -> Path:
 
 def test_one_shot_prompt_with_an_image(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "glmv_ui", "chat", "--model", "tiny-glm45v", "--image",
-         str(_png(tmp_path)), "--prompt", "what colour?", "--max-new-tokens", "8",
-         "--color", "never"],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "-m",
+            "glmv_ui",
+            "chat",
+            "--model",
+            "tiny-glm45v",
+            "--image",
+            str(_png(tmp_path)),
+            "--prompt",
+            "what colour?",
+            "--max-new-tokens",
+            "8",
+            "--color",
+            "never",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr
     assert "attached: red.png" in out.stdout
-    assert "8 generated" in out.stdout and "visual" in out.stdout
+    assert "8 generated" in out.stdout
+    assert "visual" in out.stdout
 
 
 def test_multi_turn_and_ctrl_c_stops_the_answer_not_the_program(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "glmv_ui", "chat", "--model", "tiny-glm41v",
-         "--max-new-tokens", "100000", "--color", "never"],
-        cwd=ROOT, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True, bufsize=1)
-    assert proc.stdin and proc.stdout
+        [
+            sys.executable,
+            "-m",
+            "glmv_ui",
+            "chat",
+            "--model",
+            "tiny-glm41v",
+            "--max-new-tokens",
+            "100000",
+            "--color",
+            "never",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        bufsize=1,
+    )
+    assert proc.stdin
+    assert proc.stdout
     try:
+
         def read_until(marker: str) -> str:
             seen = ""
             while marker not in seen:
@@ -63,7 +100,8 @@ def test_multi_turn_and_ctrl_c_stops_the_answer_not_the_program(tmp_path):
         proc.stdout.read(40)  # the reply is streaming
         proc.send_signal(signal.SIGINT)
         text = read_until("you> ")
-        assert "[stopped]" in text and "generated" in text
+        assert "[stopped]" in text
+        assert "generated" in text
         proc.stdin.write("/undo\n")
         proc.stdin.flush()
         assert "removed: 'tell me a very long story'" in read_until("you> ")

@@ -297,14 +297,27 @@ _ORGAN = Box(503, 580, 718, 702, "click", 1)
 _CORPUS_GROUNDING: dict[str, tuple[list[Box], list[Action]]] = {
     "fx02_webvoyager_action_point_and_box.txt": (
         [_DINNERS],
-        [Action("CLICK", (214, 100), _DINNERS,
+        [
+            Action(
+                "CLICK",
+                (214, 100),
+                _DINNERS,
                 {"point": "(214, 100)", "box": "[[198,92,229,107]]", "element_info": "Dinners"},
-                "CLICK(point=(214, 100), box=[[198,92,229,107]], element_info='Dinners')")],
+                "CLICK(point=(214, 100), box=[[198,92,229,107]], element_info='Dinners')",
+            )
+        ],
     ),
     "fx03_androidworld_json_action.txt": (
         [_ORGAN],
-        [Action("click", None, _ORGAN, {"box_2d": "[[503, 580, 718, 702]]"},
-                '{"action_type": "click", "box_2d": [[503,580,718,702]]}')],
+        [
+            Action(
+                "click",
+                None,
+                _ORGAN,
+                {"box_2d": "[[503, 580, 718, 702]]"},
+                '{"action_type": "click", "box_2d": [[503,580,718,702]]}',
+            )
+        ],
     ),
 }
 
@@ -399,10 +412,15 @@ def test_draw_boxes_any_mode_and_size(mode: str, size: tuple[int, int]) -> None:
 
 
 def test_labels_keep_box_as_an_object_name_but_not_as_a_connector():
-    labels = [b.label for b in find_boxes(
-        "The red ball [125,521,281,729], the blue box [547,438,781,750] and the sun "
-        "[812,62,938,229].")]
+    labels = [
+        b.label
+        for b in find_boxes(
+            "The red ball [125,521,281,729], the blue box [547,438,781,750] and the sun "
+            "[812,62,938,229]."
+        )
+    ]
     assert labels == ["red ball", "blue box", "sun"]
-    assert [b.label for b in find_boxes("The bounding box of the dog is [100,200,300,400]")] \
-        == ["dog"]
+    assert [b.label for b in find_boxes("The bounding box of the dog is [100,200,300,400]")] == [
+        "dog"
+    ]
     assert [b.label for b in find_boxes("Cat bounding box: [10,20,300,400]")] == ["Cat"]

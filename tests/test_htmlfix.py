@@ -12,16 +12,16 @@ import pytest
 from glmv_ui.htmlfix import VALIDATION_WINDOW, HtmlFencer, extract_html, fence_html
 
 DOC = (
-    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
     "<title>Shop</title>\n<style>\nbody { margin: 0 }\n.a > .b { color: red }\n</style>\n"
-    "</head>\n<body>\n<div class=\"nav\">\n  <a href=\"#\">Home</a>\n</div>\n"
-    "<script>\nif (1 < 2 && 3 > 2) { document.title = \"</div>\"; }\n</script>\n"
+    '</head>\n<body>\n<div class="nav">\n  <a href="#">Home</a>\n</div>\n'
+    '<script>\nif (1 < 2 && 3 > 2) { document.title = "</div>"; }\n</script>\n'
     "</body>\n</html>"
 )
 ESCAPED_DOC = DOC.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 FRAGMENT = (
-    "<div class=\"card\">\n  <h1>Title</h1>\n  <p>Some text with a < b</p>\n"
-    "  <img src=\"x.png\" alt=\"x\">\n</div>"
+    '<div class="card">\n  <h1>Title</h1>\n  <p>Some text with a < b</p>\n'
+    '  <img src="x.png" alt="x">\n</div>'
 )
 # after the opener is confirmed (its fourth line-leading tag), so that the region lexer reads
 # them in pieces: a comment holding a ">" and an open tag, "/>" on a non-void element, and
@@ -29,7 +29,7 @@ FRAGMENT = (
 # any of these places must not change the result
 SECTION = (
     "<section>\n  <h2>Title</h2>\n  <p>text</p>\n  <br/>\n"
-    "  <!-- a note: a > b, and an open <div> -->\n  <svg><path d=\"M0 0\"/></svg>\n"
+    '  <!-- a note: a > b, and an open <div> -->\n  <svg><path d="M0 0"/></svg>\n'
     "</section>\n<!-- end of card -->\n<p>more</p>\n\nProse after."
 )
 LISTING = "<answer>\n<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\n</answer>"
@@ -138,7 +138,8 @@ def test_fence_closes_while_streaming_not_only_at_the_end() -> None:
 def test_two_documents_get_two_fences() -> None:
     out = fence_html(f"First:\n{DOC}\nSecond:\n{DOC}\n")
     assert out.count("```html\n") == 2
-    assert out.count("\n```\n") == 2 and out.endswith("```\n")
+    assert out.count("\n```\n") == 2
+    assert out.endswith("```\n")
     assert extract_html(f"First:\n{DOC}\nSecond:\n{DOC}\n") == DOC
 
 
@@ -208,7 +209,9 @@ def test_latex_outside_html_is_untouched() -> None:
     out = fence_html(answer)
     assert out.startswith(LATEX + "\n\n```html\n<!DOCTYPE html>\n<html")
     assert out.endswith("```\n\n" + LATEX)
-    assert r"\neq" in out and r"\nabla" in out and r"\nu" in out
+    assert r"\neq" in out
+    assert r"\nabla" in out
+    assert r"\nu" in out
 
 
 # ------------------------------------------------------------------ existing fences, thinking
@@ -339,7 +342,7 @@ def _work_per_char(text: str) -> tuple[float, int]:
 @pytest.mark.parametrize(
     "unit",
     [
-        "<div class=\"row\">\n  <p>cell a < b</p>\n  <span>x</span>\n</div>\n",
+        '<div class="row">\n  <p>cell a < b</p>\n  <span>x</span>\n</div>\n',
         "Prose with $a \\neq b$ and List<String>, a < b, <br> inline.\n",
         '<p class=\\"x\\">escaped</p>\\n',
     ],
@@ -383,11 +386,44 @@ def test_every_corpus_output_runs_through(corpus: Path) -> None:
 
 def test_seeded_mixtures_stream_like_the_whole_text() -> None:
     # random soup of the constructs the detector cares about, split at random places
-    pieces = ["<!DOCTYPE html>", "<html>", "</html>", "<div>", "</div>", "<p>", "</p>", "\n",
-              "\\n", '\\"', "```", "```html\n", "~~~\n", "<think>", "</think>", "<script>",
-              "</script>", "<style>", "</style>", "<!--", "-->", "a < b", "List<String>",
-              "text ", "  ", "<br>", "</answer>", "<section ", 'class="x>"', ">", "\\\\", "`",
-              "<head>", "<body>", "\t", "<sect"]
+    pieces = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "</html>",
+        "<div>",
+        "</div>",
+        "<p>",
+        "</p>",
+        "\n",
+        "\\n",
+        '\\"',
+        "```",
+        "```html\n",
+        "~~~\n",
+        "<think>",
+        "</think>",
+        "<script>",
+        "</script>",
+        "<style>",
+        "</style>",
+        "<!--",
+        "-->",
+        "a < b",
+        "List<String>",
+        "text ",
+        "  ",
+        "<br>",
+        "</answer>",
+        "<section ",
+        'class="x>"',
+        ">",
+        "\\\\",
+        "`",
+        "<head>",
+        "<body>",
+        "\t",
+        "<sect",
+    ]
     rng = random.Random(7)
     for _ in range(400):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))

@@ -39,9 +39,15 @@ def _make_env(**changes: str) -> dict[str, str]:
 
 
 def _lab_command(venv: Path, path: str) -> str:
-    run = subprocess.run(["make", "--no-print-directory", "-n", "lab", f"VENV={venv}"],
-                         cwd=ROOT, text=True, capture_output=True, check=True, timeout=60,
-                         env=_make_env(PATH=path))
+    run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "lab", f"VENV={venv}"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=60,
+        env=_make_env(PATH=path),
+    )
     return run.stdout.strip().splitlines()[-1]
 
 
@@ -66,17 +72,32 @@ def test_make_lab_serves_jupyterlab_on_the_notebooks(tmp_path: Path) -> None:
     port = free_port()
     home = tmp_path / "home"
     home.mkdir()
-    env = {"JUPYTER_TOKEN": TOKEN, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "cfg"),
-           "JUPYTER_RUNTIME_DIR": str(home / "run"), "JUPYTER_DATA_DIR": str(home / "data")}
-    lab = start_group(["make", "lab", f"VENV={venv}", f"ARGS=--port={port}"],
-                      tmp_path / "lab.log", env=env, cwd=ROOT, port=port)
+    env = {
+        "JUPYTER_TOKEN": TOKEN,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "cfg"),
+        "JUPYTER_RUNTIME_DIR": str(home / "run"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+    }
+    lab = start_group(
+        ["make", "lab", f"VENV={venv}", f"ARGS=--port={port}"],
+        tmp_path / "lab.log",
+        env=env,
+        cwd=ROOT,
+        port=port,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_ready(lab, lambda: http_ok(f"{base}/lab?token={TOKEN}", "JupyterLab"),
-                   timeout_s=120, what="make lab")
+        wait_ready(
+            lab,
+            lambda: http_ok(f"{base}/lab?token={TOKEN}", "JupyterLab"),
+            timeout_s=120,
+            what="make lab",
+        )
         listing = httpx.get(f"{base}/api/contents?token={TOKEN}", timeout=10).json()
         names = {item["name"] for item in listing["content"]}
-        assert "01_quickstart.ipynb" in names and "README.md" in names  # notebooks/ is the root
+        assert "01_quickstart.ipynb" in names
+        assert "README.md" in names
         assert httpx.get(f"{base}/api/contents", timeout=10).status_code == 403  # token needed
     finally:
         lab.stop()

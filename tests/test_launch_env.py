@@ -24,24 +24,34 @@ def test_launch_leaves_host_and_port_to_gradio_unless_set(monkeypatch: pytest.Mo
     for var in ("GLMV_HOST", "GLMV_PORT"):
         monkeypatch.delenv(var, raising=False)
     options = launch_options(parse_args([]))
-    assert "server_name" not in options and "server_port" not in options
+    assert "server_name" not in options
+    assert "server_port" not in options
     monkeypatch.setenv("GLMV_PORT", "8123")
     monkeypatch.setenv("GLMV_HOST", "0.0.0.0")
     options = launch_options(parse_args([]))
-    assert options["server_name"] == "0.0.0.0" and options["server_port"] == 8123
+    assert options["server_name"] == "0.0.0.0"
+    assert options["server_port"] == 8123
     options = launch_options(parse_args(["--port", "8124", "--host", "127.0.0.1"]))
-    assert options["server_name"] == "127.0.0.1" and options["server_port"] == 8124
-    assert AppConfig().host is None and AppConfig().port is None
+    assert options["server_name"] == "127.0.0.1"
+    assert options["server_port"] == 8124
+    assert AppConfig().host is None
+    assert AppConfig().port is None
 
 
 @contextmanager
 def _serving(tmp_path: Path, env: dict[str, str], url: str, port: int) -> Iterator[None]:
     """``python app.py`` with ``env``, until it serves its config at ``url``."""
-    app = start_process([sys.executable, "app.py", *SCRIPTED], tmp_path / "app.log",
-                        env={"GRADIO_ANALYTICS_ENABLED": "False", **env}, cwd=ROOT, port=port)
+    app = start_process(
+        [sys.executable, "app.py", *SCRIPTED],
+        tmp_path / "app.log",
+        env={"GRADIO_ANALYTICS_ENABLED": "False", **env},
+        cwd=ROOT,
+        port=port,
+    )
     try:
-        wait_ready(app, lambda: http_ok(url + "/config", "components"), timeout_s=120,
-                   what="app.py")
+        wait_ready(
+            app, lambda: http_ok(url + "/config", "components"), timeout_s=120, what="app.py"
+        )
         yield
     finally:
         app.stop()
@@ -57,8 +67,11 @@ def test_gradio_server_port_7999(tmp_path: Path) -> None:
 def test_gradio_server_name_is_honoured_and_glmv_port_wins(tmp_path: Path) -> None:
     gradio_port, glmv_port = free_port(), free_port()
     # Any 127.x address is loopback on Linux: serving on 127.0.0.2 proves the name was used.
-    env = {"GRADIO_SERVER_NAME": "127.0.0.2", "GRADIO_SERVER_PORT": str(gradio_port),
-           "GLMV_PORT": str(glmv_port)}
+    env = {
+        "GRADIO_SERVER_NAME": "127.0.0.2",
+        "GRADIO_SERVER_PORT": str(gradio_port),
+        "GLMV_PORT": str(glmv_port),
+    }
     with _serving(tmp_path, env, f"http://127.0.0.2:{glmv_port}", glmv_port):
         assert not http_ok(f"http://127.0.0.2:{gradio_port}/config")
         assert not http_ok(f"http://127.0.0.1:{glmv_port}/config")

@@ -24,9 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(url: str, sessions: int, turns: int) -> LoadResult:
-    out = subprocess.run([sys.executable, "-m", "tests.load", url, str(sessions), str(turns),
-                          "16"], capture_output=True, text=True, check=True, cwd=ROOT,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.load", url, str(sessions), str(turns), "16"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     return LoadResult(**json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -24,8 +24,13 @@ def _image(name: str = "cat.png", w: int = 120, h: int = 90, color: str = "red")
 
 def _video(n: int = 4) -> MediaPart:
     frames = tuple(red_image(112, 84, c) for c in ["red", "green", "blue", "white", "black"][:n])
-    return MediaPart("video", "clip.mp4", frames=frames,
-                     timestamps=tuple(0.5 * i for i in range(n)), duration=0.5 * n)
+    return MediaPart(
+        "video",
+        "clip.mp4",
+        frames=frames,
+        timestamps=tuple(0.5 * i for i in range(n)),
+        duration=0.5 * n,
+    )
 
 
 def _run(session: Session, text: str, parts=()):  # -> last update
@@ -37,11 +42,14 @@ def test_text_only_streams_deltas_and_stats(tiny_any):
     updates = list(session.submit("hello there"))
     assert len(updates) >= 2
     final = updates[-1]
-    assert final.done and final.turn.status == "done"
+    assert final.done
+    assert final.turn.status == "done"
     assert final.stats.generated_tokens == 12
     assert final.stats.finish_reason == "length"
-    assert final.stats.prompt_tokens > 3 and final.stats.visual_tokens == 0
-    assert final.stats.time_to_first_token_s is not None and final.stats.tokens_per_s > 0
+    assert final.stats.prompt_tokens > 3
+    assert final.stats.visual_tokens == 0
+    assert final.stats.time_to_first_token_s is not None
+    assert final.stats.tokens_per_s > 0
     # The raw text is exactly the concatenation of the streamed deltas.
     assert session.turns[0].raw == "".join(u.delta for u in updates)
 
@@ -59,8 +67,15 @@ def test_several_images_in_one_message(tiny_any):
     session = Session(engine, sampling=SHORT)
     parts = [_image("a.png", 224, 224), _image("b.png", 112, 112, "blue"), _image("c.png")]
     request = GenerationRequest(
-        messages=[{"role": "user", "content": [{"type": "image", "part": p} for p in parts]
-                   + [{"type": "text", "text": "compare"}]}], sampling=SHORT)
+        messages=[
+            {
+                "role": "user",
+                "content": [{"type": "image", "part": p} for p in parts]
+                + [{"type": "text", "text": "compare"}],
+            }
+        ],
+        sampling=SHORT,
+    )
     inputs = engine.prepare(request)
     assert inputs["image_grid_thw"].shape[0] == 3
     final = _run(session, "compare these", parts)
@@ -72,9 +87,17 @@ def test_video_frames_keep_their_timestamps(tiny_any):
     engine = LocalEngine(tiny_any)
     part = _video(3)  # odd: padded to a pair
     request = GenerationRequest(
-        messages=[{"role": "user", "content": [{"type": "video", "part": part},
-                                               {"type": "text", "text": "what happens?"}]}],
-        sampling=SHORT)
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "video", "part": part},
+                    {"type": "text", "text": "what happens?"},
+                ],
+            }
+        ],
+        sampling=SHORT,
+    )
     inputs = engine.prepare(request)
     assert inputs["video_grid_thw"][0][0].item() == 2  # 4 frames -> 2 temporal pairs
     prompt = tiny_any.tokenizer.decode(inputs["input_ids"][0], skip_special_tokens=False)
@@ -82,7 +105,8 @@ def test_video_frames_keep_their_timestamps(tiny_any):
     assert "<|end_of_image|>0<|begin_of_image|>" in prompt
     assert prompt.count("<|begin_of_image|>") == 2
     final = _run(Session(engine, sampling=SHORT), "what happens?", [part])
-    assert final.turn.status == "done" and final.stats.visual_tokens > 0
+    assert final.turn.status == "done"
+    assert final.stats.visual_tokens > 0
 
 
 def test_multi_turn_drops_old_thinking_and_keeps_history(tiny_any):
@@ -92,8 +116,10 @@ def test_multi_turn_drops_old_thinking_and_keeps_history(tiny_any):
     tok = tiny_any.tokenizer
     from transformers import LogitsProcessorList
 
-    engine = LocalEngine(tiny_any, generate_kwargs={
-        "logits_processor": LogitsProcessorList([forcing_processor(tok, forced)])})
+    engine = LocalEngine(
+        tiny_any,
+        generate_kwargs={"logits_processor": LogitsProcessorList([forcing_processor(tok, forced)])},
+    )
     session = Session(engine, sampling=Sampling(max_new_tokens=40, temperature=0.0))
     final = _run(session, "what colour?", [_image()])
     assert final.thinking == "secret reasoning"
@@ -102,23 +128,32 @@ def test_multi_turn_drops_old_thinking_and_keeps_history(tiny_any):
     session.sampling = SHORT
     from glmv_ui.prompt import build_messages
 
-    messages = build_messages([*session.turns, session.turns[0].__class__(text="and now?")],
-                              tiny_any.family)
+    messages = build_messages(
+        [*session.turns, session.turns[0].__class__(text="and now?")], tiny_any.family
+    )
     assert messages[1] == {"role": "assistant", "content": "It is red."}
     inputs = session.engine.prepare(GenerationRequest(messages=messages, sampling=SHORT))
     prompt = tok.decode(inputs["input_ids"][0], skip_special_tokens=False)
-    assert "secret reasoning" not in prompt and "It is red." in prompt
+    assert "secret reasoning" not in prompt
+    assert "It is red." in prompt
     final2 = _run(session, "and now?")
-    assert len(session.turns) == 2 and final2.turn.status == "done"
+    assert len(session.turns) == 2
+    assert final2.turn.status == "done"
 
 
 def test_forced_reply_with_box_parses_through_real_generate(tiny41):
     from transformers import LogitsProcessorList
 
-    text = ("<think>find it</think><answer>The cat <|begin_of_box|>[10,20,300,400]"
-            "<|end_of_box|> sits.</answer>")
-    engine = LocalEngine(tiny41, generate_kwargs={
-        "logits_processor": LogitsProcessorList([forcing_processor(tiny41.tokenizer, text)])})
+    text = (
+        "<think>find it</think><answer>The cat <|begin_of_box|>[10,20,300,400]"
+        "<|end_of_box|> sits.</answer>"
+    )
+    engine = LocalEngine(
+        tiny41,
+        generate_kwargs={
+            "logits_processor": LogitsProcessorList([forcing_processor(tiny41.tokenizer, text)])
+        },
+    )
     session = Session(engine, sampling=Sampling(max_new_tokens=60, temperature=0.0))
     final = _run(session, "where is the cat?", [_image()])
     assert final.stats.finish_reason == "stop"
@@ -129,8 +164,9 @@ def test_forced_reply_with_box_parses_through_real_generate(tiny41):
 def test_glm45v_thinking_switch_renders_nothink(tiny45):
     engine = LocalEngine(tiny45)
     for thinking, expect in [(False, True), (True, False)]:
-        request = GenerationRequest(messages=[{"role": "user", "content": "hi"}],
-                                    sampling=SHORT.replace(thinking=thinking))
+        request = GenerationRequest(
+            messages=[{"role": "user", "content": "hi"}], sampling=SHORT.replace(thinking=thinking)
+        )
         ids = engine.prepare(request)["input_ids"][0]
         prompt = tiny45.tokenizer.decode(ids, skip_special_tokens=False)
         assert ("/nothink" in prompt) is expect
@@ -144,26 +180,36 @@ def test_glm41v_thinking_budget_answers_from_the_first_pass_cache(tiny41):
 
     def spy(**kwargs):
         cache = kwargs.get("cache")
-        calls.append({"pixel_values": kwargs.get("pixel_values"), "cache": cache,
-                      "cached": cache.get_seq_length(), "input_ids": kwargs["input_ids"]})
+        calls.append(
+            {
+                "pixel_values": kwargs.get("pixel_values"),
+                "cache": cache,
+                "cached": cache.get_seq_length(),
+                "input_ids": kwargs["input_ids"],
+            }
+        )
         return original(**kwargs)
 
     tiny41.model.generate = spy
     try:
-        session = Session(engine, sampling=Sampling(max_new_tokens=20, temperature=0.0,
-                                                    thinking_budget=5))
+        session = Session(
+            engine, sampling=Sampling(max_new_tokens=20, temperature=0.0, thinking_budget=5)
+        )
         final = _run(session, "describe", [_image()])
     finally:
         del tiny41.model.generate
     raw = session.turns[0].raw
     assert "</think><answer>" in raw
-    assert final.thinking_closed and final.thinking  # budget-limited thought, then an answer
+    assert final.thinking_closed
+    assert final.thinking
     assert len(calls) == 2
     first, second = calls
-    assert first["pixel_values"] is not None and first["cached"] == 0
+    assert first["pixel_values"] is not None
+    assert first["cached"] == 0
     # The answer pass continues the first pass's cache: the image is not encoded again and
     # only the last sampled token and the closing tags are prefilled.
-    assert second["pixel_values"] is None and second["cache"] is first["cache"]
+    assert second["pixel_values"] is None
+    assert second["cache"] is first["cache"]
     closing = len(tiny41.tokenizer("</think><answer>", add_special_tokens=False)["input_ids"])
     assert second["input_ids"].shape[1] - second["cached"] == 1 + closing
     assert second["input_ids"].shape[1] > first["input_ids"].shape[1] + 5
@@ -178,10 +224,14 @@ def test_quantized_load_and_generate_on_cpu(quant, tiny_any):
     assert ("Linear4bit" if quant == "4bit" else "Linear8bitLt") in kinds
     # The vision tower and lm_head stay unquantized.
     assert type(loaded.model.lm_head).__name__ == "Linear"
-    assert all(type(m).__name__ == "Linear" for n, m in loaded.model.named_modules()
-               if "visual" in n and "Linear" in type(m).__name__)
+    assert all(
+        type(m).__name__ == "Linear"
+        for n, m in loaded.model.named_modules()
+        if "visual" in n and "Linear" in type(m).__name__
+    )
     final = _run(Session(LocalEngine(loaded), sampling=SHORT), "hi", [_image()])
-    assert final.stats.generated_tokens == 12 and final.turn.status == "done"
+    assert final.stats.generated_tokens == 12
+    assert final.turn.status == "done"
 
 
 def test_cancel_ends_generate_within_a_few_tokens(tiny41):
@@ -195,7 +245,8 @@ def test_cancel_ends_generate_within_a_few_tokens(tiny41):
     # The next request works.
     session.sampling = SHORT
     again = _run(session, "again")
-    assert again.turn.status == "done" and again.stats.generated_tokens == 12
+    assert again.turn.status == "done"
+    assert again.stats.generated_tokens == 12
 
 
 def test_crash_inside_generate_reaches_the_caller(tiny41):
@@ -234,8 +285,11 @@ def test_stalled_generate_times_out_instead_of_hanging(tiny41):
     try:
         engine = LocalEngine(tiny41, token_timeout_s=0.5)
         with pytest.raises(GenerationError, match="no token for"):
-            list(engine.stream(GenerationRequest(
-                messages=[{"role": "user", "content": "hi"}], sampling=SHORT)))
+            list(
+                engine.stream(
+                    GenerationRequest(messages=[{"role": "user", "content": "hi"}], sampling=SHORT)
+                )
+            )
     finally:
         release.set()
         del model.forward
@@ -250,8 +304,10 @@ def test_concurrent_requests_on_one_model_match_their_solo_runs(tiny41):
     # instance: interleaved generations would corrupt each other. Each must match its solo run.
     greedy = Sampling(max_new_tokens=40, temperature=0.0)
     parts = {"a": [_image("a.png", 224, 112)], "b": [_image("b.png", 112, 336, "blue")]}
-    solo = {k: _run(Session(LocalEngine(tiny41), sampling=greedy), "describe", p).turn.raw
-            for k, p in parts.items()}
+    solo = {
+        k: _run(Session(LocalEngine(tiny41), sampling=greedy), "describe", p).turn.raw
+        for k, p in parts.items()
+    }
     results: dict[str, str] = {}
     errors: list[BaseException] = []
 
@@ -272,8 +328,9 @@ def test_concurrent_requests_on_one_model_match_their_solo_runs(tiny41):
 
 
 def test_a_request_waiting_for_the_model_can_be_stopped(tiny41):
-    session_a = Session(LocalEngine(tiny41), sampling=Sampling(max_new_tokens=5000,
-                                                               temperature=0.0))
+    session_a = Session(
+        LocalEngine(tiny41), sampling=Sampling(max_new_tokens=5000, temperature=0.0)
+    )
     stream_a = session_a.submit("long")
     first = next(stream_a)  # a is generating and holds the model
     assert first.turn.status == "streaming"
@@ -281,6 +338,7 @@ def test_a_request_waiting_for_the_model_can_be_stopped(tiny41):
     stream_b = session_b.submit("queued")
     session_b.stop()  # b is still waiting for the model
     last_b = drain(stream_b)
-    assert last_b.stats.finish_reason == "cancelled" and last_b.stats.generated_tokens == 0
+    assert last_b.stats.finish_reason == "cancelled"
+    assert last_b.stats.generated_tokens == 0
     session_a.stop()
     assert drain(stream_a).stats.finish_reason == "cancelled"

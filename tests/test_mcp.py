@@ -42,14 +42,24 @@ def _result(call: Any) -> dict[str, Any]:
 
 
 def _user_texts(request: Any) -> list[str]:
-    return [p["text"] for m in request.messages if m["role"] == "user"
-            for p in m["content"] if p.get("type") == "text"]
+    return [
+        p["text"]
+        for m in request.messages
+        if m["role"] == "user"
+        for p in m["content"]
+        if p.get("type") == "text"
+    ]
 
 
 def test_two_mcp_clients_each_have_their_own_conversation(launch_app: Any) -> None:
     engine = ScriptedEngine("glm4v", chunk_size=16)
-    engine.enqueue(*(f"<think>t</think><answer>answer {i} "
-                     "<|begin_of_box|>[10,20,300,400]<|end_of_box|></answer>" for i in range(4)))
+    engine.enqueue(
+        *(
+            f"<think>t</think><answer>answer {i} "
+            "<|begin_of_box|>[10,20,300,400]<|end_of_box|></answer>"
+            for i in range(4)
+        )
+    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", mcp_server=True), engine)
     url = demo.local_url.rstrip("/") + "/gradio_api/mcp/"
 
@@ -60,26 +70,37 @@ def test_two_mcp_clients_each_have_their_own_conversation(launch_app: Any) -> No
             assert {"ask", "model_info"} <= tools
             assert not tools & {"chat", "clear", "export", "undo", "stop", "regenerate"}
             info = json.loads((await a.call_tool("model_info", {})).content[0].text)
-            assert info["family"].startswith("GLM-4.1V") and info["state"] == "ready"
+            assert info["family"].startswith("GLM-4.1V")
+            assert info["state"] == "ready"
 
-            first = _result(await a.call_tool("ask", {
-                "text": "alpha: what colour is it?", "files": [_png_data_url("red")]}))
-            assert first["answer"].startswith("answer 0") and first["boxes"]
+            first = _result(
+                await a.call_tool(
+                    "ask", {"text": "alpha: what colour is it?", "files": [_png_data_url("red")]}
+                )
+            )
+            assert first["answer"].startswith("answer 0")
+            assert first["boxes"]
             assert engine.requests[-1].messages[0]["content"][0]["part"].size == (96, 64)
             other = _result(await b.call_tool("ask", {"text": "beta: hello"}))
             assert other["conversation"] != first["conversation"]
             assert _user_texts(engine.requests[-1]) == ["beta: hello"]
 
-            _result(await a.call_tool("ask", {"text": "alpha again",
-                                              "conversation": first["conversation"]}))
-            assert _user_texts(engine.requests[-1]) == ["alpha: what colour is it?",
-                                                        "alpha again"]
-            _result(await b.call_tool("ask", {"text": "beta again",
-                                              "conversation": other["conversation"]}))
+            _result(
+                await a.call_tool(
+                    "ask", {"text": "alpha again", "conversation": first["conversation"]}
+                )
+            )
+            assert _user_texts(engine.requests[-1]) == ["alpha: what colour is it?", "alpha again"]
+            _result(
+                await b.call_tool(
+                    "ask", {"text": "beta again", "conversation": other["conversation"]}
+                )
+            )
             assert _user_texts(engine.requests[-1]) == ["beta: hello", "beta again"]
 
             guessed = await b.call_tool("ask", {"text": "x", "conversation": "not-an-id"})
-            assert guessed.isError and "unknown or expired" in guessed.content[0].text
+            assert guessed.isError
+            assert "unknown or expired" in guessed.content[0].text
             page = await b.call_tool("clear", {})
             assert page.isError
 
@@ -87,7 +108,8 @@ def test_two_mcp_clients_each_have_their_own_conversation(launch_app: Any) -> No
 
 
 def test_files_by_url_follow_the_upload_rules_and_stay_off_private_addresses(
-        launch_app: Any) -> None:
+    launch_app: Any,
+) -> None:
     from gradio_client import Client
 
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v"))
@@ -100,4 +122,5 @@ def test_files_by_url_follow_the_upload_rules_and_stay_off_private_addresses(
     with pytest.raises(Exception, match=r"attachment-1\.pdf"):
         client.predict("hi", [broken], api_name="/ask")
     result = json.loads(client.predict("hi", [_png_data_url("blue")], api_name="/ask"))
-    assert result["answer"] == "Scripted answer." and result["conversation"]
+    assert result["answer"] == "Scripted answer."
+    assert result["conversation"]

@@ -20,8 +20,9 @@ def test_smart_resize_matches_the_processor() -> None:
     for h, w in [(300, 451), (1080, 1920), (7000, 7000), (20, 500), (28, 28), (10, 15)]:
         assert smart_resize(2, h, w) == reference(2, h, w, max_pixels=28 * 28 * 15000)
     for n, h, w in [(600, 360, 640), (2, 64, 96), (30, 240, 320)]:
-        assert smart_resize(n, h, w, max_pixels=28 * 28 * 2 * 30000) == \
-            reference(n, h, w, max_pixels=28 * 28 * 2 * 30000)
+        assert smart_resize(n, h, w, max_pixels=28 * 28 * 2 * 30000) == reference(
+            n, h, w, max_pixels=28 * 28 * 2 * 30000
+        )
 
 
 def test_token_counts() -> None:
@@ -38,11 +39,16 @@ def _image(w: int, h: int) -> MediaPart:
 def test_check_budget_reports_and_suggests() -> None:
     limits = MediaLimits(context_tokens=4000, reserve_tokens=1000)
     ok = check_budget([_image(280, 280)], limits)
-    assert ok.fits and ok.visual_tokens == 102 and ok.budget == 3000
+    assert ok.fits
+    assert ok.visual_tokens == 102
+    assert ok.budget == 3000
     over = check_budget([_image(2800, 2800)], limits, existing=[_image(280, 280)])
-    assert not over.fits and "from 102 to about 7,500 visual tokens" in over.message
-    assert "lower resolution" in over.suggestion and "new conversation" in over.suggestion
-    assert over.refusal is not None and str(over.refusal).endswith(over.suggestion)
+    assert not over.fits
+    assert "from 102 to about 7,500 visual tokens" in over.message
+    assert "lower resolution" in over.suggestion
+    assert "new conversation" in over.suggestion
+    assert over.refusal is not None
+    assert str(over.refusal).endswith(over.suggestion)
     assert estimate_visual_tokens([_image(280, 280)] * 3) == 306
 
 
@@ -68,7 +74,8 @@ def test_images_and_video_never_mix(tmp_path: Path) -> None:
 def test_image_count_includes_pages(tmp_path: Path) -> None:
     limits = MediaLimits(max_images=4)
     parts = ingest([image_file(tmp_path, "a.png"), pdf_file(tmp_path, pages=6)], limits)
-    assert len(parts) == 4 and "pages 1\u20133 of 6 used" in parts[1].notes[0]
+    assert len(parts) == 4
+    assert "pages 1\u20133 of 6 used" in parts[1].notes[0]
     with pytest.raises(MediaBudgetError, match=r"b.png: cannot join .*: it already holds 4 images"):
         ingest([image_file(tmp_path, "b.png")], limits, existing=parts)
 

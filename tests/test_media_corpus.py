@@ -67,8 +67,11 @@ REFUSE: dict[str, tuple[str, str]] = {
 
 
 def test_the_table_covers_every_corpus_file() -> None:
-    on_disk = {f"{p.parent.name}/{p.name}" for sub in ("images", "pdf", "pptx", "video")
-               for p in (CORPUS / sub).iterdir()}
+    on_disk = {
+        f"{p.parent.name}/{p.name}"
+        for sub in ("images", "pdf", "pptx", "video")
+        for p in (CORPUS / sub).iterdir()
+    }
     assert on_disk == set(ACCEPT) | set(REFUSE)
 
 
@@ -81,7 +84,8 @@ def test_accepted(rel: str) -> None:
     first = parts[0]
     assert first.source == Path(rel).name
     if first.kind == "video":
-        assert len(first.frames) == numbers and len(first.frames) % 2 == 0
+        assert len(first.frames) == numbers
+        assert len(first.frames) % 2 == 0
         assert list(first.timestamps) == sorted(first.timestamps)
     elif numbers is not None:
         assert [p.page if p.page is not None else p.slide for p in parts] == numbers
@@ -99,7 +103,8 @@ def test_refused_then_a_good_upload_works(rel: str, tmp_path: Path) -> None:
     with pytest.raises(MediaError) as info:
         ingest([CORPUS / rel], names=[name])
     assert type(info.value).__name__ == kind
-    assert str(info.value).startswith(f"{name}: ") and reason in str(info.value)
+    assert str(info.value).startswith(f"{name}: ")
+    assert reason in str(info.value)
     assert len(ingest([image_file(tmp_path, "next.png")])) == 1
 
 
@@ -115,9 +120,13 @@ def test_every_refusal_reads_plainly_in_english_and_chinese(rel: str) -> None:
     assert exc.wording.key, "every refusal comes from a template"
     english, chinese = reason_text(exc, "en"), reason_text(exc, "zh")
     for text in (english, chinese):
-        assert "?" not in text and "？" not in text and "not processed" not in text
-    assert english == str(exc) and english_words(chinese, (name,)) == []
-    assert chinese.startswith(f"{name}：") and len(chinese) > len(name) + 8
+        assert "?" not in text
+        assert "？" not in text
+        assert "not processed" not in text
+    assert english == str(exc)
+    assert english_words(chinese, (name,)) == []
+    assert chinese.startswith(f"{name}：")
+    assert len(chinese) > len(name) + 8
 
 
 def test_library_text_stays_in_the_chained_exception() -> None:
@@ -142,10 +151,13 @@ def test_cmyk_jpeg_colours_match_the_rgb_original() -> None:
         assert abs(a - b) < 6
 
 
-@pytest.mark.parametrize(("deep", "flat"), [
-    ("images/camera-16bit-gray.png", "images/camera-grayscale.png"),
-    ("images/astronaut-16bit-rgb.png", "images/huge-7000x7000-astronaut.jpg"),
-])
+@pytest.mark.parametrize(
+    ("deep", "flat"),
+    [
+        ("images/camera-16bit-gray.png", "images/camera-grayscale.png"),
+        ("images/astronaut-16bit-rgb.png", "images/huge-7000x7000-astronaut.jpg"),
+    ],
+)
 def test_high_bit_depth_matches_the_8_bit_version(deep: str, flat: str) -> None:
     a = ImageStat.Stat(ingest([CORPUS / deep])[0].image).mean
     b = ImageStat.Stat(ingest([CORPUS / flat])[0].image).mean
@@ -153,8 +165,9 @@ def test_high_bit_depth_matches_the_8_bit_version(deep: str, flat: str) -> None:
 
 
 def test_encrypted_corpus_pdf_opens_with_its_password() -> None:
-    parts = ingest([CORPUS / "pdf/encrypted-libreoffice-writer-password.pdf"],
-                   password="openpassword")
+    parts = ingest(
+        [CORPUS / "pdf/encrypted-libreoffice-writer-password.pdf"], password="openpassword"
+    )
     assert len(parts) == 1
 
 

@@ -32,14 +32,25 @@ def uploads(tmp_path_factory):
 @pytest.mark.parametrize("kind", ["image", "pdf", "slides", "video"])
 def test_upload_reaches_the_model_through_the_real_processor(kind, uploads, tiny_any):
     parts = ingest(uploads[kind])
-    assert parts and all(p.source == uploads[kind][0].name for p in parts)
+    assert parts
+    assert all(p.source == uploads[kind][0].name for p in parts)
     engine = LocalEngine(tiny_any)
-    request = GenerationRequest(messages=[{"role": "user", "content": [
-        *({"type": p.kind, "part": p} for p in parts), {"type": "text", "text": "describe"}]}],
-        sampling=SHORT)
+    request = GenerationRequest(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    *({"type": p.kind, "part": p} for p in parts),
+                    {"type": "text", "text": "describe"},
+                ],
+            }
+        ],
+        sampling=SHORT,
+    )
     inputs = engine.prepare(request)
     grid = inputs.get("video_grid_thw" if kind == "video" else "image_grid_thw")
-    assert grid is not None and grid.shape[0] == (1 if kind == "video" else len(parts))
+    assert grid is not None
+    assert grid.shape[0] == (1 if kind == "video" else len(parts))
     if kind in ("pdf", "slides"):
         assert [p.page or p.slide for p in parts] == [1, 2]
     final = drain(Session(engine, sampling=SHORT).submit("describe", parts))

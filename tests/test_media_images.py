@@ -14,15 +14,28 @@ from glmv_ui.media.images import MAX_DECODE_PIXELS, load_image
 from tests.mediafiles import exif_rotated_jpeg, gradient, image_file
 
 
-@pytest.mark.parametrize(("name", "mode"), [
-    ("rgb.png", "RGB"), ("gray.png", "L"), ("la.png", "LA"), ("bw.png", "1"),
-    ("cmyk.tif", "CMYK"), ("cmyk.jpg", "CMYK"), ("pic.webp", "RGB"), ("pic.bmp", "RGB"),
-    ("pic.gif", "RGB"), ("ycc.jpg", "RGB"),
-])
-def test_every_mode_becomes_rgb_with_the_right_colours(tmp_path: Path, name: str,
-                                                       mode: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("rgb.png", "RGB"),
+        ("gray.png", "L"),
+        ("la.png", "LA"),
+        ("bw.png", "1"),
+        ("cmyk.tif", "CMYK"),
+        ("cmyk.jpg", "CMYK"),
+        ("pic.webp", "RGB"),
+        ("pic.bmp", "RGB"),
+        ("pic.gif", "RGB"),
+        ("ycc.jpg", "RGB"),
+    ],
+)
+def test_every_mode_becomes_rgb_with_the_right_colours(
+    tmp_path: Path, name: str, mode: str
+) -> None:
     part = ingest([image_file(tmp_path, name, mode)])[0]
-    assert part.kind == "image" and part.image.mode == "RGB" and part.size == (64, 48)
+    assert part.kind == "image"
+    assert part.image.mode == "RGB"
+    assert part.size == (64, 48)
     ref = gradient().convert(mode).convert("RGB")
     got, want = part.image.getpixel((63, 47)), ref.getpixel((63, 47))
     assert all(abs(a - b) <= 24 for a, b in zip(got, want, strict=True)), (got, want)

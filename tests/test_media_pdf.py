@@ -30,7 +30,7 @@ def test_zoom_follows_the_token_budget_up_to_the_dpi_ceiling() -> None:
     assert page_zoom(14400, 14400, 1500) == pytest.approx((1500 * 784) ** 0.5 / 14400)
     assert page_zoom(595, 842, 1500) * 72 > 50
     assert page_zoom(595, 842, 10**6) == pytest.approx(200 / 72)
-    assert 200 / 72 < page_zoom(4, 4, 1500)  # a 4 pt page from an image-to-PDF tool
+    assert page_zoom(4, 4, 1500) > 200 / 72  # a 4 pt page from an image-to-PDF tool
 
 
 def test_cap_is_reported_never_silent(tmp_path: Path) -> None:
@@ -51,13 +51,15 @@ def test_page_range_and_bad_range(tmp_path: Path) -> None:
 def test_rotated_page_comes_out_upright(tmp_path: Path) -> None:
     parts = ingest([pdf_file(tmp_path, pages=2, rotate={2: 90})])
     (w1, h1), (w2, h2) = parts[0].size, parts[1].size
-    assert h1 > w1 and w2 > h2  # the rotated page is shown landscape
+    assert h1 > w1
+    assert w2 > h2
     # "Page 2" is drawn near the top-left of the unrotated page; turned 90 deg clockwise it
     # lands near the top-right: dark pixels there, none in the bottom-left.
     img = parts[1].image.convert("L")
     top_right = img.crop((w2 * 3 // 4, 0, w2, h2 // 2))
     bottom_left = img.crop((0, h2 // 2, w2 // 4, h2))
-    assert top_right.getextrema()[0] < 100 and bottom_left.getextrema()[0] > 200
+    assert top_right.getextrema()[0] < 100
+    assert bottom_left.getextrema()[0] > 200
 
 
 def test_password_missing_wrong_and_right(tmp_path: Path) -> None:
@@ -69,11 +71,14 @@ def test_password_missing_wrong_and_right(tmp_path: Path) -> None:
     assert len(ingest([path], password="s3cret")) == 1
 
 
-@pytest.mark.parametrize(("content", "pattern"), [
-    (b"", "x.pdf: is empty"),
-    (b"<html>not a pdf</html>", "x.pdf: does not hold PDF data"),
-    (b"%PDF-1.4\n1 0 obj\n<<", "x.pdf: is (damaged|not a readable PDF)"),
-])
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"", "x.pdf: is empty"),
+        (b"<html>not a pdf</html>", "x.pdf: does not hold PDF data"),
+        (b"%PDF-1.4\n1 0 obj\n<<", "x.pdf: is (damaged|not a readable PDF)"),
+    ],
+)
 def test_broken_files_are_refused(tmp_path: Path, content: bytes, pattern: str) -> None:
     path = tmp_path / "x.pdf"
     path.write_bytes(content)

@@ -14,24 +14,29 @@ from glmv_ui.media.video import MAX_FRAME_PIXELS, sample_times, sample_video
 from tests.mediafiles import has_encoder, video_file
 
 CODECS = [("clip.mp4", "libx264"), ("clip.avi", "mpeg4")] + (
-    [("clip.webm", "libvpx-vp9")] if has_encoder("libvpx-vp9") else [])
+    [("clip.webm", "libvpx-vp9")] if has_encoder("libvpx-vp9") else []
+)
 
 
 @pytest.mark.parametrize(("name", "codec"), CODECS)
 def test_default_sampling_is_two_per_second(tmp_path: Path, name: str, codec: str) -> None:
     part = ingest([video_file(tmp_path, name, codec, frames=30, rate=10)])[0]
-    assert part.kind == "video" and part.fps == 2.0
+    assert part.kind == "video"
+    assert part.fps == 2.0
     assert part.timestamps == (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
     assert part.duration == pytest.approx(3.0, abs=0.01)
-    assert part.meta["total_frames"] == 30 and part.meta["source_fps"] == 10
+    assert part.meta["total_frames"] == 30
+    assert part.meta["source_fps"] == 10
     assert (part.meta["width"], part.meta["height"]) == (96, 64)
     brightness = [f.convert("L").getpixel((10, 10)) for f in part.frames]
-    assert brightness == sorted(brightness) and brightness[0] < brightness[-1]  # in order
+    assert brightness == sorted(brightness)
+    assert brightness[0] < brightness[-1]
 
 
 def test_vfr_timestamps_are_real_presentation_times(tmp_path: Path) -> None:
-    path = video_file(tmp_path, "vfr.mp4", frames=6, pts=[0, 1, 2, 10, 30, 31],
-                      time_base=Fraction(1, 10))
+    path = video_file(
+        tmp_path, "vfr.mp4", frames=6, pts=[0, 1, 2, 10, 30, 31], time_base=Fraction(1, 10)
+    )
     part = sample_video(path, "vfr.mp4", fps=2)
     # Targets 0, 0.5, ..., 3.0 s: each takes the first frame at or after it, then duplicates
     # (the gap between 1.0 s and 3.0 s) collapse to one.
@@ -41,7 +46,8 @@ def test_vfr_timestamps_are_real_presentation_times(tmp_path: Path) -> None:
 
 def test_single_frame_is_padded_to_a_pair(tmp_path: Path) -> None:
     part = ingest([video_file(tmp_path, "one.mp4", frames=1)])[0]
-    assert len(part.frames) == 2 and part.timestamps == (0.0, 0.0)
+    assert len(part.frames) == 2
+    assert part.timestamps == (0.0, 0.0)
     assert part.frames[0].tobytes() == part.frames[1].tobytes()
     assert any("single frame" in n for n in part.notes)
 
@@ -50,7 +56,8 @@ def test_frame_limit_spreads_samples_and_counts_stay_even(tmp_path: Path) -> Non
     path = video_file(tmp_path, "long.mp4", frames=100, rate=10)
     part = sample_video(path, "long.mp4", fps=5, max_frames=7)
     assert len(part.frames) == 8  # 7 spread over 10 s, padded to even
-    assert part.timestamps[0] == 0.0 and part.timestamps[-2] > 9.0
+    assert part.timestamps[0] == 0.0
+    assert part.timestamps[-2] > 9.0
     assert any("7 frames spread over 10 s" in n for n in part.notes)
 
 
@@ -73,14 +80,18 @@ def test_seek_and_sequential_pick_the_same_frames(tmp_path: Path, method: str) -
 def test_frames_are_bounded_and_multiples_of_28(tmp_path: Path) -> None:
     part = ingest([video_file(tmp_path, "big.mp4", frames=4, size=(1280, 720))])[0]
     w, h = part.size
-    assert w % 28 == 0 and h % 28 == 0 and w * h <= MAX_FRAME_PIXELS
+    assert w % 28 == 0
+    assert h % 28 == 0
+    assert w * h <= MAX_FRAME_PIXELS
     assert abs(w / h - 16 / 9) < 0.15
 
 
 def test_sample_times_follow_the_processor_rule() -> None:
     assert sample_times(0, 1.0, 2, 600) == [0.0, 0.5]
     spread = sample_times(0, 900, 2, 600)
-    assert len(spread) == 600 and spread[0] == 0 and 899 < spread[-1] < 900
+    assert len(spread) == 600
+    assert spread[0] == 0
+    assert 899 < spread[-1] < 900
 
 
 def test_not_a_video_and_truncated_are_refused(tmp_path: Path) -> None:

@@ -51,14 +51,18 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
 
     manager.switch(AppConfig(model="tiny-glm45v", load=options))
     assert manager.wait(120), manager.error
-    assert manager.family == "glm4v_moe" and manager.generation == 1
+    assert manager.family == "glm4v_moe"
+    assert manager.generation == 1
     gc.collect()
     assert model() is None, "the old model is still held somewhere"
-    assert [t.text for t in a.turns] == ["hello"] and [t.text for t in b.turns] == ["hello"]
+    assert [t.text for t in a.turns] == ["hello"]
+    assert [t.text for t in b.turns] == ["hello"]
     session = a.ensure_session(manager.require("en"), manager.config)
-    assert session.engine.family == "glm4v_moe" and session.turns[0].raw == "hi"
+    assert session.engine.family == "glm4v_moe"
+    assert session.turns[0].raw == "hi"
     again = store.get(key, manager.require("en"), manager.config.media)
-    assert again.engine is manager.require("en") and again.turns[0].text == "from mcp"
+    assert again.engine is manager.require("en")
+    assert again.turns[0].text == "from mcp"
 
 
 def test_switching_is_the_operators_choice() -> None:
@@ -68,8 +72,11 @@ def test_switching_is_the_operators_choice() -> None:
     assert not AppConfig().switching_allowed()  # off unless turned on, wherever it listens
     assert not AppConfig(host="127.0.0.1", auth=logins, operators="op").switching_allowed()
     on = AppConfig(model_switch=True, auth=logins, operators="op")
-    assert on.switching_allowed() and on.may_switch("op")
-    assert not on.may_switch("ann") and not on.may_switch(None) and not on.may_switch("")
+    assert on.switching_allowed()
+    assert on.may_switch("op")
+    assert not on.may_switch("ann")
+    assert not on.may_switch(None)
+    assert not on.may_switch("")
     with pytest.raises(ConfigError, match="GLMV_OPERATORS"):
         AppConfig(model_switch=True).check_access()  # on, but nobody may use it
     with pytest.raises(ConfigError, match="GLMV_OPERATORS"):
@@ -80,23 +87,27 @@ def test_switching_is_the_operators_choice() -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_switching_from_the_page_and_back_returns_the_memory(tmp_path: Path,
-                                                             chromium: Any) -> None:
+def test_switching_from_the_page_and_back_returns_the_memory(tmp_path: Path, chromium: Any) -> None:
     import psutil
     from playwright.sync_api import expect
 
     port = free_port()
-    server = start_process([sys.executable, "app.py", "--model", "tiny-glm41v", "--port",
-                            str(port), "--model-switch"], tmp_path / "app.log", port=port,
-                           cwd=ROOT, env={"GLMV_AUTH": "op:pw-op", "GLMV_OPERATORS": "op"})
+    server = start_process(
+        [sys.executable, "app.py", "--model", "tiny-glm41v", "--port", str(port), "--model-switch"],
+        tmp_path / "app.log",
+        port=port,
+        cwd=ROOT,
+        env={"GLMV_AUTH": "op:pw-op", "GLMV_OPERATORS": "op"},
+    )
     try:
         wait_ready(server, lambda: http_ok(server.base_url), what="the app")
         process = psutil.Process(server.process.pid)
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         # Only an operator may switch: log in as one (the context keeps the cookie).
-        login = page.request.post(server.base_url + "/login",
-                                  form={"username": "op", "password": "pw-op"})
+        login = page.request.post(
+            server.base_url + "/login", form={"username": "op", "password": "pw-op"}
+        )
         assert login.ok, login.status
         page.goto(server.base_url)
         status = page.locator("#glmv-model-status")

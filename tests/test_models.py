@@ -23,8 +23,12 @@ GiB = 2**30
 
 
 def test_known_checkpoints_and_families():
-    assert set(KNOWN_MODELS) == {"zai-org/GLM-4.1V-9B-Thinking", "zai-org/GLM-4.1V-9B-Base",
-                                 "zai-org/GLM-4.5V", "zai-org/GLM-4.5V-FP8"}
+    assert set(KNOWN_MODELS) == {
+        "zai-org/GLM-4.1V-9B-Thinking",
+        "zai-org/GLM-4.1V-9B-Base",
+        "zai-org/GLM-4.5V",
+        "zai-org/GLM-4.5V-FP8",
+    }
     assert family_of({"model_type": "glm4v"}) == "glm4v"
     assert family_of({"model_type": "glm4v_moe"}) == "glm4v_moe"
     with pytest.raises(ConfigError, match="not a GLM-V model"):
@@ -48,8 +52,19 @@ def test_tiny_checkpoints_carry_glm_tokens_and_stop_ids():
         gen = json.loads((path / "generation_config.json").read_text())
         tok = json.loads((path / "tokenizer.json").read_text())
         specials = {t["content"]: t["id"] for t in tok["added_tokens"]}
-        for t in ["[gMASK]", "<sop>", "<|user|>", "<|assistant|>", "<|image|>", "<|video|>",
-                  "<think>", "</think>", "<answer>", "<|begin_of_box|>", "<|end_of_box|>"]:
+        for t in [
+            "[gMASK]",
+            "<sop>",
+            "<|user|>",
+            "<|assistant|>",
+            "<|image|>",
+            "<|video|>",
+            "<think>",
+            "</think>",
+            "<answer>",
+            "<|begin_of_box|>",
+            "<|end_of_box|>",
+        ]:
             assert t in specials
         assert config["image_token_id"] == specials["<|image|>"]
         stops = {specials["<|endoftext|>"], specials["<|user|>"], specials["<|observation|>"]}
@@ -69,12 +84,14 @@ def test_memory_estimates_count_glm45v_experts_at_4bit():
     # tower and embeddings and 5.9B Linear weights in NF4.
     assert 52 * GiB < moe.by_option["4bit"] < 57 * GiB
     assert moe.by_option["4bit"] * 1.15 < 80e9  # one 80 GB GPU, with headroom
-    assert "experts" in moe.notes[0] and "4-bit packs them" in moe.notes[0]
+    assert "experts" in moe.notes[0]
+    assert "4-bit packs them" in moe.notes[0]
     assert not any("not quantize" in note for note in moe.notes)
     assert any("4bit on one 80 GB GPU" in note for note in moe.notes)
     fp8 = estimate_memory("zai-org/GLM-4.5V-FP8")
     assert 95 * GiB < fp8.by_option["fp8"] < 110 * GiB
-    assert "| bf16 |" in moe.markdown() and "| 4bit |" in moe.markdown()
+    assert "| bf16 |" in moe.markdown()
+    assert "| 4bit |" in moe.markdown()
 
 
 def test_memory_estimate_from_the_real_glm45v_shapes_matches_the_table():
@@ -83,10 +100,18 @@ def test_memory_estimate_from_the_real_glm45v_shapes_matches_the_table():
 
     from glmv_ui.quant.footprint import census_from_config
 
-    config = Glm4vMoeConfig(text_config={
-        "head_dim": 128, "vocab_size": 151552,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
-                            "partial_rotary_factor": 0.5, "mrope_section": [8, 12, 12]}})
+    config = Glm4vMoeConfig(
+        text_config={
+            "head_dim": 128,
+            "vocab_size": 151552,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "partial_rotary_factor": 0.5,
+                "mrope_section": [8, 12, 12],
+            },
+        }
+    )
     census = census_from_config(config.to_dict())
     assert census.experts == 45 * 128 * 3 * 4096 * 1408
     table = estimate_memory("zai-org/GLM-4.5V").by_option
@@ -108,8 +133,9 @@ def test_memory_estimate_matches_the_bytes_held_after_loading(quantization):
     # which is the whole allowed difference.
     from glmv_ui.quant.experts import held_bytes
 
-    loaded = load_model("tiny-glm45v", cache=ModelCache(), dtype="bfloat16",
-                        quantization=quantization)
+    loaded = load_model(
+        "tiny-glm45v", cache=ModelCache(), dtype="bfloat16", quantization=quantization
+    )
     held = held_bytes(loaded.model)
     buffers = sum(b.numel() * b.element_size() for b in loaded.model.buffers())
     estimate = estimate_memory("tiny-glm45v").by_option[quantization or "bf16"]
@@ -121,7 +147,8 @@ def test_cache_shares_one_model_per_id_and_options():
     a = load_model("tiny-glm41v", cache=cache)
     b = load_model("tiny-glm41v", LoadOptions(), cache=cache)
     c = load_model("tiny-glm41v", cache=cache, quantization="8bit")
-    assert a is b and a is not c
+    assert a is b
+    assert a is not c
     assert len(cache.loaded()) == 2
 
 
@@ -147,7 +174,9 @@ def test_offline_without_weights_names_the_model_and_the_remedy(monkeypatch):
     with pytest.raises(WeightsUnavailableError) as err:
         load_model("zai-org/GLM-4.5V", cache=ModelCache())
     message = str(err.value)
-    assert "zai-org/GLM-4.5V" in message and "--model" in message and "tiny-glm41v" in message
+    assert "zai-org/GLM-4.5V" in message
+    assert "--model" in message
+    assert "tiny-glm41v" in message
 
 
 def test_missing_local_folder_is_clear(tmp_path):
@@ -159,8 +188,12 @@ def test_not_enough_memory_is_refused_before_loading(tmp_path, monkeypatch):
     # A folder with the full-size GLM-4.1V config and no weights: the estimate alone refuses it.
     folder = tmp_path / "glm41v-full"
     folder.mkdir()
-    full = {"model_type": "glm4v", "architectures": ["Glm4vForConditionalGeneration"],
-            "text_config": {"model_type": "glm4v_text"}, "vision_config": {}}
+    full = {
+        "model_type": "glm4v",
+        "architectures": ["Glm4vForConditionalGeneration"],
+        "text_config": {"model_type": "glm4v_text"},
+        "vision_config": {},
+    }
     (folder / "config.json").write_text(json.dumps(full))
     monkeypatch.setattr(models, "available_memory", lambda: ("cpu", 4 * GiB))
     with pytest.raises(InsufficientMemoryError, match="GiB") as err:

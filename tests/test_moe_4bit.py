@@ -35,13 +35,18 @@ def pair45() -> tuple[LoadedModel, LoadedModel]:
     """The same checkpoint in bf16 and in 4-bit (bf16 compute), so the 4-bit experts were packed
     from exactly the bf16 weights they are compared with."""
     cache = ModelCache()
-    return (load_model("tiny-glm45v", cache=cache, dtype="bfloat16"),
-            load_model("tiny-glm45v", cache=cache, dtype="bfloat16", quantization="4bit"))
+    return (
+        load_model("tiny-glm45v", cache=cache, dtype="bfloat16"),
+        load_model("tiny-glm45v", cache=cache, dtype="bfloat16", quantization="4bit"),
+    )
 
 
 def _moe_layers(loaded: LoadedModel) -> list:
-    return [layer.mlp for layer in loaded.model.model.language_model.layers
-            if hasattr(layer.mlp, "experts")]
+    return [
+        layer.mlp
+        for layer in loaded.model.model.language_model.layers
+        if hasattr(layer.mlp, "experts")
+    ]
 
 
 def test_every_routed_expert_tensor_is_stored_in_4bit(quant45):
@@ -53,14 +58,14 @@ def test_every_routed_expert_tensor_is_stored_in_4bit(quant45):
     assert layers
     for mlp in layers:
         experts = mlp.experts
-        assert isinstance(experts, Experts4bit) and experts.packed == {"gate_up_proj",
-                                                                       "down_proj"}
+        assert isinstance(experts, Experts4bit)
+        assert experts.packed == {"gate_up_proj", "down_proj"}
         e, h, i = experts.num_experts, experts.hidden_dim, experts.intermediate_dim
-        expected = (NF4.matrix_bytes(2 * i, h, e) + NF4.matrix_bytes(h, i, e)
-                    + NF4.codebook_bytes)
+        expected = NF4.matrix_bytes(2 * i, h, e) + NF4.matrix_bytes(h, i, e) + NF4.codebook_bytes
         assert held_bytes(experts) == expected
         packed = experts.gate_up_proj
-        assert isinstance(packed, torch.Tensor) and packed.dtype == torch.uint8
+        assert isinstance(packed, torch.Tensor)
+        assert packed.dtype == torch.uint8
         assert packed.numel() * 2 == e * 2 * i * h  # two weights per byte
         bf16 = (e * 2 * i * h + e * h * i) * 2
         assert held_bytes(experts) < 0.27 * bf16  # 4 bits + ~0.13 of scales, of 16
@@ -68,8 +73,7 @@ def test_every_routed_expert_tensor_is_stored_in_4bit(quant45):
         assert mlp.gate.weight.dtype == torch.float32
         assert type(mlp.shared_experts.down_proj).__name__ == "Linear4bit"
     assert type(model.lm_head).__name__ == "Linear"
-    assert all(type(m).__name__ != "Linear4bit" for n, m in model.named_modules()
-               if "visual" in n)
+    assert all(type(m).__name__ != "Linear4bit" for n, m in model.named_modules() if "visual" in n)
 
 
 def test_each_expert_unpacks_within_the_nf4_error_bound(quant45):
@@ -95,7 +99,8 @@ def test_each_expert_unpacks_within_the_nf4_error_bound(quant45):
                 err = (experts.dequantize(proj, e).reshape(-1, NF4.blocksize) - w).abs()
                 assert bool((err <= bound[:, None]).all()), (proj, e)
                 assert float(err.max()) > 0  # it really is quantized
-    assert code is not None and len(code) == 16
+    assert code is not None
+    assert len(code) == 16
 
 
 def _routing(mlp, x):
@@ -121,7 +126,8 @@ def test_moe_output_stays_within_the_predicted_quantization_error(pair45):
         x = torch.randn(128, experts.hidden_dim, generator=generator).to(torch.bfloat16)
         index, weights = _routing(ref_mlp, x)
         index4, weights4 = _routing(mlp, x)
-        assert torch.equal(index, index4) and torch.equal(weights, weights4)  # router untouched
+        assert torch.equal(index, index4)
+        assert torch.equal(weights, weights4)
         assert len(set(index.reshape(-1).tolist())) > 1
 
         eps = {}
@@ -148,8 +154,11 @@ def _bnb_calls(fn) -> list[tuple]:
 
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         fn()
-    return [tuple(tuple(s) for s in ev.input_shapes[:3]) for ev in prof.events()
-            if ev.name == "bitsandbytes::gemm_4bit"]
+    return [
+        tuple(tuple(s) for s in ev.input_shapes[:3])
+        for ev in prof.events()
+        if ev.name == "bitsandbytes::gemm_4bit"
+    ]
 
 
 @pytest.mark.parametrize("routed", [[[1, 2]], [[3, 0], [0, 3], [3, 0]], [[0, 1], [2, 3]]])
@@ -202,7 +211,8 @@ def test_a_decode_step_touches_only_the_active_experts(quant45, monkeypatch):
         for handle in handles:
             handle.remove()
     assert len(steps) == SHORT.max_new_tokens * len(moe)  # prefill + 11 decode steps
-    assert steps[1:] and max(steps[1:]) <= 2  # one token: its top-2 experts, of 4
+    assert steps[1:]
+    assert max(steps[1:]) <= 2
     for proj in ("gate_up_proj", "down_proj"):
         assert Counter({e: n for (p, e), n in ran.items() if p == proj}) == picked
 
@@ -215,8 +225,10 @@ def test_4bit_generates_streams_and_sees_images(quant45):
     session = Session(LocalEngine(quant45), sampling=SHORT)
     updates = list(session.submit("what colour is this?", [_image()]))
     final = updates[-1]
-    assert len(updates) >= 2 and final.turn.status == "done"
-    assert final.stats.generated_tokens == 12 and final.stats.visual_tokens == 64
+    assert len(updates) >= 2
+    assert final.turn.status == "done"
+    assert final.stats.generated_tokens == 12
+    assert final.stats.visual_tokens == 64
     assert session.turns[0].raw == "".join(u.delta for u in updates)
 
 
@@ -225,24 +237,30 @@ def test_4bit_thinking_switch_and_parsed_reply(quant45):
 
     engine = LocalEngine(quant45)
     for thinking in (False, True):
-        request = GenerationRequest(messages=[{"role": "user", "content": "hi"}],
-                                    sampling=SHORT.replace(thinking=thinking))
-        prompt = quant45.tokenizer.decode(engine.prepare(request)["input_ids"][0],
-                                          skip_special_tokens=False)
+        request = GenerationRequest(
+            messages=[{"role": "user", "content": "hi"}], sampling=SHORT.replace(thinking=thinking)
+        )
+        prompt = quant45.tokenizer.decode(
+            engine.prepare(request)["input_ids"][0], skip_special_tokens=False
+        )
         assert ("/nothink" in prompt) is (not thinking)
     forced = "<think>look closely</think>It is red."
-    engine = LocalEngine(quant45, generate_kwargs={"logits_processor": LogitsProcessorList(
-        [forcing_processor(quant45.tokenizer, forced)])})
+    engine = LocalEngine(
+        quant45,
+        generate_kwargs={
+            "logits_processor": LogitsProcessorList([forcing_processor(quant45.tokenizer, forced)])
+        },
+    )
     session = Session(engine, sampling=Sampling(max_new_tokens=40, temperature=0.0))
     final = drain(session.submit("what colour?", [_image()]))
-    assert final.thinking == "look closely" and final.answer == "It is red."
+    assert final.thinking == "look closely"
+    assert final.answer == "It is red."
     nothink = Session(LocalEngine(quant45), sampling=SHORT.replace(thinking=False))
     assert drain(nothink.submit("hi")).turn.status == "done"
 
 
 def test_4bit_stop_ends_generate(quant45):
-    session = Session(LocalEngine(quant45), sampling=Sampling(max_new_tokens=5000,
-                                                              temperature=0.0))
+    session = Session(LocalEngine(quant45), sampling=Sampling(max_new_tokens=5000, temperature=0.0))
     at_stop, final = stop_after(session, "write a long story", 5)
     assert final.stats.finish_reason == "cancelled"
     assert final.stats.generated_tokens < at_stop + 10
@@ -290,13 +308,30 @@ def test_loading_streams_layer_by_layer(tmp_path: Path):
 
     from glmv_ui.quant.synthetic import LayerShape, build_shaped_checkpoint
 
-    shape = LayerShape(hidden=1024, moe_intermediate=512, experts=16, active=4, heads=8,
-                       kv_heads=2, dense_intermediate=1024)
+    shape = LayerShape(
+        hidden=1024,
+        moe_intermediate=512,
+        experts=16,
+        active=4,
+        heads=8,
+        kv_heads=2,
+        dense_intermediate=1024,
+    )
     folder = build_shaped_checkpoint(tmp_path / "shaped", shape, moe_layers=3)
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(folder)], capture_output=True,
-                         text=True, env=env, check=True, timeout=240)
+    env = {
+        **os.environ,
+        "MALLOC_MMAP_THRESHOLD_": "65536",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=240,
+    )
     probe = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(probe["at_pack"]) == 2 * 3
     assert probe["fused"] == 16 * 2 * 512 * 1024 * 2
@@ -308,9 +343,10 @@ def test_loading_streams_layer_by_layer(tmp_path: Path):
 
 def test_quant_package_imports_nothing_heavy():
     # The estimate and the layout are read without torch; only loading imports the rest.
-    code = ("import sys, glmv_ui.quant, glmv_ui.quant.layout, glmv_ui.quant.footprint\n"
-            "print(','.join(m for m in ('torch', 'transformers', 'bitsandbytes') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, glmv_ui.quant, glmv_ui.quant.layout, glmv_ui.quant.footprint\n"
+        "print(','.join(m for m in ('torch', 'transformers', 'bitsandbytes') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -24,8 +24,12 @@ TOKEN = "glmv-nb-lab"
 # Each notebook, and the cells (found by a piece of their source) whose output is shot.
 SHOTS = {
     "01_quickstart": ["with_seed(seed)", "widget = ChatWidget(model)"],
-    "08_batch": ["run = run_batch(", "what_was_sent(model", "side = compare(",
-                 "paths = run.export("],
+    "08_batch": [
+        "run = run_batch(",
+        "what_was_sent(model",
+        "side = compare(",
+        "paths = run.export(",
+    ],
     "02_documents": ["thumbnail(pages[0].image)"],
     "03_video": ["font = ImageFont", "what_was_sent(model"],
     "04_grounding": ["score = score_boxes("],
@@ -54,13 +58,21 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(ROOT / "notebooks", root)
     spec = base / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (glmv venv)", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (glmv venv)",
+                "language": "python",
+            }
+        )
+    )
     settings = base / "settings"
     for plugin, values in {
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                        "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     }.items():
         path = settings / f"{plugin}.jupyterlab-settings"
@@ -68,22 +80,42 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         path.write_text(json.dumps(values))
     home = base / "home"
     home.mkdir()
-    env = {"HOME": str(home), "JUPYTER_PATH": str(base / "jupyter"),
-           "JUPYTER_CONFIG_DIR": str(home / "cfg"), "JUPYTER_RUNTIME_DIR": str(home / "run"),
-           "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"), "GLMV_MODEL": "tiny-glm41v",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [
-               os.environ.get("PYTHONPATH")])])}
+    env = {
+        "HOME": str(home),
+        "JUPYTER_PATH": str(base / "jupyter"),
+        "JUPYTER_CONFIG_DIR": str(home / "cfg"),
+        "JUPYTER_RUNTIME_DIR": str(home / "run"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+        "GLMV_MODEL": "tiny-glm41v",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     port = free_port()
     server = start_group(
-        [str(Path(sys.executable).with_name("jupyter-lab")), "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True", "--allow-root"],
-        base / "lab.log", env=env, cwd=root, port=port)
+        [
+            str(Path(sys.executable).with_name("jupyter-lab")),
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--allow-root",
+        ],
+        base / "lab.log",
+        env=env,
+        cwd=root,
+        port=port,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(server, lambda: http_ok(f"{url}/lab?token={TOKEN}", "JupyterLab"),
-                   timeout_s=120, what="JupyterLab")
+        wait_ready(
+            server,
+            lambda: http_ok(f"{url}/lab?token={TOKEN}", "JupyterLab"),
+            timeout_s=120,
+            what="JupyterLab",
+        )
         yield url, root
     finally:
         server.stop()
@@ -93,8 +125,11 @@ def _open_and_run(chromium, url: str, name: str):
     page = chromium.new_page(viewport={"width": 1280, "height": 1100})
     # ``reset``: only this notebook opens (not every one the workspace saw before).
     page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={TOKEN}")
-    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext"
-                           "?.session?.kernel?.status === 'idle'", timeout=120_000)
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell?.currentWidget?.sessionContext"
+        "?.session?.kernel?.status === 'idle'",
+        timeout=120_000,
+    )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(ALL_DONE_JS, timeout=180_000, polling=500)
     return page
@@ -108,14 +143,17 @@ def _close(page) -> None:
 
 def _shoot(page, source: str, path: Path) -> None:
     """Scroll the cell whose source holds ``source`` to the top and take the window."""
-    found = page.evaluate("""(needle) => {
+    found = page.evaluate(
+        """(needle) => {
       const panel = window.jupyterapp.shell.currentWidget;
       const i = Array.from(panel.content.model.cells).findIndex(
           c => c.sharedModel.getSource().includes(needle));
       if (i < 0) return false;
       panel.content.widgets[i].node.scrollIntoView({block: "start"});
       return true;
-    }""", source)
+    }""",
+        source,
+    )
     assert found, f"no cell holds {source!r}"
     page.wait_for_timeout(300)  # let the images decode before the picture is taken
     page.screenshot(path=str(path))
@@ -139,13 +177,22 @@ def test_the_chat_widget_in_jupyterlab(chromium, lab) -> None:
 
     url, root = lab
     reply = "<think>Looking.</think><answer>" + "A line of the answer. " * 40 + "</answer>"
-    nbformat.write(new_notebook(cells=[new_code_cell(
-        "from glmv_ui.engines.scripted import ScriptedEngine\n"
-        "from glmv_ui.notebook import ChatWidget\n\n"
-        f"widget = ChatWidget(ScriptedEngine('glm4v', default={reply!r}))\n"
-        "widget")], metadata={"kernelspec": {"name": "python3", "language": "python",
-                                             "display_name": "Python 3"}}),
-        root / "widget.ipynb")
+    nbformat.write(
+        new_notebook(
+            cells=[
+                new_code_cell(
+                    "from glmv_ui.engines.scripted import ScriptedEngine\n"
+                    "from glmv_ui.notebook import ChatWidget\n\n"
+                    f"widget = ChatWidget(ScriptedEngine('glm4v', default={reply!r}))\n"
+                    "widget"
+                )
+            ],
+            metadata={
+                "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+            },
+        ),
+        root / "widget.ipynb",
+    )
     page = _open_and_run(chromium, url, "widget")
     try:
         box = page.locator(".glmv-chat-input textarea")
@@ -164,11 +211,14 @@ def test_the_chat_widget_in_jupyterlab(chromium, lab) -> None:
             box.press("Enter")
             expect(transcript).to_contain_text(f"question {n}")
             expect(page.locator("button.glmv-send")).to_be_enabled()
-        page.wait_for_function("""() => {
+        page.wait_for_function(
+            """() => {
           const t = document.querySelector(".glmv-transcript");
           return t.scrollHeight > t.clientHeight + 100
               && t.scrollTop + t.clientHeight >= t.scrollHeight - 4;
-        }""", timeout=30_000)  # bounded, overflowing, and scrolled to the newest turn
+        }""",
+            timeout=30_000,
+        )  # bounded, overflowing, and scrolled to the newest turn
         height = transcript.evaluate("t => t.clientHeight")
         assert 300 <= height <= 420
         photo = root / "lab_photo.png"

@@ -22,8 +22,13 @@ def files(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _entry(name: str, data: bytes) -> dict[str, object]:
-    return {"name": name, "type": "", "size": len(data), "content": memoryview(data),
-            "last_modified": NOW}
+    return {
+        "name": name,
+        "type": "",
+        "size": len(data),
+        "content": memoryview(data),
+        "last_modified": NOW,
+    }
 
 
 def test_the_cost_shows_when_files_are_attached_and_send_reuses_the_copy(files) -> None:
@@ -33,7 +38,8 @@ def test_the_cost_shows_when_files_are_attached_and_send_reuses_the_copy(files) 
     assert f"about {tokens:,} visual tokens of 57,344 available" in widget.cost.value
     assert "photo.png" in widget.cost.value
     widget.text.value = "What is it?"
-    assert widget.send_from_ui() and widget.wait(30)
+    assert widget.send_from_ui()
+    assert widget.wait(30)
     assert widget.cost.value == ""  # sent: the line goes with the files
     assert [p.name for p in Path(widget._tmp).iterdir()] == ["upload-1.png"]
     # Earlier media count: the same photo again costs twice as much in all.
@@ -60,7 +66,8 @@ def test_the_transcript_is_bounded_and_enter_sends(files) -> None:
     assert "glmv-send" in widget.send_button._dom_classes
     (script,) = widget._scripts.outputs
     js = script["data"]["application/javascript"]
-    assert 'e.key !== "Enter" || e.shiftKey' in js and "button.glmv-send" in js
+    assert 'e.key !== "Enter" || e.shiftKey' in js
+    assert "button.glmv-send" in js
     assert "Shift+Enter" in widget.text.placeholder
     widget.close()
 
@@ -75,6 +82,7 @@ def test_the_enter_mark_sends_the_text_without_it() -> None:
     assert widget.text.value == ""
     # Refused (nothing to send): the mark is dropped, nothing is added.
     widget.text.value = SUBMIT
-    assert widget.text.value == "" and len(widget.history) == 1
+    assert widget.text.value == ""
+    assert len(widget.history) == 1
     assert "type a message" in widget.error
     widget.close()

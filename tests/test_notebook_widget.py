@@ -26,12 +26,16 @@ from glmv_ui.notebook import (
 from glmv_ui.session import Session
 from tests.helpers import drain
 
-GLM41_REPLY = ("<think>The user wants the ball.</think><answer>The red ball is at "
-               "<|begin_of_box|>[125,521,281,729]<|end_of_box|>.</answer>")
+GLM41_REPLY = (
+    "<think>The user wants the ball.</think><answer>The red ball is at "
+    "<|begin_of_box|>[125,521,281,729]<|end_of_box|>.</answer>"
+)
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
-HTML_REPLY = ("<think>Build it.</think><answer>Here is the page:\n"
-              "<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Acme</h1>"
-              "<script>document.title='x'</script></body></html></answer>")
+HTML_REPLY = (
+    "<think>Build it.</think><answer>Here is the page:\n"
+    "<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Acme</h1>"
+    "<script>document.title='x'</script></body></html></answer>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +44,33 @@ def files(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_send_streams_answer_and_history_grows(files) -> None:
-    engine = ScriptedEngine("glm4v", [GLM41_REPLY, "<think>Again.</think><answer>Second."],
-                            chunk_size=4)
+    engine = ScriptedEngine(
+        "glm4v", [GLM41_REPLY, "<think>Again.</think><answer>Second."], chunk_size=4
+    )
     widget = ChatWidget(engine)
     assert widget.send("Where is the red ball?", files=[files.photo])
     assert widget.wait(30)
     assert widget.error == ""
-    assert len(widget.history) == 1 and widget.history[0].status == "done"
+    assert len(widget.history) == 1
+    assert widget.history[0].status == "done"
     assert "The red ball is at" in widget.answer
     # The finished reply is in the transcript: box highlighted, image drawn, thinking folded.
     assert '<mark class="glmv-box">[125,521,281,729]</mark>' in widget.output
     assert "data:image/png;base64," in widget.output
-    assert "<details><summary>" in widget.output and "The user wants the ball." in widget.output
-    assert widget.last_reply is not None and len(widget.last_reply.boxes) == 1
+    assert "<details><summary>" in widget.output
+    assert "The user wants the ball." in widget.output
+    assert widget.last_reply is not None
+    assert len(widget.last_reply.boxes) == 1
     assert widget.send("And now?")
     assert widget.wait(30)
-    assert len(widget.history) == 2 and widget.answer == "Second."
+    assert len(widget.history) == 2
+    assert widget.answer == "Second."
     # The second prompt carried the first answer (without its thinking) as history.
     messages = engine.requests[-1].messages
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert "The user wants the ball" not in messages[1]["content"]
-    assert widget.stop_button.disabled and not widget.send_button.disabled
+    assert widget.stop_button.disabled
+    assert not widget.send_button.disabled
 
 
 def test_redraws_are_coalesced() -> None:
@@ -75,8 +85,13 @@ def test_redraws_are_coalesced() -> None:
 
 def test_stop_mid_stream_keeps_partial() -> None:
     pause = threading.Event()
-    engine = ScriptedEngine("glm4v_moe", ["Partial answer that would go on and on."],
-                            chunk_size=8, pause=pause, pause_after=1)
+    engine = ScriptedEngine(
+        "glm4v_moe",
+        ["Partial answer that would go on and on."],
+        chunk_size=8,
+        pause=pause,
+        pause_after=1,
+    )
     widget = ChatWidget(engine)
     assert widget.send("Tell me a long story")
     assert widget.busy
@@ -87,12 +102,14 @@ def test_stop_mid_stream_keeps_partial() -> None:
     assert turn.status == "cancelled"
     assert turn.raw == "Partial "
     assert widget.answer == "Partial"
-    assert "Partial" in widget.output and "stopped" in widget.output
+    assert "Partial" in widget.output
+    assert "stopped" in widget.output
     # The conversation goes on after a stop.
     engine.enqueue("Fine.")
     assert widget.send("Shorter, please")
     assert widget.wait(30)
-    assert widget.answer == "Fine." and len(widget.history) == 2
+    assert widget.answer == "Fine."
+    assert len(widget.history) == 2
 
 
 def test_bad_upload_names_file_and_keeps_history(tmp_path: Path) -> None:
@@ -105,11 +122,13 @@ def test_bad_upload_names_file_and_keeps_history(tmp_path: Path) -> None:
     assert widget.send("Read this", files=[bad]) is False
     assert "broken.pdf" in widget.error
     assert "broken.pdf" in widget.output  # the message is shown in the widget too
-    assert len(widget.history) == 1 and widget.history[0].raw.endswith("First.</answer>")
+    assert len(widget.history) == 1
+    assert widget.history[0].raw.endswith("First.</answer>")
     engine.enqueue("<think>b</think><answer>Second works.</answer>")
     assert widget.send("Never mind")
     assert widget.wait(30)
-    assert widget.error == "" and widget.answer == "Second works."
+    assert widget.error == ""
+    assert widget.answer == "Second works."
     assert len(widget.history) == 2
 
 
@@ -117,8 +136,15 @@ def test_upload_control_writes_private_copy_under_extension(files) -> None:
     engine = ScriptedEngine("glm4v", [GLM41_REPLY])
     widget = ChatWidget(engine)
     data = files.photo.read_bytes()
-    widget.upload.value = ({"name": "../../my photo.PNG", "type": "image/png", "size": len(data),
-                            "content": memoryview(data), "last_modified": NOW},)
+    widget.upload.value = (
+        {
+            "name": "../../my photo.PNG",
+            "type": "image/png",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": NOW,
+        },
+    )
     widget.text.value = "Where is the red ball?"
     assert widget.send_from_ui()
     assert widget.wait(30)
@@ -126,29 +152,40 @@ def test_upload_control_writes_private_copy_under_extension(files) -> None:
     assert part.source == "../../my photo.PNG"  # the user's name is only shown
     stored = list(Path(widget._tmp).iterdir())
     assert [p.name for p in stored] == ["upload-1.png"]
-    assert widget.text.value == "" and widget.upload.value == ()
+    assert widget.text.value == ""
+    assert widget.upload.value == ()
     widget.close()
     assert not Path(widget._tmp).exists()
 
 
 def test_bad_upload_from_control_names_original_file() -> None:
     widget = ChatWidget(ScriptedEngine("glm4v"))
-    widget.upload.value = ({"name": "holiday.jpg", "type": "image/jpeg", "size": 5,
-                            "content": memoryview(b"nope!"), "last_modified": NOW},)
+    widget.upload.value = (
+        {
+            "name": "holiday.jpg",
+            "type": "image/jpeg",
+            "size": 5,
+            "content": memoryview(b"nope!"),
+            "last_modified": NOW,
+        },
+    )
     widget.text.value = "What is this?"
     assert widget.send_from_ui() is False
     assert "holiday.jpg" in widget.error
     # The text stays for another try; the refused file is cleared so it is not sent again.
-    assert widget.history == [] and widget.text.value == "What is this?"
+    assert widget.history == []
+    assert widget.text.value == "What is this?"
     assert widget.upload.value == ()
     widget.text.value = "What is this, then?"
     assert widget.send_from_ui()
-    assert widget.wait(30) and len(widget.history) == 1
+    assert widget.wait(30)
+    assert len(widget.history) == 1
 
 
 def test_thinking_control_matches_family() -> None:
     w41 = ChatWidget(ScriptedEngine("glm4v"))
-    assert w41.thinking_mode == "budget" and not hasattr(w41, "thinking")
+    assert w41.thinking_mode == "budget"
+    assert not hasattr(w41, "thinking")
     assert w41.current_sampling().thinking_budget is None
     w41.thinking_limit.value = True
     assert w41.thinking_budget.disabled is False
@@ -157,14 +194,16 @@ def test_thinking_control_matches_family() -> None:
 
     engine45 = ScriptedEngine("glm4v_moe", ["<think></think>Quick."])
     w45 = ChatWidget(engine45)
-    assert w45.thinking_mode == "toggle" and not hasattr(w45, "thinking_budget")
+    assert w45.thinking_mode == "toggle"
+    assert not hasattr(w45, "thinking_budget")
     assert w45.temperature.value == pytest.approx(0.3)  # GLM-4.5V's family defaults
     w45.thinking.value = False
     w45.top_k.value = 5
     assert w45.send("hi")
     assert w45.wait(30)
     sent = engine45.requests[-1].sampling
-    assert sent.thinking is False and sent.top_k == 5
+    assert sent.thinking is False
+    assert sent.top_k == 5
 
 
 def test_widget_on_tiny_model_real_path(tiny45) -> None:
@@ -174,13 +213,15 @@ def test_widget_on_tiny_model_real_path(tiny45) -> None:
     assert widget.wait(60)
     assert widget.error == ""
     turn = widget.history[-1]
-    assert turn.status == "done" and turn.stats.generated_tokens >= 1
+    assert turn.status == "done"
+    assert turn.stats.generated_tokens >= 1
     assert "generated" in widget.output  # the stats line
 
 
 def test_reply_html_has_sandboxed_preview() -> None:
     reply = Reply.from_raw(HTML_REPLY)
-    assert reply.html is not None and "<h1>Acme</h1>" in reply.html
+    assert reply.html is not None
+    assert "<h1>Acme</h1>" in reply.html
     page = reply._repr_html_()
     assert '<iframe sandbox="allow-scripts"' in page
     assert "allow-same-origin" not in page
@@ -195,8 +236,10 @@ def test_reply_draws_boxes_on_referred_image(files) -> None:
     photo = Image.open(files.photo).convert("RGB")
     blank = Image.new("RGB", (200, 100), "white")
     x1, y1, x2, y2 = PHOTO_OBJECTS["blue box"]
-    raw = (f"<think>t</think><answer>In image 2 the blue box is "
-           f"<|begin_of_box|>[{x1},{y1},{x2},{y2}]<|end_of_box|></answer>")
+    raw = (
+        f"<think>t</think><answer>In image 2 the blue box is "
+        f"<|begin_of_box|>[{x1},{y1},{x2},{y2}]<|end_of_box|></answer>"
+    )
     reply = Reply.from_raw(raw, images=[blank, photo])
     assert reply.image_index == 1
     drawn = reply.annotated_image()
@@ -205,9 +248,11 @@ def test_reply_draws_boxes_on_referred_image(files) -> None:
     mid_y = round((y1 + y2) / 2 * photo.height / 1000)
     assert drawn.getpixel((left, mid_y)) != photo.getpixel((left, mid_y))  # the outline
     html = reply._repr_html_()
-    assert "data:image/png;base64," in html and "image 2 of 2" in html
+    assert "data:image/png;base64," in html
+    assert "image 2 of 2" in html
     assert '<mark class="glmv-box">' in html
-    assert '"boxes"' in reply.boxes_json() and f'"x1": {x1}' in reply.boxes_json()
+    assert '"boxes"' in reply.boxes_json()
+    assert f'"x1": {x1}' in reply.boxes_json()
 
 
 def test_reply_escapes_model_markup_and_draws_actions(files) -> None:
@@ -217,9 +262,11 @@ def test_reply_escapes_model_markup_and_draws_actions(files) -> None:
     raw = "<think>t</think><answer><img src=x onerror=alert(1)> left_click(start_box='[500,640]')"
     reply = Reply.from_raw(raw, images=[shot])
     html = reply.to_html()
-    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert "<img src=x" not in html
+    assert "&lt;img src=x" in html
     assert [a.name for a in reply.actions] == ["left_click"]
-    assert reply.annotated_image() is not None and "left_click" in html
+    assert reply.annotated_image() is not None
+    assert "left_click" in html
 
 
 def test_show_reply_and_ask_return_replies(files) -> None:
@@ -227,11 +274,15 @@ def test_show_reply_and_ask_return_replies(files) -> None:
     session = Session(engine)
     update = drain(session.submit("Where?", session.attach([files.photo])))
     shown = show_reply(update)  # outside a kernel display() prints; it must not fail
-    assert isinstance(shown, Reply) and len(shown.boxes) == 1 and len(shown.images) == 1
+    assert isinstance(shown, Reply)
+    assert len(shown.boxes) == 1
+    assert len(shown.images) == 1
     reply = ask(session, "Again?", max_new_tokens=500)
-    assert reply.boxes and len(session.turns) == 2
+    assert reply.boxes
+    assert len(session.turns) == 2
     assert engine.requests[-1].sampling.max_new_tokens == 500
-    assert reply.images and reply.annotated_image() is not None
+    assert reply.images
+    assert reply.annotated_image() is not None
 
 
 def test_open_app_hands_over_engine(tiny41, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,7 +304,8 @@ def test_open_app_hands_over_engine(tiny41, monkeypatch: pytest.MonkeyPatch) -> 
     engine = LocalEngine(tiny41)
     open_app(engine, quiet=True)
     assert seen["engine"] is engine
-    assert seen["config"].model == "tiny-glm41v" and seen["config"].load == tiny41.options
+    assert seen["config"].model == "tiny-glm41v"
+    assert seen["config"].load == tiny41.options
     assert seen["launch"] == {"quiet": True, "inline": True, "prevent_thread_lock": True}
 
 
@@ -279,8 +331,10 @@ def test_load_shows_text_progress_outside_a_kernel(capsys: pytest.CaptureFixture
     cache = ModelCache()
     loaded = load("tiny-glm41v", cache=cache)
     out = capsys.readouterr().out
-    assert "100%" in out and "tiny-glm41v ready (glm4v" in out
+    assert "100%" in out
+    assert "tiny-glm41v ready (glm4v" in out
     assert load("tiny-glm41v", cache=cache, progress=False) is loaded  # cached, not reloaded
-    quantized = load("tiny-glm41v", options=LoadOptions(quantization="4bit"), cache=cache,
-                     progress=False)
+    quantized = load(
+        "tiny-glm41v", options=LoadOptions(quantization="4bit"), cache=cache, progress=False
+    )
     assert quantized.options.quantization == "4bit"  # options are not overridden by default

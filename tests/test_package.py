@@ -9,13 +9,14 @@ import glmv_ui
 
 
 def test_import_is_light():
-    code = ("import sys, glmv_ui, glmv_ui.stream, glmv_ui.grounding, glmv_ui.prompt, "
-            "glmv_ui.session, glmv_ui.config\n"
-            "heavy = [m for m in ('torch', 'transformers', 'gradio', 'fitz', 'pymupdf', 'av', "
-            "'PIL', 'ipywidgets') if m in sys.modules]\n"
-            "print(','.join(heavy))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, glmv_ui, glmv_ui.stream, glmv_ui.grounding, glmv_ui.prompt, "
+        "glmv_ui.session, glmv_ui.config\n"
+        "heavy = [m for m in ('torch', 'transformers', 'gradio', 'fitz', 'pymupdf', 'av', "
+        "'PIL', 'ipywidgets') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 

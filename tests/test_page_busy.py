@@ -16,6 +16,7 @@ from tests.page_drive import open_page, send, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+
 class _Engine(ScriptedEngine):
     """Keeps each request's cancel event, so the test can wait until Stop reached the server."""
 
@@ -31,8 +32,11 @@ class _Engine(ScriptedEngine):
         return super().stream(request, cancel)
 
 
-LONG = "<think>Counting slowly.</think><answer>" + " ".join(
-    f"word{i}" for i in range(200)) + "</answer>"
+LONG = (
+    "<think>Counting slowly.</think><answer>"
+    + " ".join(f"word{i}" for i in range(200))
+    + "</answer>"
+)
 
 
 def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium: Any) -> None:
@@ -54,7 +58,8 @@ def test_a_streaming_reply_shows_the_generating_state(launch_app: Any, chromium:
     for button in (regen, undo, clear):
         expect(button).to_be_disabled()
     expect(page.locator("#glmv-input textarea")).to_have_attribute(
-        "placeholder", "A reply is being written… Stop ends it")
+        "placeholder", "A reply is being written… Stop ends it"
+    )
     expect(page.locator("#glmv-input .submit-button")).to_be_hidden()  # no send while busy
     expect(page.locator("#glmv-status")).to_contain_text("Writing a reply")
     edit = chat.locator("button[aria-label='Edit']:enabled")
@@ -110,11 +115,13 @@ def test_undo_while_a_reply_streams_says_why_nothing_happened(launch_app: Any) -
     gate.set()
     job.result(timeout=60)
     (state,) = demo.glmv_sessions._states.values()
-    assert len(state.turns) == 1 and "word199" in state.turns[0].raw
+    assert len(state.turns) == 1
+    assert "word199" in state.turns[0].raw
 
 
-def test_a_file_attached_while_a_reply_streams_is_read_at_once(corpus: Path, launch_app: Any,
-                                                               chromium: Any) -> None:
+def test_a_file_attached_while_a_reply_streams_is_read_at_once(
+    corpus: Path, launch_app: Any, chromium: Any
+) -> None:
     """An encrypted PDF attached 'during' a long reply shows its password field while the reply
     still streams, the reply goes on undisturbed, and the next message is kept for sending."""
     from playwright.sync_api import expect

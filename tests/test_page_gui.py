@@ -15,16 +15,20 @@ from tests.page_drive import open_page, send, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-GUI = ("<think>The Dinners tab is at the top left.</think><answer>CLICK(point=(150, 340), "
-       "box=[[100,300,200,380]], element_info='Dinners')</answer>")
+GUI = (
+    "<think>The Dinners tab is at the top left.</think><answer>CLICK(point=(150, 340), "
+    "box=[[100,300,200,380]], element_info='Dinners')</answer>"
+)
 
 
-def test_a_gui_action_shows_its_box_and_element(tmp_path: Path, launch_app: Any,
-                                                chromium: Any) -> None:
+def test_a_gui_action_shows_its_box_and_element(
+    tmp_path: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted"),
-                      ScriptedEngine("glm4v", [GUI], chunk_size=16))
+    demo = launch_app(
+        AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v", [GUI], chunk_size=16)
+    )
     page = open_page(chromium, demo)
     send(page, "Open the dinners menu.", [shapes_image(tmp_path)])
     chat = page.locator("#glmv-chat")

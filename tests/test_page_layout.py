@@ -14,11 +14,12 @@ from tests.page_drive import open_page, shot
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.mark.parametrize(("width", "height", "name"), [(1400, 1000, "desktop"),
-                                                       (390, 844, "phone")])
-def test_the_first_view_shows_the_title_once_and_the_input(width: int, height: int, name: str,
-                                                           launch_app: Any,
-                                                           chromium: Any) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "name"), [(1400, 1000, "desktop"), (390, 844, "phone")]
+)
+def test_the_first_view_shows_the_title_once_and_the_input(
+    width: int, height: int, name: str, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v"))
@@ -26,8 +27,10 @@ def test_the_first_view_shows_the_title_once_and_the_input(width: int, height: i
     expect(page.locator("#glmv-chat")).to_contain_text("Ask a question, or drop an image")
     assert page.locator("body").inner_text().count("GLM-V Workbench") == 1
     box = page.locator("#glmv-input textarea").bounding_box()
-    assert box is not None and box["y"] + box["height"] <= height, box
+    assert box is not None, box
+    assert box["y"] + box["height"] <= height, box
     chat = page.locator("#glmv-chat").bounding_box()
-    assert chat is not None and chat["height"] >= 0.3 * height, chat
+    assert chat is not None, chat
+    assert chat["height"] >= 0.3 * height, chat
     assert page.evaluate("window.scrollY") == 0
     shot(page, f"first_view_{name}")

@@ -22,8 +22,10 @@ OBSERVE = """() => { window.__long = []; new PerformanceObserver((list) => {
 
 
 def _long_answer() -> str:
-    paragraph = ("The quarterly figures show revenue of **€64.5** million — up from €58.1; costs "
-                 "rose less than sales, so the margin widened. ")
+    paragraph = (
+        "The quarterly figures show revenue of **€64.5** million — up from €58.1; costs "
+        "rose less than sales, so the margin widened. "
+    )
     parts = []
     for i in range(440):
         parts.append(f"### Section {i}\n\n{paragraph * 2}\n\n- item one\n- item two\n")
@@ -35,8 +37,12 @@ def test_a_long_answer_stays_smooth(launch_app: Any, chromium: Any) -> None:
 
     answer = _long_answer()
     assert len(answer.encode()) > 131_000
-    engine = ScriptedEngine("glm4v", [answer, "<think>Ok.</think><answer>Short one.</answer>"],
-                            chunk_size=64, delay_s=0.004)  # paced like a model
+    engine = ScriptedEngine(
+        "glm4v",
+        [answer, "<think>Ok.</think><answer>Short one.</answer>"],
+        chunk_size=64,
+        delay_s=0.004,
+    )  # paced like a model
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     page = open_page(chromium, demo)
     tokens = page.locator("#glmv-max-new-tokens input[type=number]")
@@ -55,13 +61,16 @@ def test_a_long_answer_stays_smooth(launch_app: Any, chromium: Any) -> None:
     expect(chat).to_contain_text("Short one.", timeout=120_000)
     next_turn_s = time.perf_counter() - start
     after = page.evaluate("window.__long.splice(0)")
-    report = {"answer_bytes": len(answer.encode()), "streamed_s": round(streamed_s, 2),
-              "long_tasks_while_streaming": len(during),
-              "long_task_ms_while_streaming": round(sum(d for _, d in during)),
-              "longest_task_ms_while_streaming": round(max((d for _, d in during), default=0)),
-              "next_turn_s": round(next_turn_s, 2),
-              "long_task_ms_next_turn": round(sum(d for _, d in after)),
-              "longest_task_ms_next_turn": round(max((d for _, d in after), default=0))}
+    report = {
+        "answer_bytes": len(answer.encode()),
+        "streamed_s": round(streamed_s, 2),
+        "long_tasks_while_streaming": len(during),
+        "long_task_ms_while_streaming": round(sum(d for _, d in during)),
+        "longest_task_ms_while_streaming": round(max((d for _, d in during), default=0)),
+        "next_turn_s": round(next_turn_s, 2),
+        "long_task_ms_next_turn": round(sum(d for _, d in after)),
+        "longest_task_ms_next_turn": round(max((d for _, d in after), default=0)),
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "page_long.json").write_text(json.dumps(report, indent=1))
     print(report)

@@ -21,9 +21,13 @@ def test_a_queued_message_says_it_is_waiting(launch_app: Any, chromium: Any) -> 
     from playwright.sync_api import expect
 
     gate = threading.Event()
-    engine = ScriptedEngine("glm4v", [LONG, "<think>Ok.</think><answer>Your turn now."
-                                            "</answer>"], chunk_size=6, pause=gate,
-                            pause_after=10)
+    engine = ScriptedEngine(
+        "glm4v",
+        [LONG, "<think>Ok.</think><answer>Your turn now.</answer>"],
+        chunk_size=6,
+        pause=gate,
+        pause_after=10,
+    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", concurrency=1), engine)
     first = open_page(chromium, demo)
     send(first, "Take the only slot.")
@@ -36,7 +40,8 @@ def test_a_queued_message_says_it_is_waiting(launch_app: Any, chromium: Any) -> 
     expect(queued).to_contain_text("Waiting for a free slot")
     # Said after a moment (a request that starts at once never flashes it): fully shown now.
     second.wait_for_function(
-        "() => getComputedStyle(document.querySelector('#glmv-queued')).opacity === '1'")
+        "() => getComputedStyle(document.querySelector('#glmv-queued')).opacity === '1'"
+    )
     shot(second, "queued")
     gate.set()
     expect(second.locator("#glmv-chat")).to_contain_text("Your turn now.")

@@ -18,8 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _app(launch_app: Any, *replies: Any) -> Any:
-    return launch_app(AppConfig(model="glm4v", engine="scripted"),
-                      ScriptedEngine("glm4v", list(replies), chunk_size=8))
+    return launch_app(
+        AppConfig(model="glm4v", engine="scripted"),
+        ScriptedEngine("glm4v", list(replies), chunk_size=8),
+    )
 
 
 def test_an_empty_answer_is_explained(launch_app: Any, chromium: Any) -> None:
@@ -51,8 +53,9 @@ def test_a_cut_off_answer_and_a_failure_are_explained(launch_app: Any, chromium:
     shot(page, "reply_cut_and_failed")
 
 
-def test_in_chinese_the_notices_and_the_stats_line_are_chinese(launch_app: Any,
-                                                               chromium: Any) -> None:
+def test_in_chinese_the_notices_and_the_stats_line_are_chinese(
+    launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
     page = open_page(chromium, _app(launch_app, "<think>嗯。</think><answer></answer>"))
@@ -68,15 +71,19 @@ def test_in_chinese_the_notices_and_the_stats_line_are_chinese(launch_app: Any,
     shot(page, "reply_chinese")
 
 
-def test_an_imported_conversation_reads_as_finished(tmp_path: Path, launch_app: Any,
-                                                    chromium: Any) -> None:
+def test_an_imported_conversation_reads_as_finished(
+    tmp_path: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
     from glmv_ui.export import write_export
     from glmv_ui.prompt import Turn
 
-    turn = Turn(text="What is two plus two?",
-                raw="<think>Adding two and two.</think><answer>Four.</answer>", status="done")
+    turn = Turn(
+        text="What is two plus two?",
+        raw="<think>Adding two and two.</think><answer>Four.</answer>",
+        status="done",
+    )
     path = write_export([turn], "json", tmp_path)
     page = open_page(chromium, _app(launch_app))
     page.locator("#glmv-side").get_by_text("Export / import").click()

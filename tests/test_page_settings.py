@@ -18,8 +18,12 @@ def test_settings_survive_a_model_switch(launch_app: Any, chromium: Any) -> None
     from playwright.sync_api import expect
 
     # Switching is the operator's: on, and used by an operator login.
-    demo = launch_app(AppConfig(model="glm4v_moe", engine="scripted", model_switch=True,
-                                auth="op:pw-op", operators="op"), ScriptedEngine("glm4v_moe"))
+    demo = launch_app(
+        AppConfig(
+            model="glm4v_moe", engine="scripted", model_switch=True, auth="op:pw-op", operators="op"
+        ),
+        ScriptedEngine("glm4v_moe"),
+    )
     page = open_page(chromium, demo, login=("op", "pw-op"))
     tokens = page.locator("#glmv-max-new-tokens input[type=number]")
     temperature = page.locator("#glmv-temperature input[type=number]")
@@ -33,13 +37,15 @@ def test_settings_survive_a_model_switch(launch_app: Any, chromium: Any) -> None
     expect(page.locator("#glmv-model-estimate")).to_contain_text("tiny-glm41v")
     load = page.locator("#glmv-model-load")
     box = load.bounding_box()
-    assert box is not None and box["height"] >= 32, box  # a button, not a status strip
+    assert box is not None, box
+    assert box["height"] >= 32, box  # a button, not a status strip
     load.click()
     status = page.locator("#glmv-model-status")
     expect(status).to_contain_text("loaded in")
     notice = page.locator("#glmv-notice")
-    expect(notice).to_contain_text("Max new tokens was 8000, more than tiny-glm41v accepts "
-                                   "(at most 2048): it is now 2048.")
+    expect(notice).to_contain_text(
+        "Max new tokens was 8000, more than tiny-glm41v accepts (at most 2048): it is now 2048."
+    )
     expect(notice).to_contain_text("Settings you had not changed now use tiny-glm41v")
     expect(tokens).to_have_value("2048")
     expect(temperature).to_have_value("1")  # untouched: GLM-4.1V's default

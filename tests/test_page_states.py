@@ -17,8 +17,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-GOOD = ("<think>Two shapes on a light background.</think><answer>A **red square** on the "
-        "left and a blue disc on the right.</answer>")
+GOOD = (
+    "<think>Two shapes on a light background.</think><answer>A **red square** on the "
+    "left and a blue disc on the right.</answer>"
+)
 
 
 def _open(chromium: Any, demo: Any, width: int = 1400, height: int = 1000) -> Any:
@@ -43,8 +45,9 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"page_{name}.png"))
 
 
-def test_a_refusal_keeps_the_conversation_in_view(tmp_path: Path, launch_app: Any,
-                                                  chromium: Any) -> None:
+def test_a_refusal_keeps_the_conversation_in_view(
+    tmp_path: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
     engine = ScriptedEngine("glm4v", [GOOD], chunk_size=8)
@@ -76,12 +79,16 @@ def test_a_refusal_keeps_the_conversation_in_view(tmp_path: Path, launch_app: An
     assert len(engine.requests) == 2
 
 
-def test_an_encrypted_pdf_opens_with_its_password(corpus: Path, launch_app: Any,
-                                                  chromium: Any) -> None:
+def test_an_encrypted_pdf_opens_with_its_password(
+    corpus: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
-    engine = ScriptedEngine("glm4v", ["<think>Reading the page.</think><answer>The page is a "
-                                      "short letter.</answer>"], chunk_size=8)
+    engine = ScriptedEngine(
+        "glm4v",
+        ["<think>Reading the page.</think><answer>The page is a short letter.</answer>"],
+        chunk_size=8,
+    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     page = _open(chromium, demo)
     pdf = corpus / "pdf" / "encrypted-libreoffice-writer-password.pdf"
@@ -95,20 +102,27 @@ def test_an_encrypted_pdf_opens_with_its_password(corpus: Path, launch_app: Any,
     expect(page.locator("#glmv-attach-info")).to_contain_text("page 1 of 1")
     _send(page, "What does the page say?")
     expect(page.locator("#glmv-chat")).to_contain_text("short letter")
-    parts = [item["part"] for message in engine.requests[-1].messages
-             if isinstance(message["content"], list)
-             for item in message["content"] if "part" in item]
-    assert [p.page for p in parts] == [1] and parts[0].source == pdf.name
+    parts = [
+        item["part"]
+        for message in engine.requests[-1].messages
+        if isinstance(message["content"], list)
+        for item in message["content"]
+        if "part" in item
+    ]
+    assert [p.page for p in parts] == [1]
+    assert parts[0].source == pdf.name
 
 
-def test_a_long_pdf_says_which_pages_before_sending(corpus: Path, launch_app: Any,
-                                                    chromium: Any) -> None:
+def test_a_long_pdf_says_which_pages_before_sending(
+    corpus: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v"))
     page = _open(chromium, demo)
     page.locator("#glmv-input input[type=file]").set_input_files(
-        [str(corpus / "pdf" / "GeoTopo-komprimiert-117pages.pdf")])
+        [str(corpus / "pdf" / "GeoTopo-komprimiert-117pages.pdf")]
+    )
     info = page.locator("#glmv-attach-info")
     expect(info).to_contain_text("pages 1–16 of 117")
     expect(info).to_contain_text("not all 117 pages are used")
@@ -138,15 +152,17 @@ def test_repeated_video_sends_raise_no_false_warning(launch_app: Any, chromium: 
     _shot(page, "video")
 
 
-@pytest.mark.parametrize(("width", "height", "name"), [(1400, 1000, "desktop"),
-                                                       (390, 844, "phone")])
+@pytest.mark.parametrize(
+    ("width", "height", "name"), [(1400, 1000, "desktop"), (390, 844, "phone")]
+)
 def test_the_conversation_is_the_largest_thing_on_the_page(
-        width: int, height: int, name: str, tmp_path: Path, launch_app: Any,
-        chromium: Any) -> None:
+    width: int, height: int, name: str, tmp_path: Path, launch_app: Any, chromium: Any
+) -> None:
     from playwright.sync_api import expect
 
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted"),
-                      ScriptedEngine("glm4v", [GOOD], chunk_size=8))
+    demo = launch_app(
+        AppConfig(model="glm4v", engine="scripted"), ScriptedEngine("glm4v", [GOOD], chunk_size=8)
+    )
     page = _open(chromium, demo, width, height)
     _send(page, "What is in the picture?", [shapes_image(tmp_path)])
     expect(page.locator("#glmv-chat")).to_contain_text("blue disc")
@@ -156,7 +172,8 @@ def test_the_conversation_is_the_largest_thing_on_the_page(
         return {chat: area('#glmv-chat'), examples: area('#glmv-examples'),
                 side: area('#glmv-side'), input: area('#glmv-input')};
     }""")
-    assert areas["chat"] > areas["examples"] and areas["chat"] > areas["input"]
+    assert areas["chat"] > areas["examples"]
+    assert areas["chat"] > areas["input"]
     if name == "desktop":
         assert areas["chat"] > areas["side"]
     page.screenshot(path=str(ARTIFACTS / f"page_layout_{name}.png"), full_page=name == "phone")

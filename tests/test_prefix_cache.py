@@ -61,13 +61,15 @@ def _engine(loaded: Any, **options: Any) -> tuple[LocalEngine, Recorder]:
     from transformers import LogitsProcessorList
 
     recorder = Recorder()
-    engine = LocalEngine(loaded, generate_kwargs={
-        "logits_processor": LogitsProcessorList([recorder])}, **options)
+    engine = LocalEngine(
+        loaded, generate_kwargs={"logits_processor": LogitsProcessorList([recorder])}, **options
+    )
     return engine, recorder
 
 
-def _assert_same_steps(reused: list[tuple[list[int], Any]],
-                       fresh: list[tuple[list[int], Any]]) -> None:
+def _assert_same_steps(
+    reused: list[tuple[list[int], Any]], fresh: list[tuple[list[int], Any]]
+) -> None:
     assert len(reused) == len(fresh) > 0
     for (ids_a, scores_a), (ids_b, scores_b) in zip(reused, fresh, strict=True):
         assert ids_a == ids_b  # the same prompt and the same tokens chosen so far
@@ -90,8 +92,9 @@ class Conversation:
         steps = self.recorder.take()
         fresh, fresh_recorder = _engine(self.loaded)
         messages = build_messages(self.session.turns, self.loaded.family)
-        raw = "".join(c.text for c in fresh.stream(
-            GenerationRequest(messages=messages, sampling=GREEDY)))
+        raw = "".join(
+            c.text for c in fresh.stream(GenerationRequest(messages=messages, sampling=GREEDY))
+        )
         assert final.turn.raw == raw
         _assert_same_steps(steps, fresh_recorder.take())
         self.reused.append(final.stats.reused_tokens)
@@ -110,8 +113,10 @@ def media(tmp_path_factory):
     pages = MediaLimits(pdf_tokens_per_page=300)  # small pages keep the fresh runs quick
     return {
         "image": _images(),
-        "pdf": (ingest([pdf_file(tmp, "report.pdf", pages=2)], pages),
-                ingest([pdf_file(tmp, "memo.pdf", pages=1)], pages)),
+        "pdf": (
+            ingest([pdf_file(tmp, "report.pdf", pages=2)], pages),
+            ingest([pdf_file(tmp, "memo.pdf", pages=1)], pages),
+        ),
         "video": (ingest([video_file(tmp, "clip.mp4", frames=12)]), []),
     }
 
@@ -128,10 +133,14 @@ class GenerateSpy:
 
         def spy(**kwargs: Any) -> Any:
             cache = kwargs.get("cache")
-            self.calls.append({"pixels": kwargs.get("pixel_values"),
-                               "video": kwargs.get("pixel_values_videos"),
-                               "cached": cache.get_seq_length() if cache is not None else 0,
-                               "length": kwargs["input_ids"].shape[1]})
+            self.calls.append(
+                {
+                    "pixels": kwargs.get("pixel_values"),
+                    "video": kwargs.get("pixel_values_videos"),
+                    "cached": cache.get_seq_length() if cache is not None else 0,
+                    "length": kwargs["input_ids"].shape[1],
+                }
+            )
             return original(**kwargs)
 
         self.model.generate = spy
@@ -158,7 +167,8 @@ def test_reused_answers_match_a_fresh_engine_over_turns_edit_and_undo(kind, medi
     assert talk.reused[2] >= two.stats.prompt_tokens - 2
     own = spy.calls[0::2]  # the reusing engine's calls; the fresh engine's are in between
     pixels = "video" if kind == "video" else "pixels"
-    assert own[0][pixels] is not None and own[1][pixels] is None
+    assert own[0][pixels] is not None
+    assert own[1][pixels] is None
     if later:
         assert own[2]["pixels"] is not None
         assert own[2]["pixels"].shape[0] < spy.calls[5]["pixels"].shape[0]  # fresh: all media
@@ -171,9 +181,12 @@ def test_reused_answers_match_a_fresh_engine_over_turns_edit_and_undo(kind, medi
     session.undo()
     talk.check(session.submit("count the objects"))
     again = talk.check(session.regenerate())
-    assert talk.reused[4] > 0 and talk.reused[5] == again.stats.prompt_tokens - 1
+    assert talk.reused[4] > 0
+    assert talk.reused[5] == again.stats.prompt_tokens - 1
     stats = talk.engine.cache_stats()
-    assert stats.entries == 1 and stats.hits == 5 and stats.misses == 1
+    assert stats.entries == 1
+    assert stats.hits == 5
+    assert stats.misses == 1
     assert stats.tokens_reused == sum(talk.reused)
 
 
@@ -185,15 +198,22 @@ def test_fresh_engine_matches_plain_generate(kind, media, tiny_any):
 
     parts = media[kind][0]
     engine, recorder = _engine(tiny_any)
-    request = GenerationRequest(messages=build_messages([Turn("describe", list(parts))],
-                                                        tiny_any.family), sampling=GREEDY)
+    request = GenerationRequest(
+        messages=build_messages([Turn("describe", list(parts))], tiny_any.family), sampling=GREEDY
+    )
     raw = "".join(c.text for c in engine.stream(request))
     inputs = engine.prepare(request)
     with torch.inference_mode():
         out = tiny_any.model.generate(
-            **inputs, max_new_tokens=GREEDY.max_new_tokens, do_sample=False, temperature=None,
-            top_p=None, top_k=None, repetition_penalty=GREEDY.repetition_penalty)
-    plain = out[0, inputs["input_ids"].shape[1]:]
+            **inputs,
+            max_new_tokens=GREEDY.max_new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            repetition_penalty=GREEDY.repetition_penalty,
+        )
+    plain = out[0, inputs["input_ids"].shape[1] :]
     steps = recorder.take()
     chosen = [int(scores.argmax()) for _, scores in steps]
     assert chosen == plain.tolist()
@@ -232,40 +252,54 @@ def test_thinking_budget_answer_from_cache_matches_a_full_prefill(tiny41):
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    budget = Sampling(max_new_tokens=20, temperature=0.0, repetition_penalty=1.5,
-                      thinking_budget=4)
+    budget = Sampling(max_new_tokens=20, temperature=0.0, repetition_penalty=1.5, thinking_budget=4)
     first, _ = _images()
     engine, _ = _engine(tiny41)
     session = Session(engine, sampling=budget)
     final = drain(session.submit("describe this", first))
-    request = GenerationRequest(messages=build_messages(session.turns, "glm4v"),
-                                sampling=budget)
+    request = GenerationRequest(messages=build_messages(session.turns, "glm4v"), sampling=budget)
     inputs = engine.prepare(request)
-    greedy = dict(do_sample=False, temperature=None, top_p=None, top_k=None,
-                  repetition_penalty=1.5)
+    greedy = dict(do_sample=False, temperature=None, top_p=None, top_k=None, repetition_penalty=1.5)
     end_think = tiny41.tokenizer.convert_tokens_to_ids("</think>")
 
     class Budget(StoppingCriteria):
         # As the engine counts: a token is counted once streamed, after the criteria saw it.
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-            counted = input_ids[0, inputs["input_ids"].shape[1]:-1].tolist()
+            counted = input_ids[0, inputs["input_ids"].shape[1] : -1].tolist()
             return len(counted) >= 4 and end_think not in counted
 
     with torch.inference_mode():
-        thought = tiny41.model.generate(**inputs, max_new_tokens=20, **greedy,
-                                        stopping_criteria=StoppingCriteriaList([Budget()]))
-        closing = tiny41.tokenizer("</think><answer>", add_special_tokens=False,
-                                   return_tensors="pt")["input_ids"]
+        thought = tiny41.model.generate(
+            **inputs,
+            max_new_tokens=20,
+            **greedy,
+            stopping_criteria=StoppingCriteriaList([Budget()]),
+        )
+        closing = tiny41.tokenizer(
+            "</think><answer>", add_special_tokens=False, return_tensors="pt"
+        )["input_ids"]
         ids = torch.cat([thought, closing], dim=1)
-        follow = dict(inputs, input_ids=ids, attention_mask=torch.ones_like(ids),
-                      mm_token_type_ids=torch.cat([inputs["mm_token_type_ids"], torch.zeros(
-                          (1, ids.shape[1] - inputs["input_ids"].shape[1]), dtype=torch.long)],
-                          dim=1))
+        follow = dict(
+            inputs,
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            mm_token_type_ids=torch.cat(
+                [
+                    inputs["mm_token_type_ids"],
+                    torch.zeros((1, ids.shape[1] - inputs["input_ids"].shape[1]), dtype=torch.long),
+                ],
+                dim=1,
+            ),
+        )
         spent = thought.shape[1] - inputs["input_ids"].shape[1]
         answer = tiny41.model.generate(**follow, max_new_tokens=20 - spent, **greedy)
-    expected = (tiny41.tokenizer.decode(thought[0, inputs["input_ids"].shape[1]:],
-                                        skip_special_tokens=False) + "</think><answer>"
-                + tiny41.tokenizer.decode(answer[0, ids.shape[1]:], skip_special_tokens=False))
+    expected = (
+        tiny41.tokenizer.decode(
+            thought[0, inputs["input_ids"].shape[1] :], skip_special_tokens=False
+        )
+        + "</think><answer>"
+        + tiny41.tokenizer.decode(answer[0, ids.shape[1] :], skip_special_tokens=False)
+    )
     assert "</think><answer>" in final.turn.raw
     assert final.turn.raw == expected
     # The next turn still reuses the conversation's cache, answer pass included.
@@ -279,15 +313,33 @@ def test_a_different_image_of_the_same_size_is_encoded_again(tiny_any):
     other = [MediaPart("image", "b.png", image=gradient((448, 336)).transpose(0))]
 
     def ask(parts: list[MediaPart], key: str | None) -> Any:
-        messages = [{"role": "user", "content": [*({"type": "image", "part": p} for p in parts),
-                                                 {"type": "text", "text": "describe"}]}]
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    *({"type": "image", "part": p} for p in parts),
+                    {"type": "text", "text": "describe"},
+                ],
+            }
+        ]
         request = GenerationRequest(messages=messages, sampling=GREEDY, cache_key=key)
         return drain(engine.stream(request))
 
     ask(same_size, "k")
     recorder.take()
-    prompt = engine.prepare(GenerationRequest(messages=[{"role": "user", "content": [
-        {"type": "image", "part": other[0]}, {"type": "text", "text": "describe"}]}]))
+    prompt = engine.prepare(
+        GenerationRequest(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "part": other[0]},
+                        {"type": "text", "text": "describe"},
+                    ],
+                }
+            ]
+        )
+    )
     image_start = prompt["mm_token_type_ids"][0].tolist().index(1)
     changed = ask(other, "k")
     # Same token ids, other pixels: only the text before the image is reused.
@@ -301,8 +353,11 @@ def test_nothing_is_reused_without_a_key_across_sessions_or_settings(tiny45):
     engine = LocalEngine(tiny45)
     short = GREEDY.replace(max_new_tokens=2)
     first, _ = _images()
-    drain(engine.stream(GenerationRequest(
-        messages=[{"role": "user", "content": "hello"}], sampling=short)))
+    drain(
+        engine.stream(
+            GenerationRequest(messages=[{"role": "user", "content": "hello"}], sampling=short)
+        )
+    )
     assert engine.cache_stats().entries == 0  # no key: nothing kept
     one, two = Session(engine, sampling=short), Session(engine, sampling=short)
     assert drain(one.submit("hello", first)).stats.reused_tokens == 0
@@ -315,7 +370,9 @@ def test_nothing_is_reused_without_a_key_across_sessions_or_settings(tiny45):
     one.engine = other_model
     assert drain(one.submit("again")).stats.reused_tokens == 0
     stats = engine.cache_stats()
-    assert stats.entries == 2 and stats.misses == 3 and stats.hits == 1
+    assert stats.entries == 2
+    assert stats.misses == 3
+    assert stats.hits == 1
 
 
 def test_clear_close_and_forget_drop_the_kept_cache(tiny41):
@@ -358,38 +415,49 @@ def test_budget_evicts_least_recently_used_and_frees_their_memory(tiny41):
     # Three conversations, room for two: the first is gone, and so is its memory.
     assert store.keys() == [sessions[1].cache_key, sessions[2].cache_key]
     gc.collect()
-    assert freed[0]() is None and freed[1]() is not None
+    assert freed[0]() is None
+    assert freed[1]() is not None
     # Using the second makes it the most recent: the next newcomer evicts the third.
     assert drain(sessions[1].submit("more")).stats.reused_tokens > 0
     drain(sessions[3].submit("describe", _images()[0]))
     assert store.keys() == [sessions[1].cache_key, sessions[3].cache_key]
     stats = engine.cache_stats()
-    assert stats.evictions == 2 and stats.entries == 2
+    assert stats.evictions == 2
+    assert stats.entries == 2
     assert stats.bytes_kept <= stats.budget_bytes
     gc.collect()
     assert freed[2]() is None
     # A conversation larger than the whole budget is not kept at all.
     tiny = LocalEngine(tiny41, cache_budget_bytes=size // 2)
     drain(Session(tiny, sampling=short).submit("describe", _images()[0]))
-    assert tiny.cache_stats().entries == 0 and tiny.cache_stats().bytes_kept == 0
+    assert tiny.cache_stats().entries == 0
+    assert tiny.cache_stats().bytes_kept == 0
 
 
 def test_a_prompt_longer_than_the_context_is_refused_before_prefill(tiny41):
     engine = LocalEngine(tiny41)
     words = " ".join(["yellow"] * 70_000)
-    with GenerateSpy(tiny41.model) as spy:
-        with pytest.raises(MediaBudgetError, match=r"the conversation is [\d,]+ tokens; the "
-                                                   r"model's context holds 65,536"):
-            drain(engine.stream(GenerationRequest(
-                messages=[{"role": "user", "content": words}], sampling=GREEDY)))
+    with (
+        GenerateSpy(tiny41.model) as spy,
+        pytest.raises(
+            MediaBudgetError,
+            match=r"the conversation is [\d,]+ tokens; the model's context holds 65,536",
+        ),
+    ):
+        drain(
+            engine.stream(
+                GenerationRequest(messages=[{"role": "user", "content": words}], sampling=GREEDY)
+            )
+        )
     assert spy.calls == []
 
 
 def test_the_answer_is_capped_to_the_context_left(tiny41):
     engine = LocalEngine(tiny41)
-    request = GenerationRequest(messages=[{"role": "user", "content": "hello"}],
-                                sampling=GREEDY.replace(max_new_tokens=50,
-                                                        repetition_penalty=1.0))
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": "hello"}],
+        sampling=GREEDY.replace(max_new_tokens=50, repetition_penalty=1.0),
+    )
     prompt_tokens = engine.prepare(request)["input_ids"].shape[1]
     engine.context_tokens = lambda: prompt_tokens + 3  # type: ignore[method-assign]
     final = drain(engine.stream(request))
@@ -400,6 +468,7 @@ def test_the_answer_is_capped_to_the_context_left(tiny41):
 
 
 # -- the store and the prefix rule, without a model ------------------------------------------
+
 
 def _kept(key: str, nbytes: int, settings: Any = "s") -> KeptCache:
     return KeptCache(key, settings, [1, 2, 3], (), object(), nbytes)
@@ -426,7 +495,8 @@ def test_store_evicts_least_recently_used_beyond_the_budget():
         store.put(store.lease(key, "s"), _kept(key, 100))
     assert store.keys() == ["b", "c"]
     lease = store.lease("b", "s")
-    assert lease.entry is not None and store.keys() == ["c"]  # taken out while in use
+    assert lease.entry is not None
+    assert store.keys() == ["c"]
     store.put(lease, _kept("b", 100))
     store.put(store.lease("d", "s"), _kept("d", 100))
     assert store.keys() == ["b", "d"]
@@ -445,7 +515,7 @@ def test_store_does_not_keep_what_a_forgotten_request_returns():
     assert store.forget("a")
     store.put(lease, _kept("a", 10))
     assert store.keys() == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="budget"):
         PrefixCacheStore(budget_bytes=-1)
 
 
@@ -461,4 +531,5 @@ def test_store_is_safe_across_threads():
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.stats().entries == 8 and store.stats().bytes_kept == 800
+    assert store.stats().entries == 8
+    assert store.stats().bytes_kept == 800

@@ -89,9 +89,12 @@ class App:
     serve what :attr:`pages` holds."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, str] = {"/": (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>app</title></head>"
-            "<body><div id='host'></div></body></html>")}
+        self.pages: dict[str, str] = {
+            "/": (
+                "<!DOCTYPE html><html><head><meta charset='utf-8'><title>app</title></head>"
+                "<body><div id='host'></div></body></html>"
+            )
+        }
         pages = self.pages
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -131,16 +134,21 @@ def _context(pw: Playwright, folder: Path, *, preload: bool) -> BrowserContext:
     if not preload:
         (folder / "Default").mkdir(parents=True)
         (folder / "Default" / "Preferences").write_text(
-            json.dumps({"net": {"network_prediction_options": 2}}), encoding="utf-8")
-    return pw.chromium.launch_persistent_context(str(folder), executable_path=CHROMIUM,
-                                                 args=CHROMIUM_ARGS)
+            json.dumps({"net": {"network_prediction_options": 2}}), encoding="utf-8"
+        )
+    return pw.chromium.launch_persistent_context(
+        str(folder), executable_path=CHROMIUM, args=CHROMIUM_ARGS
+    )
 
 
 @pytest.fixture(scope="module")
-def profiles(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[dict[str, BrowserContext]]:
-    contexts = {name: _context(playwright, tmp_path_factory.mktemp(name), preload=name != "quiet")
-                for name in ("quiet", "default")}
+def profiles(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, BrowserContext]]:
+    contexts = {
+        name: _context(playwright, tmp_path_factory.mktemp(name), preload=name != "quiet")
+        for name in ("quiet", "default")
+    }
     try:
         yield contexts
     finally:
@@ -166,8 +174,12 @@ def _show_sealed(page: Page, attack: Attack, listener: Listener) -> None:
     if attack.navigates:
         # Sealed, the refused navigation commits the browser's error page in the page's frame;
         # a broken seal would show the listener's address there instead.
-        with page.expect_event("framenavigated", predicate=lambda f: f is not page.main_frame
-                               and f.url not in ("", "about:blank", "about:srcdoc")):
+        with page.expect_event(
+            "framenavigated",
+            predicate=lambda f: (
+                f is not page.main_frame and f.url not in ("", "about:blank", "about:srcdoc")
+            ),
+        ):
             page.evaluate(INSERT, markup)
     else:
         page.evaluate(INSERT, markup)
@@ -182,8 +194,9 @@ def _barrier(page: Page) -> None:
         page.evaluate(BARRIER, {"tcp": barrier.tcp_port, "udp": barrier.udp_port})
 
         def arrived(hits: list[Hit]) -> bool:
-            return (any(h.kind == "tcp" and b"/barrier" in h.data for h in hits)
-                    and any(h.kind == "udp" for h in hits))
+            return any(h.kind == "tcp" and b"/barrier" in h.data for h in hits) and any(
+                h.kind == "udp" for h in hits
+            )
 
         assert barrier.wait(arrived, timeout=20), "the barrier never reached its listener"
     finally:
@@ -198,8 +211,11 @@ def _sealed_run(context: BrowserContext, app: App, attack: Attack) -> list[tuple
         page.goto(app.url)
         _show_sealed(page, attack, listener)
         _barrier(page)
-        on_network = [f.url for f in page.frames if f is not page.main_frame
-                      and f.url.startswith(("http:", "https:", "ws:"))]
+        on_network = [
+            f.url
+            for f in page.frames
+            if f is not page.main_frame and f.url.startswith(("http:", "https:", "ws:"))
+        ]
         assert on_network == []
         return listener.snapshot()
     finally:
@@ -215,8 +231,9 @@ def test_sealed_preview_sends_nothing(attack: Attack, quiet: BrowserContext, app
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a.reaches], ids=lambda a: a.name)
-def test_unsealed_the_same_page_reaches_the_listener(attack: Attack, default: BrowserContext,
-                                                     app: App) -> None:
+def test_unsealed_the_same_page_reaches_the_listener(
+    attack: Attack, default: BrowserContext, app: App
+) -> None:
     listener = Listener()
     path = f"/control/{attack.name}"
     app.pages[path] = attack.render(listener.tcp_port, listener.udp_port)
@@ -239,7 +256,8 @@ NAVIGATIONS = [a for a in ATTACKS if a.navigates] + [ATTACKS_BY_NAME["iframe_src
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", NAVIGATIONS, ids=lambda a: a.name)
 def test_with_preload_on_a_navigation_warm_up_carries_no_request(
-        attack: Attack, default: BrowserContext, app: App) -> None:
+    attack: Attack, default: BrowserContext, app: App
+) -> None:
     # At most a bare connection (Chromium's warm-up, see the module doc), never a byte.
     hits = _sealed_run(default, app, attack)
     assert all(kind == "tcp" and data == b"" for kind, data in hits), hits
@@ -259,8 +277,9 @@ localStorage.setItem("secret", "{SECRET_STORAGE}");
 
 
 @pytest.mark.slow
-def test_sandboxed_preview_runs_scripts_but_cannot_reach_the_parent(quiet: BrowserContext,
-                                                                   app: App) -> None:
+def test_sandboxed_preview_runs_scripts_but_cannot_reach_the_parent(
+    quiet: BrowserContext, app: App
+) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     app.pages["/parent"] = _parent_page(preview_iframe(ATTACK_PAGE, height=300))
     served = app.url + "parent"
@@ -269,7 +288,8 @@ def test_sandboxed_preview_runs_scripts_but_cannot_reach_the_parent(quiet: Brows
         page.set_viewport_size({"width": 900, "height": 480})
         page.goto(served)
         page.wait_for_function(
-            "document.cookie.includes('secret=') && localStorage.getItem('secret') !== null")
+            "document.cookie.includes('secret=') && localStorage.getItem('secret') !== null"
+        )
         inner = page.frame_locator("iframe").frame_locator("iframe")
         expect(inner.locator("body[data-done='1']")).to_be_attached()
 
@@ -289,13 +309,15 @@ def test_sandboxed_preview_runs_scripts_but_cannot_reach_the_parent(quiet: Brows
         # navigating the frames around it is refused, and the parent stayed where it was
         assert results["top_navigation"] == {"ok": False, "error": "SecurityError"}
         assert results["parent_navigation"] == {"ok": False, "error": "SecurityError"}
-        assert page.url == served and page.title() == PARENT_TITLE
+        assert page.url == served
+        assert page.title() == PARENT_TITLE
         assert page.evaluate("localStorage.getItem('secret')") == SECRET_STORAGE
 
         # both frames carry exactly the sandbox we promise; the policy is the first thing in
         # the document around the page, and the page's document has none of its own text
         attrs = page.eval_on_selector(
-            "iframe", "f => [f.getAttribute('sandbox'), f.getAttribute('referrerpolicy')]")
+            "iframe", "f => [f.getAttribute('sandbox'), f.getAttribute('referrerpolicy')]"
+        )
         assert attrs == ["allow-scripts", "no-referrer"]
         outer = page.frame_locator("iframe")
         expect(outer.locator("iframe")).to_have_attribute("sandbox", "allow-scripts")
@@ -311,8 +333,9 @@ def test_sandboxed_preview_runs_scripts_but_cannot_reach_the_parent(quiet: Brows
 
 
 @pytest.mark.slow
-def test_inline_css_scripts_and_data_images_work_offline(quiet: BrowserContext,
-                                                         tmp_path: Path) -> None:
+def test_inline_css_scripts_and_data_images_work_offline(
+    quiet: BrowserContext, tmp_path: Path
+) -> None:
     pixel = (
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
         "2mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -336,8 +359,9 @@ fetch("http://127.0.0.1:9/").then(() => fetchResult = "fetched",
     try:
         page.goto(doc.as_uri())
         inner = page.frame_locator("iframe").frame_locator("iframe")
-        expect(inner.locator("body[data-fetch]")).to_have_attribute("data-fetch",
-                                                                    re.compile("^blocked:"))
+        expect(inner.locator("body[data-fetch]")).to_have_attribute(
+            "data-fetch", re.compile("^blocked:")
+        )
         expect(inner.locator("#box")).to_have_css("color", "rgb(255, 0, 0)")
         expect(inner.locator("#built b")).to_have_text("built by script")
         expect(inner.locator("#ok")).to_have_js_property("complete", True)
@@ -407,13 +431,17 @@ def test_scripts_cannot_give_a_child_frame_a_script(quiet: BrowserContext, app: 
     page = quiet.new_page()
     try:
         page.goto(app.url)
-        page.evaluate(INSERT, preview_iframe(f"<!DOCTYPE html><pre id=out></pre><script>{ROUTES}"
-                                             "</script>"))
+        page.evaluate(
+            INSERT, preview_iframe(f"<!DOCTYPE html><pre id=out></pre><script>{ROUTES}</script>")
+        )
         out = page.frame_locator("iframe").frame_locator("iframe").locator("#out")
         expect(out).not_to_be_empty()
         outcome: dict[str, Any] = json.loads(out.inner_text())
-        made = {name: value for name, value in outcome.items()
-                if not value.startswith("refused") and value != "nothing"}
+        made = {
+            name: value
+            for name, value in outcome.items()
+            if not value.startswith("refused") and value != "nothing"
+        }
         assert made == {}, outcome
         assert len(outcome) == 18
     finally:
@@ -425,9 +453,13 @@ def test_the_guard_comes_first_and_the_page_text_keeps_no_srcdoc() -> None:
         outer = html.unescape(re.search(r'srcdoc="([^"]*)"', markup).group(1))  # type: ignore[union-attr]
         return html.unescape(re.search(r'srcdoc="([^"]*)"', outer).group(1))  # type: ignore[union-attr]
 
-    page = inner_text(preview_iframe("  <!doctype html><html><head><title>t</title></head>"
-                                     "<body><iframe SrcDoc='<b>x</b>'></iframe></body></html>"))
-    assert page.startswith("  <!doctype html><meta http-equiv=\"x-dns-prefetch-control\"")
+    page = inner_text(
+        preview_iframe(
+            "  <!doctype html><html><head><title>t</title></head>"
+            "<body><iframe SrcDoc='<b>x</b>'></iframe></body></html>"
+        )
+    )
+    assert page.startswith('  <!doctype html><meta http-equiv="x-dns-prefetch-control"')
     assert page.index(GUARD) < page.index("<html>")
     assert re.search("srcdoc", page.replace(GUARD, ""), re.I) is None
     assert "<iframe src-doc='<b>x</b>'>" in page
@@ -446,8 +478,11 @@ def test_download_filename_and_escaping() -> None:
     assert 'title="a&quot;b"' in frame
     # Escaped once for the outer frame's attribute and once more for the inner one.
     assert "&amp;quot;quoted&amp;quot; &amp;amp; &amp;lt;b&amp;gt;" in frame
-    assert "<b>" not in frame and "<p " not in frame
-    assert "allow-same-origin" not in frame and "allow-top-navigation" not in frame
-    assert "allow-popups" not in frame and "allow-forms" not in frame
-    with pytest.raises(ValueError):
+    assert "<b>" not in frame
+    assert "<p " not in frame
+    assert "allow-same-origin" not in frame
+    assert "allow-top-navigation" not in frame
+    assert "allow-popups" not in frame
+    assert "allow-forms" not in frame
+    with pytest.raises(ValueError, match="height"):
         preview_iframe("<p>x</p>", height=0)

@@ -11,8 +11,10 @@ def _part(name: str) -> MediaPart:
 
 
 def test_answer_for_history_drops_thinking_and_keeps_boxes():
-    raw = ("<think>long reasoning</think><answer>The cat <|begin_of_box|>[1,2,3,4]"
-           "<|end_of_box|> sleeps.</answer><|user|>")
+    raw = (
+        "<think>long reasoning</think><answer>The cat <|begin_of_box|>[1,2,3,4]"
+        "<|end_of_box|> sleeps.</answer><|user|>"
+    )
     boxed = "The cat <|begin_of_box|>[1,2,3,4]<|end_of_box|> sleeps."
     assert answer_for_history(Turn("q", raw=raw)) == boxed
     plain = Turn("q", raw="<think>x</think>\nplain 4.5V answer")
@@ -20,24 +22,32 @@ def test_answer_for_history_drops_thinking_and_keeps_boxes():
 
 
 def test_messages_alternate_with_plain_string_answers():
-    turns = [Turn("first", [_part("a.png")], raw="<think>t1</think><answer>A1</answer>"),
-             Turn("second", raw="<think>t2</think>A2"), Turn("third")]
+    turns = [
+        Turn("first", [_part("a.png")], raw="<think>t1</think><answer>A1</answer>"),
+        Turn("second", raw="<think>t2</think>A2"),
+        Turn("third"),
+    ]
     msgs = build_messages(turns, "glm4v", system_prompt="Be brief.")
-    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant",
-                                         "user"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert msgs[0]["content"] == "Be brief."
-    assert msgs[2]["content"] == "A1" and msgs[4]["content"] == "A2"
+    assert msgs[2]["content"] == "A1"
+    assert msgs[4]["content"] == "A2"
     assert all(isinstance(m["content"], str) for m in msgs if m["role"] != "user")
     assert msgs[1]["content"][0] == {"type": "image", "part": turns[0].parts[0]}
-    assert "t1" not in str(msgs) and "t2" not in str(msgs)
+    assert "t1" not in str(msgs)
+    assert "t2" not in str(msgs)
 
 
 def test_media_history_last_replaces_old_media_with_a_note():
-    turns = [Turn("what is this", [_part("cat.png")], raw="<answer>A cat.</answer>"),
-             Turn("and this", [_part("dog.png")])]
+    turns = [
+        Turn("what is this", [_part("cat.png")], raw="<answer>A cat.</answer>"),
+        Turn("and this", [_part("dog.png")]),
+    ]
     everything = build_messages(turns, "glm4v")
-    assert sum(c["type"] == "image" for m in everything if m["role"] == "user"
-               for c in m["content"]) == 2
+    assert (
+        sum(c["type"] == "image" for m in everything if m["role"] == "user" for c in m["content"])
+        == 2
+    )
     last_only = build_messages(turns, "glm4v", media_history="last")
     first_user = last_only[0]["content"]
     assert all(c["type"] == "text" for c in first_user)

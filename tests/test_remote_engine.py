@@ -28,6 +28,7 @@ SECRET = "sk-test-0123456789-very-secret"
 
 # -- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def checkpoint() -> Path:
     from glmv_ui.tiny import ensure_tiny_checkpoint
@@ -57,32 +58,43 @@ def _video(n: int = 4) -> MediaPart:
     from PIL import Image
 
     frames = tuple(Image.new("RGB", (112, 84), (i * 50, 80, 160)) for i in range(n))
-    return MediaPart(kind="video", source="clip.mp4", frames=frames,
-                     timestamps=tuple(i * 0.5 for i in range(n)), fps=2.0, duration=n * 0.5)
+    return MediaPart(
+        kind="video",
+        source="clip.mp4",
+        frames=frames,
+        timestamps=tuple(i * 0.5 for i in range(n)),
+        fps=2.0,
+        duration=n * 0.5,
+    )
 
 
-def _request(text: str = "Describe.", parts: tuple[MediaPart, ...] = (),
-             **sampling: Any) -> GenerationRequest:
+def _request(
+    text: str = "Describe.", parts: tuple[MediaPart, ...] = (), **sampling: Any
+) -> GenerationRequest:
     content: list[dict[str, Any]] = [{"type": p.kind, "part": p} for p in parts]
     content.append({"type": "text", "text": text})
-    return GenerationRequest([{"role": "user", "content": content}],
-                             Sampling(**{"max_new_tokens": 8, **sampling}))
+    return GenerationRequest(
+        [{"role": "user", "content": content}], Sampling(**{"max_new_tokens": 8, **sampling})
+    )
 
 
 # -- against transformers serve (slow: the server takes 10-20 s to start) ---------------------
+
 
 @pytest.mark.slow
 def test_streams_text_with_stats_from_a_real_server(server: ServerProcess) -> None:
     engine = _engine(server)
     chunks = list(engine.stream(_request(max_new_tokens=12, seed=3)))
-    assert chunks[-1].done and not any(c.done for c in chunks[:-1])
+    assert chunks[-1].done
+    assert not any(c.done for c in chunks[:-1])
     text = "".join(c.text for c in chunks)
     assert text.strip()
     final = chunks[-1].stats
     assert final.finish_reason == "length"
     assert final.generated_tokens == 12  # usage.completion_tokens from the server
     assert final.prompt_tokens > 0
-    assert final.time_to_first_token_s is not None and final.tokens_per_s
+    assert final.time_to_first_token_s is not None
+    assert final.tokens_per_s
     # transformers serve refuses top_k / repetition_penalty: dropped once, then remembered.
     assert {"top_k", "repetition_penalty"} <= engine._rejected
     assert "top_k" not in engine.build_body(_request())
@@ -93,7 +105,8 @@ def test_model_name_is_discovered_when_not_given(server: ServerProcess) -> None:
     engine = RemoteEngine(server.base_url)  # no /v1, no model
     assert engine.endpoint == server.url + "/chat/completions"
     chunks = list(engine.stream(_request(max_new_tokens=3)))
-    assert engine.model == server.model and engine.name == server.model
+    assert engine.model == server.model
+    assert engine.name == server.model
     assert chunks[-1].stats.generated_tokens == 3
 
 
@@ -113,11 +126,13 @@ def test_video_frames_are_sent_as_timestamped_images(server: ServerProcess) -> N
     body = engine.build_body(_request(parts=(_video(4),)))
     content = body["messages"][0]["content"]
     urls = [p["image_url"]["url"] for p in content if p["type"] == "image_url"]
-    assert len(urls) == 4 and all(u.startswith("data:image/jpeg;base64,") for u in urls)
+    assert len(urls) == 4
+    assert all(u.startswith("data:image/jpeg;base64,") for u in urls)
     labels = [p["text"] for p in content if p["type"] == "text"]
     assert labels[:2] == ["clip.mp4 at 0.0 s:", "clip.mp4 at 0.5 s:"]
     final = list(engine.stream(_request(parts=(_video(4),), max_new_tokens=2)))[-1].stats
-    assert final.finish_reason == "length" and final.prompt_tokens > 20
+    assert final.finish_reason == "length"
+    assert final.prompt_tokens > 20
 
 
 @pytest.mark.slow
@@ -129,12 +144,14 @@ def test_stop_closes_the_stream_and_the_server_aborts(server: ServerProcess) -> 
         chunks.append(chunk)
         if len(chunks) == 3:
             cancel.set()
-    assert chunks[-1].done and chunks[-1].stats.finish_reason == "cancelled"
+    assert chunks[-1].done
+    assert chunks[-1].stats.finish_reason == "cancelled"
     assert len(chunks) == 4  # cancel is honoured at the very next chunk
     # transformers serve runs one generate at a time, so the next reply could not start before
     # the abandoned 8000 tokens (16 s or more here) unless the disconnect aborted them.
     after = list(engine.stream(_request(max_new_tokens=5)))
-    assert after[-1].stats.finish_reason == "length" and after[-1].stats.generated_tokens == 5
+    assert after[-1].stats.finish_reason == "length"
+    assert after[-1].stats.generated_tokens == 5
     assert after[-1].stats.elapsed_s < 5.0
 
 
@@ -153,7 +170,8 @@ def test_session_runs_on_the_remote_engine(server: ServerProcess) -> None:
 
     session = Session(_engine(server), sampling=Sampling(max_new_tokens=6))
     updates = list(session.submit("Hello", [_image()]))
-    assert updates[-1].done and session.turns[-1].status == "done"
+    assert updates[-1].done
+    assert session.turns[-1].status == "done"
     assert updates[-1].stats.generated_tokens == 6
 
 
@@ -161,20 +179,24 @@ def test_session_runs_on_the_remote_engine(server: ServerProcess) -> None:
 def test_factory_builds_the_remote_engine(server: ServerProcess) -> None:
     from glmv_ui.engines.factory import create_engine
 
-    engine = create_engine(AppConfig(engine="remote", remote_url=server.url,
-                                     remote_model=server.model))
-    assert isinstance(engine, RemoteEngine) and engine.model == server.model
+    engine = create_engine(
+        AppConfig(engine="remote", remote_url=server.url, remote_model=server.model)
+    )
+    assert isinstance(engine, RemoteEngine)
+    assert engine.model == server.model
 
 
 @pytest.mark.slow
-def test_server_error_is_reported_with_its_message(server: ServerProcess,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_error_is_reported_with_its_message(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GLMV_API_KEY", SECRET)
     engine = RemoteEngine(server.url, model="no/such-model")
     with pytest.raises(EngineConnectionError) as info:
         list(engine.stream(_request()))
     message = str(info.value)
-    assert "HTTP 400" in message and "no/such-model" in message
+    assert "HTTP 400" in message
+    assert "no/such-model" in message
     assert server.url in message
     _assert_secret_absent(info.value, engine)
 
@@ -185,7 +207,7 @@ def test_server_killed_mid_stream_gives_a_clear_error(checkpoint: Path, tmp_path
     try:
         engine = _engine(srv, read_timeout_s=30.0)
         received = 0
-        with pytest.raises(EngineConnectionError) as info:
+        with pytest.raises(EngineConnectionError) as info:  # noqa: PT012 - fails mid-stream
             for _chunk in engine.stream(_request(max_new_tokens=4000)):
                 received += 1
                 if received == 2:
@@ -200,24 +222,32 @@ def test_server_killed_mid_stream_gives_a_clear_error(checkpoint: Path, tmp_path
 def test_nothing_listening_is_a_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_KEY", SECRET)
     port = free_port()
-    engine = RemoteEngine(f"http://127.0.0.1:{port}/v1", model="m", api_key_env="MY_KEY",
-                          connect_timeout_s=2.0)
+    engine = RemoteEngine(
+        f"http://127.0.0.1:{port}/v1", model="m", api_key_env="MY_KEY", connect_timeout_s=2.0
+    )
     with pytest.raises(EngineConnectionError) as info:
         list(engine.stream(_request()))
-    assert f"127.0.0.1:{port}" in str(info.value) and "cannot connect" in str(info.value)
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "cannot connect" in str(info.value)
     _assert_secret_absent(info.value, engine)
 
 
 def _assert_secret_absent(exc: BaseException, engine: RemoteEngine) -> None:
-    shown = [str(exc), repr(exc), repr(engine), str(vars(engine)),
-             json.dumps(engine.build_body(_request()), default=str),
-             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+    shown = [
+        str(exc),
+        repr(exc),
+        repr(engine),
+        str(vars(engine)),
+        json.dumps(engine.build_body(_request()), default=str),
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    ]
     for text in shown:
         assert SECRET not in text
     assert "(set)" in repr(engine)
 
 
 # -- against a scripted SSE server ------------------------------------------------------------
+
 
 class _Scripted(BaseHTTPRequestHandler):
     """Answers by the requested model name: each scenario is a status, headers and body parts."""
@@ -268,49 +298,117 @@ LS = "line\u2028para\u2029next\x85line"  # separators that str.splitlines() brea
 @pytest.fixture(scope="module")
 def scripted() -> Iterator[str]:
     _Scripted.scenarios = {
-        "split": (200, SSE, _sse(_delta(role="assistant"), _delta(reasoning_content="Look"),
-                                 _delta(reasoning_content="ing."), _delta(content="A "),
-                                 _delta(content="cat."), _finish("stop"),
-                                 {"choices": [], "usage": {"prompt_tokens": 42,
-                                                           "completion_tokens": 7}}, "[DONE]")),
-        "reasoning-field": (200, SSE, _sse(_delta(reasoning="Hmm"), _delta(content="Yes"),
-                                           _finish("stop"))),
-        "only-reasoning": (200, SSE, _sse(_delta(reasoning_content="cut off"),
-                                          _finish("length"))),
-        "inline": (200, SSE, _sse(_delta(content="<think>x</think>"), _delta(content="y"),
-                                  "[DONE]")),
+        "split": (
+            200,
+            SSE,
+            _sse(
+                _delta(role="assistant"),
+                _delta(reasoning_content="Look"),
+                _delta(reasoning_content="ing."),
+                _delta(content="A "),
+                _delta(content="cat."),
+                _finish("stop"),
+                {"choices": [], "usage": {"prompt_tokens": 42, "completion_tokens": 7}},
+                "[DONE]",
+            ),
+        ),
+        "reasoning-field": (
+            200,
+            SSE,
+            _sse(_delta(reasoning="Hmm"), _delta(content="Yes"), _finish("stop")),
+        ),
+        "only-reasoning": (200, SSE, _sse(_delta(reasoning_content="cut off"), _finish("length"))),
+        "inline": (
+            200,
+            SSE,
+            _sse(_delta(content="<think>x</think>"), _delta(content="y"), "[DONE]"),
+        ),
         "malformed": (200, SSE, _sse(_delta(content="ok"), "{not json")),
         "error-chunk": (200, SSE, _sse(_delta(content="ok"), {"error": "CUDA out of memory"})),
         "bad-delta": (200, SSE, _sse({"choices": [{"delta": "not an object"}]})),
         "early-close": (200, SSE, _sse(_delta(content="par"), _delta(content="tial"))),
-        "http500": (500, "application/json",
-                    [json.dumps({"error": {"message": "engine overloaded " + "x" * 2000}})]),
-        "unauthorized": (401, "application/json",
-                         [json.dumps({"error": {"message": f"invalid key {SECRET}"}})]),
-        "plain-json": (200, "application/json",
-                       [json.dumps({"choices": [{"message": {"content": "whole",
-                                                             "reasoning_content": "r"},
-                                                 "finish_reason": "stop"}],
-                                    "usage": {"prompt_tokens": 5, "completion_tokens": 2}})]),
+        "http500": (
+            500,
+            "application/json",
+            [json.dumps({"error": {"message": "engine overloaded " + "x" * 2000}})],
+        ),
+        "unauthorized": (
+            401,
+            "application/json",
+            [json.dumps({"error": {"message": f"invalid key {SECRET}"}})],
+        ),
+        "plain-json": (
+            200,
+            "application/json",
+            [
+                json.dumps(
+                    {
+                        "choices": [
+                            {
+                                "message": {"content": "whole", "reasoning_content": "r"},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 5, "completion_tokens": 2},
+                    }
+                )
+            ],
+        ),
         "stall": (200, SSE, [*_sse(_delta(content="a")), None]),
         # Framing that SSE allows and some servers or proxies use.
-        "crlf": (200, SSE, [f"data: {json.dumps(_delta(content='a'))}\r\n\r\n",
-                            f"data:{json.dumps(_delta(content='b'))}\r\rdata: [DONE]\r\n\r\n"]),
-        "keep-alive": (200, SSE, [": ping\n\n", *_sse(_delta(content="a")), ": ping\n\n",
-                                  "id: 7\nretry: 1000\n\n", "event: message\n",
-                                  *_sse(_delta(content="b")), "data:\n\n", "data: [DONE]\n\n"]),
-        "multi-line-data": (200, SSE, ['data: {"choices": [{"delta":\n',
-                                       'data: {"content": "a\\nb"}}]}\n\n', "data: [DONE]\n\n"]),
+        "crlf": (
+            200,
+            SSE,
+            [
+                f"data: {json.dumps(_delta(content='a'))}\r\n\r\n",
+                f"data:{json.dumps(_delta(content='b'))}\r\rdata: [DONE]\r\n\r\n",
+            ],
+        ),
+        "keep-alive": (
+            200,
+            SSE,
+            [
+                ": ping\n\n",
+                *_sse(_delta(content="a")),
+                ": ping\n\n",
+                "id: 7\nretry: 1000\n\n",
+                "event: message\n",
+                *_sse(_delta(content="b")),
+                "data:\n\n",
+                "data: [DONE]\n\n",
+            ],
+        ),
+        "multi-line-data": (
+            200,
+            SSE,
+            [
+                'data: {"choices": [{"delta":\n',
+                'data: {"content": "a\\nb"}}]}\n\n',
+                "data: [DONE]\n\n",
+            ],
+        ),
         # These are legal unescaped in JSON (servers that keep non-ASCII text raw send them so);
         # SSE breaks lines only on CR and LF.
-        "line-separator": (200, SSE, [f"data: {json.dumps(_delta(content=LS), ensure_ascii=False)}"
-                                      "\n\n", "data: [DONE]\n\n"]),
-        "unterminated-done": (200, SSE, [*_sse(_delta(content="a"), _finish("stop")),
-                                         "data: [DONE]\n"]),
-        "unterminated-finish": (200, SSE, [*_sse(_delta(content="a")),
-                                           f"data: {json.dumps(_finish('stop'))}\n"]),
-        "mislabelled": (200, "text/plain; charset=utf-8",
-                        _sse(_delta(content="a"), _finish("stop"))),
+        "line-separator": (
+            200,
+            SSE,
+            [f"data: {json.dumps(_delta(content=LS), ensure_ascii=False)}\n\n", "data: [DONE]\n\n"],
+        ),
+        "unterminated-done": (
+            200,
+            SSE,
+            [*_sse(_delta(content="a"), _finish("stop")), "data: [DONE]\n"],
+        ),
+        "unterminated-finish": (
+            200,
+            SSE,
+            [*_sse(_delta(content="a")), f"data: {json.dumps(_finish('stop'))}\n"],
+        ),
+        "mislabelled": (
+            200,
+            "text/plain; charset=utf-8",
+            _sse(_delta(content="a"), _finish("stop")),
+        ),
     }
     _Scripted.release.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
@@ -332,7 +430,8 @@ def test_split_reasoning_is_folded_into_think_tags(scripted: str) -> None:
     raw, chunks = _run(scripted, "split")
     assert raw == "<think>Looking.</think>A cat."
     parsed = parse_raw(raw)
-    assert parsed.thinking == "Looking." and parsed.answer == "A cat."
+    assert parsed.thinking == "Looking."
+    assert parsed.answer == "A cat."
     final = chunks[-1].stats
     assert (final.prompt_tokens, final.generated_tokens, final.finish_reason) == (42, 7, "stop")
 
@@ -340,28 +439,35 @@ def test_split_reasoning_is_folded_into_think_tags(scripted: str) -> None:
 def test_reasoning_field_and_unclosed_reasoning(scripted: str) -> None:
     assert _run(scripted, "reasoning-field")[0] == "<think>Hmm</think>Yes"
     raw, chunks = _run(scripted, "only-reasoning")
-    assert raw == "<think>cut off</think>" and chunks[-1].stats.finish_reason == "length"
+    assert raw == "<think>cut off</think>"
+    assert chunks[-1].stats.finish_reason == "length"
 
 
 def test_think_tags_in_content_pass_through(scripted: str) -> None:
     raw, chunks = _run(scripted, "inline")
-    assert raw == "<think>x</think>y" and chunks[-1].stats.finish_reason == "stop"
+    assert raw == "<think>x</think>y"
+    assert chunks[-1].stats.finish_reason == "stop"
 
 
 def test_non_streaming_json_reply_is_accepted(scripted: str) -> None:
     raw, chunks = _run(scripted, "plain-json")
-    assert raw == "<think>r</think>whole" and chunks[-1].stats.prompt_tokens == 5
+    assert raw == "<think>r</think>whole"
+    assert chunks[-1].stats.prompt_tokens == 5
 
 
-@pytest.mark.parametrize(("model", "needle"), [
-    ("malformed", "malformed chunk: {not json"),
-    ("error-chunk", "CUDA out of memory"),
-    ("bad-delta", 'malformed chunk: {"choices": [{"delta": "not an object"}]}'),
-])
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [
+        ("malformed", "malformed chunk: {not json"),
+        ("error-chunk", "CUDA out of memory"),
+        ("bad-delta", 'malformed chunk: {"choices": [{"delta": "not an object"}]}'),
+    ],
+)
 def test_bad_chunks_become_generation_errors(scripted: str, model: str, needle: str) -> None:
     with pytest.raises(GenerationError) as info:
         _run(scripted, model)
-    assert needle in str(info.value) and scripted in str(info.value)
+    assert needle in str(info.value)
+    assert scripted in str(info.value)
 
 
 def test_stream_ending_without_finish_is_an_error(scripted: str) -> None:
@@ -369,23 +475,28 @@ def test_stream_ending_without_finish_is_an_error(scripted: str) -> None:
         _run(scripted, "early-close")
 
 
-@pytest.mark.parametrize(("model", "expected"), [
-    ("crlf", "ab"),  # CRLF and lone CR line ends; "data:" without its space
-    ("keep-alive", "ab"),  # comments, an id/retry-only event, an event name, an empty data
-    ("multi-line-data", "a\nb"),  # one event's data lines are joined with a newline
-    ("line-separator", LS),
-    ("mislabelled", "a"),  # an event stream sent as text/plain is still read as one
-])
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("crlf", "ab"),  # CRLF and lone CR line ends; "data:" without its space
+        ("keep-alive", "ab"),  # comments, an id/retry-only event, an event name, an empty data
+        ("multi-line-data", "a\nb"),  # one event's data lines are joined with a newline
+        ("line-separator", LS),
+        ("mislabelled", "a"),  # an event stream sent as text/plain is still read as one
+    ],
+)
 def test_sse_framing(scripted: str, model: str, expected: str) -> None:
     raw, chunks = _run(scripted, model)
-    assert raw == expected and chunks[-1].stats.finish_reason == "stop"
+    assert raw == expected
+    assert chunks[-1].stats.finish_reason == "stop"
 
 
 def test_an_event_without_its_blank_line_at_the_end_is_dropped(scripted: str) -> None:
     # SSE discards an event the stream ends in the middle of. A lost [DONE] after the finish
     # chunk does no harm; a lost finish chunk means the reply may be cut off, and says so.
     raw, chunks = _run(scripted, "unterminated-done")
-    assert raw == "a" and chunks[-1].stats.finish_reason == "stop"
+    assert raw == "a"
+    assert chunks[-1].stats.finish_reason == "stop"
     with pytest.raises(EngineConnectionError, match="closed the stream before the reply"):
         _run(scripted, "unterminated-finish")
 
@@ -396,21 +507,29 @@ def test_events_split_across_every_read() -> None:
     # A loopback server cannot make the client's reads split where a test wants, so the
     # engine's transport hands over the stream one byte per read: every split point is hit,
     # inside "data:", between CR and LF, inside JSON and inside a multi-byte character.
-    body = "".join([": ping\r\n\r\n", *_sse(_delta(reasoning_content="猫 é")),
-                    f"data: {json.dumps(_delta(content='ok ✓'), ensure_ascii=False)}\r\n\r\n",
-                    *_sse(_finish("length", prompt_tokens=3, completion_tokens=2))]).encode()
+    body = "".join(
+        [
+            ": ping\r\n\r\n",
+            *_sse(_delta(reasoning_content="猫 é")),
+            f"data: {json.dumps(_delta(content='ok ✓'), ensure_ascii=False)}\r\n\r\n",
+            *_sse(_finish("length", prompt_tokens=3, completion_tokens=2)),
+        ]
+    ).encode()
     seen: list[bytes] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request.content)
-        return httpx.Response(200, headers={"Content-Type": SSE},
-                              content=(body[i:i + 1] for i in range(len(body))))
+        return httpx.Response(
+            200, headers={"Content-Type": SSE}, content=(body[i : i + 1] for i in range(len(body)))
+        )
 
-    engine = RemoteEngine("http://h/v1", model="m", family="glm4v_moe",
-                          transport=httpx.MockTransport(answer))
+    engine = RemoteEngine(
+        "http://h/v1", model="m", family="glm4v_moe", transport=httpx.MockTransport(answer)
+    )
     chunks = list(engine.stream(_request()))
     assert "".join(c.text for c in chunks) == "<think>猫 é</think>ok ✓"
-    assert chunks[-1].stats.finish_reason == "length" and chunks[-1].stats.generated_tokens == 2
+    assert chunks[-1].stats.finish_reason == "length"
+    assert chunks[-1].stats.generated_tokens == 2
     assert json.loads(seen[0])["model"] == "m"
 
 
@@ -418,7 +537,8 @@ def test_http_error_body_is_trimmed(scripted: str) -> None:
     with pytest.raises(EngineConnectionError) as info:
         _run(scripted, "http500")
     message = str(info.value)
-    assert "HTTP 500: engine overloaded" in message and len(message) < 700
+    assert "HTTP 500: engine overloaded" in message
+    assert len(message) < 700
 
 
 def test_api_key_is_sent_but_never_shown(scripted: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -427,7 +547,8 @@ def test_api_key_is_sent_but_never_shown(scripted: str, monkeypatch: pytest.Monk
     with pytest.raises(EngineConnectionError) as info:
         list(engine.stream(_request()))
     assert _Scripted.bodies[-1]["_auth"] == f"Bearer {SECRET}"
-    assert "HTTP 401" in str(info.value) and "invalid key ***" in str(info.value)
+    assert "HTTP 401" in str(info.value)
+    assert "invalid key ***" in str(info.value)
     _assert_secret_absent(info.value, engine)
 
 
@@ -438,23 +559,28 @@ def test_read_timeout_is_reported(scripted: str) -> None:
 
 # -- request bodies ---------------------------------------------------------------------------
 
+
 def test_thinking_switch_per_server_style() -> None:
     req = _request(thinking=False, seed=7, top_p=1e-5)
     body = RemoteEngine("http://h/v1", model="glm-4.5v").build_body(req)
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
-    assert body["seed"] == 7 and body["top_k"] == 2 and body["repetition_penalty"] == 1.1
+    assert body["seed"] == 7
+    assert body["top_k"] == 2
+    assert body["repetition_penalty"] == 1.1
     assert body["stream_options"] == {"include_usage": True}
-    vendor = RemoteEngine("https://api.z.ai/api/paas/v4", model="glm-4.5v",
-                          thinking_style="vendor")
+    vendor = RemoteEngine("https://api.z.ai/api/paas/v4", model="glm-4.5v", thinking_style="vendor")
     assert vendor.endpoint == "https://api.z.ai/api/paas/v4/chat/completions"
     vbody = vendor.build_body(req)
-    assert vbody["thinking"] == {"type": "disabled"} and vbody["top_p"] == 0.01
+    assert vbody["thinking"] == {"type": "disabled"}
+    assert vbody["top_p"] == 0.01
     assert not {"chat_template_kwargs", "stream_options", "seed", "top_k"} & set(vbody)
     # GLM-4.1V always thinks: no switch is sent.
     dense = RemoteEngine("http://h/v1", model="glm-4.1v-9b-thinking").build_body(req)
-    assert dense["messages"] and "chat_template_kwargs" not in dense
+    assert dense["messages"]
+    assert "chat_template_kwargs" not in dense
     none = RemoteEngine("http://h/v1", model="glm-4.5v", thinking_style="none").build_body(req)
-    assert "chat_template_kwargs" not in none and "thinking" not in none
+    assert "chat_template_kwargs" not in none
+    assert "thinking" not in none
 
 
 def test_images_are_sent_at_their_current_size() -> None:
@@ -481,7 +607,8 @@ def test_video_mode_sends_an_mp4_of_the_frames() -> None:
     with av.open(io.BytesIO(encode_mp4(part))) as container:
         stream = container.streams.video[0]
         frames = list(container.decode(stream))
-        assert len(frames) == 6 and (frames[0].width, frames[0].height) == (112, 84)
+        assert len(frames) == 6
+        assert (frames[0].width, frames[0].height) == (112, 84)
         assert abs(float(frames[-1].time) - 2.5) < 0.01  # sampled at 2 fps
 
 
@@ -494,13 +621,19 @@ def test_family_guess_urls_and_settings(monkeypatch: pytest.MonkeyPatch) -> None
     assert RemoteEngine("http://h/v1/chat/completions").endpoint == "http://h/v1/chat/completions"
     assert RemoteEngine("http://h", model="glm-4.5v", family="glm4v").family == "glm4v"
     shown = repr(RemoteEngine("http://user:pw@h:1/v1?key=abc", model="m"))
-    assert "pw" not in shown and "abc" not in shown
+    assert "pw" not in shown
+    assert "abc" not in shown
     with pytest.raises(ConfigError):
         RemoteEngine("localhost:8000")
     with pytest.raises(ConfigError):
         RemoteEngine("http://h", family="glm5")
-    for var in ("GLMV_REMOTE_URL", "GLMV_REMOTE_MODEL", "GLMV_REMOTE_THINKING",
-                "GLMV_REMOTE_FAMILY", "GLMV_REMOTE_VIDEO"):
+    for var in (
+        "GLMV_REMOTE_URL",
+        "GLMV_REMOTE_MODEL",
+        "GLMV_REMOTE_THINKING",
+        "GLMV_REMOTE_FAMILY",
+        "GLMV_REMOTE_VIDEO",
+    ):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigError, match="URL"):
         RemoteEngine.from_config(AppConfig(engine="remote"))
@@ -509,17 +642,28 @@ def test_family_guess_urls_and_settings(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("GLMV_REMOTE_MODEL", "glm-4.5v")
     monkeypatch.setenv("GLMV_REMOTE_THINKING", "vendor")
     from_app = RemoteEngine.from_config(AppConfig.from_env())
-    assert (from_app.endpoint, from_app.model, from_app.thinking_style) == \
-        ("http://h:9/v1/chat/completions", "glm-4.5v", "vendor")
-    pinned = RemoteEngine.from_config(AppConfig(engine="remote", remote_url="http://x/v1",
-                                                remote_model="other"))
+    assert (from_app.endpoint, from_app.model, from_app.thinking_style) == (
+        "http://h:9/v1/chat/completions",
+        "glm-4.5v",
+        "vendor",
+    )
+    pinned = RemoteEngine.from_config(
+        AppConfig(engine="remote", remote_url="http://x/v1", remote_model="other")
+    )
     assert (pinned.endpoint, pinned.model) == ("http://x/v1/chat/completions", "other")
-    engine = RemoteEngine.from_env({"GLMV_REMOTE_URL": "http://h:9/v1",
-                                    "GLMV_REMOTE_MODEL": "glm-4.5v",
-                                    "GLMV_REMOTE_THINKING": "vendor",
-                                    "GLMV_API_KEY_ENV": "ZAI_KEY"})
-    assert (engine.model, engine.thinking_style, engine.api_key_env) == \
-        ("glm-4.5v", "vendor", "ZAI_KEY")
+    engine = RemoteEngine.from_env(
+        {
+            "GLMV_REMOTE_URL": "http://h:9/v1",
+            "GLMV_REMOTE_MODEL": "glm-4.5v",
+            "GLMV_REMOTE_THINKING": "vendor",
+            "GLMV_API_KEY_ENV": "ZAI_KEY",
+        }
+    )
+    assert (engine.model, engine.thinking_style, engine.api_key_env) == (
+        "glm-4.5v",
+        "vendor",
+        "ZAI_KEY",
+    )
     with pytest.raises(ConfigError, match="GLMV_REMOTE_URL"):
         RemoteEngine.from_env({})
 
@@ -529,9 +673,25 @@ def test_terminal_chat_on_the_remote_engine(server: ServerProcess) -> None:
     from glmv_ui.cli import main
 
     out = io.StringIO()
-    code = main(["chat", "--engine", "remote", "--url", server.url, "--remote-model",
-                 server.model, "--prompt", "Hello", "--max-new-tokens", "5", "--color", "never"],
-                out=out, inp=io.StringIO())
+    code = main(
+        [
+            "chat",
+            "--engine",
+            "remote",
+            "--url",
+            server.url,
+            "--remote-model",
+            server.model,
+            "--prompt",
+            "Hello",
+            "--max-new-tokens",
+            "5",
+            "--color",
+            "never",
+        ],
+        out=out,
+        inp=io.StringIO(),
+    )
     assert code == 0, out.getvalue()
     assert f"Connecting to {server.url}" in out.getvalue()
     assert "5 generated" in out.getvalue()
@@ -541,10 +701,13 @@ def test_importing_the_engine_and_the_assembler_is_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, glmv_ui.engines.remote, glmv_ui.space\n"
-            "heavy = [m for m in ('torch', 'transformers', 'gradio', 'httpx', 'av', 'PIL') "
-            "if m in sys.modules]\n"
-            "print(','.join(heavy))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    code = (
+        "import sys, glmv_ui.engines.remote, glmv_ui.space\n"
+        "heavy = [m for m in ('torch', 'transformers', 'gradio', 'httpx', 'av', 'PIL') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == ""

@@ -27,9 +27,8 @@ GUI_CASES = [
     # A click with its own box: drawn once, as the action (the app used to draw it twice).
     '{"action_type": "click", "box_2d": [[100,200,300,400]], "element_info": "Search"}',
     'Action: {"action_type": "input_text", "text": "hello", "box_2d": [[1,2,300,400]]}',
-    "left_click(start_box='[512,300]') then the field <|begin_of_box|>[40,50,90,95]"
-    "<|end_of_box|>",
-    'CLICK(point=(12, 34), box=[[5,6,70,80]])',
+    "left_click(start_box='[512,300]') then the field <|begin_of_box|>[40,50,90,95]<|end_of_box|>",
+    "CLICK(point=(12, 34), box=[[5,6,70,80]])",
 ]
 GROUNDING_CASES = [
     "The red ball <|begin_of_box|>[100,200,300,400]<|end_of_box|> and the blue boxes "
@@ -38,8 +37,10 @@ GROUNDING_CASES = [
     "<|end_of_box|>",
     'Found: [{"label": "a|b <tag>", "bbox_2d": [120,130,340,350]}]',
 ]
-PAGE = ("Here is the page:\n<!DOCTYPE html>\n<html>\n<head><title>T</title></head>\n"
-        "<body><h1>Hi</h1></body>\n</html>\nDone.")
+PAGE = (
+    "Here is the page:\n<!DOCTYPE html>\n<html>\n<head><title>T</title></head>\n"
+    "<body><h1>Hi</h1></body>\n</html>\nDone."
+)
 
 
 def _corpus_raws() -> list[tuple[str, str]]:
@@ -49,10 +50,14 @@ def _corpus_raws() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.txt"))]
 
 
-CASES = [*_corpus_raws(), *((f"gui{i}", raw) for i, raw in enumerate(GUI_CASES)),
-         *((f"boxes{i}", raw) for i, raw in enumerate(GROUNDING_CASES)),
-         ("page", PAGE), ("stopped", "<think>a</think>partial [10,20,30,40] answ"),
-         ("cut", "<think>" + "long thought " * 20)]
+CASES = [
+    *_corpus_raws(),
+    *((f"gui{i}", raw) for i, raw in enumerate(GUI_CASES)),
+    *((f"boxes{i}", raw) for i, raw in enumerate(GROUNDING_CASES)),
+    ("page", PAGE),
+    ("stopped", "<think>a</think>partial [10,20,30,40] answ"),
+    ("cut", "<think>" + "long thought " * 20),
+]
 
 
 def _cells(row: str) -> list[str]:
@@ -63,13 +68,15 @@ def _app_view(reply: Reply) -> dict[str, Any]:
     """What the app shows, read back from its Chatbot messages."""
     figure = "/tmp/figure.png" if reply.figure is not None else None
     messages = turn_messages("q", [], reply, figure)
-    texts = [m["content"].get("text", "") for m in messages
-             if isinstance(m["content"], dict) and m["role"] == "assistant"
-             and not m.get("metadata")]
+    texts = [
+        m["content"].get("text", "")
+        for m in messages
+        if isinstance(m["content"], dict) and m["role"] == "assistant" and not m.get("metadata")
+    ]
     rows = []
     for text in texts:
         for line in text.splitlines():
-            if line.startswith("| <span class=\"glmv-swatch\""):
+            if line.startswith('| <span class="glmv-swatch"'):
                 cells = _cells(line)
                 number = re.sub(r"<[^>]+>", "", cells[0]).replace("→", "").strip()
                 # The label is Markdown with every active character backslash-escaped.
@@ -135,9 +142,11 @@ def test_gui_click_with_box_2d_is_one_action_and_no_box() -> None:
 def test_notices_come_from_the_outcome() -> None:
     assert [n.kind for n in build_reply("x", status="cancelled").notices] == ["stopped"]
     failed = build_reply("", status="error", error="boom").notices
-    assert failed[0].kind == "failed" and "boom" in failed[0].text()
+    assert failed[0].kind == "failed"
+    assert "boom" in failed[0].text()
     limit = build_reply("an", stats=Stats(generated_tokens=8, finish_reason="length")).notices
-    assert limit[0].kind == "length" and "8 tokens" in limit[0].text()
+    assert limit[0].kind == "length"
+    assert "8 tokens" in limit[0].text()
     assert build_reply("fine", stats=Stats(finish_reason="stop")).notices == ()
 
 
@@ -148,7 +157,7 @@ def test_streamed_reply_equals_the_reply_built_from_raw(name: str, raw: str) -> 
     i = 0
     while i < len(raw):
         step = rng.randint(1, 9)
-        stream.feed(raw[i:i + step])
+        stream.feed(raw[i : i + step])
         i += step
         stream.snapshot()  # reading mid-stream changes nothing
     stream.finish()
@@ -156,8 +165,18 @@ def test_streamed_reply_equals_the_reply_built_from_raw(name: str, raw: str) -> 
     turn = Turn("q", parts=[image], raw=raw)
     streamed = stream.final([turn], 0)
     built = build_reply(raw, [image])
-    for field in ("thinking", "answer", "boxed_spans", "text", "html", "boxes", "actions",
-                  "image_index", "truncated", "thinking_closed"):
+    for field in (
+        "thinking",
+        "answer",
+        "boxed_spans",
+        "text",
+        "html",
+        "boxes",
+        "actions",
+        "image_index",
+        "truncated",
+        "thinking_closed",
+    ):
         assert getattr(streamed, field) == getattr(built, field), field
 
 
@@ -167,13 +186,16 @@ def test_reply_is_cached_on_the_turn_until_the_raw_text_changes() -> None:
     assert reply_for([turn], 0) is first
     turn.raw = "<think>a</think>second"
     second = reply_for([turn], 0)
-    assert second is not first and second.answer == "second"
+    assert second is not first
+    assert second.answer == "second"
 
 
 def test_follow_up_boxes_are_drawn_on_the_earlier_turns_image() -> None:
     photo = MediaPart(kind="image", source="photo.png", image=red_image(200, 100))
-    turns = [Turn("look", parts=[photo], raw="a cat"),
-             Turn("where?", raw="<|begin_of_box|>[10,20,300,400]<|end_of_box|>")]
+    turns = [
+        Turn("look", parts=[photo], raw="a cat"),
+        Turn("where?", raw="<|begin_of_box|>[10,20,300,400]<|end_of_box|>"),
+    ]
     reply = reply_for(turns, 1)
     assert reply.figure is photo
     assert reply.annotated_image().size == (200, 100)

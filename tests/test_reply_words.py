@@ -21,8 +21,13 @@ def test_an_empty_answer_has_a_notice_and_a_real_one_none() -> None:
 
 
 def test_the_stats_line_in_both_languages() -> None:
-    stats = Stats(prompt_tokens=120, visual_tokens=100, generated_tokens=7,
-                  time_to_first_token_s=0.5, tokens_per_s=12.25)
+    stats = Stats(
+        prompt_tokens=120,
+        visual_tokens=100,
+        generated_tokens=7,
+        time_to_first_token_s=0.5,
+        tokens_per_s=12.25,
+    )
     assert stats_line(stats, "en") == stats.summary()
     zh = stats_line(stats, "zh")
     assert zh == "提示 120 个 token (视觉 100) · 生成 7 个 · 首个 token 0.50 秒 · 12.2 token/秒"
@@ -36,7 +41,7 @@ def test_a_finished_turn_without_a_time_reads_thought() -> None:
 
 
 def test_file_names_keep_the_characters_browsers_escape() -> None:
-    assert display_name('report %22final%22.pdf') == 'report "final".pdf'
+    assert display_name("report %22final%22.pdf") == 'report "final".pdf'
     assert display_name("100%25 sure.png") == "100%25 sure.png"  # nothing else is decoded
 
 
@@ -45,14 +50,18 @@ def test_a_gui_action_lists_its_own_box_and_element() -> None:
 
     from glmv_ui.ui.views import legend_markdown
 
-    raw = ("<answer>CLICK(point=(150, 340), box=[[100,300,200,380]], "
-           "element_info='Dinners')</answer>")
+    raw = (
+        "<answer>CLICK(point=(150, 340), box=[[100,300,200,380]], element_info='Dinners')</answer>"
+    )
     reply = build_reply(raw, [Image.new("RGB", (400, 300), "white")])
     (row,) = reply.legend()
-    assert row.label == 'CLICK "Dinners"' and row.grid == (150.0, 340.0)
-    assert row.box == (100.0, 300.0, 200.0, 380.0) and row.box_pixels == (40, 90, 80, 114)
+    assert row.label == 'CLICK "Dinners"'
+    assert row.grid == (150.0, 340.0)
+    assert row.box == (100.0, 300.0, 200.0, 380.0)
+    assert row.box_pixels == (40, 90, 80, 114)
     legend = legend_markdown(reply.legend())
-    assert 'CLICK "Dinners"' in legend and "150, 340 · [100, 300, 200, 380]" in legend
+    assert 'CLICK "Dinners"' in legend
+    assert "150, 340 · [100, 300, 200, 380]" in legend
     # The box is drawn: its outline colour lies on the box's left edge.
     drawn = reply.annotated_image().convert("RGB")
     assert drawn.getpixel((40, 100)) != (255, 255, 255)

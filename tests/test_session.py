@@ -13,8 +13,10 @@ from glmv_ui.errors import ConversationError, GenerationError, MediaBudgetError
 from glmv_ui.session import Session
 from tests.helpers import drain
 
-REPLY = ("<think>Let me look.</think><answer>A red square <|begin_of_box|>[1,2,3,4]"
-         "<|end_of_box|>.</answer>")
+REPLY = (
+    "<think>Let me look.</think><answer>A red square <|begin_of_box|>[1,2,3,4]"
+    "<|end_of_box|>.</answer>"
+)
 
 
 _drain = drain
@@ -30,8 +32,10 @@ def test_submit_streams_thinking_then_answer_with_timing():
     assert seen_thinking_only
     assert last.thinking == "Let me look."
     assert last.answer == "A red square [1,2,3,4]."
-    assert last.thinking_seconds is not None and last.thinking_seconds >= 0
-    assert session.turns[0].raw == REPLY and session.turns[0].status == "done"
+    assert last.thinking_seconds is not None
+    assert last.thinking_seconds >= 0
+    assert session.turns[0].raw == REPLY
+    assert session.turns[0].status == "done"
     assert session.turns[0].settings["max_new_tokens"] == session.sampling.max_new_tokens
 
 
@@ -41,22 +45,33 @@ def test_empty_message_is_refused():
 
 
 def test_regenerate_undo_edit_clear():
-    engine = ScriptedEngine("glm4v_moe", ["<think>a</think>one", "<think>b</think>two",
-                                          "<think>c</think>three", "<think>d</think>four"])
+    engine = ScriptedEngine(
+        "glm4v_moe",
+        [
+            "<think>a</think>one",
+            "<think>b</think>two",
+            "<think>c</think>three",
+            "<think>d</think>four",
+        ],
+    )
     session = Session(engine)
     _drain(session.submit("q1"))
     _drain(session.submit("q2"))
     assert [t.raw for t in session.turns] == ["<think>a</think>one", "<think>b</think>two"]
     _drain(session.regenerate())
-    assert session.turns[-1].raw == "<think>c</think>three" and len(session.turns) == 2
+    assert session.turns[-1].raw == "<think>c</think>three"
+    assert len(session.turns) == 2
     # The regenerated request saw the same history (q1's answer, q2 again).
     req = engine.requests[-1].messages
-    assert req[-1]["content"][-1]["text"] == "q2" and req[1]["content"] == "one"
+    assert req[-1]["content"][-1]["text"] == "q2"
+    assert req[1]["content"] == "one"
     _drain(session.edit(0, "q1 edited"))
-    assert len(session.turns) == 1 and session.turns[0].text == "q1 edited"
+    assert len(session.turns) == 1
+    assert session.turns[0].text == "q1 edited"
     assert session.turns[0].raw == "<think>d</think>four"
     turn = session.undo()
-    assert turn.text == "q1 edited" and session.turns == []
+    assert turn.text == "q1 edited"
+    assert session.turns == []
     _drain(session.submit("again"))
     session.clear()
     assert session.turns == []
@@ -76,20 +91,27 @@ def test_stop_in_one_session_does_not_touch_another():
     gate.set()
     last_a = _drain(stream_a)
     last_b = _drain(b.submit("B"))
-    assert last_a.stats.finish_reason == "cancelled" and a.turns[0].status == "cancelled"
+    assert last_a.stats.finish_reason == "cancelled"
+    assert a.turns[0].status == "cancelled"
     assert 0 < len(a.turns[0].raw) < len(long_reply)
-    assert last_b.stats.finish_reason == "stop" and b.turns[0].raw == long_reply
+    assert last_b.stats.finish_reason == "stop"
+    assert b.turns[0].raw == long_reply
 
 
 def test_engine_failure_keeps_history_and_session_usable():
-    session = Session(ScriptedEngine("glm4v", ["<answer>fine</answer>", RuntimeError("boom"),
-                                               "<answer>fine again</answer>"]))
+    session = Session(
+        ScriptedEngine(
+            "glm4v", ["<answer>fine</answer>", RuntimeError("boom"), "<answer>fine again</answer>"]
+        )
+    )
     _drain(session.submit("one"))
     with pytest.raises(GenerationError, match="boom"):
         _drain(session.submit("two"))
-    assert session.turns[1].status == "error" and "boom" in session.turns[1].error
+    assert session.turns[1].status == "error"
+    assert "boom" in session.turns[1].error
     last = _drain(session.submit("three"))
-    assert last.answer == "fine again" and len(session.turns) == 3
+    assert last.answer == "fine again"
+    assert len(session.turns) == 3
 
 
 def test_second_submit_while_streaming_is_refused():
@@ -106,11 +128,13 @@ def test_second_submit_while_streaming_is_refused():
 
 
 def test_max_new_tokens_truncation_marks_unclosed_thinking():
-    session = Session(ScriptedEngine("glm4v", ["<think>" + "x" * 400]),
-                      sampling=Sampling(max_new_tokens=10))
+    session = Session(
+        ScriptedEngine("glm4v", ["<think>" + "x" * 400]), sampling=Sampling(max_new_tokens=10)
+    )
     last = _drain(session.submit("q"))
     assert last.stats.finish_reason == "length"
-    assert last.reply().truncated and last.answer == ""
+    assert last.reply().truncated
+    assert last.answer == ""
     assert [n.kind for n in last.reply().notices] == ["truncated"]
 
 
@@ -120,7 +144,8 @@ def test_a_message_longer_than_the_context_is_refused_before_the_engine() -> Non
     huge = "word " * 200_000  # 1 MB of text, past a 65,536-token context
     with pytest.raises(MediaBudgetError, match=r"999,999 characters; at most 262,144"):
         session.submit(huge)
-    assert engine.requests == [] and session.turns == []
+    assert engine.requests == []
+    assert session.turns == []
     session.submit("short")  # the session goes on
     with pytest.raises(MediaBudgetError, match="65,536-token context"):
         session.edit(0, huge)
@@ -129,8 +154,7 @@ def test_a_message_longer_than_the_context_is_refused_before_the_engine() -> Non
 
 def test_two_submits_before_either_is_read_refuse_the_second_and_stop_ends_the_first():
     gate = threading.Event()
-    engine = ScriptedEngine("glm4v", [REPLY, "<answer>second</answer>"], pause=gate,
-                            pause_after=1)
+    engine = ScriptedEngine("glm4v", [REPLY, "<answer>second</answer>"], pause=gate, pause_after=1)
     session = Session(engine)
     first = session.submit("one")  # not read yet: the session is busy all the same
     with pytest.raises(ConversationError, match="still being generated"):

@@ -23,10 +23,13 @@ def test_idle_sessions_are_dropped_with_their_files(tmp_path: Path) -> None:
     registry.get(_Request("busy"))
     now[0] = 70
     assert registry.reap() == 1
-    assert len(registry) == 1 and not drawn.exists() and not quiet.dir.exists()
+    assert len(registry) == 1
+    assert not drawn.exists()
+    assert not quiet.dir.exists()
     assert registry.get(_Request("busy")) is busy
     registry.close_all()
-    assert not (tmp_path / "app").exists() and len(registry) == 0
+    assert not (tmp_path / "app").exists()
+    assert len(registry) == 0
 
 
 def test_each_app_instance_has_a_folder_of_its_own() -> None:
@@ -66,7 +69,10 @@ def test_a_refused_upload_is_one_info_line_without_a_traceback(tmp_path: Path, c
     bad.write_bytes(b"%PDF-1.4\nnot really")
     with caplog.at_level(logging.INFO, logger="glmv_ui"):
         outcome = read_attachments([str(bad)], [], MediaChoice(MediaLimits()))
-    assert outcome.refused and outcome.refused[0].name == "broken-scan.pdf"
+    assert outcome.refused
+    assert outcome.refused[0].name == "broken-scan.pdf"
     records = [r for r in caplog.records if r.name == "glmv_ui"]
-    assert len(records) == 1 and records[0].levelno == logging.INFO
-    assert "broken-scan.pdf" in records[0].getMessage() and records[0].exc_info is None
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert "broken-scan.pdf" in records[0].getMessage()
+    assert records[0].exc_info is None

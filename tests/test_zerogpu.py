@@ -52,8 +52,10 @@ def test_a_request_with_an_image_and_its_chunks_pickle(tmp_path: Path) -> None:
     back = pickle.loads(pickle.dumps(job))
     content = back.request.messages[-1]["content"]
     image = next(p["part"].image for p in content if p["type"] == "image")
-    assert image.tobytes() == red_image().tobytes() and image.size == (120, 90)
-    assert back.request.sampling == job.request.sampling and back.stop == job.stop
+    assert image.tobytes() == red_image().tobytes()
+    assert image.size == (120, 90)
+    assert back.request.sampling == job.request.sampling
+    assert back.stop == job.stop
     chunk = Chunk("<think>", Stats(prompt_tokens=12, finish_reason="cancelled"), done=True)
     assert pickle.loads(pickle.dumps(chunk)) == chunk
     failure = WorkerFailure("MediaBudgetError", "images and a video cannot be sent")
@@ -66,8 +68,9 @@ def test_a_refusal_from_the_worker_keeps_its_wording_for_the_page() -> None:
     from glmv_ui.ui.reasons_zh import reason_text
 
     refused = MediaBudgetError("clip.mp4", reason("video.unreadable"))
-    failure = WorkerFailure(type(refused).__name__, str(refused), refused.wording,
-                            str(refused.subject))
+    failure = WorkerFailure(
+        type(refused).__name__, str(refused), refused.wording, str(refused.subject)
+    )
     again = pickle.loads(pickle.dumps(failure)).error()
     assert str(again) == str(refused)
     assert reason_text(again, "zh") == reason_text(refused, "zh") != str(refused)
@@ -110,7 +113,9 @@ class _PicklingSpaces:
                 args = pickle.loads(pickle.dumps(args))
                 for item in task(*args):
                     yield pickle.loads(pickle.dumps(item))
+
             return call
+
         return wrap
 
 
@@ -126,16 +131,24 @@ def test_stop_ends_generation_behind_a_pickling_boundary(tiny41: Any) -> None:
             session.stop()
     update = updates[-1]
     assert update.turn.status == "cancelled"
-    assert update.stats.finish_reason == "cancelled" and update.stats.visual_tokens > 0
+    assert update.stats.finish_reason == "cancelled"
+    assert update.stats.visual_tokens > 0
     assert update.stats.generated_tokens < 4000
-    assert len(spaces.durations) == 1 and 10 + 4000 / 25 <= spaces.durations[0] <= MAX_SECONDS
+    assert len(spaces.durations) == 1
+    assert 10 + 4000 / 25 <= spaces.durations[0] <= MAX_SECONDS
     assert not list(engine._stops.iterdir())  # each request's flag file is removed
 
 
 def test_a_failure_in_the_worker_arrives_with_its_message(tiny45: Any) -> None:
     engine = ZeroGpuEngine(LocalEngine(tiny45), _PicklingSpaces())
-    video = MediaPart(kind="video", source="clip.mp4", frames=(red_image(), red_image()),
-                      timestamps=(0.0, 0.5), duration=1.0, fps=2.0)
+    video = MediaPart(
+        kind="video",
+        source="clip.mp4",
+        frames=(red_image(), red_image()),
+        timestamps=(0.0, 0.5),
+        duration=1.0,
+        fps=2.0,
+    )
     image = MediaPart(kind="image", source="red.png", image=red_image())
     messages = build_messages([Turn(text="Compare.", parts=[image, video])], "glm4v_moe")
     with pytest.raises(MediaBudgetError, match="images and a video"):
@@ -153,7 +166,8 @@ def test_engines_are_left_alone_off_zerogpu_and_when_they_need_no_gpu(tiny41: An
 def test_duration_grows_with_tokens_within_limits() -> None:
     short = gpu_duration(GenerationRequest(messages=[], sampling=Sampling(max_new_tokens=100)))
     longer = gpu_duration(_image_request(max_new_tokens=2000))
-    assert short == 30 and short < longer <= MAX_SECONDS
+    assert short == 30
+    assert short < longer <= MAX_SECONDS
 
 
 def test_the_zerogpu_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,20 +186,26 @@ def test_the_zerogpu_size_comes_from_the_environment(monkeypatch: pytest.MonkeyP
 
 # -- the real spaces package on its ZeroGPU path ----------------------------------------------
 
+
 def zerogpu_env(standin: SchedulerStandIn, tmp_path: Path) -> dict[str, str]:
     """Environment for an app process on spaces' ZeroGPU path, private to this test."""
     home = tmp_path / "home"  # spaces keeps its worker clean-ups under ~/.zerogpu
     home.mkdir(exist_ok=True)
     # TMPDIR too: a process stopped with SIGTERM leaves its stop-flag folder behind.
-    return {"SPACES_ZERO_GPU": "true", "SPACES_ZERO_DEVICE_API_URL": standin.url,
-            "HOME": str(home), "TMPDIR": str(home),
-            "ZEROGPU_CPU_REPORT": str(tmp_path / "workers.txt"),
-            "GLMV_MODEL": "tiny-glm41v", "HF_HUB_OFFLINE": "1",
-            "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
+    return {
+        "SPACES_ZERO_GPU": "true",
+        "SPACES_ZERO_DEVICE_API_URL": standin.url,
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "ZEROGPU_CPU_REPORT": str(tmp_path / "workers.txt"),
+        "GLMV_MODEL": "tiny-glm41v",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
 
 
-def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *,
-                      pythonpath: str = "") -> None:
+def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *, pythonpath: str = "") -> None:
     """Start ``app_py`` on spaces' ZeroGPU path, send a reply with an image and stop it, then
     a second one; check that Stop ended the generation in the worker and that the same worker
     served the next request."""
@@ -196,15 +216,29 @@ def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *,
     picture = tmp_path / "red.png"
     red_image().save(picture)
     env = {**zerogpu_env(standin, tmp_path), "PYTHONPATH": pythonpath}
-    app = start_group([python, str(ROOT / "tests" / "zerogpu_cpu.py"), str(app_py),
-                       "--port", str(port), "--host", "127.0.0.1"], tmp_path / "app.log",
-                      env=env, cwd=app_py.parent, port=port)
+    app = start_group(
+        [
+            python,
+            str(ROOT / "tests" / "zerogpu_cpu.py"),
+            str(app_py),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        tmp_path / "app.log",
+        env=env,
+        cwd=app_py.parent,
+        port=port,
+    )
     try:
         client = wait_for_model(app)
-        reply_then_stop(client, {"text": "Describe the picture.",
-                                  "files": [handle_file(str(picture))]})
+        reply_then_stop(
+            client, {"text": "Describe the picture.", "files": [handle_file(str(picture))]}
+        )
         first = standin.of("/release")
-        assert len(first) == 1 and first[0].params["fail"] == "false", standin.calls
+        assert len(first) == 1, standin.calls
+        assert first[0].params["fail"] == "false", standin.calls
         reply_then_stop(client, {"text": "And now?", "files": []})
         turns = exported_turns(client)
         log = app.output()
@@ -213,7 +247,8 @@ def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *,
         standin.close()
     assert [t["status"] for t in turns] == ["cancelled", "cancelled"], log[-3000:]
     stats = turns[0]["stats"]
-    assert stats["visual_tokens"] > 0 and stats["finish_reason"] == "cancelled"
+    assert stats["visual_tokens"] > 0
+    assert stats["finish_reason"] == "cancelled"
     # Thousands of tokens were asked for; Stop ended the worker's generate after a few.
     assert stats["generated_tokens"] < Sampling().max_new_tokens // 10
     schedules, allows = standin.of("/schedule"), standin.of("/allow")
@@ -221,7 +256,8 @@ def drive_zerogpu_app(app_py: Path, python: str, tmp_path: Path, *,
     assert len(allows) == 1  # one worker process, forked once, served both requests
     assert all(r.params["fail"] == "false" for r in standin.of("/release"))
     workers = (tmp_path / "workers.txt").read_text().split()
-    assert len(workers) == 2 and int(workers[1]) > 0  # the model was on the emulated GPU
+    assert len(workers) == 2
+    assert int(workers[1]) > 0
     assert "Traceback" not in log, log[-3000:]
 
 
@@ -236,8 +272,11 @@ def test_the_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, glmv_ui.engines.zerogpu\n"
-            "print(','.join(m for m in ('spaces', 'torch', 'gradio', 'PIL') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    code = (
+        "import sys, glmv_ui.engines.zerogpu\n"
+        "print(','.join(m for m in ('spaces', 'torch', 'gradio', 'PIL') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == ""

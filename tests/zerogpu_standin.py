@@ -67,8 +67,14 @@ class SchedulerStandIn:
                 idle = started and not self._in_flight
                 self._in_flight.add(token)
                 self.calls.append(Call(path, params, idle))
-                return json.dumps({"idle": idle, "nvidiaIndex": 0, "nvidiaUUID": "GPU-standin",
-                                   "allowToken": token}).encode()
+                return json.dumps(
+                    {
+                        "idle": idle,
+                        "nvidiaIndex": 0,
+                        "nvidiaUUID": "GPU-standin",
+                        "allowToken": token,
+                    }
+                ).encode()
             if path == "/release":
                 self._in_flight.discard(params.get("allowToken", ""))
             self.calls.append(Call(path, params))

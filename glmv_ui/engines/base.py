@@ -83,8 +83,9 @@ class Engine(Protocol):
     name: str
     family: str
 
-    def stream(self, request: GenerationRequest,
-               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         """Yield chunks until the reply ends. Setting ``cancel`` ends generation within a few
         tokens; the last chunk then has ``finish_reason == "cancelled"`` and ``done`` set.
         Failures raise :class:`glmv_ui.errors.GenerationError`."""

@@ -35,9 +35,14 @@ __all__ = ["LocalEngine"]
 class LocalEngine:
     """Generates with a :class:`~glmv_ui.models.LoadedModel` on this machine."""
 
-    def __init__(self, loaded: LoadedModel, *, token_timeout_s: float = 300.0,
-                 generate_kwargs: dict[str, Any] | None = None,
-                 cache_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        token_timeout_s: float = 300.0,
+        generate_kwargs: dict[str, Any] | None = None,
+        cache_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    ) -> None:
         """``cache_budget_bytes`` bounds the prompt caches kept for follow-up turns, across all
         conversations of this engine (least recently used evicted; 0 keeps none)."""
         self.loaded = loaded
@@ -104,11 +109,17 @@ class LocalEngine:
                     videos.append(frames)
                     video_prints.append(self._print(part))
                     # fps=1000 with millisecond indices carries the real presentation times.
-                    metadata.append(VideoMetadata(
-                        total_num_frames=len(frames), fps=1000.0,
-                        width=frames[0].width, height=frames[0].height,
-                        duration=part.duration, video_backend="pyav",
-                        frames_indices=[round(t * 1000) for t in stamps]))
+                    metadata.append(
+                        VideoMetadata(
+                            total_num_frames=len(frames),
+                            fps=1000.0,
+                            width=frames[0].width,
+                            height=frames[0].height,
+                            duration=part.duration,
+                            video_backend="pyav",
+                            frames_indices=[round(t * 1000) for t in stamps],
+                        )
+                    )
                     parts.append({"type": "video"})
             template_messages.append({"role": msg["role"], "content": parts})
         if images and videos:
@@ -117,7 +128,8 @@ class LocalEngine:
         if self.loaded.traits.can_disable_thinking:
             kwargs["enable_thinking"] = request.sampling.thinking
         text = processor.apply_chat_template(
-            template_messages, tokenize=False, add_generation_prompt=True, **kwargs)
+            template_messages, tokenize=False, add_generation_prompt=True, **kwargs
+        )
         call: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
             call["images"] = images
@@ -141,15 +153,15 @@ class LocalEngine:
     def context_tokens(self) -> int:
         """The model's context window in tokens (prompt and answer together)."""
         text = self.loaded.model.config.get_text_config()
-        return int(getattr(text, "max_position_embeddings", 0)
-                   or self.loaded.traits.context_tokens)
+        return int(getattr(text, "max_position_embeddings", 0) or self.loaded.traits.context_tokens)
 
     def _fit_context(self, prompt_tokens: int, max_new: int) -> int:
         """Refuse a prompt that leaves no room to answer; cap the answer to what is left."""
         context = self.context_tokens()
         if prompt_tokens >= context:
-            raise MediaBudgetError("", reason("context.too_long", tokens=prompt_tokens,
-                                              context=context))
+            raise MediaBudgetError(
+                "", reason("context.too_long", tokens=prompt_tokens, context=context)
+            )
         return min(max_new, context - prompt_tokens)
 
     def count_visual_tokens(self, inputs: dict[str, Any]) -> int:
@@ -163,8 +175,9 @@ class LocalEngine:
 
     # -- generation --------------------------------------------------------------------------
 
-    def stream(self, request: GenerationRequest,
-               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         import torch
 
         cancel = cancel or threading.Event()
@@ -187,22 +200,31 @@ class LocalEngine:
         if lease is not None:
             self._store.record(prefill.reused)
         end_think = self.loaded.tokenizer.convert_tokens_to_ids("</think>")
-        run = Run(start=start, prompt_tokens=len(prompt.ids),
-                  visual_tokens=self.count_visual_tokens(prompt.inputs),
-                  end_think_id=end_think if isinstance(end_think, int) else None,
-                  max_new_tokens=max_new, thinking_budget=sampling.thinking_budget,
-                  on_gpu=on_gpu, reused_tokens=prefill.reused)
+        run = Run(
+            start=start,
+            prompt_tokens=len(prompt.ids),
+            visual_tokens=self.count_visual_tokens(prompt.inputs),
+            end_think_id=end_think if isinstance(end_think, int) else None,
+            max_new_tokens=max_new,
+            thinking_budget=sampling.thinking_budget,
+            on_gpu=on_gpu,
+            reused_tokens=prefill.reused,
+        )
         try:
             # Thinking budget: the first pass stops once the budget is spent inside the thought.
             stops = [stopping(run.budget_spent)] if run.thinking_budget is not None else []
             first = self._pass(run, cancel, lease, prompt, prefill)
-            first.start(prefill.kwargs, self._generate_kwargs(request, max_new, stops, cancel),
-                        seed=sampling.seed)
+            first.start(
+                prefill.kwargs,
+                self._generate_kwargs(request, max_new, stops, cancel),
+                seed=sampling.seed,
+            )
             for delta in first.deltas():
                 yield Chunk(delta, run.stats())
             if run.budget_hit and not cancel.is_set():
-                yield from self._answer_after_budget(request, run, prompt, first, prefill.cache,
-                                                     cancel)
+                yield from self._answer_after_budget(
+                    request, run, prompt, first, prefill.cache, cancel
+                )
         except GeneratorExit:
             # The consumer went away (closed browser tab): stop generating for it.
             cancel.set()
@@ -215,9 +237,15 @@ class LocalEngine:
             finish = "stop"
         yield Chunk("", run.stats(finish), done=True)
 
-    def _answer_after_budget(self, request: GenerationRequest, run: Run, prompt: Prompt,
-                             first: Pass, cache: Any,
-                             cancel: threading.Event) -> Iterator[Chunk]:
+    def _answer_after_budget(
+        self,
+        request: GenerationRequest,
+        run: Run,
+        prompt: Prompt,
+        first: Pass,
+        cache: Any,
+        cancel: threading.Event,
+    ) -> Iterator[Chunk]:
         """Close the thought and continue with the answer from the first pass's cache: only the
         closing tags are prefilled."""
         closing = "</think><answer>" if self.loaded.traits.answer_tags else "</think>\n"
@@ -225,8 +253,7 @@ class LocalEngine:
         if first.sequences is None:
             return
         follow = self._continue_prompt(prompt, first.sequences, closing)
-        remaining = min(run.max_new_tokens - run.generated,
-                        self.context_tokens() - len(follow.ids))
+        remaining = min(run.max_new_tokens - run.generated, self.context_tokens() - len(follow.ids))
         if remaining <= 0:
             return
         run.in_thinking = False
@@ -238,27 +265,41 @@ class LocalEngine:
         kept = kept_from(request.cache_key or "", settings, prompt, cache, first.sequences)
         prefill = prefill_inputs(self.loaded.model, follow, kept)
         second = self._pass(run, cancel, lease, follow, prefill)
-        second.start(prefill.kwargs, self._generate_kwargs(request, remaining, [], cancel),
-                     seed=request.sampling.seed, name="glmv-generate-answer")
+        second.start(
+            prefill.kwargs,
+            self._generate_kwargs(request, remaining, [], cancel),
+            seed=request.sampling.seed,
+            name="glmv-generate-answer",
+        )
         for delta in second.deltas():
             yield Chunk(delta, run.stats())
 
-    def _pass(self, run: Run, cancel: threading.Event, lease: Lease | None, prompt: Prompt,
-              prefill: Prefill) -> Pass:
+    def _pass(
+        self,
+        run: Run,
+        cancel: threading.Event,
+        lease: Lease | None,
+        prompt: Prompt,
+        prefill: Prefill,
+    ) -> Pass:
         store = self._store
 
         def keep(sequences: Any) -> None:
             # In the worker, before the consumer hears the pass ended: a request that follows
             # at once finds the cache kept.
             if lease is not None:
-                entry = None if sequences is None else kept_from(
-                    lease.key, lease.settings, prompt, prefill.cache, sequences)
+                entry = (
+                    None
+                    if sequences is None
+                    else kept_from(lease.key, lease.settings, prompt, prefill.cache, sequences)
+                )
                 store.put(lease, entry)
 
         return Pass(self.loaded, run, cancel, self.token_timeout_s, on_end=keep)
 
-    def _generate_kwargs(self, request: GenerationRequest, max_new: int, stops: list[Any],
-                         cancel: threading.Event) -> dict[str, Any]:
+    def _generate_kwargs(
+        self, request: GenerationRequest, max_new: int, stops: list[Any], cancel: threading.Event
+    ) -> dict[str, Any]:
         from transformers import StoppingCriteriaList
 
         sampling = request.sampling
@@ -266,11 +307,13 @@ class LocalEngine:
         kw: dict[str, Any] = dict(
             max_new_tokens=max_new,
             stopping_criteria=StoppingCriteriaList([stopping(cancel.is_set), *stops]),
-            do_sample=not greedy, repetition_penalty=sampling.repetition_penalty,
+            do_sample=not greedy,
+            repetition_penalty=sampling.repetition_penalty,
         )
         if not greedy:
-            kw.update(temperature=sampling.temperature, top_p=sampling.top_p,
-                      top_k=sampling.top_k or None)
+            kw.update(
+                temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or None
+            )
         else:
             kw.update(temperature=None, top_p=None, top_k=None)
         kw.update(self.generate_kwargs)
@@ -289,7 +332,8 @@ class LocalEngine:
         follow["attention_mask"] = torch.ones_like(ids)
         if "mm_token_type_ids" in inputs:
             kinds = inputs["mm_token_type_ids"]
-            pad = torch.zeros((1, ids.shape[1] - kinds.shape[1]), dtype=kinds.dtype,
-                              device=ids.device)
+            pad = torch.zeros(
+                (1, ids.shape[1] - kinds.shape[1]), dtype=kinds.dtype, device=ids.device
+            )
             follow["mm_token_type_ids"] = torch.cat([kinds, pad], dim=1)
         return Prompt(follow, ids[0].tolist(), prompt.images, prompt.videos)

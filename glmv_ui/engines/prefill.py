@@ -23,8 +23,15 @@ from typing import Any
 
 from .prefix_cache import KeptCache, VisualSpan, reusable_prefix
 
-__all__ = ["Prefill", "Prompt", "cache_nbytes", "fingerprint", "kept_from", "prefill_inputs",
-           "prompt_of"]
+__all__ = [
+    "Prefill",
+    "Prompt",
+    "cache_nbytes",
+    "fingerprint",
+    "kept_from",
+    "prefill_inputs",
+    "prompt_of",
+]
 
 _MERGE = 4  # spatial merge 2x2: grid cells per visual token
 _IMAGE, _VIDEO = 1, 2  # mm_token_type_ids values
@@ -64,8 +71,7 @@ def fingerprint(images: list[Any], extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def prompt_of(inputs: dict[str, Any], image_prints: list[str],
-              video_prints: list[str]) -> Prompt:
+def prompt_of(inputs: dict[str, Any], image_prints: list[str], video_prints: list[str]) -> Prompt:
     """Locate each image's and video's tokens in ``inputs`` (``mm_token_type_ids`` marks them,
     each grid says how many are its own)."""
     ids = inputs["input_ids"][0].tolist()
@@ -86,8 +92,12 @@ def prompt_of(inputs: dict[str, Any], image_prints: list[str],
             offset += n
         return tuple(out)
 
-    return Prompt(inputs, ids, spans(_IMAGE, "image_grid_thw", image_prints),
-                  spans(_VIDEO, "video_grid_thw", video_prints))
+    return Prompt(
+        inputs,
+        ids,
+        spans(_IMAGE, "image_grid_thw", image_prints),
+        spans(_VIDEO, "video_grid_thw", video_prints),
+    )
 
 
 def positions(model: Any, inputs: dict[str, Any]) -> Any:
@@ -101,7 +111,8 @@ def positions(model: Any, inputs: dict[str, Any]) -> Any:
     if "mm_token_type_ids" not in inputs or all(g is None for g in grids.values()):
         return text.expand(4, 1, -1)
     vision, _ = model.model.get_rope_index(
-        ids, inputs["mm_token_type_ids"], attention_mask=inputs.get("attention_mask"), **grids)
+        ids, inputs["mm_token_type_ids"], attention_mask=inputs.get("attention_mask"), **grids
+    )
     return torch.cat([text, vision.to(text.dtype)], dim=0)
 
 
@@ -128,8 +139,10 @@ def prefill_inputs(model: Any, prompt: Prompt, kept: KeptCache | None) -> Prefil
     }
     if "mm_token_type_ids" in inputs:
         kwargs["mm_token_type_ids"] = inputs["mm_token_type_ids"]
-    for spans, pixels, grid_key in ((prompt.images, "pixel_values", "image_grid_thw"),
-                                    (prompt.videos, "pixel_values_videos", "video_grid_thw")):
+    for spans, pixels, grid_key in (
+        (prompt.images, "pixel_values", "image_grid_thw"),
+        (prompt.videos, "pixel_values_videos", "video_grid_thw"),
+    ):
         grid = inputs.get(grid_key)
         if grid is None:
             continue
@@ -140,21 +153,22 @@ def prefill_inputs(model: Any, prompt: Prompt, kept: KeptCache | None) -> Prefil
             rows = grid.prod(dim=-1).tolist()
             starts = [sum(rows[:i]) for i in range(len(rows))]
             kwargs[pixels] = torch.cat(
-                [inputs[pixels][starts[i]:starts[i] + rows[i]] for i in new])
+                [inputs[pixels][starts[i] : starts[i] + rows[i]] for i in new]
+            )
             kwargs[grid_key] = grid[new]
     return Prefill(kwargs, cache, reused)
 
 
-def kept_from(key: str, settings: Any, prompt: Prompt, cache: Any,
-              sequences: Any) -> KeptCache | None:
+def kept_from(
+    key: str, settings: Any, prompt: Prompt, cache: Any, sequences: Any
+) -> KeptCache | None:
     """What to keep after ``generate`` returned ``sequences`` having filled ``cache``: the cache
     holds every token but the last one sampled."""
     held = int(cache.get_seq_length())
     if held == 0 or held > sequences.shape[1]:
         return None
     spans = tuple(s for s in prompt.spans if s.end <= held)
-    return KeptCache(key, settings, sequences[0, :held].tolist(), spans, cache,
-                     cache_nbytes(cache))
+    return KeptCache(key, settings, sequences[0, :held].tolist(), spans, cache, cache_nbytes(cache))
 
 
 def cache_nbytes(cache: Any) -> int:

@@ -73,10 +73,12 @@ class CacheStats:
     def summary(self) -> str:
         from ..models import human_bytes
 
-        return (f"{self.entries} conversation{'s' if self.entries != 1 else ''} cached, "
-                f"{human_bytes(self.bytes_kept)} of {human_bytes(self.budget_bytes)} · "
-                f"{self.hits} hits, "
-                f"{self.misses} misses, {self.tokens_reused:,} tokens reused")
+        return (
+            f"{self.entries} conversation{'s' if self.entries != 1 else ''} cached, "
+            f"{human_bytes(self.bytes_kept)} of {human_bytes(self.budget_bytes)} · "
+            f"{self.hits} hits, "
+            f"{self.misses} misses, {self.tokens_reused:,} tokens reused"
+        )
 
 
 @dataclass(eq=False)
@@ -90,8 +92,12 @@ class Lease:
     forgotten: bool = False
 
 
-def reusable_prefix(kept_ids: Sequence[int], kept_spans: Sequence[VisualSpan],
-                    ids: Sequence[int], spans: Sequence[VisualSpan]) -> int:
+def reusable_prefix(
+    kept_ids: Sequence[int],
+    kept_spans: Sequence[VisualSpan],
+    ids: Sequence[int],
+    spans: Sequence[VisualSpan],
+) -> int:
     """How many leading tokens of ``ids`` a cache holding ``kept_ids`` can serve.
 
     At least one token is always left to prefill (the model needs the last prompt token's
@@ -195,13 +201,17 @@ class PrefixCacheStore:
 
     def stats(self) -> CacheStats:
         with self._lock:
-            return CacheStats(entries=len(self._entries), bytes_kept=self._bytes,
-                              budget_bytes=self.budget_bytes, hits=self._hits,
-                              misses=self._misses, tokens_reused=self._reused,
-                              evictions=self._evictions)
+            return CacheStats(
+                entries=len(self._entries),
+                bytes_kept=self._bytes,
+                budget_bytes=self.budget_bytes,
+                hits=self._hits,
+                misses=self._misses,
+                tokens_reused=self._reused,
+                evictions=self._evictions,
+            )
 
     def keys(self) -> list[str]:
         """Kept keys, least recently used first."""
         with self._lock:
             return list(self._entries)
-

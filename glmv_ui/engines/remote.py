@@ -55,8 +55,14 @@ ThinkingStyle = Literal["chat_template_kwargs", "vendor", "none"]
 VideoMode = Literal["frames", "video"]
 
 # Request fields a server may refuse; dropped (once) when an error names them.
-_OPTIONAL_FIELDS = ("stream_options", "top_k", "repetition_penalty", "seed",
-                    "chat_template_kwargs", "thinking")
+_OPTIONAL_FIELDS = (
+    "stream_options",
+    "top_k",
+    "repetition_penalty",
+    "seed",
+    "chat_template_kwargs",
+    "thinking",
+)
 
 
 def guess_family(model: str | None) -> str:
@@ -103,25 +109,37 @@ class RemoteEngine:
     guess from the model name (see :func:`guess_family`).
     """
 
-    def __init__(self, url: str, model: str | None = None, *, family: str | None = None,
-                 api_key_env: str = "GLMV_API_KEY",
-                 thinking_style: ThinkingStyle = "chat_template_kwargs",
-                 video_mode: VideoMode = "frames", image_format: Literal["png", "jpeg"] = "png",
-                 extra_sampling: bool = True, connect_timeout_s: float = 10.0,
-                 read_timeout_s: float = 300.0,
-                 transport: httpx.BaseTransport | None = None,
-                 key_url: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        model: str | None = None,
+        *,
+        family: str | None = None,
+        api_key_env: str = "GLMV_API_KEY",
+        thinking_style: ThinkingStyle = "chat_template_kwargs",
+        video_mode: VideoMode = "frames",
+        image_format: Literal["png", "jpeg"] = "png",
+        extra_sampling: bool = True,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+        key_url: str | None = None,
+    ) -> None:
         from ..models import FAMILIES
 
         if not url or not urlsplit(url.strip()).scheme.startswith("http"):
-            raise ConfigError(f"remote engine: the server URL must start with http:// or "
-                              f"https://, got {_display_url(url or '')!r}")
+            raise ConfigError(
+                f"remote engine: the server URL must start with http:// or "
+                f"https://, got {_display_url(url or '')!r}"
+            )
         family = family or guess_family(model)
         if family not in FAMILIES:
             raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe")
         if thinking_style not in ("chat_template_kwargs", "vendor", "none"):
-            raise ConfigError(f"thinking_style must be chat_template_kwargs, vendor or none, "
-                              f"got {thinking_style!r}")
+            raise ConfigError(
+                f"thinking_style must be chat_template_kwargs, vendor or none, "
+                f"got {thinking_style!r}"
+            )
         if video_mode not in ("frames", "video"):
             raise ConfigError(f"video_mode must be frames or video, got {video_mode!r}")
         self.url = url.strip()
@@ -149,12 +167,18 @@ class RemoteEngine:
         """From the app's settings (flags and the ``GLMV_*`` variables of
         :meth:`AppConfig.from_env <glmv_ui.config.AppConfig.from_env>`)."""
         if not config.remote_url:
-            raise ConfigError("the remote engine needs the server's URL (--url or "
-                              "GLMV_REMOTE_URL), e.g. http://localhost:8000/v1")
+            raise ConfigError(
+                "the remote engine needs the server's URL (--url or "
+                "GLMV_REMOTE_URL), e.g. http://localhost:8000/v1"
+            )
         kwargs: dict[str, Any] = dict(
-            model=config.remote_model, family=config.remote_family,
-            api_key_env=config.remote_api_key_env, thinking_style=config.remote_thinking_style,
-            video_mode=config.remote_video_mode, key_url=config.remote_key_url)
+            model=config.remote_model,
+            family=config.remote_family,
+            api_key_env=config.remote_api_key_env,
+            thinking_style=config.remote_thinking_style,
+            video_mode=config.remote_video_mode,
+            key_url=config.remote_key_url,
+        )
         kwargs.update(overrides)
         return cls(config.remote_url, **kwargs)
 
@@ -167,8 +191,10 @@ class RemoteEngine:
 
     def __repr__(self) -> str:
         key = "set" if self._api_key() else "not set"
-        return (f"RemoteEngine(url={_display_url(self.url)!r}, model={self.model!r}, "
-                f"family={self.family!r}, api_key_env={self.api_key_env!r} ({key}))")
+        return (
+            f"RemoteEngine(url={_display_url(self.url)!r}, model={self.model!r}, "
+            f"family={self.family!r}, api_key_env={self.api_key_env!r} ({key}))"
+        )
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -191,8 +217,12 @@ class RemoteEngine:
         key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        timeout = httpx.Timeout(connect=self.connect_timeout_s, read=self.read_timeout_s,
-                                write=self.read_timeout_s, pool=self.connect_timeout_s)
+        timeout = httpx.Timeout(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            write=self.read_timeout_s,
+            pool=self.connect_timeout_s,
+        )
         return httpx.Client(headers=headers, timeout=timeout, transport=self._transport)
 
     def resolve_model(self) -> str:
@@ -210,10 +240,13 @@ class RemoteEngine:
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             raise EngineConnectionError(
                 f"could not list the models at {_display_url(models_url)} "
-                f"({type(exc).__name__}); pass the served model name (--remote-model)") from None
+                f"({type(exc).__name__}); pass the served model name (--remote-model)"
+            ) from None
         if not data or not isinstance(data[0], dict) or not data[0].get("id"):
-            raise EngineConnectionError(f"{_display_url(models_url)} lists no models; pass "
-                                        "the served model name (--remote-model)")
+            raise EngineConnectionError(
+                f"{_display_url(models_url)} lists no models; pass "
+                "the served model name (--remote-model)"
+            )
         with self._lock:
             self.model = self.model or str(data[0]["id"])
             self.name = self.model
@@ -286,8 +319,9 @@ class RemoteEngine:
 
     # -- streaming --------------------------------------------------------------------------
 
-    def stream(self, request: GenerationRequest,
-               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         import httpx
 
         cancel = cancel or threading.Event()
@@ -306,7 +340,8 @@ class RemoteEngine:
         except httpx.HTTPError as exc:
             raise EngineConnectionError(
                 f"lost the connection to {self._where()}: "
-                f"{self._mask(str(exc)) or type(exc).__name__}") from None
+                f"{self._mask(str(exc)) or type(exc).__name__}"
+            ) from None
 
     def _open(self, client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
         """Send the request; on 400/422 naming optional fields, drop them and send it again."""
@@ -314,29 +349,32 @@ class RemoteEngine:
 
         for attempt in range(3):
             try:
-                response = client.send(client.build_request("POST", self.endpoint, json=body),
-                                       stream=True)
+                response = client.send(
+                    client.build_request("POST", self.endpoint, json=body), stream=True
+                )
             except httpx.ConnectError as exc:
                 raise EngineConnectionError(
                     f"cannot connect to {self._where()}: {self._mask(str(exc))}; is the server "
-                    "running and the URL right?") from None
+                    "running and the URL right?"
+                ) from None
             if response.status_code < 400:
                 return response
             text = self._mask(response.read().decode("utf-8", "replace"))
             response.close()
-            refused = [f for f in _OPTIONAL_FIELDS
-                       if f in body and re.search(rf"\b{f}\b", text)]
+            refused = [f for f in _OPTIONAL_FIELDS if f in body and re.search(rf"\b{f}\b", text)]
             if attempt < 2 and response.status_code in (400, 422) and refused:
                 with self._lock:
                     self._rejected.update(refused)
                 body = {k: v for k, v in body.items() if k not in refused}
                 continue
             raise EngineConnectionError(
-                f"{self._where()} answered HTTP {response.status_code}: {error_text(text)}")
+                f"{self._where()} answered HTTP {response.status_code}: {error_text(text)}"
+            )
         raise AssertionError("unreachable")
 
-    def _read(self, response: httpx.Response, cancel: threading.Event,
-              reply: Reply) -> Iterator[Chunk]:
+    def _read(
+        self, response: httpx.Response, cancel: threading.Event, reply: Reply
+    ) -> Iterator[Chunk]:
         try:
             from httpx_sse import EventSource
         except ImportError as exc:
@@ -371,7 +409,8 @@ class RemoteEngine:
         else:
             raise EngineConnectionError(
                 f"{self._where()} closed the stream before the reply finished "
-                f"({reply.text_chunks} chunks received)")
+                f"({reply.text_chunks} chunks received)"
+            )
         yield Chunk(reply.close_reasoning(), reply.stats(finish), done=True)
 
     def _whole(self, response: httpx.Response, reply: Reply) -> Iterator[Chunk]:
@@ -391,10 +430,13 @@ class RemoteEngine:
             if not error:
                 return reply.fold(payload)
         except ValueError:  # not JSON, or MalformedChunk
-            raise GenerationError(f"{self._where()} sent a malformed chunk: "
-                                  f"{error_text(self._mask(data))}") from None
-        raise GenerationError(f"{self._where()} reported an error mid-stream: "
-                              f"{error_text(self._mask(json.dumps(error)))}")
+            raise GenerationError(
+                f"{self._where()} sent a malformed chunk: {error_text(self._mask(data))}"
+            ) from None
+        raise GenerationError(
+            f"{self._where()} reported an error mid-stream: "
+            f"{error_text(self._mask(json.dumps(error)))}"
+        )
 
 
 def _data_url(image: Any, fmt: str) -> str:
@@ -427,9 +469,11 @@ def encode_mp4(part: MediaPart) -> bytes:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for image in frames:
-            frame = av.VideoFrame.from_image(image.convert("RGB").resize((width, height))
-                                             if image.size != (width, height) else
-                                             image.convert("RGB"))
+            frame = av.VideoFrame.from_image(
+                image.convert("RGB").resize((width, height))
+                if image.size != (width, height)
+                else image.convert("RGB")
+            )
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -98,9 +98,14 @@ class Reply:
             n = self.completion_tokens
         first = self.first_text_at
         tps = (n - 1) / (now - first) if first is not None and n > 1 and now > first else None
-        return Stats(prompt_tokens=self.prompt_tokens, generated_tokens=n,
-                     time_to_first_token_s=None if first is None else first - self.start,
-                     elapsed_s=now - self.start, tokens_per_s=tps, finish_reason=finish)
+        return Stats(
+            prompt_tokens=self.prompt_tokens,
+            generated_tokens=n,
+            time_to_first_token_s=None if first is None else first - self.start,
+            elapsed_s=now - self.start,
+            tokens_per_s=tps,
+            finish_reason=finish,
+        )
 
 
 def error_text(text: str) -> str:

@@ -25,10 +25,18 @@ class ScriptedEngine:
     A queued ``Exception`` instance is raised as a generation failure.
     """
 
-    def __init__(self, family: str = "glm4v", replies: list[str | Exception] | None = None, *,
-                 name: str = "scripted", chunk_size: int = 3, delay_s: float = 0.0,
-                 default: str = "<think>Looking.</think><answer>Scripted answer.</answer>",
-                 pause: threading.Event | None = None, pause_after: int = 1) -> None:
+    def __init__(
+        self,
+        family: str = "glm4v",
+        replies: list[str | Exception] | None = None,
+        *,
+        name: str = "scripted",
+        chunk_size: int = 3,
+        delay_s: float = 0.0,
+        default: str = "<think>Looking.</think><answer>Scripted answer.</answer>",
+        pause: threading.Event | None = None,
+        pause_after: int = 1,
+    ) -> None:
         self.name = name
         self.family = family
         self.chunk_size = max(1, chunk_size)
@@ -44,8 +52,9 @@ class ScriptedEngine:
         with self._lock:
             self._replies.extend(replies)
 
-    def stream(self, request: GenerationRequest,
-               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         cancel = cancel or threading.Event()
         with self._lock:
             self.requests.append(request)
@@ -70,11 +79,24 @@ class ScriptedEngine:
             first = first or now
             n += 1
             tps = (n - 1) / (now - first) if n > 1 and now > first else None
-            yield Chunk(text[i:i + self.chunk_size],
-                        Stats(prompt_tokens=0, generated_tokens=n,
-                              time_to_first_token_s=first - start, elapsed_s=now - start,
-                              tokens_per_s=tps))
+            yield Chunk(
+                text[i : i + self.chunk_size],
+                Stats(
+                    prompt_tokens=0,
+                    generated_tokens=n,
+                    time_to_first_token_s=first - start,
+                    elapsed_s=now - start,
+                    tokens_per_s=tps,
+                ),
+            )
         now = time.perf_counter()
-        yield Chunk("", Stats(generated_tokens=n,
-                              time_to_first_token_s=None if first is None else first - start,
-                              elapsed_s=now - start, finish_reason=finish), done=True)
+        yield Chunk(
+            "",
+            Stats(
+                generated_tokens=n,
+                time_to_first_token_s=None if first is None else first - start,
+                elapsed_s=now - start,
+                finish_reason=finish,
+            ),
+            done=True,
+        )

@@ -75,11 +75,17 @@ class Run:
         tps = None
         if first is not None and self.generated > 1 and now > first:
             tps = (self.generated - 1) / (now - first)
-        return Stats(prompt_tokens=self.prompt_tokens, visual_tokens=self.visual_tokens,
-                     generated_tokens=self.generated, time_to_first_token_s=ttft,
-                     elapsed_s=now - self.start, tokens_per_s=tps,
-                     peak_memory_bytes=_peak_memory(self.on_gpu), finish_reason=finish,
-                     reused_tokens=self.reused_tokens)
+        return Stats(
+            prompt_tokens=self.prompt_tokens,
+            visual_tokens=self.visual_tokens,
+            generated_tokens=self.generated,
+            time_to_first_token_s=ttft,
+            elapsed_s=now - self.start,
+            tokens_per_s=tps,
+            peak_memory_bytes=_peak_memory(self.on_gpu),
+            finish_reason=finish,
+            reused_tokens=self.reused_tokens,
+        )
 
 
 class _DeltaStreamer:
@@ -110,10 +116,10 @@ class _DeltaStreamer:
 
     def _emit(self, final: bool) -> None:
         decode = self.tokenizer.decode
-        prefix_text = decode(self.ids[self.prefix:self.read], skip_special_tokens=False)
-        full_text = decode(self.ids[self.prefix:], skip_special_tokens=False)
+        prefix_text = decode(self.ids[self.prefix : self.read], skip_special_tokens=False)
+        full_text = decode(self.ids[self.prefix :], skip_special_tokens=False)
         if len(full_text) > len(prefix_text) and (final or not full_text.endswith("\ufffd")):
-            self.queue.put(full_text[len(prefix_text):])
+            self.queue.put(full_text[len(prefix_text) :])
             self.prefix = self.read
             self.read = len(self.ids)
 
@@ -145,9 +151,14 @@ class Pass:
     ``generate`` did not run or failed), before the consumer hears that the pass ended.
     """
 
-    def __init__(self, loaded: LoadedModel, run: Run, cancel: threading.Event,
-                 token_timeout_s: float,
-                 on_end: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        run: Run,
+        cancel: threading.Event,
+        token_timeout_s: float,
+        on_end: Callable[[Any], None] | None = None,
+    ) -> None:
         self.loaded = loaded
         self.run = run
         self.cancel = cancel
@@ -157,11 +168,18 @@ class Pass:
         self.sequences: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self, inputs: dict[str, Any], kwargs: dict[str, Any], *, seed: int | None,
-              name: str = "glmv-generate") -> None:
+    def start(
+        self,
+        inputs: dict[str, Any],
+        kwargs: dict[str, Any],
+        *,
+        seed: int | None,
+        name: str = "glmv-generate",
+    ) -> None:
         self.run.waiting = True  # set before the worker can clear it
-        self._thread = threading.Thread(target=self._work, args=(inputs, kwargs, seed),
-                                        daemon=True, name=name)
+        self._thread = threading.Thread(
+            target=self._work, args=(inputs, kwargs, seed), daemon=True, name=name
+        )
         self._thread.start()
 
     def _work(self, inputs: dict[str, Any], kwargs: dict[str, Any], seed: int | None) -> None:
@@ -183,8 +201,7 @@ class Pass:
             if seed is not None:
                 torch.manual_seed(seed)
             with torch.inference_mode():
-                sequences = self.loaded.model.generate(
-                    **inputs, **kwargs, streamer=self.streamer)
+                sequences = self.loaded.model.generate(**inputs, **kwargs, streamer=self.streamer)
             self._ended(sequences)
             self.sequences = sequences
             self.streamer.end()

@@ -43,8 +43,17 @@ from ..errors import GenerationError, GlmvError, MediaBudgetError
 from ..reasons import Reason
 from .base import Chunk, Engine, GenerationRequest
 
-__all__ = ["MAX_SECONDS", "MIN_SECONDS", "GpuJob", "StopFlag", "WorkerFailure", "ZeroGpuEngine",
-           "gpu_duration", "on_zerogpu", "zerogpu_engine"]
+__all__ = [
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "GpuJob",
+    "StopFlag",
+    "WorkerFailure",
+    "ZeroGpuEngine",
+    "gpu_duration",
+    "on_zerogpu",
+    "zerogpu_engine",
+]
 
 MIN_SECONDS = 30
 # Longer requests are refused to visitors whose daily quota is smaller (2 minutes signed out,
@@ -149,8 +158,9 @@ class _Watch:
 
     def __init__(self, cancel: threading.Event, flag: StopFlag) -> None:
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(cancel, flag), daemon=True,
-                                        name="glmv-zerogpu-stop")
+        self._thread = threading.Thread(
+            target=self._run, args=(cancel, flag), daemon=True, name="glmv-zerogpu-stop"
+        )
         self._thread.start()
 
     def _run(self, cancel: threading.Event, flag: StopFlag) -> None:
@@ -181,8 +191,9 @@ class ZeroGpuEngine:
 
         self._run = spaces.GPU(duration=_job_duration, size=size)(run_on_gpu)
 
-    def stream(self, request: GenerationRequest,
-               cancel: threading.Event | None = None) -> Iterator[Chunk]:
+    def stream(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         flag = StopFlag(str(self._stops / uuid.uuid4().hex))
         watch = _Watch(cancel, flag) if cancel is not None else None
         chunks = self._run(GpuJob(request, flag))

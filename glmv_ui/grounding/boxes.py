@@ -59,8 +59,18 @@ _IMAGE_REF_RE = re.compile(
 _ORDINALS = {
     w: i
     for i, w in enumerate(
-        ("first", "second", "third", "fourth", "fifth",
-         "sixth", "seventh", "eighth", "ninth", "tenth"),
+        (
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+        ),
         start=1,
     )
 }
@@ -179,8 +189,12 @@ def _label_from_prose(context: str) -> str:
         " -\u2013\u2014"
     )
     # "the bounding box of the dog" names the dog.
-    clause = re.sub(r"^(?:bounding\s+)?box(?:es)?\s+(?:of|for|around)\s+(?:(?:the|a|an)\s+)?",
-                    "", clause, flags=re.IGNORECASE)
+    clause = re.sub(
+        r"^(?:bounding\s+)?box(?:es)?\s+(?:of|for|around)\s+(?:(?:the|a|an)\s+)?",
+        "",
+        clause,
+        flags=re.IGNORECASE,
+    )
     if not clause or clause.lower() in _STOPWORDS or len(clause.split()) > _MAX_LABEL_WORDS:
         return ""
     return clause

@@ -70,10 +70,13 @@ class RegionLexer:
                     break
                 j = m.start()
                 tm = TAG_AHEAD.match(s, j)
-                if s[j] == "<" and not done:
-                    if (tm is not None and tm.end() == n) or (tm is None and n - j < 4):
-                        i = j
-                        break
+                if (
+                    s[j] == "<"
+                    and not done
+                    and ((tm is not None and tm.end() == n) or (tm is None and n - j < 4))
+                ):
+                    i = j
+                    break
                 if known_tag_ahead(tm) or s.startswith("<!", j):
                     self._maybe = None
                     i = j

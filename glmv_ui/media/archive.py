@@ -32,8 +32,15 @@ from ..errors import MediaBudgetError, UnsupportedMediaError
 from ..reasons import reason
 from .budget import DEFAULT_LIMITS
 
-__all__ = ["PackageInfo", "check_directory", "check_package", "count_in_member",
-           "inflate_package", "inspect_package", "read_directory"]
+__all__ = [
+    "PackageInfo",
+    "check_directory",
+    "check_package",
+    "count_in_member",
+    "inflate_package",
+    "inspect_package",
+    "read_directory",
+]
 
 MB = 1024 * 1024
 CHUNK = MB  # inflated bytes handed out per step
@@ -54,22 +61,25 @@ class PackageInfo:
     stated_bytes: int  # total inflated size the directory states
 
 
-def check_package(path: str | os.PathLike[str], name: str,
-                  limits: MediaLimits = DEFAULT_LIMITS) -> PackageInfo:
+def check_package(
+    path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS
+) -> PackageInfo:
     """:func:`inspect_package`, then :func:`inflate_package`."""
     info = inspect_package(path, name, limits)
     inflate_package(path, name, limits)
     return info
 
 
-def inspect_package(path: str | os.PathLike[str], name: str,
-                    limits: MediaLimits = DEFAULT_LIMITS) -> PackageInfo:
+def inspect_package(
+    path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS
+) -> PackageInfo:
     """Check the directory of a zip package against ``limits`` without inflating anything."""
     return check_directory(read_directory(path, name, limits), name, limits)
 
 
-def read_directory(path: str | os.PathLike[str], name: str,
-                   limits: MediaLimits = DEFAULT_LIMITS) -> list[zipfile.ZipInfo]:
+def read_directory(
+    path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS
+) -> list[zipfile.ZipInfo]:
     """The members a package lists, once its count (read from the end record before the
     directory is loaded) is within ``limits.archive_max_members``."""
     with open(path, "rb") as fh:
@@ -84,21 +94,24 @@ def read_directory(path: str | os.PathLike[str], name: str,
     return infos
 
 
-def check_directory(infos: list[zipfile.ZipInfo], name: str,
-                    limits: MediaLimits = DEFAULT_LIMITS) -> PackageInfo:
+def check_directory(
+    infos: list[zipfile.ZipInfo], name: str, limits: MediaLimits = DEFAULT_LIMITS
+) -> PackageInfo:
     """Check each member's stated size, ratio, method and flags, and the stated total."""
     total = 0
     for info in infos:
         _check_stated(info, name, limits)
         total += info.file_size
     if total > limits.archive_max_total_mb * MB:
-        raise MediaBudgetError(name, reason("deck.total", total_mb=total / MB,
-                                            limit_mb=limits.archive_max_total_mb))
+        raise MediaBudgetError(
+            name, reason("deck.total", total_mb=total / MB, limit_mb=limits.archive_max_total_mb)
+        )
     return PackageInfo(frozenset(i.filename for i in infos), len(infos), total)
 
 
-def inflate_package(path: str | os.PathLike[str], name: str,
-                    limits: MediaLimits = DEFAULT_LIMITS) -> int:
+def inflate_package(
+    path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS
+) -> int:
     """Inflate every member as a stream, trusting no stated size; return the bytes inflated."""
     total = 0
     try:
@@ -109,8 +122,9 @@ def inflate_package(path: str | os.PathLike[str], name: str,
                 for chunk in _inflate(fh, info, name):
                     total += len(chunk)
                     if total > limits.archive_max_total_mb * MB:
-                        raise MediaBudgetError(name, reason(
-                            "deck.total_over", limit_mb=limits.archive_max_total_mb))
+                        raise MediaBudgetError(
+                            name, reason("deck.total_over", limit_mb=limits.archive_max_total_mb)
+                        )
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
         raise _damaged(name) from exc
     return total
@@ -125,14 +139,15 @@ def count_in_member(path: str | os.PathLike[str], member: str, needle: bytes) ->
             data = carry + block
             count += data.count(needle)
             # keep a tail too short to hold a whole needle, so one split by the chunk is found
-            carry = data[-(len(needle) - 1):] if len(needle) > 1 else b""
+            carry = data[-(len(needle) - 1) :] if len(needle) > 1 else b""
     return count
 
 
 def _check_count(count: int, name: str, limits: MediaLimits) -> None:
     if count > limits.archive_max_members:
-        raise MediaBudgetError(name, reason("deck.members", count=count,
-                                            limit=limits.archive_max_members))
+        raise MediaBudgetError(
+            name, reason("deck.members", count=count, limit=limits.archive_max_members)
+        )
 
 
 def _check_stated(info: zipfile.ZipInfo, name: str, limits: MediaLimits) -> None:
@@ -142,15 +157,32 @@ def _check_stated(info: zipfile.ZipInfo, name: str, limits: MediaLimits) -> None
         raise UnsupportedMediaError(name, reason("deck.method"))
     cap = _member_cap(info, limits)
     if info.file_size > cap:
-        raise MediaBudgetError(name, reason("deck.member_size", member=_shown(info.filename),
-                                            size_mb=info.file_size / MB, limit_mb=cap // MB))
-    if info.file_size >= _RATIO_FLOOR and info.compress_size > 0 and \
-            info.file_size > limits.archive_max_ratio * info.compress_size:
-        raise MediaBudgetError(name, reason("deck.ratio", member=_shown(info.filename),
-                                            ratio=info.file_size / info.compress_size,
-                                            limit=limits.archive_max_ratio))
-    if (info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size) or \
-            info.compress_size > info.file_size + info.file_size // 100 + 1024:
+        raise MediaBudgetError(
+            name,
+            reason(
+                "deck.member_size",
+                member=_shown(info.filename),
+                size_mb=info.file_size / MB,
+                limit_mb=cap // MB,
+            ),
+        )
+    if (
+        info.file_size >= _RATIO_FLOOR
+        and info.compress_size > 0
+        and info.file_size > limits.archive_max_ratio * info.compress_size
+    ):
+        raise MediaBudgetError(
+            name,
+            reason(
+                "deck.ratio",
+                member=_shown(info.filename),
+                ratio=info.file_size / info.compress_size,
+                limit=limits.archive_max_ratio,
+            ),
+        )
+    if (
+        info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size
+    ) or info.compress_size > info.file_size + info.file_size // 100 + 1024:
         raise UnsupportedMediaError(name, reason("deck.sizes"))
 
 
@@ -209,10 +241,10 @@ def _stated_member_count(fh: BinaryIO, name: str) -> int:
     at = tail.rfind(_EOCD)
     if at < 0 or len(tail) - at < 22:
         raise _damaged(name)
-    count = int(struct.unpack("<H", tail[at + 10:at + 12])[0])
+    count = int(struct.unpack("<H", tail[at + 10 : at + 12])[0])
     locator = at - 20
-    if locator >= 0 and tail[locator:locator + 4] == _EOCD64_LOCATOR:
-        (record_at,) = struct.unpack("<Q", tail[locator + 8:locator + 16])
+    if locator >= 0 and tail[locator : locator + 4] == _EOCD64_LOCATOR:
+        (record_at,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
         fh.seek(record_at)
         record = fh.read(56)
         if len(record) == 56 and record[:4] == b"PK\x06\x06":

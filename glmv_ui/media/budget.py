@@ -46,9 +46,15 @@ VIDEO_MARKERS = 2  # <|begin_of_video|> ... <|end_of_video|>
 PAIR_OVERHEAD = 4  # per frame pair: image begin/end markers and an integer timestamp (1-2 tokens)
 
 
-def smart_resize(num_frames: int, height: int, width: int, *, factor: int = FACTOR,
-                 min_pixels: int = IMAGE_MIN_PIXELS,
-                 max_pixels: int = IMAGE_MAX_PIXELS) -> tuple[int, int]:
+def smart_resize(
+    num_frames: int,
+    height: int,
+    width: int,
+    *,
+    factor: int = FACTOR,
+    min_pixels: int = IMAGE_MIN_PIXELS,
+    max_pixels: int = IMAGE_MAX_PIXELS,
+) -> tuple[int, int]:
     """(height, width) the processor resizes to: multiples of ``factor``, total pixels bounded.
 
     Mirrors the processors' rule, with ``num_frames`` raised to 2 where it is smaller (a single
@@ -115,24 +121,40 @@ class BudgetReport:
     refusal: Reason | None = None
 
 
-def over_budget(new: int, used: int, limits: MediaLimits, *, pages: bool, images: bool,
-                video: bool) -> Reason | None:
+def over_budget(
+    new: int, used: int, limits: MediaLimits, *, pages: bool, images: bool, video: bool
+) -> Reason | None:
     """The refusal of ``new`` visual tokens on top of ``used`` ones, or None when they fit."""
     budget = max(0, limits.context_tokens - limits.reserve_tokens)
     total = used + new
     if total <= budget:
         return None
-    hints = Joined(tuple(hint for hint, wanted in (
-        (reason("budget.pages"), pages), (reason("budget.images"), images),
-        (reason("budget.video"), video), (reason("budget.new"), bool(used))) if wanted)
-        or (reason("budget.less"),))
+    hints = Joined(
+        tuple(
+            hint
+            for hint, wanted in (
+                (reason("budget.pages"), pages),
+                (reason("budget.images"), images),
+                (reason("budget.video"), video),
+                (reason("budget.new"), bool(used)),
+            )
+            if wanted
+        )
+        or (reason("budget.less"),)
+    )
     numbers = {"total": total, "budget": budget, "context": limits.context_tokens}
-    return reason("budget.over_earlier", used=used, hints=hints, **numbers) if used \
+    return (
+        reason("budget.over_earlier", used=used, hints=hints, **numbers)
+        if used
         else reason("budget.over", hints=hints, **numbers)
+    )
 
 
-def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMITS,
-                 existing: Sequence[MediaPart] = ()) -> BudgetReport:
+def check_budget(
+    parts: Sequence[MediaPart],
+    limits: MediaLimits = DEFAULT_LIMITS,
+    existing: Sequence[MediaPart] = (),
+) -> BudgetReport:
     """Compare the visual tokens of ``existing`` plus ``parts`` with the context budget."""
     budget = max(0, limits.context_tokens - limits.reserve_tokens)
     used = estimate_visual_tokens(existing)
@@ -143,9 +165,14 @@ def check_budget(parts: Sequence[MediaPart], limits: MediaLimits = DEFAULT_LIMIT
         message = f"about {total:,} visual tokens of {budget:,} available"
         return BudgetReport(total, budget, True, message, "")
     kinds = {p.kind for p in parts}
-    refusal = over_budget(new, used, limits,
-                          pages=any(p.page is not None or p.slide is not None for p in parts),
-                          images="image" in kinds, video="video" in kinds)
+    refusal = over_budget(
+        new,
+        used,
+        limits,
+        pages=any(p.page is not None or p.slide is not None for p in parts),
+        images="image" in kinds,
+        video="video" in kinds,
+    )
     assert refusal is not None
     hints = refusal.params["hints"]
     suggestion = render(hints)

@@ -48,8 +48,17 @@ from urllib.parse import unquote
 from ..errors import UnsupportedMediaError
 from ..reasons import reason
 
-__all__ = ["REDUCE_ABOVE", "Confinement", "StripReport", "check_encodings", "check_xml_encoding",
-           "confinement", "is_package_path", "sandbox_prefix", "strip_package"]
+__all__ = [
+    "REDUCE_ABOVE",
+    "Confinement",
+    "StripReport",
+    "check_encodings",
+    "check_xml_encoding",
+    "confinement",
+    "is_package_path",
+    "sandbox_prefix",
+    "strip_package",
+]
 
 log = logging.getLogger("glmv_ui")
 
@@ -62,16 +71,25 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _ATTR = re.compile(r"""([\w:.\-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _RELATIONSHIP = re.compile(
     r"""<(?:[\w.\-]+:)?Relationship\b(?:[^>"']|"[^"]*"|'[^']*')*?(?:/>|>.*?</(?:[\w.\-]+:)?"""
-    r"""Relationship\s*>)""", re.S)
+    r"""Relationship\s*>)""",
+    re.S,
+)
 _PREFIXES = re.compile(r"""xmlns:([\w.\-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
 _DECLARED = re.compile(rb"""^<\?xml\b[^>]*?\bencoding\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # Byte-order marks of the encodings other than UTF-8 an XML reader may detect by itself.
-_OTHER_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x2b\x2f\x76",
-               b"\xdd\x73\x66\x73", b"\x0e\xfe\xff", b"\x84\x31\x95\x33", b"\xf7\x64\x4c")
+_OTHER_BOMS = (
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"\x00\x00\xfe\xff",
+    b"\x2b\x2f\x76",
+    b"\xdd\x73\x66\x73",
+    b"\x0e\xfe\xff",
+    b"\x84\x31\x95\x33",
+    b"\xf7\x64\x4c",
+)
 _DROPPED_DIRS = ("ppt/embeddings/", "ppt/activeX/", "Basic/", "Scripts/")
-_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00",
-                  b"MM\x00*")
+_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 # Pictures larger than this decoded (about 4096x2048 RGBA) are reduced before conversion.
 REDUCE_ABOVE = 32 * 2**20
 
@@ -98,8 +116,9 @@ def is_package_path(target: str, base: str, members: frozenset[str]) -> bool:
     return norm in members or any(m.startswith(norm.rstrip("/") + "/") for m in members)
 
 
-def strip_package(src: str | os.PathLike[str], dest: str | os.PathLike[str],
-                  name: str) -> StripReport:
+def strip_package(
+    src: str | os.PathLike[str], dest: str | os.PathLike[str], name: str
+) -> StripReport:
     """Copy the package ``src`` to ``dest`` without links out of it, OLE objects or macros (see
     the module doc). Refuses a package with a document type declaration."""
     links = parts = 0
@@ -139,15 +158,20 @@ def check_xml_encoding(data: bytes, member: str, name: str) -> None:
     document types, slide counts) reads the bytes as UTF-8, and LibreOffice reads UTF-16 too."""
     body = data.removeprefix(b"\xef\xbb\xbf")
     declared = _DECLARED.match(body)
-    label = (declared.group(1) or declared.group(2) or b"").strip().lower() if declared else \
-        b"utf-8"
+    label = (
+        (declared.group(1) or declared.group(2) or b"").strip().lower() if declared else b"utf-8"
+    )
     try:
         body.decode("utf-8")
         plain = True
     except UnicodeDecodeError:
         plain = False
-    if (not plain or b"\x00" in body or body.startswith(_OTHER_BOMS)
-            or label not in (b"utf-8", b"utf8")):
+    if (
+        not plain
+        or b"\x00" in body
+        or body.startswith(_OTHER_BOMS)
+        or label not in (b"utf-8", b"utf8")
+    ):
         raise UnsupportedMediaError(name, reason("deck.encoding", member=member))
 
 
@@ -220,8 +244,9 @@ def _strip_xml(fname: str, data: bytes, members: frozenset[str]) -> tuple[bytes,
 
         def relationship(match: re.Match[str]) -> str:
             nonlocal removed
-            attrs = {k.split(":")[-1]: html.unescape(v[1:-1])
-                     for k, v in _ATTR.findall(match.group(0))}
+            attrs = {
+                k.split(":")[-1]: html.unescape(v[1:-1]) for k, v in _ATTR.findall(match.group(0))
+            }
             mode = attrs.get("TargetMode", "Internal").strip()
             if mode == "Internal" and is_package_path(attrs.get("Target", ""), owner, members):
                 return match.group(0)
@@ -236,8 +261,11 @@ def _strip_xml(fname: str, data: bytes, members: frozenset[str]) -> tuple[bytes,
         def attribute(match: re.Match[str]) -> str:
             nonlocal removed
             value = html.unescape(match.group(2)[1:-1]).strip()
-            if value.startswith("#") or is_package_path(value, "", members) or \
-                    is_package_path(value, base, members):
+            if (
+                value.startswith("#")
+                or is_package_path(value, "", members)
+                or is_package_path(value, base, members)
+            ):
                 return match.group(0)
             removed += 1
             return match.group(1)
@@ -247,8 +275,7 @@ def _strip_xml(fname: str, data: bytes, members: frozenset[str]) -> tuple[bytes,
     for prefix in office:  # ODF macros bound to events, and embedded scripts
         for element in ("event-listeners", "scripts"):
             tag = re.escape(f"{prefix}:{element}")
-            text, count = re.subn(rf"<{tag}\b[^>]*/>|<{tag}\b.*?</{tag}\s*>", "", text,
-                                  flags=re.S)
+            text, count = re.subn(rf"<{tag}\b[^>]*/>|<{tag}\b.*?</{tag}\s*>", "", text, flags=re.S)
             removed += count
     return text.encode("utf-8", "surrogateescape"), removed
 
@@ -300,26 +327,36 @@ def confinement() -> Confinement:
     import tempfile
 
     if shutil.which("unshare") is None:
-        log.warning("unshare not found: document converters run without a network namespace; "
-                    "links are still stripped from packages")
+        log.warning(
+            "unshare not found: document converters run without a network namespace; "
+            "links are still stripped from packages"
+        )
         return "none"
     with tempfile.TemporaryDirectory(prefix="glmv-probe-") as tmp:
         work = Path(tmp)
         (work / "job").mkdir()
         modes: tuple[Confinement, ...] = ("namespaces", "network")
         for mode in modes:
-            cmd = [*sandbox_prefix(work, mode, None), "/bin/sh", "-c", "test -d /job" if
-                   mode == "namespaces" else "true"]
+            cmd = [
+                *sandbox_prefix(work, mode, None),
+                "/bin/sh",
+                "-c",
+                "test -d /job" if mode == "namespaces" else "true",
+            ]
             try:
                 ok = subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
             except (OSError, subprocess.SubprocessError):
                 ok = False
             if ok:
                 if mode == "network":
-                    log.warning("this host refuses mount namespaces: document converters run "
-                                "without network but can see the server's files; links are "
-                                "still stripped from packages")
+                    log.warning(
+                        "this host refuses mount namespaces: document converters run "
+                        "without network but can see the server's files; links are "
+                        "still stripped from packages"
+                    )
                 return mode
-    log.warning("this host refuses user namespaces: document converters run with the network "
-                "and the server's files in view; links are still stripped from packages")
+    log.warning(
+        "this host refuses user namespaces: document converters run with the network "
+        "and the server's files in view; links are still stripped from packages"
+    )
     return "none"

@@ -25,10 +25,21 @@ from .parts import MediaPart
 
 if TYPE_CHECKING:
     from PIL import Image
+    from PIL.Image import Image as PILImage
 
-__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "JpegFrame", "check_decoded",
-           "check_jpeg_whole", "check_pixels", "decoded_bytes", "jpeg_frame", "load_image",
-           "to_rgb"]
+__all__ = [
+    "MAX_ASPECT",
+    "MAX_DECODE_BYTES",
+    "MAX_DECODE_PIXELS",
+    "JpegFrame",
+    "check_decoded",
+    "check_jpeg_whole",
+    "check_pixels",
+    "decoded_bytes",
+    "jpeg_frame",
+    "load_image",
+    "to_rgb",
+]
 
 # Above this many pixels an image is refused unread: 64 Mpx RGBA is already 256 MB decoded.
 MAX_DECODE_PIXELS = 64_000_000
@@ -40,8 +51,11 @@ _BOMB = reason("image.too_many_pixels", limit=MAX_DECODE_PIXELS // 1_000_000)
 SUPPORTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 
 
-def load_image(path: str | os.PathLike[str] | IO[bytes], name: str | Reason,
-               limits: MediaLimits = DEFAULT_LIMITS) -> MediaPart:
+def load_image(
+    path: str | os.PathLike[str] | IO[bytes],
+    name: str | Reason,
+    limits: MediaLimits = DEFAULT_LIMITS,
+) -> MediaPart:
     """Read one image (a file, or a binary stream such as an embedded image's bytes) into an
     RGB :class:`MediaPart`, downscaled to ``limits.image_max_pixels``; refusals raise
     :class:`MediaError`, and the pixel count is checked before any pixel is decoded."""
@@ -63,8 +77,9 @@ def load_image(path: str | os.PathLike[str] | IO[bytes], name: str | Reason,
             check_pixels(img.width, img.height, name)
             frame = _jpeg_frame_of(path)
             if frame is None and (img.info.get("progressive") or img.info.get("progression")):
-                frame = JpegFrame(img.width, img.height, tuple((1, 1) for _ in img.getbands()),
-                                  True, False)
+                frame = JpegFrame(
+                    img.width, img.height, tuple((1, 1) for _ in img.getbands()), True, False
+                )
             if frame is not None:
                 check_jpeg_whole(frame, name)  # before the draft: its scale does not help
         return _convert(img, name, limits, ImageOps, Image)
@@ -73,11 +88,16 @@ def load_image(path: str | os.PathLike[str] | IO[bytes], name: str | Reason,
 def check_pixels(width: int, height: int, name: str | Reason) -> None:
     """Refuse a size no image may have, from the header, before anything is decoded."""
     if width * height > MAX_DECODE_PIXELS:
-        raise MediaBudgetError(name, reason("image.pixels", width=width, height=height,
-                                            limit=MAX_DECODE_PIXELS // 1_000_000))
+        raise MediaBudgetError(
+            name,
+            reason(
+                "image.pixels", width=width, height=height, limit=MAX_DECODE_PIXELS // 1_000_000
+            ),
+        )
     if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
-        raise UnsupportedMediaError(name, reason("image.aspect", width=width, height=height,
-                                                 ratio=MAX_ASPECT))
+        raise UnsupportedMediaError(
+            name, reason("image.aspect", width=width, height=height, ratio=MAX_ASPECT)
+        )
 
 
 def _sample_bits(mode: str) -> int:
@@ -99,10 +119,18 @@ def check_decoded(width: int, height: int, mode: str, name: str | Reason) -> Non
 
     size = decoded_bytes(width, height, mode)
     if size > MAX_DECODE_BYTES:
-        raise MediaBudgetError(name, reason(
-            "image.decoded", decoded_mb=size / 2**20, width=width, height=height,
-            channels=Image.getmodebands(mode), bits=_sample_bits(mode),
-            limit_mb=MAX_DECODE_BYTES // 2**20))
+        raise MediaBudgetError(
+            name,
+            reason(
+                "image.decoded",
+                decoded_mb=size / 2**20,
+                width=width,
+                height=height,
+                channels=Image.getmodebands(mode),
+                bits=_sample_bits(mode),
+                limit_mb=MAX_DECODE_BYTES // 2**20,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,10 +188,16 @@ def jpeg_frame(fh: IO[bytes]) -> JpegFrame | None:
             body = fh.read(length)
             if len(body) < 6:
                 return None
-            height, width, count = (int.from_bytes(body[1:3], "big"),
-                                    int.from_bytes(body[3:5], "big"), body[5])
-            sampling = tuple((max(1, body[7 + 3 * i] >> 4), max(1, body[7 + 3 * i] & 15))
-                             for i in range(count) if 8 + 3 * i < len(body))
+            height, width, count = (
+                int.from_bytes(body[1:3], "big"),
+                int.from_bytes(body[3:5], "big"),
+                body[5],
+            )
+            sampling = tuple(
+                (max(1, body[7 + 3 * i] >> 4), max(1, body[7 + 3 * i] & 15))
+                for i in range(count)
+                if 8 + 3 * i < len(body)
+            )
             if not sampling:
                 return None
             frame = (width, height, sampling, marker in _PROGRESSIVE_SOF)
@@ -172,8 +206,7 @@ def jpeg_frame(fh: IO[bytes]) -> JpegFrame | None:
                 return None
             scan = fh.read(1)
             comps = scan[0] if scan else 0
-            return JpegFrame(frame[0], frame[1], frame[2], frame[3],
-                             0 < comps < len(frame[2]))
+            return JpegFrame(frame[0], frame[1], frame[2], frame[3], 0 < comps < len(frame[2]))
         else:
             fh.seek(length, os.SEEK_CUR)
     return None
@@ -186,10 +219,17 @@ def check_jpeg_whole(frame: JpegFrame, name: str | Reason) -> None:
         return
     size = frame.coefficient_bytes()
     if size > MAX_DECODE_BYTES:
-        raise MediaBudgetError(name, reason(
-            "image.jpeg_progressive" if frame.progressive else "image.jpeg_multiscan",
-            decoded_mb=size / 2**20, width=frame.width, height=frame.height,
-            channels=len(frame.sampling), limit_mb=MAX_DECODE_BYTES // 2**20))
+        raise MediaBudgetError(
+            name,
+            reason(
+                "image.jpeg_progressive" if frame.progressive else "image.jpeg_multiscan",
+                decoded_mb=size / 2**20,
+                width=frame.width,
+                height=frame.height,
+                channels=len(frame.sampling),
+                limit_mb=MAX_DECODE_BYTES // 2**20,
+            ),
+        )
 
 
 def _jpeg_frame_of(path: str | os.PathLike[str] | IO[bytes]) -> JpegFrame | None:
@@ -214,7 +254,7 @@ def _shrink(img: Image.Image, target: int, Image: Any) -> Image.Image:
     if factor < 2:
         return img
     out_w, out_h = max(1, img.width // factor), max(1, img.height // factor)
-    small = Image.new(img.mode, (out_w, out_h))
+    small: PILImage = Image.new(img.mode, (out_w, out_h))
     if img.mode == "P" and img.palette is not None:
         small.putpalette(img.palette)
     # Strip by strip: resampling RGBA premultiplies a copy of what it is given, so a whole-image
@@ -224,9 +264,10 @@ def _shrink(img: Image.Image, target: int, Image: Any) -> Image.Image:
         bottom = min(top + rows, out_h * factor)
         strip = img.crop((0, top, out_w * factor, bottom))
         if img.mode in ("1", "P") or img.mode.startswith("I;16"):
-            piece = strip.resize((out_w, (bottom - top) // factor),
-                                 Image.Resampling.NEAREST if img.mode in ("1", "P")
-                                 else Image.Resampling.BOX)
+            piece = strip.resize(
+                (out_w, (bottom - top) // factor),
+                Image.Resampling.NEAREST if img.mode in ("1", "P") else Image.Resampling.BOX,
+            )
         else:
             piece = strip.reduce(factor)
         small.paste(piece, (0, top // factor))
@@ -250,8 +291,9 @@ def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> Reason:
     return reason("image.unreadable")
 
 
-def _convert(img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps: Any,
-             Image: Any) -> MediaPart:
+def _convert(
+    img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps: Any, Image: Any
+) -> MediaPart:
     notes: list[str] = []
     if img.format not in SUPPORTED_FORMATS:
         raise UnsupportedMediaError(name, reason("image.format", format=str(img.format)))
@@ -288,9 +330,13 @@ def _convert(img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps
         size = (max(1, int(rgb.width / scale)), max(1, int(rgb.height / scale)))
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         notes.append(f"downscaled from {width}x{height} to {size[0]}x{size[1]} pixels")
-    return MediaPart(kind="image", source=str(name), image=rgb, notes=tuple(notes),
-                     meta={"format": fmt, "mode": mode,
-                           "original_size": (width, height)})
+    return MediaPart(
+        kind="image",
+        source=str(name),
+        image=rgb,
+        notes=tuple(notes),
+        meta={"format": fmt, "mode": mode, "original_size": (width, height)},
+    )
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -301,14 +347,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if mode == "RGB" and "transparency" not in img.info:
         return img
     if mode == "P":
-        has_alpha = "transparency" in img.info or (img.palette is not None and \
-            img.palette.mode == "RGBA")
+        has_alpha = "transparency" in img.info or (
+            img.palette is not None and img.palette.mode == "RGBA"
+        )
         img = img.convert("RGBA" if has_alpha else "RGB")
         mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _scale_to_l(img).convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            mode in ("L", "RGB") and "transparency" in img.info):
+        mode in ("L", "RGB") and "transparency" in img.info
+    ):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
@@ -326,13 +374,16 @@ def _scale_to_l(img: Image.Image) -> Image.Image:
     if img.mode.startswith("I;16"):
         img = img.convert("I")  # widen first: Pillow's I;16 -> L conversion clips at 255
     low, high = img.getextrema()  # one band: two numbers
-    assert isinstance(low, (int, float)) and isinstance(high, (int, float))
+    assert isinstance(low, (int, float))
+    assert isinstance(high, (int, float))
     if img.mode == "F" or low < 0:
         span_low, span_high = float(low), float(high)
     else:
         span_low = 0.0
-        span_high = next((float(2**bits - 1) for bits in (8, 10, 12, 14, 16, 24, 31)
-                          if high <= 2**bits - 1), float(high))
+        span_high = next(
+            (float(2**bits - 1) for bits in (8, 10, 12, 14, 16, 24, 31) if high <= 2**bits - 1),
+            float(high),
+        )
     if span_high <= span_low:
         return img.point(lambda _v: 0).convert("L")
     scale = 255.0 / (span_high - span_low)

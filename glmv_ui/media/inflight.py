@@ -20,8 +20,14 @@ from dataclasses import dataclass
 
 from ..config import MediaLimits
 
-__all__ = ["DECODING", "DecodeBudget", "Held", "decode_cost", "release_memory",
-           "waiting_for_decoding"]
+__all__ = [
+    "DECODING",
+    "DecodeBudget",
+    "Held",
+    "decode_cost",
+    "release_memory",
+    "waiting_for_decoding",
+]
 
 MB = 2**20
 # What one read of each kind may cost beyond its decoded pictures (libraries' working memory);
@@ -49,8 +55,9 @@ class DecodeBudget:
         self._waiting = 0
 
     def _fits(self, cost: int) -> bool:
-        return self._jobs < self.max_jobs and (self._jobs == 0 or
-                                               self._used + cost <= self.budget_bytes)
+        return self._jobs < self.max_jobs and (
+            self._jobs == 0 or self._used + cost <= self.budget_bytes
+        )
 
     def would_wait(self, cost: int) -> bool:
         """Whether a read of ``cost`` bytes would wait now."""
@@ -134,16 +141,21 @@ def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
                     frame = jpeg_frame(fh)
                 if frame is not None and frame.whole_image:
                     coefficients = frame.coefficient_bytes()
-                    size = size + coefficients if coefficients <= MAX_DECODE_BYTES else \
-                        MAX_DECODE_BYTES + 1
+                    size = (
+                        size + coefficients
+                        if coefficients <= MAX_DECODE_BYTES
+                        else MAX_DECODE_BYTES + 1
+                    )
             # One the reader refuses from its header costs nothing to refuse.
             return _BASE["image"] + (size if size <= MAX_DECODE_BYTES else 0)
     except Exception:  # noqa: BLE001
         return _BASE["image"]
 
 
-DECODING = DecodeBudget(budget_bytes=int(os.environ.get("GLMV_DECODE_BUDGET_MB", "640")) * MB,
-                        max_jobs=int(os.environ.get("GLMV_DECODE_JOBS", "2")))
+DECODING = DecodeBudget(
+    budget_bytes=int(os.environ.get("GLMV_DECODE_BUDGET_MB", "640")) * MB,
+    max_jobs=int(os.environ.get("GLMV_DECODE_JOBS", "2")),
+)
 
 
 def waiting_for_decoding(paths: list[str], limits: MediaLimits) -> bool:

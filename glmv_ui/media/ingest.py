@@ -45,8 +45,17 @@ Kind = Literal["image", "pdf", "slides", "video"]
 _DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
 _VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
 # What a file's extension promises, for the refusal of one whose content is something else.
-_FORMATS = {".pdf": "PDF", ".mp4": "MP4", ".mov": "MOV", ".webm": "WebM", ".avi": "AVI",
-            ".mkv": "MKV", ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+_FORMATS = {
+    ".pdf": "PDF",
+    ".mp4": "MP4",
+    ".mov": "MOV",
+    ".webm": "WebM",
+    ".avi": "AVI",
+    ".mkv": "MKV",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+}
 
 
 def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS) -> Kind:
@@ -60,8 +69,9 @@ def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT
     ext = os.path.splitext(name)[1].lower()
     if not head:
         raise MediaError(name, reason("file.empty"))
-    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
-                        b"II*\x00", b"MM\x00*")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if head.startswith(
+        (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+    ) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
     if b"%PDF-" in head[:1024]:
         return "pdf"
@@ -69,8 +79,9 @@ def sniff(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT
         if head[8:12] in _VIDEO_BRANDS_NOT_VIDEO:
             raise UnsupportedMediaError(name, reason("file.heic"))
         return "video"
-    if head.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3",
-                        b"OggS")) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+    if head.startswith(
+        (b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"OggS")
+    ) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
         return "video"
     if head[4:8] in (b"moov", b"mdat", b"free", b"wide"):  # QuickTime files without ftyp
         return "video"
@@ -98,22 +109,36 @@ def _sniff_zip(path: str | os.PathLike[str], name: str, ext: str, limits: MediaL
         if "mimetype" in names:
             with zipfile.ZipFile(path) as package, package.open("mimetype") as fh:
                 mimetype = fh.read(80)
-    except (UnsupportedMediaError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
-            NotImplementedError, RuntimeError) as exc:
+    except (
+        UnsupportedMediaError,
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise UnsupportedMediaError(
-            name, reason("deck.damaged" if ext in _DECK_EXTS else "file.zip_damaged")) from exc
+            name, reason("deck.damaged" if ext in _DECK_EXTS else "file.zip_damaged")
+        ) from exc
     if "ppt/presentation.xml" in names or b"presentation" in mimetype:
         check_directory(infos, name, limits)
         return "slides"
     raise UnsupportedMediaError(name, reason("file.zip_other"))
 
 
-def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAULT_LIMITS, *,
-           names: Sequence[str] | None = None, password: str | None = None,
-           page_range: tuple[int, int] | None = None,
-           video_range: tuple[float, float] | None = None,
-           video_fps: float | None = None, video_max_frames: int | None = None,
-           existing: Sequence[MediaPart] = ()) -> list[MediaPart]:
+def ingest(
+    paths: Sequence[str | os.PathLike[str]],
+    limits: MediaLimits = DEFAULT_LIMITS,
+    *,
+    names: Sequence[str] | None = None,
+    password: str | None = None,
+    page_range: tuple[int, int] | None = None,
+    video_range: tuple[float, float] | None = None,
+    video_fps: float | None = None,
+    video_max_frames: int | None = None,
+    existing: Sequence[MediaPart] = (),
+) -> list[MediaPart]:
     """Turn uploaded files into parts, applying the conversation rules (see the module doc).
 
     ``names`` are the display names (uploads arrive as temp paths; default: the base names).
@@ -123,8 +148,11 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
     """
     if names is not None and len(names) != len(paths):
         raise ValueError("names must have one entry per path")
-    shown = [str(n) for n in names] if names is not None else \
-        [os.path.basename(os.fspath(p)) for p in paths]
+    shown = (
+        [str(n) for n in names]
+        if names is not None
+        else [os.path.basename(os.fspath(p)) for p in paths]
+    )
     parts: list[MediaPart] = []
     images, videos = count_kinds(existing)
     for path, name in zip(paths, shown, strict=True):
@@ -134,8 +162,19 @@ def ingest(paths: Sequence[str | os.PathLike[str]], limits: MediaLimits = DEFAUL
         room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
         token_used = estimate_visual_tokens([*existing, *parts])
         try:
-            new = _read(kind, path, name, limits, room, password,
-                        page_range, video_range, video_fps, video_max_frames, token_used)
+            new = _read(
+                kind,
+                path,
+                name,
+                limits,
+                room,
+                password,
+                page_range,
+                video_range,
+                video_fps,
+                video_max_frames,
+                token_used,
+            )
         except MediaError:
             raise  # already a message for the user
         except Exception as exc:  # a reader's library failed in a way nobody foresaw
@@ -158,17 +197,42 @@ def _checked_kind(path: str | os.PathLike[str], name: str, limits: MediaLimits) 
     return sniff(path, name, limits)
 
 
-def _read(kind: Kind, path: str | os.PathLike[str], name: str, limits: MediaLimits, room: int,
-          password: str | None, page_range: tuple[int, int] | None,
-          video_range: tuple[float, float] | None, video_fps: float | None,
-          video_max_frames: int | None, token_used: int) -> list[MediaPart]:
+def _read(
+    kind: Kind,
+    path: str | os.PathLike[str],
+    name: str,
+    limits: MediaLimits,
+    room: int,
+    password: str | None,
+    page_range: tuple[int, int] | None,
+    video_range: tuple[float, float] | None,
+    video_fps: float | None,
+    video_max_frames: int | None,
+    token_used: int,
+) -> list[MediaPart]:
     if kind == "image":
         return [load_image(path, name, limits)]
     if kind == "pdf":
-        return render_pdf(path, name, limits, password=password, page_range=page_range,
-                          max_pages=min(limits.max_pdf_pages, room), token_used=token_used)
+        return render_pdf(
+            path,
+            name,
+            limits,
+            password=password,
+            page_range=page_range,
+            max_pages=min(limits.max_pdf_pages, room),
+            token_used=token_used,
+        )
     if kind == "slides":
-        return render_slides(path, name, limits, page_range=page_range,
-                             max_slides=min(limits.max_pdf_pages, room), token_used=token_used)
-    return [sample_video(path, name, limits, fps=video_fps, max_frames=video_max_frames,
-                         time_range=video_range)]
+        return render_slides(
+            path,
+            name,
+            limits,
+            page_range=page_range,
+            max_slides=min(limits.max_pdf_pages, room),
+            token_used=token_used,
+        )
+    return [
+        sample_video(
+            path, name, limits, fps=video_fps, max_frames=video_max_frames, time_range=video_range
+        )
+    ]

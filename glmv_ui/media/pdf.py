@@ -56,34 +56,49 @@ def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
     return min(zoom, high)
 
 
-def choose_range(name: str, total: int, page_range: tuple[int, int] | None, cap: int,
-                 unit: str) -> tuple[int, int, list[str]]:
+def choose_range(
+    name: str, total: int, page_range: tuple[int, int] | None, cap: int, unit: str
+) -> tuple[int, int, list[str]]:
     """The 1-based pages (or slides) to use and the notes saying so: the user's range, checked,
     then cut to ``cap`` with an explicit "N-M of T used" note, never silently."""
     first, last = 1, total
     if page_range is not None:
         first, last = int(page_range[0]), int(page_range[1])
         if first < 1 or last < first or first > total:
-            raise MediaError(name, reason("slides.range" if unit == "slide" else "pdf.range",
-                                          first=first, last=last, total=total))
+            raise MediaError(
+                name,
+                reason(
+                    "slides.range" if unit == "slide" else "pdf.range",
+                    first=first,
+                    last=last,
+                    total=total,
+                ),
+            )
         last = min(last, total)
     if cap < 1:
         raise MediaError(name, reason("slides.no_room" if unit == "slide" else "pdf.no_room"))
     notes: list[str] = []
     if last - first + 1 > cap:
         last = first + cap - 1
-        notes.append(f"{unit}s {first}\u2013{last} of {total} used; "
-                     f"choose a {unit} range to see others")
+        notes.append(
+            f"{unit}s {first}\u2013{last} of {total} used; choose a {unit} range to see others"
+        )
     elif (first, last) != (1, total):
         notes.append(f"{unit}s {first}\u2013{last} of {total} used")
     return first, last, notes
 
 
-def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS, *,
-               password: str | None = None, page_range: tuple[int, int] | None = None,
-               max_pages: int | None = None,
-               numbering: Literal["page", "slide"] = "page",
-               token_used: int | None = None) -> list[MediaPart]:
+def render_pdf(
+    path: str | os.PathLike[str],
+    name: str,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    *,
+    password: str | None = None,
+    page_range: tuple[int, int] | None = None,
+    max_pages: int | None = None,
+    numbering: Literal["page", "slide"] = "page",
+    token_used: int | None = None,
+) -> list[MediaPart]:
     """Render the used pages of a PDF. ``page_range`` is 1-based inclusive.
 
     ``max_pages`` caps the pages used (default ``limits.max_pdf_pages``); the cap is reported in
@@ -113,8 +128,9 @@ def render_pdf(path: str | os.PathLike[str], name: str, limits: MediaLimits = DE
     with doc:
         _unlock(doc, name, password)
         try:
-            return _render_doc(doc, name, limits, page_range, max_pages, numbering, pymupdf,
-                               token_used)
+            return _render_doc(
+                doc, name, limits, page_range, max_pages, numbering, pymupdf, token_used
+            )
         finally:
             pymupdf.TOOLS.store_shrink(100)  # hand the renderer's cache back
 
@@ -128,9 +144,16 @@ def _unlock(doc: Any, name: str, password: str | None) -> None:
         raise PasswordRequiredError(name, reason("pdf.wrong_password"))
 
 
-def _render_doc(doc: Any, name: str, limits: MediaLimits,
-                page_range: tuple[int, int] | None, max_pages: int | None,
-                numbering: str, pymupdf: Any, token_used: int | None) -> list[MediaPart]:
+def _render_doc(
+    doc: Any,
+    name: str,
+    limits: MediaLimits,
+    page_range: tuple[int, int] | None,
+    max_pages: int | None,
+    numbering: str,
+    pymupdf: Any,
+    token_used: int | None,
+) -> list[MediaPart]:
     from PIL import Image
 
     unit = "slide" if numbering == "slide" else "page"
@@ -140,8 +163,7 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
     cap = limits.max_pdf_pages if max_pages is None else max_pages
     first, last, notes = choose_range(name, total, page_range, cap, unit)
     if doc.is_repaired:
-        notes.insert(0, "the file was damaged and has been repaired; some content may be "
-                        "missing")
+        notes.insert(0, "the file was damaged and has been repaired; some content may be missing")
     zooms = _plan(doc, name, first, last, limits, unit, token_used)
     _check_fonts(doc, name)
     _check_patterns(doc, name, first, last)
@@ -150,25 +172,42 @@ def _render_doc(doc: Any, name: str, limits: MediaLimits,
         try:
             page = doc.load_page(number - 1)
         except Exception as exc:  # the renderer's own error types vary by version
-            raise MediaError(name, reason(
-                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
-                number=number)) from exc
+            raise MediaError(
+                name,
+                reason(
+                    "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged", number=number
+                ),
+            ) from exc
         _check_images(doc, page, name, number, unit)
         try:
             zoom = zooms[number - first]
-            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom),
-                                  colorspace=pymupdf.csRGB, alpha=False)
-            image = Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw",
-                                     "RGB", pix.stride, 1).copy()
+            pix = page.get_pixmap(
+                matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False
+            )
+            image = Image.frombuffer(
+                "RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", pix.stride, 1
+            ).copy()
             del pix, page  # keep only the PIL image: one pixmap alive at a time
         except Exception as exc:  # the renderer's own error types vary by version
-            raise MediaError(name, reason(
-                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
-                number=number)) from exc
-        where = {"slide": number} if numbering == "slide" else {"page": number}
-        parts.append(MediaPart(kind="image", source=name, image=image, page_count=total,
-                               notes=tuple(notes) if not parts else (),
-                               meta={"dpi": round(zoom * 72)}, **where))  # type: ignore[arg-type]
+            raise MediaError(
+                name,
+                reason(
+                    "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged", number=number
+                ),
+            ) from exc
+        slide, page_no = (number, None) if numbering == "slide" else (None, number)
+        parts.append(
+            MediaPart(
+                kind="image",
+                source=name,
+                image=image,
+                page_count=total,
+                notes=tuple(notes) if not parts else (),
+                meta={"dpi": round(zoom * 72)},
+                slide=slide,
+                page=page_no,
+            )
+        )
     return parts
 
 
@@ -187,8 +226,13 @@ def _check_patterns(doc: Any, name: str, first: int, last: int) -> None:
     """Refuse a tiling pattern whose cell, in page space (its XStep x YStep through its
     /Matrix), is so small that filling the largest used page would draw more than
     :data:`MAX_PATTERN_TILES` tiles. Read from the objects before anything is rendered."""
-    area = max((doc.load_page(n - 1).rect.width * doc.load_page(n - 1).rect.height
-                for n in range(first, last + 1)), default=0.0)
+    area = max(
+        (
+            doc.load_page(n - 1).rect.width * doc.load_page(n - 1).rect.height
+            for n in range(first, last + 1)
+        ),
+        default=0.0,
+    )
     for xref in range(1, doc.xref_length()):
         try:
             if doc.xref_get_key(xref, "PatternType") != ("int", "1"):
@@ -201,20 +245,36 @@ def _check_patterns(doc: Any, name: str, first: int, last: int) -> None:
             xstep, ystep = (abs(float(value)) for _kind, value in steps)
         except ValueError:
             continue
-        a, b, c, d = (_numbers(matrix[1]) + [0.0] * 6)[:4] if matrix[0] == "array" else \
-            (1.0, 0.0, 0.0, 1.0)
+        a, b, c, d = (
+            (_numbers(matrix[1]) + [0.0] * 6)[:4] if matrix[0] == "array" else (1.0, 0.0, 0.0, 1.0)
+        )
         cell = xstep * ystep * abs(a * d - b * c)
         tiles = area / cell if cell > 0 else math.inf
         if tiles > MAX_PATTERN_TILES:
-            raise MediaBudgetError(name, reason(
-                "pdf.pattern", xref=xref, cell=math.sqrt(cell),
-                tiles=min(tiles, 1e18), limit=MAX_PATTERN_TILES))
+            raise MediaBudgetError(
+                name,
+                reason(
+                    "pdf.pattern",
+                    xref=xref,
+                    cell=math.sqrt(cell),
+                    tiles=min(tiles, 1e18),
+                    limit=MAX_PATTERN_TILES,
+                ),
+            )
 
 
 def _components(doc: Any, xref: int, colourspace: str) -> int:
     """Colour components of an image, from its colour space (4 when it cannot be told)."""
-    known = {"DeviceGray": 1, "CalGray": 1, "Indexed": 1, "Separation": 1, "DeviceRGB": 3,
-             "CalRGB": 3, "Lab": 3, "DeviceCMYK": 4}
+    known = {
+        "DeviceGray": 1,
+        "CalGray": 1,
+        "Indexed": 1,
+        "Separation": 1,
+        "DeviceRGB": 3,
+        "CalRGB": 3,
+        "Lab": 3,
+        "DeviceCMYK": 4,
+    }
     if colourspace in known:
         return known[colourspace]
     try:
@@ -239,8 +299,8 @@ def _jpx_size(data: bytes) -> tuple[int, int, int] | None:
     at = data.find(b"\xff\x4f\xff\x51", 0, 1 << 16)
     if at < 0 or len(data) < at + 42:
         return None
-    siz = data[at + 6:]
-    xsiz, ysiz, xo, yo = (int.from_bytes(siz[i:i + 4], "big") for i in (2, 6, 10, 14))
+    siz = data[at + 6 :]
+    xsiz, ysiz, xo, yo = (int.from_bytes(siz[i : i + 4], "big") for i in (2, 6, 10, 14))
     return max(0, xsiz - xo), max(0, ysiz - yo), int.from_bytes(siz[34:36], "big")
 
 
@@ -301,33 +361,61 @@ def _check_images(doc: Any, page: Any, name: str, number: int, unit: str) -> Non
             width, height, size = _image_cost(doc, entry)
             seen[entry[0]] = size
             if size > MAX_DECODE_BYTES:
-                raise MediaBudgetError(name, reason(
-                    "slides.image" if unit == "slide" else "pdf.image", number=number,
-                    xref=entry[0], width=width, height=height, decoded_mb=size / 2**20,
-                    limit_mb=MAX_DECODE_BYTES // 2**20))
+                raise MediaBudgetError(
+                    name,
+                    reason(
+                        "slides.image" if unit == "slide" else "pdf.image",
+                        number=number,
+                        xref=entry[0],
+                        width=width,
+                        height=height,
+                        decoded_mb=size / 2**20,
+                        limit_mb=MAX_DECODE_BYTES // 2**20,
+                    ),
+                )
     total = sum(seen.values())
     if total > MAX_DECODE_BYTES:
-        raise MediaBudgetError(name, reason(
-            "slides.images" if unit == "slide" else "pdf.images", number=number,
-            count=len(seen), decoded_mb=total / 2**20, limit_mb=MAX_DECODE_BYTES // 2**20))
+        raise MediaBudgetError(
+            name,
+            reason(
+                "slides.images" if unit == "slide" else "pdf.images",
+                number=number,
+                count=len(seen),
+                decoded_mb=total / 2**20,
+                limit_mb=MAX_DECODE_BYTES // 2**20,
+            ),
+        )
 
 
-def _plan(doc: Any, name: str, first: int, last: int, limits: MediaLimits, unit: str,
-          token_used: int | None) -> list[float]:
+def _plan(
+    doc: Any,
+    name: str,
+    first: int,
+    last: int,
+    limits: MediaLimits,
+    unit: str,
+    token_used: int | None,
+) -> list[float]:
     """Each used page's zoom, from its size alone; refuses pages that cannot fit the context."""
     zooms, tokens = [], 0
     for number in range(first, last + 1):
         try:
             rect = doc.load_page(number - 1).rect
         except Exception as exc:  # the renderer's own error types vary by version
-            raise MediaError(name, reason(
-                "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged",
-                number=number)) from exc
+            raise MediaError(
+                name,
+                reason(
+                    "slides.slide_damaged" if unit == "slide" else "pdf.page_damaged", number=number
+                ),
+            ) from exc
         zoom = page_zoom(rect.width, rect.height, limits.pdf_tokens_per_page)
         zooms.append(zoom)
         tokens += image_tokens(max(1, round(rect.width * zoom)), max(1, round(rect.height * zoom)))
-    refusal = None if token_used is None else \
-        over_budget(tokens, token_used, limits, pages=True, images=True, video=False)
+    refusal = (
+        None
+        if token_used is None
+        else over_budget(tokens, token_used, limits, pages=True, images=True, video=False)
+    )
     if refusal is not None:
         raise MediaBudgetError(name, refusal)
     return zooms
@@ -339,8 +427,9 @@ def _check_fonts(doc: Any, name: str) -> None:
         try:
             if doc.xref_get_key(xref, "Type") != ("name", "/FontDescriptor"):
                 continue
-            streams = [doc.xref_get_key(xref, key) for key in ("FontFile", "FontFile2",
-                                                                "FontFile3")]
+            streams = [
+                doc.xref_get_key(xref, key) for key in ("FontFile", "FontFile2", "FontFile3")
+            ]
         except Exception:  # noqa: BLE001 - a broken object: the renderer decides about it
             continue
         for kind, value in streams:
@@ -348,8 +437,9 @@ def _check_fonts(doc: Any, name: str) -> None:
                 continue
             font = int(value.split()[0])
             if _unpacked_size(doc, font, MAX_FONT_BYTES) > MAX_FONT_BYTES:
-                raise MediaBudgetError(name, reason("pdf.font", xref=font,
-                                                    limit_mb=MAX_FONT_BYTES // 2**20))
+                raise MediaBudgetError(
+                    name, reason("pdf.font", xref=font, limit_mb=MAX_FONT_BYTES // 2**20)
+                )
 
 
 def _unpacked_size(doc: Any, xref: int, limit: int) -> int:

@@ -31,8 +31,9 @@ __all__ = ["admit", "check_file_size", "check_visual_budget", "count_kinds"]
 def check_file_size(size: int, name: str, limits: MediaLimits) -> None:
     """Refuse a file larger than ``limits.max_upload_mb``."""
     if size > limits.max_upload_mb * 1024 * 1024:
-        raise MediaBudgetError(name, reason("file.too_large", size_mb=size / 2**20,
-                                            limit_mb=limits.max_upload_mb))
+        raise MediaBudgetError(
+            name, reason("file.too_large", size_mb=size / 2**20, limit_mb=limits.max_upload_mb)
+        )
 
 
 def count_kinds(parts: Sequence[MediaPart]) -> tuple[int, int]:
@@ -41,8 +42,13 @@ def count_kinds(parts: Sequence[MediaPart]) -> tuple[int, int]:
     return images, len(parts) - images
 
 
-def admit(name: str | Reason, kind: Literal["image", "video"], images: int, videos: int,
-          limits: MediaLimits) -> int:
+def admit(
+    name: str | Reason,
+    kind: Literal["image", "video"],
+    images: int,
+    videos: int,
+    limits: MediaLimits,
+) -> int:
     """Whether a conversation holding ``images`` and ``videos`` may take one more of ``kind``.
 
     Returns the room left for images (0 when adding a video); raises when the rules refuse.
@@ -61,8 +67,13 @@ def admit(name: str | Reason, kind: Literal["image", "video"], images: int, vide
     return room
 
 
-def check_visual_budget(parts: Sequence[MediaPart], limits: MediaLimits,
-                        existing: Sequence[MediaPart] = (), *, name: str | None = None) -> None:
+def check_visual_budget(
+    parts: Sequence[MediaPart],
+    limits: MediaLimits,
+    existing: Sequence[MediaPart] = (),
+    *,
+    name: str | None = None,
+) -> None:
     """Refuse ``parts`` when their visual tokens, with ``existing``, do not fit the context.
 
     ``name`` is the file to blame; by default the sources of ``parts``.

@@ -61,10 +61,17 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS,
-                  *, page_range: tuple[int, int] | None = None, max_slides: int | None = None,
-                  soffice: str | None = _UNSET, suffix: str | None = None,
-                  token_used: int | None = None) -> list[MediaPart]:
+def render_slides(
+    path: str | os.PathLike[str],
+    name: str,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    *,
+    page_range: tuple[int, int] | None = None,
+    max_slides: int | None = None,
+    soffice: str | None = _UNSET,
+    suffix: str | None = None,
+    token_used: int | None = None,
+) -> list[MediaPart]:
     """Render the used slides of a deck. ``soffice=None`` forces the python-pptx fallback.
 
     ``suffix`` (".pptx", ".odp", ".ppt") tells LibreOffice the format; by default it comes from
@@ -83,11 +90,25 @@ def render_slides(path: str | os.PathLike[str], name: str, limits: MediaLimits =
     with tempfile.TemporaryDirectory(prefix="glmv-deck-") as tmp:
         if binary is None:
             return _fallback(path, name, limits, page_range, max_slides)
-        pdf = convert_to_pdf(path, name, Path(tmp), binary, limits.office_timeout_s, suffix,
-                             memory_mb=limits.office_memory_mb)
+        pdf = convert_to_pdf(
+            path,
+            name,
+            Path(tmp),
+            binary,
+            limits.office_timeout_s,
+            suffix,
+            memory_mb=limits.office_memory_mb,
+        )
         try:
-            return render_pdf(pdf, name, limits, page_range=page_range, max_pages=max_slides,
-                              numbering="slide", token_used=token_used)
+            return render_pdf(
+                pdf,
+                name,
+                limits,
+                page_range=page_range,
+                max_pages=max_slides,
+                numbering="slide",
+                token_used=token_used,
+            )
         except MediaError as exc:
             if exc.wording.key == "pdf.no_pages":
                 raise MediaError(name, reason("slides.none")) from exc
@@ -111,9 +132,16 @@ def count_slides(path: str | os.PathLike[str]) -> int | None:
     return None
 
 
-def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffice: str,
-                   timeout_s: float, suffix: str = ".pptx", *,
-                   memory_mb: int | None = None) -> Path:
+def convert_to_pdf(
+    path: str | os.PathLike[str],
+    name: str,
+    workdir: Path,
+    soffice: str,
+    timeout_s: float,
+    suffix: str = ".pptx",
+    *,
+    memory_mb: int | None = None,
+) -> Path:
     """Convert a deck to PDF inside ``workdir``, confined (see the module doc); return the PDF.
 
     A zip package is stripped of links, OLE objects and macros first; a binary deck is first
@@ -128,40 +156,76 @@ def convert_to_pdf(path: str | os.PathLike[str], name: str, workdir: Path, soffi
         report = strip_package(path, job / f"deck{suffix}", name)
     else:
         shutil.copyfile(path, job / f"raw{suffix}")
-        _soffice(soffice, workdir, mode, f"raw{suffix}", "pptx", "pre", name, timeout_s,
-                 memory_mb)
+        _soffice(soffice, workdir, mode, f"raw{suffix}", "pptx", "pre", name, timeout_s, memory_mb)
         report = strip_package(job / "pre" / "raw.pptx", job / "deck.pptx", name)
         suffix = ".pptx"
     if report.links or report.parts:
-        log.info("deck %r: %d links and %d embedded objects or macros removed before "
-                 "conversion", name, report.links, report.parts)
-    return _soffice(soffice, workdir, mode, f"deck{suffix}", "pdf", "out", name, timeout_s,
-                    memory_mb)
+        log.info(
+            "deck %r: %d links and %d embedded objects or macros removed before conversion",
+            name,
+            report.links,
+            report.parts,
+        )
+    return _soffice(
+        soffice, workdir, mode, f"deck{suffix}", "pdf", "out", name, timeout_s, memory_mb
+    )
 
 
-def _soffice(soffice: str, workdir: Path, mode: Confinement, source: str, fmt: str, out: str,
-             name: str, timeout_s: float, memory_mb: int | None) -> Path:
+def _soffice(
+    soffice: str,
+    workdir: Path,
+    mode: Confinement,
+    source: str,
+    fmt: str,
+    out: str,
+    name: str,
+    timeout_s: float,
+    memory_mb: int | None,
+) -> Path:
     """Run one LibreOffice conversion of ``workdir/job/source`` into ``workdir/job/out``."""
     job = workdir / "job"
     (job / out).mkdir()
     inside = Path("/job") if mode == "namespaces" else job
     profile = inside / f"profile-{out}"
-    cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-           f"-env:UserInstallation={profile.as_uri()}", "--convert-to", fmt,
-           "--outdir", str(inside / out), str(inside / source)]
+    cmd = [
+        soffice,
+        "--headless",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--nolockcheck",
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--convert-to",
+        fmt,
+        "--outdir",
+        str(inside / out),
+        str(inside / source),
+    ]
     cmd = [*sandbox_prefix(workdir, mode, soffice), *cmd]
     limited = memory_mb is not None and sys.platform.startswith("linux")
     if limited:
         # The shell sets the limit on itself and then becomes the sandbox and LibreOffice
         # (exec), so it holds before LibreOffice runs and for every helper it forks.
-        cmd = ["/bin/sh", "-c", 'ulimit -v "$1" && shift && exec "$@"', "sh",
-               str(int(memory_mb or 0) * 1024), *cmd]
+        cmd = [
+            "/bin/sh",
+            "-c",
+            'ulimit -v "$1" && shift && exec "$@"',
+            "sh",
+            str(int(memory_mb or 0) * 1024),
+            *cmd,
+        ]
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
     env["HOME"] = str(inside)  # nothing is written to the real home
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=workdir, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
     except OSError as exc:
         raise MediaError(name, reason("slides.office_missing")) from exc
     try:
@@ -175,19 +239,31 @@ def _soffice(soffice: str, workdir: Path, mode: Confinement, source: str, fmt: s
     # LibreOffice ends with status 0 on a deck it cannot open; under the limit a failed
     # allocation ends it otherwise (an abort, or the loader's 127).
     if limited and proc.returncode != 0:
-        log.info("LibreOffice stopped with status %s under a %s MB limit: %s", proc.returncode,
-                 memory_mb, output.decode("utf-8", "replace").strip()[-300:] if output else "")
+        log.info(
+            "LibreOffice stopped with status %s under a %s MB limit: %s",
+            proc.returncode,
+            memory_mb,
+            output.decode("utf-8", "replace").strip()[-300:] if output else "",
+        )
         raise MediaError(name, reason("slides.memory", limit_mb=int(memory_mb or 0)))
     if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
         # What LibreOffice said is for the log; the user gets what to do.
-        log.info("LibreOffice could not convert a deck (status %s): %s", proc.returncode,
-                 output.decode("utf-8", "replace").strip()[-500:] if output else "")
+        log.info(
+            "LibreOffice could not convert a deck (status %s): %s",
+            proc.returncode,
+            output.decode("utf-8", "replace").strip()[-500:] if output else "",
+        )
         raise UnsupportedMediaError(name, reason("slides.unopenable")) from None
     return result
 
 
-def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
-              page_range: tuple[int, int] | None, max_slides: int | None) -> list[MediaPart]:
+def _fallback(
+    path: str | os.PathLike[str],
+    name: str,
+    limits: MediaLimits,
+    page_range: tuple[int, int] | None,
+    max_slides: int | None,
+) -> list[MediaPart]:
     try:
         from pptx import Presentation
     except ImportError as exc:
@@ -209,8 +285,16 @@ def _fallback(path: str | os.PathLike[str], name: str, limits: MediaLimits,
     parts: list[MediaPart] = []
     for number in range(first, last + 1):
         image = _draw_slide(slides[number - 1], aspect)
-        parts.append(MediaPart(kind="image", source=name, image=image, slide=number,
-                               page_count=total, notes=tuple(notes) if not parts else ()))
+        parts.append(
+            MediaPart(
+                kind="image",
+                source=name,
+                image=image,
+                slide=number,
+                page_count=total,
+                notes=tuple(notes) if not parts else (),
+            )
+        )
     return parts
 
 

@@ -31,8 +31,15 @@ from ..reasons import reason
 from .budget import DEFAULT_LIMITS, VIDEO_MAX_PIXELS, smart_resize
 from .parts import MediaPart
 
-__all__ = ["MAX_FRAME_PIXELS", "MAX_VIDEO_PIXELS", "SEEK_GAP_FRAMES", "check_frame_size",
-           "check_video", "sample_times", "sample_video"]
+__all__ = [
+    "MAX_FRAME_PIXELS",
+    "MAX_VIDEO_PIXELS",
+    "SEEK_GAP_FRAMES",
+    "check_frame_size",
+    "check_video",
+    "sample_times",
+    "sample_video",
+]
 
 MAX_FRAME_PIXELS = 448 * 448  # a frame never needs more detail than this for GLM's video tower
 # The largest decoded frame accepted: 4096x2304 (DCI 4K and UHD fit, both ways round).
@@ -58,10 +65,16 @@ def sample_times(start: float, end: float, fps: float, max_frames: int) -> list[
     return [start + min(i * step, span - 1e-3) for i in range(max_frames)]
 
 
-def sample_video(path: str | os.PathLike[str], name: str, limits: MediaLimits = DEFAULT_LIMITS, *,
-                 fps: float | None = None, max_frames: int | None = None,
-                 time_range: tuple[float, float] | None = None,
-                 method: Method = "auto") -> MediaPart:
+def sample_video(
+    path: str | os.PathLike[str],
+    name: str,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    *,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    time_range: tuple[float, float] | None = None,
+    method: Method = "auto",
+) -> MediaPart:
     """Sample a video file into a ``kind="video"`` part (refusals raise :class:`MediaError`)."""
     import av
 
@@ -110,13 +123,26 @@ def check_frame_size(stream: Any, name: str) -> None:
         return
     fmt = stream.codec_context.format
     bits = fmt.bits_per_pixel if fmt is not None and fmt.bits_per_pixel else 12
-    raise MediaBudgetError(name, reason("video.frame_pixels", width=width, height=height,
-                                        decoded_mb=width * height * bits / 8 / 2**20,
-                                        limit=MAX_VIDEO_PIXELS // 1_000_000))
+    raise MediaBudgetError(
+        name,
+        reason(
+            "video.frame_pixels",
+            width=width,
+            height=height,
+            decoded_mb=width * height * bits / 8 / 2**20,
+            limit=MAX_VIDEO_PIXELS // 1_000_000,
+        ),
+    )
 
 
-def _sample(container: Any, name: str, fps: float, max_frames: int,
-            time_range: tuple[float, float] | None, method: Method) -> MediaPart:
+def _sample(
+    container: Any,
+    name: str,
+    fps: float,
+    max_frames: int,
+    time_range: tuple[float, float] | None,
+    method: Method,
+) -> MediaPart:
     stream = container.streams.video[0]
     check_frame_size(stream, name)
     big = stream.codec_context.width * stream.codec_context.height > 2_000_000
@@ -132,15 +158,18 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
         if start < 0 or end <= start:
             raise MediaError(name, reason("video.range", start=start, end=end))
         if duration and start >= duration:
-            raise MediaError(name, reason("video.range_after_end", duration=duration,
-                                          start=start))
+            raise MediaError(name, reason("video.range_after_end", duration=duration, start=start))
         end = min(end, duration) if duration else end
         notes.append(f"{start:g}\u2013{end:g} s of {duration:.1f} s used")
-    targets = sample_times(start, end if math.isfinite(end) else start + 1, fps, max_frames) \
-        if math.isfinite(end) else [start + i / fps for i in range(max_frames)]
+    targets = (
+        sample_times(start, end if math.isfinite(end) else start + 1, fps, max_frames)
+        if math.isfinite(end)
+        else [start + i / fps for i in range(max_frames)]
+    )
     if duration and len(targets) == max_frames and (end - start) * fps > max_frames + 1:
-        notes.append(f"{max_frames} frames spread over {end - start:.0f} s "
-                     f"(fewer than {fps:g} a second)")
+        notes.append(
+            f"{max_frames} frames spread over {end - start:.0f} s (fewer than {fps:g} a second)"
+        )
 
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
@@ -148,14 +177,16 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
     sar = stream.sample_aspect_ratio
     display_w = round(width * float(sar)) if sar and float(sar) > 0 else width
     count = len(targets) + len(targets) % 2
-    out_h, out_w = smart_resize(count, height, display_w,
-                                max_pixels=min(VIDEO_MAX_PIXELS, count * MAX_FRAME_PIXELS))
+    out_h, out_w = smart_resize(
+        count, height, display_w, max_pixels=min(VIDEO_MAX_PIXELS, count * MAX_FRAME_PIXELS)
+    )
 
     gap = (source_fps or 30.0) * ((targets[-1] - targets[0]) / max(len(targets) - 1, 1))
     seek = method == "seek" or (method == "auto" and gap > SEEK_GAP_FRAMES)
     picker = _pick_seeking if seek else _pick_sequential
-    picked = picker(container, stream, targets, origin, tb,
-                    lambda frame: _to_image(frame, out_w, out_h))
+    picked = picker(
+        container, stream, targets, origin, tb, lambda frame: _to_image(frame, out_w, out_h)
+    )
     frames, times = [], []
     last_pts = None
     for t, pts, image in picked:
@@ -171,15 +202,30 @@ def _sample(container: Any, name: str, fps: float, max_frames: int,
         times.append(times[-1])
         if len(frames) == 2:
             notes.append("single frame: repeated to make the pair the model needs")
-    used_fps = fps if len(targets) < max_frames or (end - start) * fps <= max_frames + 1 \
+    used_fps = (
+        fps
+        if len(targets) < max_frames or (end - start) * fps <= max_frames + 1
         else len(targets) / max(end - start, 1e-6)
-    total_frames = stream.frames or (round(duration * source_fps) if duration and source_fps
-                                     else None)
-    return MediaPart(kind="video", source=name, frames=tuple(frames), timestamps=tuple(times),
-                     fps=used_fps, duration=duration or (times[-1] if times else 0.0),
-                     notes=tuple(notes),
-                     meta={"source_fps": source_fps, "total_frames": total_frames,
-                           "width": width, "height": height, "codec": stream.codec_context.name})
+    )
+    total_frames = stream.frames or (
+        round(duration * source_fps) if duration and source_fps else None
+    )
+    return MediaPart(
+        kind="video",
+        source=name,
+        frames=tuple(frames),
+        timestamps=tuple(times),
+        fps=used_fps,
+        duration=duration or (times[-1] if times else 0.0),
+        notes=tuple(notes),
+        meta={
+            "source_fps": source_fps,
+            "total_frames": total_frames,
+            "width": width,
+            "height": height,
+            "codec": stream.codec_context.name,
+        },
+    )
 
 
 def _duration(container: Any, stream: Any, tb: float, origin: float) -> float:
@@ -196,8 +242,12 @@ def _duration(container: Any, stream: Any, tb: float, origin: float) -> float:
         return declared
     end = 0.0
     try:
-        container.seek(int((declared + origin) / tb) if declared else 2**62, stream=stream,
-                       backward=True, any_frame=False)
+        container.seek(
+            int((declared + origin) / tb) if declared else 2**62,
+            stream=stream,
+            backward=True,
+            any_frame=False,
+        )
         for packet in container.demux(stream):
             if packet.pts is not None:
                 end = max(end, (packet.pts + (packet.duration or 0)) * tb - origin)
@@ -217,8 +267,9 @@ def _frames(container: Any, stream: Any, origin: float, tb: float) -> Iterator[t
 Picked = tuple[float, int, Any]  # (presentation time, pts, converted image)
 
 
-def _pick_sequential(container: Any, stream: Any, targets: list[float], origin: float,
-                     tb: float, convert: Any) -> list[Picked]:
+def _pick_sequential(
+    container: Any, stream: Any, targets: list[float], origin: float, tb: float, convert: Any
+) -> list[Picked]:
     """Decode in order; keep the first frame at or after each target (the last one for the rest).
 
     Each chosen frame is converted at once, so no decoded frame (nor its decoder buffers)
@@ -239,15 +290,19 @@ def _pick_sequential(container: Any, stream: Any, targets: list[float], origin: 
                 i += 1
         if i == len(targets):
             break
-    if i < len(targets) and previous is not None and (not picked or picked[-1][1] !=
-                                                       previous[1].pts):
+    if (
+        i < len(targets)
+        and previous is not None
+        and (not picked or picked[-1][1] != previous[1].pts)
+    ):
         # Targets past the last frame map to the last frame.
         picked.append((previous[0], previous[1].pts, convert(previous[1])))
     return picked
 
 
-def _pick_seeking(container: Any, stream: Any, targets: list[float], origin: float,
-                  tb: float, convert: Any) -> list[Picked]:
+def _pick_seeking(
+    container: Any, stream: Any, targets: list[float], origin: float, tb: float, convert: Any
+) -> list[Picked]:
     """Seek to the keyframe before each target, then decode up to it."""
     picked: list[Picked] = []
     for target in targets:

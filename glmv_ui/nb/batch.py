@@ -33,14 +33,28 @@ from ..errors import ConfigError, GlmvError
 from ..session import Session
 from .helpers import engine_of, split_options
 
-__all__ = ["BatchResult", "BatchRun", "RunRecord", "collect_inputs", "read_results",
-           "run_batch"]
+__all__ = ["BatchResult", "BatchRun", "RunRecord", "collect_inputs", "read_results", "run_batch"]
 
 PACKAGES = ("glmv-workbench", "torch", "transformers", "pillow", "accelerate", "bitsandbytes")
-CSV_FIELDS = ("key", "source", "prompt", "setting", "status", "answer", "thinking_chars",
-              "boxes", "prompt_tokens", "visual_tokens", "generated_tokens",
-              "time_to_first_token_s", "tokens_per_s", "elapsed_s", "finish_reason", "seed",
-              "error")
+CSV_FIELDS = (
+    "key",
+    "source",
+    "prompt",
+    "setting",
+    "status",
+    "answer",
+    "thinking_chars",
+    "boxes",
+    "prompt_tokens",
+    "visual_tokens",
+    "generated_tokens",
+    "time_to_first_token_s",
+    "tokens_per_s",
+    "elapsed_s",
+    "finish_reason",
+    "seed",
+    "error",
+)
 
 
 @dataclass(frozen=True)
@@ -132,19 +146,27 @@ def _revision(path: str) -> str:
     return path
 
 
-def run_record(engine: Engine, sampling: Any, media: Mapping[str, Any],
-               prompts: Sequence[str], inputs: int) -> RunRecord:
+def run_record(
+    engine: Engine, sampling: Any, media: Mapping[str, Any], prompts: Sequence[str], inputs: int
+) -> RunRecord:
     loaded = getattr(engine, "loaded", None)
     path = str(getattr(loaded, "path", "") or "")
     options = getattr(loaded, "options", None)
     return RunRecord(
-        model=engine.name, revision=_revision(path) if path else "", family=engine.family,
+        model=engine.name,
+        revision=_revision(path) if path else "",
+        family=engine.family,
         engine=type(engine).__name__,
-        load_options=asdict(options) if dataclasses.is_dataclass(options)
-        and not isinstance(options, type) else {},
-        sampling=asdict(sampling), media_options=dict(media), seed=sampling.seed,
-        prompts=list(dict.fromkeys(prompts)), inputs=inputs,
-        started=datetime.now(UTC).isoformat(timespec="seconds"))
+        load_options=asdict(options)
+        if dataclasses.is_dataclass(options) and not isinstance(options, type)
+        else {},
+        sampling=asdict(sampling),
+        media_options=dict(media),
+        seed=sampling.seed,
+        prompts=list(dict.fromkeys(prompts)),
+        inputs=inputs,
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
 
 
 @dataclass
@@ -174,10 +196,14 @@ class BatchRun:
         """``name``.jsonl, ``name``.csv and ``name``.run.json in ``folder``; returns the paths."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"jsonl": out / f"{name}.jsonl", "csv": out / f"{name}.csv",
-                 "record": out / f"{name}.run.json"}
-        paths["jsonl"].write_text("".join(r.to_json() + "\n" for r in self.results),
-                                  encoding="utf-8")
+        paths = {
+            "jsonl": out / f"{name}.jsonl",
+            "csv": out / f"{name}.csv",
+            "record": out / f"{name}.run.json",
+        }
+        paths["jsonl"].write_text(
+            "".join(r.to_json() + "\n" for r in self.results), encoding="utf-8"
+        )
         with paths["csv"].open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
             writer.writeheader()
@@ -188,15 +214,19 @@ class BatchRun:
     def summary(self) -> str:
         done = [r for r in self.results if r.ok]
         gen = sum(r.generated_tokens for r in done)
-        return (f"{len(self.results)} inputs: {len(done)} answered, "
-                f"{len(self.results) - len(done)} failed, {self.skipped} taken from the "
-                f"results file; {gen} tokens generated")
+        return (
+            f"{len(self.results)} inputs: {len(done)} answered, "
+            f"{len(self.results) - len(done)} failed, {self.skipped} taken from the "
+            f"results file; {gen} tokens generated"
+        )
 
     def _repr_html_(self) -> str:
         from html import escape
 
-        head = ("<tr><th>file</th><th>status</th><th>answer</th><th>visual</th>"
-                "<th>generated</th><th>first token</th><th>tok/s</th></tr>")
+        head = (
+            "<tr><th>file</th><th>status</th><th>answer</th><th>visual</th>"
+            "<th>generated</th><th>first token</th><th>tok/s</th></tr>"
+        )
         rows = []
         for r in self.results:
             answer = r.answer if r.ok else r.error
@@ -206,24 +236,31 @@ class BatchRun:
                 f"<tr><td>{escape(r.name)}</td><td>{escape(r.status)}</td>"
                 f"<td style='text-align:left'>{escape(answer)}</td><td>{r.visual_tokens}</td>"
                 f"<td>{r.generated_tokens}</td><td>{_num(r.time_to_first_token_s, 's')}</td>"
-                f"<td>{_num(r.tokens_per_s)}</td></tr>")
-        return (f"<p>{escape(self.summary())}</p><table class='glmv-batch'>{head}"
-                f"{''.join(rows)}</table>")
+                f"<td>{_num(r.tokens_per_s)}</td></tr>"
+            )
+        return (
+            f"<p>{escape(self.summary())}</p><table class='glmv-batch'>{head}"
+            f"{''.join(rows)}</table>"
+        )
 
 
 def _num(value: float | None, unit: str = "") -> str:
     return "" if value is None else f"{value:.2f}{' ' + unit if unit else ''}"
 
 
-def collect_inputs(inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-                   pattern: str = "*") -> list[str]:
+def collect_inputs(
+    inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], pattern: str = "*"
+) -> list[str]:
     """A folder (its files matching ``pattern``, sorted, hidden ones left out) or a list of
     paths, as a list of path strings."""
     if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
         if path.is_dir():
-            return [str(p) for p in sorted(path.glob(pattern))
-                    if p.is_file() and not p.name.startswith(".")]
+            return [
+                str(p)
+                for p in sorted(path.glob(pattern))
+                if p.is_file() and not p.name.startswith(".")
+            ]
         return [str(path)]
     return [os.fspath(p) for p in inputs]
 
@@ -232,15 +269,16 @@ def _prompts(prompt: str | Sequence[str] | Mapping[str, str], sources: Sequence[
     if isinstance(prompt, str):
         return [prompt] * len(sources)
     if isinstance(prompt, Mapping):
-        missing = [s for s in sources
-                   if s not in prompt and os.path.basename(s) not in prompt]
+        missing = [s for s in sources if s not in prompt and os.path.basename(s) not in prompt]
         if missing:
             raise ConfigError(f"no prompt for {', '.join(missing[:3])}")
         return [prompt.get(s, prompt.get(os.path.basename(s), "")) for s in sources]
     prompts = list(prompt)
     if len(prompts) != len(sources):
-        raise ConfigError(f"{len(prompts)} prompts for {len(sources)} inputs; give one prompt, "
-                          f"one per input, or a mapping from file to prompt")
+        raise ConfigError(
+            f"{len(prompts)} prompts for {len(sources)} inputs; give one prompt, "
+            f"one per input, or a mapping from file to prompt"
+        )
     return prompts
 
 
@@ -299,8 +337,14 @@ class _Bar:
             self._bar.close()
 
 
-def ask_one(engine: Engine, source: str, prompt: str, sampling: Any, media: Mapping[str, Any],
-            setting: str = "") -> BatchResult:
+def ask_one(
+    engine: Engine,
+    source: str,
+    prompt: str,
+    sampling: Any,
+    media: Mapping[str, Any],
+    setting: str = "",
+) -> BatchResult:
     """One input in a fresh session; a refusal or failure is returned as an error result."""
     key = result_key(source, prompt, setting)
     start = time.perf_counter()
@@ -317,16 +361,27 @@ def ask_one(engine: Engine, source: str, prompt: str, sampling: Any, media: Mapp
                 close()  # a KeyboardInterrupt ends generation, not just the loop
         reply = session.reply()
     except GlmvError as exc:
-        return BatchResult(key=key, source=source, prompt=prompt, setting=setting,
-                           status="error", error=str(exc), seed=sampling.seed,
-                           elapsed_s=time.perf_counter() - start)
+        return BatchResult(
+            key=key,
+            source=source,
+            prompt=prompt,
+            setting=setting,
+            status="error",
+            error=str(exc),
+            seed=sampling.seed,
+            elapsed_s=time.perf_counter() - start,
+        )
     finally:
         session.close()
     stats = reply.stats
     return BatchResult(
-        key=key, source=source, prompt=prompt, setting=setting,
+        key=key,
+        source=source,
+        prompt=prompt,
+        setting=setting,
         status="done" if reply.status == "done" else reply.status,
-        answer=reply.answer.strip(), thinking_chars=len(reply.thinking),
+        answer=reply.answer.strip(),
+        thinking_chars=len(reply.thinking),
         boxes=tuple((b.x1, b.y1, b.x2, b.y2) for b in reply.boxes),
         prompt_tokens=stats.prompt_tokens if stats else 0,
         visual_tokens=stats.visual_tokens if stats else 0,
@@ -335,14 +390,23 @@ def ask_one(engine: Engine, source: str, prompt: str, sampling: Any, media: Mapp
         tokens_per_s=stats.tokens_per_s if stats else None,
         elapsed_s=stats.elapsed_s if stats else time.perf_counter() - start,
         finish_reason=stats.finish_reason if stats else None,
-        seed=sampling.seed, error=reply.error)
+        seed=sampling.seed,
+        error=reply.error,
+    )
 
 
-def iter_batch(engine: Engine, sources: Sequence[str], prompts: Sequence[str], sampling: Any,
-               media: Mapping[str, Any], *, setting: str = "",
-               done: Mapping[str, BatchResult] | None = None,
-               results_file: Path | None = None, retry_errors: bool = False,
-               ) -> Iterator[tuple[BatchResult, bool]]:
+def iter_batch(
+    engine: Engine,
+    sources: Sequence[str],
+    prompts: Sequence[str],
+    sampling: Any,
+    media: Mapping[str, Any],
+    *,
+    setting: str = "",
+    done: Mapping[str, BatchResult] | None = None,
+    results_file: Path | None = None,
+    retry_errors: bool = False,
+) -> Iterator[tuple[BatchResult, bool]]:
     """(result, taken from ``done``) per input, in order; new results appended to the file."""
     done = done or {}
     for source, prompt in zip(sources, prompts, strict=True):
@@ -358,11 +422,18 @@ def iter_batch(engine: Engine, sources: Sequence[str], prompts: Sequence[str], s
         yield result, False
 
 
-def run_batch(target: Any, inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-              prompt: str | Sequence[str] | Mapping[str, str], *,
-              results_file: str | os.PathLike[str] | None = None, pattern: str = "*",
-              progress: bool = True, retry_errors: bool = False, setting: str = "",
-              **options: Any) -> BatchRun:
+def run_batch(
+    target: Any,
+    inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    prompt: str | Sequence[str] | Mapping[str, str],
+    *,
+    results_file: str | os.PathLike[str] | None = None,
+    pattern: str = "*",
+    progress: bool = True,
+    retry_errors: bool = False,
+    setting: str = "",
+    **options: Any,
+) -> BatchRun:
     """Ask ``prompt`` about every input and return the :class:`BatchRun`.
 
     ``target`` is a model id, LoadedModel, Engine, Session or ChatWidget (its engine is used;
@@ -391,14 +462,21 @@ def run_batch(target: Any, inputs: str | os.PathLike[str] | Iterable[str | os.Pa
     results: list[BatchResult] = []
     skipped = 0
     try:
-        for result, old in iter_batch(engine, sources, prompts, sampling, media,
-                                      setting=setting, done=done, results_file=file,
-                                      retry_errors=retry_errors):
+        for result, old in iter_batch(
+            engine,
+            sources,
+            prompts,
+            sampling,
+            media,
+            setting=setting,
+            done=done,
+            results_file=file,
+            retry_errors=retry_errors,
+        ):
             results.append(result)
             skipped += old
             bar.step(f"{result.name}: {'skipped' if old else result.status}")
     finally:
         bar.close()
-    record = dataclasses.replace(
-        record, finished=datetime.now(UTC).isoformat(timespec="seconds"))
+    record = dataclasses.replace(record, finished=datetime.now(UTC).isoformat(timespec="seconds"))
     return BatchRun(results=results, record=record, skipped=skipped)

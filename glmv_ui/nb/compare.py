@@ -111,19 +111,30 @@ class Comparison:
                 cost = f"{r.generated_tokens} tok"
                 if r.time_to_first_token_s is not None:
                     cost += f", {r.time_to_first_token_s:.2f} s to first"
-                cells.append(f"<td style='text-align:left'>{escape(text)}<br>"
-                             f"<small>{escape(cost)}</small></td>")
-            rows.append(f"<tr><td>{escape(os.path.basename(row.source))}</td>{''.join(cells)}"
-                        f"<td>{row.agreement:.0%}</td></tr>")
-        return (f"<table class='glmv-compare'><tr><th>input</th>{head}<th>agreement</th></tr>"
-                f"{''.join(rows)}</table><p>mean agreement {self.agreement:.0%}</p>")
+                cells.append(
+                    f"<td style='text-align:left'>{escape(text)}<br>"
+                    f"<small>{escape(cost)}</small></td>"
+                )
+            rows.append(
+                f"<tr><td>{escape(os.path.basename(row.source))}</td>{''.join(cells)}"
+                f"<td>{row.agreement:.0%}</td></tr>"
+            )
+        return (
+            f"<table class='glmv-compare'><tr><th>input</th>{head}<th>agreement</th></tr>"
+            f"{''.join(rows)}</table><p>mean agreement {self.agreement:.0%}</p>"
+        )
 
 
-def compare(target: Any, inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-            prompt: str | Sequence[str] | Mapping[str, str],
-            settings: Mapping[str, Mapping[str, Any]], *, progress: bool = True,
-            results_file: str | os.PathLike[str] | None = None,
-            **common: Any) -> Comparison:
+def compare(
+    target: Any,
+    inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    prompt: str | Sequence[str] | Mapping[str, str],
+    settings: Mapping[str, Mapping[str, Any]],
+    *,
+    progress: bool = True,
+    results_file: str | os.PathLike[str] | None = None,
+    **common: Any,
+) -> Comparison:
     """Run ``inputs`` once per entry of ``settings`` (label -> options) and join the answers.
 
     ``common`` options apply to every setting (a setting's own value wins). A setting may name
@@ -137,11 +148,23 @@ def compare(target: Any, inputs: str | os.PathLike[str] | Iterable[str | os.Path
     for label, options in settings.items():
         chosen = {**common, **options}
         model = chosen.pop("model", target)
-        runs[label] = run_batch(model, sources, prompt, results_file=results_file,
-                                progress=progress, setting=label, **chosen)
+        runs[label] = run_batch(
+            model,
+            sources,
+            prompt,
+            results_file=results_file,
+            progress=progress,
+            setting=label,
+            **chosen,
+        )
     labels = list(settings)
     first = runs[labels[0]].results
-    rows = [ComparisonRow(source=r.source, prompt=r.prompt,
-                          results=tuple(runs[label].results[i] for label in labels))
-            for i, r in enumerate(first)]
+    rows = [
+        ComparisonRow(
+            source=r.source,
+            prompt=r.prompt,
+            results=tuple(runs[label].results[i] for label in labels),
+        )
+        for i, r in enumerate(first)
+    ]
     return Comparison(labels=labels, runs=runs, rows=rows)

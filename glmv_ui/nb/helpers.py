@@ -25,8 +25,9 @@ from .render import reply_html
 __all__ = ["LiveHTML", "as_session", "ask", "engine_of", "in_notebook", "load", "open_app"]
 
 SAMPLING_FIELDS = frozenset(Sampling.__dataclass_fields__)
-MEDIA_OPTIONS = frozenset({"password", "page_range", "video_range", "video_fps",
-                           "video_max_frames"})
+MEDIA_OPTIONS = frozenset(
+    {"password", "page_range", "video_range", "video_fps", "video_max_frames"}
+)
 
 
 def in_notebook() -> bool:
@@ -54,8 +55,9 @@ def engine_of(target: Any) -> Engine:
         return target.engine
     if isinstance(target, Engine):
         return target
-    raise ConfigError(f"expected a model id, a loaded model, an engine or a session, "
-                      f"got {type(target).__name__}")
+    raise ConfigError(
+        f"expected a model id, a loaded model, an engine or a session, got {type(target).__name__}"
+    )
 
 
 def as_session(target: Any, **session_options: Any) -> Session:
@@ -72,9 +74,11 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     """Keyword arguments -> (Sampling fields, media options); anything else is an error."""
     unknown = set(options) - SAMPLING_FIELDS - MEDIA_OPTIONS
     if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; sampling takes "
-                          f"{', '.join(sorted(SAMPLING_FIELDS))} and media takes "
-                          f"{', '.join(sorted(MEDIA_OPTIONS))}")
+        raise ConfigError(
+            f"unknown option(s) {', '.join(sorted(unknown))}; sampling takes "
+            f"{', '.join(sorted(SAMPLING_FIELDS))} and media takes "
+            f"{', '.join(sorted(MEDIA_OPTIONS))}"
+        )
     sampling = {k: v for k, v in options.items() if k in SAMPLING_FIELDS}
     media = {k: v for k, v in options.items() if k in MEDIA_OPTIONS}
     return sampling, media
@@ -83,12 +87,13 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 class LiveHTML:
     """A cell display redrawn in place, at most once per throttle interval (plus a last draw)."""
 
-    def __init__(self, interval_s: float = 0.1, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, interval_s: float = 0.1, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         from IPython.display import HTML, display
 
-        self._html = HTML
-        self._handle = display(HTML(""), display_id=True)
+        self._html: Callable[[str], Any] = HTML
+        self._handle: Any = display(HTML(""), display_id=True)
         self.throttle = Throttle(interval_s, clock=clock)
 
     @property
@@ -103,8 +108,15 @@ class LiveHTML:
         self._handle.update(self._html(html))
 
 
-def ask(target: Any, text: str, files: Sequence[str] = (), *, show: bool = True,
-        interval_s: float = 0.1, **options: Any) -> Reply:
+def ask(
+    target: Any,
+    text: str,
+    files: Sequence[str] = (),
+    *,
+    show: bool = True,
+    interval_s: float = 0.1,
+    **options: Any,
+) -> Reply:
     """Ask one question and return the :class:`~glmv_ui.reply.Reply`; the answer streams into
     the cell.
 
@@ -151,8 +163,9 @@ class _Progress:
             except ImportError:
                 pass
             else:
-                self._bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
-                                                  description="Loading", bar_style="info")
+                self._bar = widgets.FloatProgress(
+                    value=0.0, min=0.0, max=1.0, description="Loading", bar_style="info"
+                )
                 self._label = widgets.Label(value=title)
                 display(widgets.HBox([self._bar, self._label]))
 
@@ -191,8 +204,14 @@ def _one_bar() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def load(model_id: str, quantization: str | None = None, *, progress: bool = True,
-         options: LoadOptions | None = None, **overrides: Any) -> LoadedModel:
+def load(
+    model_id: str,
+    quantization: str | None = None,
+    *,
+    progress: bool = True,
+    options: LoadOptions | None = None,
+    **overrides: Any,
+) -> LoadedModel:
     """Load a model (or take it from the shared cache) with a progress bar in the cell.
 
     ``quantization`` is None, ``"4bit"`` or ``"8bit"``; ``overrides`` are other LoadOptions
@@ -210,8 +229,10 @@ def load(model_id: str, quantization: str | None = None, *, progress: bool = Tru
         raise
     if bar is not None:
         how = loaded.options.quantization or loaded.options.dtype
-        bar.close(f"{loaded.model_id} ready ({loaded.family}, {how}, "
-                  f"loaded in {loaded.load_seconds:.1f} s)")
+        bar.close(
+            f"{loaded.model_id} ready ({loaded.family}, {how}, "
+            f"loaded in {loaded.load_seconds:.1f} s)"
+        )
     return loaded
 
 
@@ -225,9 +246,10 @@ def open_app(target: Any, *, config: AppConfig | None = None, **launch_kwargs: A
     engine = engine_of(target)
     loaded = getattr(engine, "loaded", None)
     if config is None:
-        config = AppConfig(model=engine.name,
-                           load=loaded.options if isinstance(loaded, LoadedModel)
-                           else LoadOptions())
+        config = AppConfig(
+            model=engine.name,
+            load=loaded.options if isinstance(loaded, LoadedModel) else LoadOptions(),
+        )
     try:
         from .. import ui
     except ModuleNotFoundError as exc:
@@ -238,7 +260,6 @@ def open_app(target: Any, *, config: AppConfig | None = None, **launch_kwargs: A
     # The app's own look (theme, CSS, upload limit); the port is left free so a second app or
     # a server already on 7860 does not collide.
     options = getattr(ui, "launch_options", None)
-    defaults = {k: v for k, v in (options(config) if options else {}).items()
-                if k != "server_port"}
+    defaults = {k: v for k, v in (options(config) if options else {}).items() if k != "server_port"}
     app.launch(**{**defaults, "inline": True, "prevent_thread_lock": True, **launch_kwargs})
     return app

@@ -30,8 +30,11 @@ def iou(a: Any, b: Any) -> float:
     iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
     ih = max(0.0, min(ay2, by2) - max(ay1, by1))
     inter = iw * ih
-    union = (max(0.0, ax2 - ax1) * max(0.0, ay2 - ay1)
-             + max(0.0, bx2 - bx1) * max(0.0, by2 - by1) - inter)
+    union = (
+        max(0.0, ax2 - ax1) * max(0.0, ay2 - ay1)
+        + max(0.0, bx2 - bx1) * max(0.0, by2 - by1)
+        - inter
+    )
     return inter / union if union > 0 else 0.0
 
 
@@ -66,15 +69,24 @@ class GroundingScore:
         return sum(m.iou for m in self.matches) / len(self.matches) if self.matches else 0.0
 
     def records(self) -> list[dict[str, Any]]:
-        return [{"object": m.label, "truth": list(m.truth),
-                 "predicted": list(m.predicted) if m.predicted else None,
-                 "box": None if m.predicted_index is None else m.predicted_index + 1,
-                 "iou": round(m.iou, 3), "hit": m.hit} for m in self.matches]
+        return [
+            {
+                "object": m.label,
+                "truth": list(m.truth),
+                "predicted": list(m.predicted) if m.predicted else None,
+                "box": None if m.predicted_index is None else m.predicted_index + 1,
+                "iou": round(m.iou, 3),
+                "hit": m.hit,
+            }
+            for m in self.matches
+        ]
 
     def summary(self) -> str:
-        return (f"{len(self.found)} of {len(self.matches)} objects found at IoU >= "
-                f"{self.threshold:g} (mean IoU {self.mean_iou:.2f}); missed: "
-                f"{', '.join(self.missed) or 'none'}; {len(self.extra)} extra box(es)")
+        return (
+            f"{len(self.found)} of {len(self.matches)} objects found at IoU >= "
+            f"{self.threshold:g} (mean IoU {self.mean_iou:.2f}); missed: "
+            f"{', '.join(self.missed) or 'none'}; {len(self.extra)} extra box(es)"
+        )
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -83,18 +95,24 @@ class GroundingScore:
             f"<tr><td>{escape(m.label)}</td><td>{[round(v) for v in m.truth]}</td>"
             f"<td>{'' if m.predicted is None else [round(v) for v in m.predicted]}</td>"
             f"<td>{m.iou:.2f}</td><td>{'found' if m.hit else 'missed'}</td></tr>"
-            for m in self.matches)
-        return (f"<table><tr><th>object</th><th>truth</th><th>predicted</th><th>IoU</th>"
-                f"<th></th></tr>{rows}</table><p>{escape(self.summary())}</p>")
+            for m in self.matches
+        )
+        return (
+            f"<table><tr><th>object</th><th>truth</th><th>predicted</th><th>IoU</th>"
+            f"<th></th></tr>{rows}</table><p>{escape(self.summary())}</p>"
+        )
 
 
-def score_boxes(predicted: Iterable[Any], truth: Mapping[str, Sequence[float]], *,
-                threshold: float = 0.5) -> GroundingScore:
+def score_boxes(
+    predicted: Iterable[Any], truth: Mapping[str, Sequence[float]], *, threshold: float = 0.5
+) -> GroundingScore:
     """Match ``predicted`` boxes to the ``truth`` objects (label -> box) and score them."""
     boxes = [_coords(b) for b in predicted]
     objects = [(label, _coords(box)) for label, box in truth.items()]
-    pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(boxes)
-                    for j, (_, t) in enumerate(objects)), reverse=True)
+    pairs = sorted(
+        ((iou(p, t), i, j) for i, p in enumerate(boxes) for j, (_, t) in enumerate(objects)),
+        reverse=True,
+    )
     used_p: set[int] = set()
     chosen: dict[int, tuple[int, float]] = {}
     for value, i, j in pairs:

@@ -77,11 +77,15 @@ def legend_html(rows: Sequence[LegendRow]) -> str:
         if row.box:  # an action with its own box: the point, then the box
             where = " · ".join(w for w in (where, f"[{_numbers(row.box)}]") if w)
             pixels = " · ".join(p for p in (pixels, f"({_numbers(row.box_pixels)})") if p)
-        body.append(f'<tr><td style="color:{row.color}">{mark} {row.number}</td>'
-                    f"<td>{_html.escape(row.label)}</td><td>{where}</td><td>{pixels}</td>"
-                    f"<td><code>{_html.escape(row.detail)}</code></td></tr>")
-    return ('<table class="glmv-legend"><tr><th>#</th><th>label</th><th>0-1000 grid</th>'
-            f'<th>pixels</th><th></th></tr>{"".join(body)}</table>')
+        body.append(
+            f'<tr><td style="color:{row.color}">{mark} {row.number}</td>'
+            f"<td>{_html.escape(row.label)}</td><td>{where}</td><td>{pixels}</td>"
+            f"<td><code>{_html.escape(row.detail)}</code></td></tr>"
+        )
+    return (
+        '<table class="glmv-legend"><tr><th>#</th><th>label</th><th>0-1000 grid</th>'
+        f"<th>pixels</th><th></th></tr>{''.join(body)}</table>"
+    )
 
 
 def _thinking_html(reply: Reply) -> str:
@@ -95,8 +99,10 @@ def _thinking_html(reply: Reply) -> str:
         title = "Thinking…"
     else:
         title = "Thinking"
-    return (f"<details><summary>{title}</summary>"
-            f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div></details>')
+    return (
+        f"<details><summary>{title}</summary>"
+        f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div></details>'
+    )
 
 
 def _figure_html(reply: Reply) -> str:
@@ -104,18 +110,21 @@ def _figure_html(reply: Reply) -> str:
     figure = reply.figure
     if image is None or figure is None:
         return ""
-    caption = f"{_html.escape(figure.label)} (image {(reply.image_index or 0) + 1} of " \
-              f"{len(reply.images)})"
-    return (f'<figure style="margin:8px 0"><img alt="{caption} with boxes" '
-            f'src="{_png_data_uri(image)}" style="max-width:100%">'
-            f'<figcaption style="font-size:85%;color:#6e7781">{caption}</figcaption>'
-            f"</figure>{legend_html(reply.legend())}")
+    caption = (
+        f"{_html.escape(figure.label)} (image {(reply.image_index or 0) + 1} of "
+        f"{len(reply.images)})"
+    )
+    return (
+        f'<figure style="margin:8px 0"><img alt="{caption} with boxes" '
+        f'src="{_png_data_uri(image)}" style="max-width:100%">'
+        f'<figcaption style="font-size:85%;color:#6e7781">{caption}</figcaption>'
+        f"</figure>{legend_html(reply.legend())}"
+    )
 
 
 def reply_html(reply: Reply, *, preview_height: int = 480, live: bool = False) -> str:
     """The whole reply as one HTML fragment (``live`` skips the figure and the preview)."""
-    out = [_STYLE, '<div class="glmv-reply">', _thinking_html(reply),
-           markdown_to_html(reply.text)]
+    out = [_STYLE, '<div class="glmv-reply">', _thinking_html(reply), markdown_to_html(reply.text)]
     for notice in reply.notices:
         out.append(f'<div class="glmv-notice {notice.kind}">{_html.escape(notice.text())}</div>')
     if not live:
@@ -133,21 +142,33 @@ def _as_reply(value: Any, images: Sequence[Any] | None) -> Reply:
     if isinstance(value, Reply):
         if images is None:
             return value
-        return build_reply(value.raw, images, stats=value.stats, status=value.status,
-                           error=value.error, thinking_seconds=value.thinking_seconds)
+        return build_reply(
+            value.raw,
+            images,
+            stats=value.stats,
+            status=value.status,
+            error=value.error,
+            thinking_seconds=value.thinking_seconds,
+        )
     if isinstance(value, str):
         return build_reply(value, images or ())
     if hasattr(value, "stream") and hasattr(value, "reply"):  # a ReplyUpdate
         reply: Reply = value.reply()
         return reply if images is None else _as_reply(reply, images)
     # A Turn on its own: its images are its own parts.
-    return build_reply(value.raw, list(value.parts) if images is None else images,
-                       stats=value.stats, status=value.status, error=value.error,
-                       thinking_seconds=value.thinking_seconds)
+    return build_reply(
+        value.raw,
+        list(value.parts) if images is None else images,
+        stats=value.stats,
+        status=value.status,
+        error=value.error,
+        thinking_seconds=value.thinking_seconds,
+    )
 
 
-def show_reply(reply: Any, images: Sequence[Any] | None = None, *,
-               preview_height: int = 480) -> Reply:
+def show_reply(
+    reply: Any, images: Sequence[Any] | None = None, *, preview_height: int = 480
+) -> Reply:
     """Display a reply (a Reply, ReplyUpdate, Turn or raw text) richly in the cell output."""
     from IPython.display import HTML, display
 

@@ -64,8 +64,12 @@ def _photo(path: Path) -> None:
     draw = ImageDraw.Draw(img)
     draw.rectangle((0, 300, PHOTO_SIZE[0], PHOTO_SIZE[1]), fill="#7bbf6a")  # grass
     draw.ellipse(_grid_to_px(PHOTO_OBJECTS["red ball"], PHOTO_SIZE), fill="#d62828")
-    draw.rectangle(_grid_to_px(PHOTO_OBJECTS["blue box"], PHOTO_SIZE), fill="#1d4e89",
-                   outline="#0b2545", width=4)
+    draw.rectangle(
+        _grid_to_px(PHOTO_OBJECTS["blue box"], PHOTO_SIZE),
+        fill="#1d4e89",
+        outline="#0b2545",
+        width=4,
+    )
     draw.ellipse(_grid_to_px(PHOTO_OBJECTS["sun"], PHOTO_SIZE), fill="#ffd60a")
     img.save(path)
 
@@ -141,10 +145,20 @@ def sample_files(folder: str | os.PathLike[str]) -> SampleFiles:
     """Write the example files into ``folder`` (created if needed; existing files are reused)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    files = SampleFiles(photo=out / "photo.png", screenshot=out / "screenshot.png",
-                        pdf=out / "report.pdf", pptx=out / "deck.pptx", video=out / "clip.mp4")
-    makers = ((files.photo, _photo), (files.screenshot, _screenshot), (files.pdf, _pdf),
-              (files.pptx, _pptx), (files.video, _video))
+    files = SampleFiles(
+        photo=out / "photo.png",
+        screenshot=out / "screenshot.png",
+        pdf=out / "report.pdf",
+        pptx=out / "deck.pptx",
+        video=out / "clip.mp4",
+    )
+    makers = (
+        (files.photo, _photo),
+        (files.screenshot, _screenshot),
+        (files.pdf, _pdf),
+        (files.pptx, _pptx),
+        (files.video, _video),
+    )
     for path, make in makers:
         if not path.is_file():
             make(path)

@@ -64,26 +64,34 @@ class SentView:
     exact: bool
 
     def summary(self) -> str:
-        lines = [f"{self.prompt_tokens} prompt tokens, {self.visual_tokens} visual"
-                 + ("" if self.exact else " (estimated)")]
+        lines = [
+            f"{self.prompt_tokens} prompt tokens, {self.visual_tokens} visual"
+            + ("" if self.exact else " (estimated)")
+        ]
         for im in self.images:
-            lines.append(f"image {im.label}: {im.original[0]}x{im.original[1]} -> "
-                         f"{im.sent[0]}x{im.sent[1]}, {im.tokens} tokens "
-                         f"(estimate {im.estimate})")
+            lines.append(
+                f"image {im.label}: {im.original[0]}x{im.original[1]} -> "
+                f"{im.sent[0]}x{im.sent[1]}, {im.tokens} tokens "
+                f"(estimate {im.estimate})"
+            )
         for v in self.videos:
             times = ", ".join(v.prompt_times)
-            lines.append(f"video {v.label}: {v.frames} frames ({v.frames_sent} sent, "
-                         f"{v.frames_sent // TEMPORAL} pairs) at {v.sent[0]}x{v.sent[1]}, "
-                         f"{v.tokens} tokens (estimate {v.estimate}); times in the prompt: "
-                         f"{times}")
+            lines.append(
+                f"video {v.label}: {v.frames} frames ({v.frames_sent} sent, "
+                f"{v.frames_sent // TEMPORAL} pairs) at {v.sent[0]}x{v.sent[1]}, "
+                f"{v.tokens} tokens (estimate {v.estimate}); times in the prompt: "
+                f"{times}"
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         from html import escape
 
-        return (f"<pre style='white-space:pre-wrap'>{escape(self.summary())}</pre>"
-                f"<details open><summary>prompt text</summary><pre style='white-space:pre-wrap;"
-                f"max-height:20em;overflow:auto'>{escape(self.prompt_text)}</pre></details>")
+        return (
+            f"<pre style='white-space:pre-wrap'>{escape(self.summary())}</pre>"
+            f"<details open><summary>prompt text</summary><pre style='white-space:pre-wrap;"
+            f"max-height:20em;overflow:auto'>{escape(self.prompt_text)}</pre></details>"
+        )
 
 
 def fold_placeholders(text: str) -> str:
@@ -91,21 +99,30 @@ def fold_placeholders(text: str) -> str:
     return _RUN.sub(lambda m: f"{m.group(1)}×{len(m.group(0)) // len(m.group(1))}", text)
 
 
-def what_was_sent(target: Any, text: str, files: Sequence[str] = (),
-                  **options: Any) -> SentView:
+def what_was_sent(target: Any, text: str, files: Sequence[str] = (), **options: Any) -> SentView:
     """The prompt and media the model gets for ``text`` and ``files`` on ``target`` (a model
     id, LoadedModel, Engine, Session or ChatWidget), without generating anything. A Session's
     earlier turns are included, as they would be sent."""
     session = as_session(target)
     sampling_changes, media = split_options(options)
-    sampling = session.sampling.replace(**sampling_changes) if sampling_changes else \
-        session.sampling
+    sampling = (
+        session.sampling.replace(**sampling_changes) if sampling_changes else session.sampling
+    )
     parts = session.attach(list(files), **media) if files else []
     turns = [*session.turns, Turn(text=text.strip(), parts=list(parts))]
-    messages = build_messages(turns, session.engine.family, system_prompt=session.system_prompt,
-                              media_history=session.media_history)
-    all_parts = [item["part"] for m in messages if isinstance(m["content"], list)
-                 for item in m["content"] if item["type"] in ("image", "video")]
+    messages = build_messages(
+        turns,
+        session.engine.family,
+        system_prompt=session.system_prompt,
+        media_history=session.media_history,
+    )
+    all_parts = [
+        item["part"]
+        for m in messages
+        if isinstance(m["content"], list)
+        for item in m["content"]
+        if item["type"] in ("image", "video")
+    ]
     prepare = getattr(session.engine, "prepare", None)
     loaded = getattr(session.engine, "loaded", None)
     if prepare is None or loaded is None:
@@ -123,8 +140,9 @@ def _grids(inputs: dict[str, Any], key: str) -> list[tuple[int, int, int]]:
     return [(int(t), int(h), int(w)) for t, h, w in grid.tolist()]
 
 
-def _exact(parts: Sequence[MediaPart], inputs: dict[str, Any], prompt: str,
-           prompt_tokens: int) -> SentView:
+def _exact(
+    parts: Sequence[MediaPart], inputs: dict[str, Any], prompt: str, prompt_tokens: int
+) -> SentView:
     image_grids = iter(_grids(inputs, "image_grid_thw"))
     video_grids = iter(_grids(inputs, "video_grid_thw"))
     videos_text = re.findall(r"<\|begin_of_video\|>(.*?)<\|end_of_video\|>", prompt, re.S)
@@ -133,19 +151,36 @@ def _exact(parts: Sequence[MediaPart], inputs: dict[str, Any], prompt: str,
     for part in parts:
         if part.kind == "image":
             t, h, w = next(image_grids)
-            images.append(SentImage(part.label, part.size, (w * PATCH, h * PATCH),
-                                    t * h * w // MERGE, part_tokens(part)))
+            images.append(
+                SentImage(
+                    part.label,
+                    part.size,
+                    (w * PATCH, h * PATCH),
+                    t * h * w // MERGE,
+                    part_tokens(part),
+                )
+            )
         else:
             t, h, w = next(video_grids)
             body = videos_text[len(videos)] if len(videos) < len(videos_text) else ""
             frames = len(part.frames)
-            videos.append(SentVideo(
-                part.label, frames, frames + frames % TEMPORAL, tuple(part.timestamps),
-                tuple(s.strip() for s in _PAIR_TIME.findall(body)), part.size,
-                (w * PATCH, h * PATCH), t * h * w // MERGE, part_tokens(part)))
+            videos.append(
+                SentVideo(
+                    part.label,
+                    frames,
+                    frames + frames % TEMPORAL,
+                    tuple(part.timestamps),
+                    tuple(s.strip() for s in _PAIR_TIME.findall(body)),
+                    part.size,
+                    (w * PATCH, h * PATCH),
+                    t * h * w // MERGE,
+                    part_tokens(part),
+                )
+            )
     visual = sum(i.tokens for i in images) + sum(v.tokens for v in videos)
-    return SentView(fold_placeholders(prompt), prompt_tokens, visual, tuple(images),
-                    tuple(videos), exact=True)
+    return SentView(
+        fold_placeholders(prompt), prompt_tokens, visual, tuple(images), tuple(videos), exact=True
+    )
 
 
 def _estimated(parts: Sequence[MediaPart]) -> SentView:
@@ -161,8 +196,18 @@ def _estimated(parts: Sequence[MediaPart]) -> SentView:
             frames = len(part.frames)
             h, w = smart_resize(frames, height, width, max_pixels=VIDEO_MAX_PIXELS)
             times = tuple(str(int(t)) for t in part.timestamps[::TEMPORAL])
-            videos.append(SentVideo(part.label, frames, frames + frames % TEMPORAL,
-                                    tuple(part.timestamps), times, part.size, (w, h), tokens,
-                                    tokens))
+            videos.append(
+                SentVideo(
+                    part.label,
+                    frames,
+                    frames + frames % TEMPORAL,
+                    tuple(part.timestamps),
+                    times,
+                    part.size,
+                    (w, h),
+                    tokens,
+                    tokens,
+                )
+            )
     visual = sum(i.tokens for i in images) + sum(v.tokens for v in videos)
     return SentView("", 0, visual, tuple(images), tuple(videos), exact=False)

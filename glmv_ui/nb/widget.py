@@ -75,14 +75,22 @@ _SAFE_EXT = re.compile(r"^\.[a-z0-9]{1,8}$")
 class ChatWidget:
     """A chat with a GLM-V engine. Display it as the last expression of a cell."""
 
-    def __init__(self, target: Any, *, sampling: Sampling | None = None,
-                 limits: MediaLimits | None = None, system_prompt: str = "",
-                 interval_s: float = 0.1, preview_height: int = 360,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        target: Any,
+        *,
+        sampling: Sampling | None = None,
+        limits: MediaLimits | None = None,
+        system_prompt: str = "",
+        interval_s: float = 0.1,
+        preview_height: int = 360,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         import ipywidgets as w
 
-        self.session = as_session(target, sampling=sampling, limits=limits,
-                                  system_prompt=system_prompt)
+        self.session = as_session(
+            target, sampling=sampling, limits=limits, system_prompt=system_prompt
+        )
         if sampling is not None:
             self.session.sampling = sampling
         self.traits = FAMILIES[self.session.engine.family]
@@ -104,66 +112,114 @@ class ChatWidget:
         s = self.session.sampling
         r = SAMPLING_RANGES
         self.upload = w.FileUpload(accept=ACCEPT, multiple=True, description="Attach")
-        self.text = w.Textarea(placeholder="Ask about the attached files… (Enter sends, "
-                                           "Shift+Enter for a new line)",
-                               layout=w.Layout(width="100%", height="64px"))
+        self.text = w.Textarea(
+            placeholder="Ask about the attached files… (Enter sends, Shift+Enter for a new line)",
+            layout=w.Layout(width="100%", height="64px"),
+        )
         self.text.add_class("glmv-chat-input")
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
         self.send_button.add_class("glmv-send")
         # What the attached files will cost, shown before Send.
         self.cost = w.HTML()
         self._stored: tuple[Any, list[str]] | None = None
-        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
-                                    disabled=True)
+        self.stop_button = w.Button(
+            description="Stop", button_style="warning", icon="stop", disabled=True
+        )
         self.clear_button = w.Button(description="New chat", icon="trash")
-        self.temperature = w.FloatSlider(value=s.temperature, min=r["temperature"].minimum,
-                                         max=r["temperature"].maximum,
-                                         step=r["temperature"].step, description="temperature")
-        self.top_p = w.BoundedFloatText(value=s.top_p, min=r["top_p"].minimum,
-                                        max=r["top_p"].maximum, step=r["top_p"].step,
-                                        description="top-p")
-        self.top_k = w.IntSlider(value=s.top_k, min=int(r["top_k"].minimum),
-                                 max=int(r["top_k"].maximum), description="top-k")
+        self.temperature = w.FloatSlider(
+            value=s.temperature,
+            min=r["temperature"].minimum,
+            max=r["temperature"].maximum,
+            step=r["temperature"].step,
+            description="temperature",
+        )
+        self.top_p = w.BoundedFloatText(
+            value=s.top_p,
+            min=r["top_p"].minimum,
+            max=r["top_p"].maximum,
+            step=r["top_p"].step,
+            description="top-p",
+        )
+        self.top_k = w.IntSlider(
+            value=s.top_k,
+            min=int(r["top_k"].minimum),
+            max=int(r["top_k"].maximum),
+            description="top-k",
+        )
         self.max_new_tokens = w.BoundedIntText(
-            value=s.max_new_tokens, min=int(r["max_new_tokens"].minimum),
-            max=int(r["max_new_tokens"].maximum), step=256, description="max tokens")
+            value=s.max_new_tokens,
+            min=int(r["max_new_tokens"].minimum),
+            max=int(r["max_new_tokens"].maximum),
+            step=256,
+            description="max tokens",
+        )
         if self.traits.can_disable_thinking:
             self.thinking_mode = "toggle"
             self.thinking = w.Checkbox(value=s.thinking, description="Thinking", indent=False)
             self.thinking_control: Any = self.thinking
         else:
             self.thinking_mode = "budget"
-            self.thinking_limit = w.Checkbox(value=s.thinking_budget is not None, indent=False,
-                                             description="Limit thinking")
+            self.thinking_limit = w.Checkbox(
+                value=s.thinking_budget is not None, indent=False, description="Limit thinking"
+            )
             budget = r["thinking_budget"]
-            self.thinking_budget = w.IntSlider(value=s.thinking_budget or 1024,
-                                               min=int(budget.minimum), max=int(budget.maximum),
-                                               step=int(budget.step), description="budget",
-                                               disabled=s.thinking_budget is None)
+            self.thinking_budget = w.IntSlider(
+                value=s.thinking_budget or 1024,
+                min=int(budget.minimum),
+                max=int(budget.maximum),
+                step=int(budget.step),
+                description="budget",
+                disabled=s.thinking_budget is None,
+            )
             self.thinking_limit.observe(
-                lambda ch: setattr(self.thinking_budget, "disabled", not ch["new"]), "value")
+                lambda ch: setattr(self.thinking_budget, "disabled", not ch["new"]), "value"
+            )
             self.thinking_control = w.HBox([self.thinking_limit, self.thinking_budget])
-        self.transcript = w.HTML(layout=w.Layout(max_height=TRANSCRIPT_HEIGHT,
-                                                 overflow="auto"))
+        self.transcript = w.HTML(layout=w.Layout(max_height=TRANSCRIPT_HEIGHT, overflow="auto"))
         self.transcript.add_class("glmv-transcript")
         # Runs the two page scripts when the chat is shown (an Output's outputs are trusted).
         self._scripts = w.Output(layout=w.Layout(display="none"))
-        self._scripts.outputs = ({"output_type": "display_data", "metadata": {},
-                                  "data": {"application/javascript": ENTER_SENDS_JS + SCROLL_JS,
-                                           "text/plain": ""}},)
+        self._scripts.outputs = (
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {"application/javascript": ENTER_SENDS_JS + SCROLL_JS, "text/plain": ""},
+            },
+        )
         self.thinking_view = w.HTML()
-        self.thinking_box = w.Accordion(children=[self.thinking_view], titles=("Thinking",),
-                                        layout=w.Layout(display="none"))
+        self.thinking_box = w.Accordion(
+            children=[self.thinking_view], titles=("Thinking",), layout=w.Layout(display="none")
+        )
         self.answer_view = w.HTML()
         self.status = w.HTML()
-        settings = w.Accordion(children=[w.VBox([
-            self.thinking_control, self.temperature, self.top_p, self.top_k,
-            self.max_new_tokens])], titles=(f"Settings ({self.traits.label})",))
-        self.view = w.VBox([
-            self.transcript, self.thinking_box, self.answer_view, self.status, self.text,
-            w.HBox([self.upload, self.send_button, self.stop_button, self.clear_button,
-                    self.cost]),
-            settings, self._scripts])
+        settings = w.Accordion(
+            children=[
+                w.VBox(
+                    [
+                        self.thinking_control,
+                        self.temperature,
+                        self.top_p,
+                        self.top_k,
+                        self.max_new_tokens,
+                    ]
+                )
+            ],
+            titles=(f"Settings ({self.traits.label})",),
+        )
+        self.view = w.VBox(
+            [
+                self.transcript,
+                self.thinking_box,
+                self.answer_view,
+                self.status,
+                self.text,
+                w.HBox(
+                    [self.upload, self.send_button, self.stop_button, self.clear_button, self.cost]
+                ),
+                settings,
+                self._scripts,
+            ]
+        )
         self.view.add_class("glmv-chat")
         self.upload.observe(lambda _ch: self._show_cost(), "value")
         self.text.observe(self._on_text, "value")
@@ -209,25 +265,41 @@ class ChatWidget:
     @property
     def output(self) -> str:
         """The HTML the widget shows: the conversation, the live reply and any message."""
-        return "".join((self.transcript.value, self.thinking_view.value, self.answer_view.value,
-                        self.status.value))
+        return "".join(
+            (
+                self.transcript.value,
+                self.thinking_view.value,
+                self.answer_view.value,
+                self.status.value,
+            )
+        )
 
     def current_sampling(self) -> Sampling:
         """Sampling from the controls (raises ConfigError for values out of range)."""
         changes: dict[str, Any] = {
-            "temperature": float(self.temperature.value), "top_p": float(self.top_p.value),
-            "top_k": int(self.top_k.value), "max_new_tokens": int(self.max_new_tokens.value)}
+            "temperature": float(self.temperature.value),
+            "top_p": float(self.top_p.value),
+            "top_k": int(self.top_k.value),
+            "max_new_tokens": int(self.max_new_tokens.value),
+        }
         if self.thinking_mode == "toggle":
             changes["thinking"] = bool(self.thinking.value)
         else:
-            changes["thinking_budget"] = (int(self.thinking_budget.value)
-                                          if self.thinking_limit.value else None)
+            changes["thinking_budget"] = (
+                int(self.thinking_budget.value) if self.thinking_limit.value else None
+            )
         return self.session.sampling.replace(**changes)
 
     # -- actions ---------------------------------------------------------------------------
 
-    def send(self, text: str, files: Sequence[str | os.PathLike[str]] = (), *,
-             names: Sequence[str] | None = None, **media_options: Any) -> bool:
+    def send(
+        self,
+        text: str,
+        files: Sequence[str | os.PathLike[str]] = (),
+        *,
+        names: Sequence[str] | None = None,
+        **media_options: Any,
+    ) -> bool:
         """Attach ``files`` and ask ``text``; the reply streams in a background thread.
 
         Returns False (with :attr:`error` set and the conversation unchanged) when an upload is
@@ -250,8 +322,9 @@ class ChatWidget:
         self._stop_requested.clear()
         self._set_running(True)
         self._draw_transcript()
-        self._worker = threading.Thread(target=self._run, args=(updates,), daemon=True,
-                                        name="glmv-notebook-chat")
+        self._worker = threading.Thread(
+            target=self._run, args=(updates,), daemon=True, name="glmv-notebook-chat"
+        )
         self._worker.start()
         return True
 
@@ -271,15 +344,19 @@ class ChatWidget:
             self.cost.value = ""
         return started
 
-    def cost_of(self, files: Sequence[str | os.PathLike[str]], *,
-                names: Sequence[str] | None = None, **media_options: Any) -> str:
+    def cost_of(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        names: Sequence[str] | None = None,
+        **media_options: Any,
+    ) -> str:
         """What ``files`` would cost in visual tokens, against what the conversation has left,
         as the line shown beside Send; a file that would be refused says why."""
         from ..media.budget import check_budget
 
         try:
-            parts = self.session.attach([os.fspath(f) for f in files], names=names,
-                                        **media_options)
+            parts = self.session.attach([os.fspath(f) for f in files], names=names, **media_options)
         except GlmvError as exc:
             return f"not sendable: {exc}"
         report = check_budget(parts, self.session.limits, self.session.parts)
@@ -298,8 +375,7 @@ class ChatWidget:
             return
         line = self.cost_of(paths, names=[str(e["name"]) for e in entries])
         colour = "#cf222e" if line.startswith("not sendable") else "#57606a"
-        self.cost.value = (f'<span style="color:{colour};font-size:90%">'
-                           f"{_html.escape(line)}</span>")
+        self.cost.value = f'<span style="color:{colour};font-size:90%">{_html.escape(line)}</span>'
 
     def _on_text(self, change: dict[str, Any]) -> None:
         """Enter in the box (see ENTER_SENDS_JS): the marked value is sent like Send."""
@@ -361,8 +437,11 @@ class ChatWidget:
 
     def _show_error(self, message: str) -> None:
         self._error = message
-        self.status.value = (f'<div style="color:#cf222e;font-weight:600">⚠ '
-                             f"{_html.escape(message)}</div>") if message else ""
+        self.status.value = (
+            (f'<div style="color:#cf222e;font-weight:600">⚠ {_html.escape(message)}</div>')
+            if message
+            else ""
+        )
 
     def _set_running(self, running: bool) -> None:
         self.send_button.disabled = running
@@ -391,11 +470,15 @@ class ChatWidget:
         self.throttle.mark()
         self._live = reply
         if reply.thinking:
-            title = ("Thinking…" if reply.thinking_seconds is None
-                     else f"Thought for {reply.thinking_seconds:.1f} s")
+            title = (
+                "Thinking…"
+                if reply.thinking_seconds is None
+                else f"Thought for {reply.thinking_seconds:.1f} s"
+            )
             self.thinking_box.titles = (title,)
-            self.thinking_view.value = (f'<div style="white-space:pre-wrap">'
-                                        f"{_html.escape(reply.thinking)}</div>")
+            self.thinking_view.value = (
+                f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div>'
+            )
             self.thinking_box.layout.display = None
         self.answer_view.value = markdown_to_html(reply.text)
 
@@ -413,9 +496,11 @@ class ChatWidget:
         pieces = []
         for index, turn in enumerate(self.session.turns):
             attached = "".join(f" <code>📎 {_html.escape(p.label)}</code>" for p in turn.parts)
-            pieces.append(f'<div style="margin:8px 0;padding:6px 10px;background:#f6f8fa;'
-                          f'border-radius:6px"><b>You:</b> {_html.escape(turn.text)}{attached}'
-                          "</div>")
+            pieces.append(
+                f'<div style="margin:8px 0;padding:6px 10px;background:#f6f8fa;'
+                f'border-radius:6px"><b>You:</b> {_html.escape(turn.text)}{attached}'
+                "</div>"
+            )
             if turn.status in ("pending", "streaming"):
                 continue
             reply = self.session.reply(index)

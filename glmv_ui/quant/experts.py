@@ -35,14 +35,21 @@ def is_fused_experts(module: nn.Module) -> bool:
     3-D ``gate_up_proj`` (gate then up, concatenated) and ``down_proj``, ``(out, in)`` per
     expert, no biases, no norm after the experts."""
     gate_up, down = getattr(module, "gate_up_proj", None), getattr(module, "down_proj", None)
-    return (isinstance(gate_up, nn.Parameter) and isinstance(down, nn.Parameter)
-            and gate_up.ndim == 3 and down.ndim == 3 and hasattr(module, "act_fn")
-            and gate_up.shape[0] == down.shape[0] and gate_up.shape[2] == down.shape[1]
-            and gate_up.shape[1] == 2 * down.shape[2]
-            and getattr(module, "has_gate", True) and getattr(module, "is_concatenated", True)
-            and not getattr(module, "has_bias", False)
-            and not getattr(module, "is_transposed", False)
-            and not getattr(module, "has_post_expert_norm", False))
+    return (
+        isinstance(gate_up, nn.Parameter)
+        and isinstance(down, nn.Parameter)
+        and gate_up.ndim == 3
+        and down.ndim == 3
+        and hasattr(module, "act_fn")
+        and gate_up.shape[0] == down.shape[0]
+        and gate_up.shape[2] == down.shape[1]
+        and gate_up.shape[1] == 2 * down.shape[2]
+        and getattr(module, "has_gate", True)
+        and getattr(module, "is_concatenated", True)
+        and not getattr(module, "has_bias", False)
+        and not getattr(module, "is_transposed", False)
+        and not getattr(module, "has_post_expert_norm", False)
+    )
 
 
 class Experts4bit(nn.Module):
@@ -56,9 +63,16 @@ class Experts4bit(nn.Module):
     like any weight (it re-creates non-persistent buffers empty after loading).
     """
 
-    def __init__(self, num_experts: int, hidden_dim: int, intermediate_dim: int,
-                 act_fn: Callable[[torch.Tensor], torch.Tensor], *,
-                 compute_dtype: torch.dtype = torch.bfloat16, layout: Nf4Layout = NF4) -> None:
+    def __init__(
+        self,
+        num_experts: int,
+        hidden_dim: int,
+        intermediate_dim: int,
+        act_fn: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        compute_dtype: torch.dtype = torch.bfloat16,
+        layout: Nf4Layout = NF4,
+    ) -> None:
         super().__init__()
         self.num_experts = num_experts
         self.hidden_dim = hidden_dim
@@ -66,8 +80,10 @@ class Experts4bit(nn.Module):
         self.act_fn = act_fn
         self.compute_dtype = compute_dtype
         self.layout = layout
-        self.shapes = {"gate_up_proj": (2 * intermediate_dim, hidden_dim),
-                       "down_proj": (hidden_dim, intermediate_dim)}
+        self.shapes = {
+            "gate_up_proj": (2 * intermediate_dim, hidden_dim),
+            "down_proj": (hidden_dim, intermediate_dim),
+        }
         for proj, (rows, cols) in self.shapes.items():
             for part in layout.parts(rows, cols, num_experts):
                 self._placeholder(self._param_name(proj, part.name), part.shape, part.dtype)
@@ -77,16 +93,23 @@ class Experts4bit(nn.Module):
         self.packed: set[str] = set()  # projections that hold real weights
 
     @classmethod
-    def replacing(cls, fused: nn.Module, *, compute_dtype: torch.dtype = torch.bfloat16,
-                  layout: Nf4Layout = NF4) -> Experts4bit:
+    def replacing(
+        cls,
+        fused: nn.Module,
+        *,
+        compute_dtype: torch.dtype = torch.bfloat16,
+        layout: Nf4Layout = NF4,
+    ) -> Experts4bit:
         """An empty (placeholder) 4-bit module shaped like ``fused``; build it on the meta
         device to allocate nothing."""
         gate_up, down, act_fn = fused.gate_up_proj, fused.down_proj, fused.act_fn
-        assert isinstance(gate_up, torch.Tensor) and isinstance(down, torch.Tensor)
+        assert isinstance(gate_up, torch.Tensor)
+        assert isinstance(down, torch.Tensor)
         assert callable(act_fn)
         num_experts, _, hidden = gate_up.shape
-        return cls(num_experts, hidden, down.shape[2], act_fn, compute_dtype=compute_dtype,
-                   layout=layout)
+        return cls(
+            num_experts, hidden, down.shape[2], act_fn, compute_dtype=compute_dtype, layout=layout
+        )
 
     def _placeholder(self, name: str, shape: tuple[int, ...], dtype: str) -> None:
         tensor = torch.empty(shape, dtype=getattr(torch, dtype))
@@ -104,16 +127,21 @@ class Experts4bit(nn.Module):
         installs them (the loader through transformers, :meth:`load_dense` directly)."""
         rows, cols = self.shapes[proj]
         if tuple(weights.shape) != (self.num_experts, rows, cols):
-            raise ValueError(f"{proj}: expected {(self.num_experts, rows, cols)}, got "
-                             f"{tuple(weights.shape)}")
-        parts = {p.name: torch.empty(p.shape, dtype=getattr(torch, p.dtype),
-                                     device=weights.device)
-                 for p in self.layout.parts(rows, cols, self.num_experts)}
+            raise ValueError(
+                f"{proj}: expected {(self.num_experts, rows, cols)}, got {tuple(weights.shape)}"
+            )
+        parts = {
+            p.name: torch.empty(p.shape, dtype=getattr(torch, p.dtype), device=weights.device)
+            for p in self.layout.parts(rows, cols, self.num_experts)
+        }
         state = None
         for e in range(self.num_experts):
             packed, state = bnbf.quantize_4bit(
-                weights[e].contiguous(), blocksize=self.layout.blocksize,
-                compress_statistics=self.layout.double_quant, quant_type=self.layout.quant_type)
+                weights[e].contiguous(),
+                blocksize=self.layout.blocksize,
+                compress_statistics=self.layout.double_quant,
+                quant_type=self.layout.quant_type,
+            )
             parts["packed"][e] = packed.view(-1)
             parts["absmax"][e] = state.absmax
             if self.layout.double_quant:
@@ -133,8 +161,9 @@ class Experts4bit(nn.Module):
         for name, param in self.quantize(proj, weights).items():
             setattr(self, name, param)
 
-    def quant_state(self, proj: str, expert: int, dtype: torch.dtype | None = None
-                    ) -> bnbf.QuantState:
+    def quant_state(
+        self, proj: str, expert: int, dtype: torch.dtype | None = None
+    ) -> bnbf.QuantState:
         """bitsandbytes' quant state of one expert's ``proj`` matrix (views, no copies);
         ``dtype`` is what unpacking yields (the compute dtype unless given)."""
         nested = None
@@ -142,29 +171,42 @@ class Experts4bit(nn.Module):
         if self.layout.double_quant:
             nested = bnbf.QuantState(
                 absmax=getattr(self, f"{proj}_nested_absmax")[expert],
-                code=self.nested_quant_map, blocksize=self.layout.nested_blocksize,
-                dtype=torch.float32)
+                code=self.nested_quant_map,
+                blocksize=self.layout.nested_blocksize,
+                dtype=torch.float32,
+            )
             offset = getattr(self, f"{proj}_offset")[expert]
         return bnbf.QuantState(
-            absmax=getattr(self, f"{proj}_absmax")[expert], shape=torch.Size(self.shapes[proj]),
-            code=self.quant_map, blocksize=self.layout.blocksize,
-            quant_type=self.layout.quant_type, dtype=dtype or self.compute_dtype, offset=offset,
-            state2=nested)
+            absmax=getattr(self, f"{proj}_absmax")[expert],
+            shape=torch.Size(self.shapes[proj]),
+            code=self.quant_map,
+            blocksize=self.layout.blocksize,
+            quant_type=self.layout.quant_type,
+            dtype=dtype or self.compute_dtype,
+            offset=offset,
+            state2=nested,
+        )
 
     @torch.no_grad()
-    def dequantize(self, proj: str, expert: int, dtype: torch.dtype = torch.float32
-                   ) -> torch.Tensor:
+    def dequantize(
+        self, proj: str, expert: int, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
         """One expert's ``proj`` matrix, unpacked (for checks; ``forward`` never needs it)."""
-        return bnbf.dequantize_4bit(getattr(self, proj)[expert],
-                                    self.quant_state(proj, expert, dtype))
+        return bnbf.dequantize_4bit(
+            getattr(self, proj)[expert], self.quant_state(proj, expert, dtype)
+        )
 
     # -- compute -------------------------------------------------------------------------------
 
     def _project(self, proj: str, expert: int, x: torch.Tensor) -> torch.Tensor:
-        return bnb.matmul_4bit(x, getattr(self, proj)[expert], self.quant_state(proj, expert))
+        out: torch.Tensor = bnb.matmul_4bit(  # type: ignore[attr-defined]
+            x, getattr(self, proj)[expert], self.quant_state(proj, expert)
+        )
+        return out
 
-    def forward(self, hidden_states: torch.Tensor, top_k_index: torch.Tensor,
-                top_k_weights: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, hidden_states: torch.Tensor, top_k_index: torch.Tensor, top_k_weights: torch.Tensor
+    ) -> torch.Tensor:
         out = torch.zeros_like(hidden_states)
         x = hidden_states.to(self.compute_dtype)
         top_k = top_k_index.shape[-1]
@@ -178,7 +220,7 @@ class Experts4bit(nn.Module):
             if not count or expert >= self.num_experts:
                 start += count
                 continue
-            pairs = order[start:start + count]
+            pairs = order[start : start + count]
             start += count
             tokens = pairs // top_k
             gate, up = self._project("gate_up_proj", expert, x[tokens]).chunk(2, dim=-1)
@@ -188,9 +230,11 @@ class Experts4bit(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return (f"experts={self.num_experts}, hidden={self.hidden_dim}, "
-                f"intermediate={self.intermediate_dim}, {self.layout.quant_type}, "
-                f"compute={self.compute_dtype}")
+        return (
+            f"experts={self.num_experts}, hidden={self.hidden_dim}, "
+            f"intermediate={self.intermediate_dim}, {self.layout.quant_type}, "
+            f"compute={self.compute_dtype}"
+        )
 
 
 def held_bytes(module: nn.Module) -> int:

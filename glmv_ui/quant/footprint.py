@@ -33,13 +33,25 @@ class WeightCensus:
     experts_nf4_bytes: int = 0
 
     @classmethod
-    def from_billions(cls, vision: float, embed: float, linear: float,
-                      experts: float) -> WeightCensus:
+    def from_billions(
+        cls, vision: float, embed: float, linear: float, experts: float
+    ) -> WeightCensus:
         """Counts known without a config (large matrices: NF4 bytes per weight is exact)."""
-        n = {k: int(v * 1e9) for k, v in
-             {"vision": vision, "embed": embed, "linear": linear, "experts": experts}.items()}
-        return cls(other=0, linear_nf4_bytes=int(n["linear"] * NF4.bytes_per_weight),
-                   experts_nf4_bytes=int(n["experts"] * NF4.bytes_per_weight), **n)
+        n = {
+            k: int(v * 1e9)
+            for k, v in {
+                "vision": vision,
+                "embed": embed,
+                "linear": linear,
+                "experts": experts,
+            }.items()
+        }
+        return cls(
+            other=0,
+            linear_nf4_bytes=int(n["linear"] * NF4.bytes_per_weight),
+            experts_nf4_bytes=int(n["experts"] * NF4.bytes_per_weight),
+            **n,
+        )
 
     @property
     def total(self) -> int:
@@ -69,8 +81,11 @@ def census_from_config(config: dict[str, Any]) -> WeightCensus:
     with torch.device("meta"):
         model = AutoModelForImageTextToText.from_config(cfg)
     plan = model._get_dtype_plan(torch.bfloat16)  # what transformers keeps in float32
-    linear_shapes = {f"{name}.weight": tuple(mod.weight.shape)
-                     for name, mod in model.named_modules() if isinstance(mod, torch.nn.Linear)}
+    linear_shapes = {
+        f"{name}.weight": tuple(mod.weight.shape)
+        for name, mod in model.named_modules()
+        if isinstance(mod, torch.nn.Linear)
+    }
     counts = {"vision": 0, "embed": 0, "linear": 0, "experts": 0, "other": 0, "fp32": 0}
     linear_bytes = experts_bytes = 0
     expert_modules: set[str] = set()
@@ -93,5 +108,4 @@ def census_from_config(config: dict[str, Any]) -> WeightCensus:
             if any(pattern in name for pattern in plan):
                 counts["fp32"] += n
     experts_bytes += len(expert_modules) * NF4.codebook_bytes
-    return WeightCensus(linear_nf4_bytes=linear_bytes, experts_nf4_bytes=experts_bytes,
-                        **counts)
+    return WeightCensus(linear_nf4_bytes=linear_bytes, experts_nf4_bytes=experts_bytes, **counts)

@@ -57,13 +57,17 @@ class Nf4Layout:
             raise ValueError(f"a {rows}x{cols} matrix has an odd number of weights")
         blocks = self.blocks(numel)
         if not self.double_quant:
-            return (Part("packed", (count, numel // 2), "uint8"),
-                    Part("absmax", (count, blocks), "float32"))
+            return (
+                Part("packed", (count, numel // 2), "uint8"),
+                Part("absmax", (count, blocks), "float32"),
+            )
         nested = -(-blocks // self.nested_blocksize)
-        return (Part("packed", (count, numel // 2), "uint8"),
-                Part("absmax", (count, blocks), "uint8"),
-                Part("nested_absmax", (count, nested), "float32"),
-                Part("offset", (count,), "float32"))
+        return (
+            Part("packed", (count, numel // 2), "uint8"),
+            Part("absmax", (count, blocks), "uint8"),
+            Part("nested_absmax", (count, nested), "float32"),
+            Part("offset", (count,), "float32"),
+        )
 
     def matrix_bytes(self, rows: int, cols: int, count: int = 1) -> int:
         return sum(p.nbytes for p in self.parts(rows, cols, count))

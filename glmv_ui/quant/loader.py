@@ -46,13 +46,14 @@ class ExpertsNf4Config(BitsAndBytesConfig):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["load_in_4bit"] = True
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         self.quant_method = METHOD  # type: ignore[assignment]
 
     @property
     def layout(self) -> Nf4Layout:
-        return Nf4Layout(double_quant=self.bnb_4bit_use_double_quant,
-                         quant_type=self.bnb_4bit_quant_type)
+        return Nf4Layout(
+            double_quant=self.bnb_4bit_use_double_quant, quant_type=self.bnb_4bit_quant_type
+        )
 
 
 class _PackOnLoad(ConversionOps):
@@ -63,8 +64,13 @@ class _PackOnLoad(ConversionOps):
         self.hf_quantizer = hf_quantizer
         self._linear = Bnb4bitQuantize(hf_quantizer)
 
-    def convert(self, input_dict: dict[str, Any], source_patterns: list[str] | None = None,
-                target_patterns: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+    def convert(
+        self,
+        input_dict: dict[str, Any],
+        source_patterns: list[str] | None = None,
+        target_patterns: list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         model = kwargs.pop("model")
         kwargs.pop("full_layer_name", None)
         result: dict[str, Any] = {}
@@ -78,8 +84,11 @@ class _PackOnLoad(ConversionOps):
                 del tensor, value
                 result.update({prefix + key: param for key, param in packed.items()})
             else:
-                result.update(self._linear.convert({name: tensor}, full_layer_name=name,
-                                                   model=model, **kwargs))
+                result.update(
+                    self._linear.convert(
+                        {name: tensor}, full_layer_name=name, model=model, **kwargs
+                    )
+                )
         return result
 
 
@@ -88,17 +97,24 @@ class ExpertsNf4Quantizer(Bnb4BitHfQuantizer):
 
     quantization_config: ExpertsNf4Config
 
-    def _process_model_before_weight_loading(self, model: Any, device_map: Any = None,
-                                             **kwargs: Any) -> Any:
+    def _process_model_before_weight_loading(
+        self, model: Any, device_map: Any = None, **kwargs: Any
+    ) -> Any:
         super()._process_model_before_weight_loading(model, device_map, **kwargs)
         config = self.quantization_config
         for name, module in list(model.named_modules()):
-            if is_fused_experts(module) and should_convert_module(name,
-                                                                   self.modules_to_not_convert):
+            if is_fused_experts(module) and should_convert_module(
+                name, self.modules_to_not_convert
+            ):
                 with torch.device("meta"):
-                    model.set_submodule(name, Experts4bit.replacing(
-                        module, compute_dtype=config.bnb_4bit_compute_dtype,
-                        layout=config.layout))
+                    model.set_submodule(
+                        name,
+                        Experts4bit.replacing(
+                            module,
+                            compute_dtype=config.bnb_4bit_compute_dtype,
+                            layout=config.layout,
+                        ),
+                    )
         return model
 
     def param_needs_quantization(self, model: Any, param_name: str, **kwargs: Any) -> bool:
@@ -117,14 +133,19 @@ class ExpertsNf4Quantizer(Bnb4BitHfQuantizer):
         return _PackOnLoad(self)
 
     def _process_model_after_weight_loading(self, model: Any, **kwargs: Any) -> Any:
-        unpacked = [f"{name}.{proj}" for name, module in model.named_modules()
-                    if isinstance(module, Experts4bit)
-                    for proj in PROJECTIONS if proj not in module.packed]
+        unpacked = [
+            f"{name}.{proj}"
+            for name, module in model.named_modules()
+            if isinstance(module, Experts4bit)
+            for proj in PROJECTIONS
+            if proj not in module.packed
+        ]
         if unpacked:
             # The loader records a failed conversion and carries on with empty tensors.
             raise RuntimeError(
                 f"{len(unpacked)} expert tensors were not loaded in 4-bit "
-                f"(first: {unpacked[0]}); the checkpoint may be incomplete")
+                f"(first: {unpacked[0]}); the checkpoint may be incomplete"
+            )
         model = super()._process_model_after_weight_loading(model, **kwargs)
         # It is a bitsandbytes model: transformers' guards for those (no dtype casts) apply.
         model.quantization_method = QuantizationMethod.BITS_AND_BYTES
@@ -145,11 +166,15 @@ def _register() -> None:
             register_quantizer(METHOD)(ExpertsNf4Quantizer)
 
 
-def nf4_config(skip_modules: list[str], compute_dtype: torch.dtype = torch.bfloat16,
-               double_quant: bool = True) -> ExpertsNf4Config:
+def nf4_config(
+    skip_modules: list[str], compute_dtype: torch.dtype = torch.bfloat16, double_quant: bool = True
+) -> ExpertsNf4Config:
     """The ``quantization_config`` for 4-bit loading: NF4 for ``Linear`` layers and fused
     experts alike, ``skip_modules`` (prefixes or suffixes of module names) left as they are."""
     _register()
-    return ExpertsNf4Config(bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute_dtype,
-                            bnb_4bit_use_double_quant=double_quant,
-                            llm_int8_skip_modules=list(skip_modules))
+    return ExpertsNf4Config(
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=compute_dtype,
+        bnb_4bit_use_double_quant=double_quant,
+        llm_int8_skip_modules=list(skip_modules),
+    )

@@ -34,27 +34,52 @@ GLM45V_LAYER = LayerShape()
 """GLM-4.5V's language-layer shapes (its published config: head_dim 128, 128 experts of 1408)."""
 
 
-def build_shaped_checkpoint(out: Path, shape: LayerShape, moe_layers: int, *,
-                            vocab: int = 1024, dtype: str = "bfloat16", seed: int = 0) -> Path:
+def build_shaped_checkpoint(
+    out: Path,
+    shape: LayerShape,
+    moe_layers: int,
+    *,
+    vocab: int = 1024,
+    dtype: str = "bfloat16",
+    seed: int = 0,
+) -> Path:
     """Write a random checkpoint with one dense layer and ``moe_layers`` MoE layers of
     ``shape`` to ``out`` (created); returns ``out``."""
     import torch
     from transformers import Glm4vMoeConfig, Glm4vMoeForConditionalGeneration
 
     text = dict(
-        vocab_size=vocab, hidden_size=shape.hidden, intermediate_size=shape.dense_intermediate,
-        num_hidden_layers=1 + moe_layers, num_attention_heads=shape.heads,
-        num_key_value_heads=shape.kv_heads, head_dim=shape.head_dim,
-        moe_intermediate_size=shape.moe_intermediate, n_routed_experts=shape.experts,
-        num_experts_per_tok=min(shape.active, shape.experts), n_shared_experts=1,
-        first_k_dense_replace=1, max_position_embeddings=4096,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                         "partial_rotary_factor": 0.5,
-                         "mrope_section": _mrope_section(shape.head_dim)},
+        vocab_size=vocab,
+        hidden_size=shape.hidden,
+        intermediate_size=shape.dense_intermediate,
+        num_hidden_layers=1 + moe_layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        head_dim=shape.head_dim,
+        moe_intermediate_size=shape.moe_intermediate,
+        n_routed_experts=shape.experts,
+        num_experts_per_tok=min(shape.active, shape.experts),
+        n_shared_experts=1,
+        first_k_dense_replace=1,
+        max_position_embeddings=4096,
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "partial_rotary_factor": 0.5,
+            "mrope_section": _mrope_section(shape.head_dim),
+        },
     )
-    vision = dict(depth=1, hidden_size=64, intermediate_size=128, num_heads=2,
-                  out_hidden_size=shape.hidden, patch_size=14, spatial_merge_size=2,
-                  temporal_patch_size=2, image_size=336)
+    vision = dict(
+        depth=1,
+        hidden_size=64,
+        intermediate_size=128,
+        num_heads=2,
+        out_hidden_size=shape.hidden,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        image_size=336,
+    )
     torch.manual_seed(seed)
     config = Glm4vMoeConfig(text_config=text, vision_config=vision)
     with torch.device("cpu"):

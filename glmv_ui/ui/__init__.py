@@ -17,8 +17,9 @@ __all__ = ["body_limit", "create_app", "launch_options", "page_queue_size"]
 CSS_PATH = Path(__file__).with_name("assets.css")
 
 
-def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
-               preload: bool = True) -> Any:
+def create_app(
+    config: AppConfig | None = None, engine: Engine | None = None, *, preload: bool = True
+) -> Any:
     """Build the ``gr.Blocks`` app for ``config``.
 
     ``engine`` (e.g. a ScriptedEngine) replaces the one the config would build. With ``preload``
@@ -50,18 +51,25 @@ def create_app(config: AppConfig | None = None, engine: Engine | None = None, *,
     manager.on_release(registry.release_all)
     lang = config.language
     # Uploads in Gradio's cache older than an hour are deleted every ten minutes.
-    with gr.Blocks(title="GLM-V Workbench", fill_width=True, analytics_enabled=False,
-                   delete_cache=(600, 3600)) as demo:
-        ui = render(config, manager.family, default_sampling(manager.family, manager.name),
-                    gallery(lang), lang)
+    with gr.Blocks(
+        title="GLM-V Workbench", fill_width=True, analytics_enabled=False, delete_cache=(600, 3600)
+    ) as demo:
+        ui = render(
+            config,
+            manager.family,
+            default_sampling(manager.family, manager.name),
+            gallery(lang),
+            lang,
+        )
         replies = LoginReplies()  # one reply per login, page and API together
         chat = ChatHandlers(config, manager, registry, ui, replies)
         api = ApiHandlers(config, manager, replies=replies)
         manager.on_release(api.store.release_all)
         wire(demo, ui, chat, PanelHandlers(config, manager, registry, ui, chat), registry, api)
     # Bounded, so that a flood of sessions is refused at once rather than kept waiting.
-    demo.queue(default_concurrency_limit=max(1, config.concurrency),
-               max_size=page_queue_size(config))
+    demo.queue(
+        default_concurrency_limit=max(1, config.concurrency), max_size=page_queue_size(config)
+    )
     demo.glmv_model = manager
     demo.glmv_sessions = registry
     demo.glmv_api = api
@@ -108,10 +116,12 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         "show_error": False,
         # One list, built here: every middleware of the app is added to it. The login comes
         # first (outermost), then the security headers and the per-browser file guard.
-        "app_kwargs": {"middleware": [
-            access_middleware(logins, body_limit(config)),
-            *middleware(),
-        ]},
+        "app_kwargs": {
+            "middleware": [
+                access_middleware(logins, body_limit(config)),
+                *middleware(),
+            ]
+        },
     }
 
 

@@ -46,10 +46,26 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # With logins, every route needs one but what the login page itself loads (Gradio answers
 # /config with the 401 that makes the page show its login form).
-PUBLIC_PATHS = frozenset({
-    "/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css", "/gradio_api/theme.css",
-    "/login", "/login/", "/logout", "/config", "/config/", "/gradio_api/token",
-    "/gradio_api/token/", "/gradio_api/user", "/gradio_api/user/", "/pwa_icon"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/favicon.ico",
+        "/manifest.json",
+        "/robots.txt",
+        "/theme.css",
+        "/gradio_api/theme.css",
+        "/login",
+        "/login/",
+        "/logout",
+        "/config",
+        "/config/",
+        "/gradio_api/token",
+        "/gradio_api/token/",
+        "/gradio_api/user",
+        "/gradio_api/user/",
+        "/pwa_icon",
+    }
+)
 # Gradio's launch calls this itself, once and without a login: it passes only until then.
 STARTUP_PATH = "/gradio_api/startup-events"
 PUBLIC_PREFIXES = ("/static/", "/assets/", "/svelte/", "/pwa_icon/")
@@ -82,8 +98,14 @@ class LoginThrottle:
         """Seconds before ``client`` may try ``user`` again (0: now)."""
         now = self.clock()
         with self._lock:
-            return max([0.0] + [r.until - now for k in self._keys(client, user)
-                                if (r := self._records.get(k)) is not None])
+            return max(
+                [0.0]
+                + [
+                    r.until - now
+                    for k in self._keys(client, user)
+                    if (r := self._records.get(k)) is not None
+                ]
+            )
 
     def failed(self, client: str, user: str) -> None:
         now = self.clock()
@@ -119,8 +141,9 @@ def _basic(value: bytes) -> _Credentials | None:
     if scheme.lower() != "basic":
         return None
     try:
-        user, sep, password = base64.b64decode(token.strip(), validate=True).decode(
-            "utf-8").partition(":")
+        user, sep, password = (
+            base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+        )
     except (binascii.Error, UnicodeDecodeError):
         return _Credentials("", "")
     return _Credentials(user, password) if sep else _Credentials("", "")
@@ -164,8 +187,14 @@ class AccessGate:
     """The middleware (see the module's text). ``logins`` maps user names to passwords (empty:
     no login, only the body cap applies); ``body_limit`` is the largest body in bytes."""
 
-    def __init__(self, app: Asgi, *, logins: dict[str, str], body_limit: int,
-                 throttle: LoginThrottle | None = None) -> None:
+    def __init__(
+        self,
+        app: Asgi,
+        *,
+        logins: dict[str, str],
+        body_limit: int,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self.app = app
         self.logins = dict(logins)
         self.body_limit = body_limit
@@ -181,8 +210,11 @@ class AccessGate:
         headers = _Headers(scope)
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.body_limit):
-            await _reply(send, 413, f"the request is larger than this server accepts "
-                                    f"({self.body_limit // 2**20} MB)")
+            await _reply(
+                send,
+                413,
+                f"the request is larger than this server accepts ({self.body_limit // 2**20} MB)",
+            )
             return
         receive, send = self._capped(receive, send)
         path: str = scope.get("path", "")
@@ -199,13 +231,16 @@ class AccessGate:
                 _DiskFull.clean(exc)
                 _log.warning("an upload could not be stored: %s", exc.strerror)
                 if not getattr(send, "started", True):
-                    await _reply(send, 507, "the upload could not be stored: the server's disk "
-                                            "is full; try again later")
+                    await _reply(
+                        send,
+                        507,
+                        "the upload could not be stored: the server's disk "
+                        "is full; try again later",
+                    )
             return
         await self._gated(scope, receive, send, headers)
 
-    async def _gated(self, scope: Scope, receive: Receive, send: Send,
-                     headers: _Headers) -> None:
+    async def _gated(self, scope: Scope, receive: Receive, send: Send, headers: _Headers) -> None:
         if not self.logins:
             await self.app(scope, receive, send)
             return
@@ -224,14 +259,22 @@ class AccessGate:
                 return
         if isinstance(user, _Credentials):  # a Basic header that is wrong
             self.throttle.failed(client, user.user)
-            await _reply(send, 401, "wrong user name or password",
-                         [(b"www-authenticate", b'Basic realm="glmv"')])
+            await _reply(
+                send,
+                401,
+                "wrong user name or password",
+                [(b"www-authenticate", b'Basic realm="glmv"')],
+            )
             return
         if user is not None:
             self._as_user(scope, headers, user)
         elif not self._public(scope, path) and self._cookie_user(scope, headers) is None:
-            await _reply(send, 401, "log in first: send Authorization: Basic with a login of "
-                                    "this app", [(b"www-authenticate", b'Basic realm="glmv"')])
+            await _reply(
+                send,
+                401,
+                "log in first: send Authorization: Basic with a login of this app",
+                [(b"www-authenticate", b'Basic realm="glmv"')],
+            )
             return
         await self.app(scope, receive, send)
 
@@ -258,7 +301,8 @@ class AccessGate:
             return None  # another scheme: Gradio's own checks decide
         expected = self.logins.get(creds.user)
         if expected is not None and hmac.compare_digest(
-                expected.encode("utf-8"), creds.password.encode("utf-8")):
+            expected.encode("utf-8"), creds.password.encode("utf-8")
+        ):
             return creds.user
         return creds
 
@@ -363,9 +407,14 @@ class AccessGate:
                 from gradio_client import Client  # type: ignore[import-untyped]
 
                 server._client_instance = Client(
-                    server.local_url, download_files=False, verbose=False,
-                    analytics_enabled=False, ssl_verify=False, _skip_components=False,
-                    headers={"x-gradio-user": "mcp", "authorization": f"Bearer {token}"})
+                    server.local_url,
+                    download_files=False,
+                    verbose=False,
+                    analytics_enabled=False,
+                    ssl_verify=False,
+                    _skip_components=False,
+                    headers={"x-gradio-user": "mcp", "authorization": f"Bearer {token}"},
+                )
             return make()
 
         server._get_or_create_client = bridged_client
@@ -395,8 +444,11 @@ class AccessGate:
                 await send(message)
             elif not replaced and message["type"] == "http.response.start":
                 replaced = True
-                await _reply(send, 413, f"the request is larger than this server accepts "
-                                        f"({limit // 2**20} MB)")
+                await _reply(
+                    send,
+                    413,
+                    f"the request is larger than this server accepts ({limit // 2**20} MB)",
+                )
 
         return capped, answer
 
@@ -441,8 +493,10 @@ def _monitoring(path: str) -> bool:
     from urllib.parse import unquote
 
     clean = "/" + "/".join(p for p in unquote(path).lower().split("/") if p)
-    return any(clean == root or clean.startswith(root + "/")
-               for root in ("/monitoring", "/gradio_api/monitoring"))
+    return any(
+        clean == root or clean.startswith(root + "/")
+        for root in ("/monitoring", "/gradio_api/monitoring")
+    )
 
 
 class _Headers:
@@ -462,19 +516,32 @@ class _Headers:
         self.scope["headers"] = [*rest, (name, value)]
 
 
-async def _reply(send: Send, status: int, detail: str,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps({"detail": detail}).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _too_many(send: Send, wait: float) -> None:
     seconds = max(1, round(wait + 0.5))
-    await _reply(send, 429, f"too many failed logins; try again in {seconds} s",
-                 [(b"retry-after", str(seconds).encode())])
+    await _reply(
+        send,
+        429,
+        f"too many failed logins; try again in {seconds} s",
+        [(b"retry-after", str(seconds).encode())],
+    )
 
 
 def access_middleware(logins: list[tuple[str, str]], body_limit: int) -> Any:

@@ -40,8 +40,10 @@ __all__ = ["ApiHandlers", "ConversationStore"]
 IDLE_SECONDS = 30 * 60  # a conversation nobody asked about for this long is forgotten
 MAX_CONVERSATIONS = 256
 PER_CALLER = 32  # conversations one caller keeps; its own oldest goes first
-STORE_FULL = ("busy: too many conversations are open on this server; try again later, or "
-              "continue one of yours")
+STORE_FULL = (
+    "busy: too many conversations are open on this server; try again later, or "
+    "continue one of yours"
+)
 
 
 @dataclass
@@ -62,8 +64,12 @@ class ConversationStore:
     at most ``per_caller`` (its own oldest goes first); when the store is full a new one is
     refused, never someone else's dropped."""
 
-    def __init__(self, idle_s: float = IDLE_SECONDS, limit: int = MAX_CONVERSATIONS,
-                 per_caller: int = PER_CALLER) -> None:
+    def __init__(
+        self,
+        idle_s: float = IDLE_SECONDS,
+        limit: int = MAX_CONVERSATIONS,
+        per_caller: int = PER_CALLER,
+    ) -> None:
         self.idle_s = idle_s
         self.limit = limit
         self.per_caller = max(1, per_caller)
@@ -111,10 +117,15 @@ class ConversationStore:
         with self._lock:
             self._reap()
             entry = self._items.get(key)
-            if entry is None or entry.pending or not hmac.compare_digest(
-                    entry.caller.encode("utf-8"), caller.encode("utf-8")):
-                raise ConversationError("unknown or expired conversation id; start a new "
-                                        "conversation by leaving it empty")
+            if (
+                entry is None
+                or entry.pending
+                or not hmac.compare_digest(entry.caller.encode("utf-8"), caller.encode("utf-8"))
+            ):
+                raise ConversationError(
+                    "unknown or expired conversation id; start a new "
+                    "conversation by leaving it empty"
+                )
             entry.seen = time.monotonic()
             self._items.move_to_end(key)
             if entry.session is None or entry.session.engine is not engine:
@@ -142,17 +153,28 @@ class ConversationStore:
 class ApiHandlers:
     """``ask`` and ``model_info`` for MCP clients and API callers."""
 
-    def __init__(self, config: AppConfig, manager: ModelManager,
-                 store: ConversationStore | None = None,
-                 replies: LoginReplies | None = None) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        manager: ModelManager,
+        store: ConversationStore | None = None,
+        replies: LoginReplies | None = None,
+    ) -> None:
         self.config = config
         self.manager = manager
         self.store = store or ConversationStore()
         self.gate = FairGate(config.concurrency, config.queue_size)
         self.replies = replies or LoginReplies()
 
-    def ask(self, text: str, files: list[str] | None, conversation: str,
-            settings: Settings, client: str = "", user: str = "") -> dict[str, Any]:
+    def ask(
+        self,
+        text: str,
+        files: list[str] | None,
+        conversation: str,
+        settings: Settings,
+        client: str = "",
+        user: str = "",
+    ) -> dict[str, Any]:
         """Answer ``text`` about ``files``; see the tool's description in wiring. ``client``
         names the caller for fair use (a login or a session); ``user`` is the login, whose
         replies on the page count too."""
@@ -163,8 +185,9 @@ class ApiHandlers:
         key = conversation or self.store.reserve(client)  # a full store refuses at once
         try:
             with self.gate.enter(client) as ticket:
-                session, updates = self._answer(text, files, conversation, settings, choice,
-                                                ticket, user, client)
+                session, updates = self._answer(
+                    text, files, conversation, settings, choice, ticket, user, client
+                )
         except BaseException:
             if not conversation:
                 self.store.cancel(key)
@@ -180,16 +203,26 @@ class ApiHandlers:
             "answer": reply.answer,
             "thinking": reply.thinking,
             "boxes": [{"label": b.label, "box": [b.x1, b.y1, b.x2, b.y2]} for b in reply.boxes],
-            "actions": [{"name": a.name, "point": list(a.target) if a.target else None,
-                         "text": a.raw} for a in reply.actions],
+            "actions": [
+                {"name": a.name, "point": list(a.target) if a.target else None, "text": a.raw}
+                for a in reply.actions
+            ],
             "notices": [n.text() for n in reply.notices],
             "stats": reply.stats_line(),
             "conversation": key,
         }
 
-    def _answer(self, text: str, files: list[str] | None, conversation: str,
-                settings: Settings, choice: MediaChoice, ticket: Ticket,
-                user: str, client: str) -> tuple[Session, list[Any]]:
+    def _answer(
+        self,
+        text: str,
+        files: list[str] | None,
+        conversation: str,
+        settings: Settings,
+        choice: MediaChoice,
+        ticket: Ticket,
+        user: str,
+        client: str,
+    ) -> tuple[Session, list[Any]]:
         """Fetch the files and decode them (under the decode budget the page's previews
         share), then take the model's slot and answer: one caller's slow file never holds
         the slot another caller's turn waits for."""
@@ -198,28 +231,29 @@ class ApiHandlers:
 
         folder = Path(tempfile.mkdtemp(prefix="glmv-api-"))
         try:
-            paths = fetch_files(list(files or []), folder,
-                                FetchRules.from_config(self.config,
-                                                       choice.limits.max_upload_mb))
+            paths = fetch_files(
+                list(files or []),
+                folder,
+                FetchRules.from_config(self.config, choice.limits.max_upload_mb),
+            )
             session = self._session(conversation, client)
             parts = []
             if paths:
                 cost = sum(decode_cost(p, choice.limits) for p in paths)
                 with DECODING.hold(cost):
-                    parts = ingest(paths, choice.limits, existing=session.parts,
-                                   **choice.options())
+                    parts = ingest(paths, choice.limits, existing=session.parts, **choice.options())
             with ticket.turn(), self.replies.hold(user):
                 session = self._session(conversation, client, session)
                 engine = session.engine
                 session.system_prompt = settings.system_prompt
-                updates = list(session.submit(text, parts,
-                                              sampling=settings.sampling(engine.family)))
+                updates = list(
+                    session.submit(text, parts, sampling=settings.sampling(engine.family))
+                )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return session, updates
 
-    def _session(self, conversation: str, client: str,
-                 current: Session | None = None) -> Session:
+    def _session(self, conversation: str, client: str, current: Session | None = None) -> Session:
         """The session to answer in, on the model loaded now (which may have changed while
         the files were decoded): the caller's conversation, else a new one."""
         engine = self.manager.require("en")
@@ -233,6 +267,9 @@ class ApiHandlers:
         from ..models import FAMILIES
 
         family = FAMILIES.get(self.manager.family)
-        return {"model": self.manager.name, "state": self.manager.state,
-                "family": family.label if family else self.manager.family,
-                "can_disable_thinking": bool(family and family.can_disable_thinking)}
+        return {
+            "model": self.manager.name,
+            "state": self.manager.state,
+            "family": family.label if family else self.manager.family,
+            "can_disable_thinking": bool(family and family.can_disable_thinking),
+        }

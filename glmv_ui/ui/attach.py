@@ -43,8 +43,9 @@ class FileOutcome:
     def wrong_password(self) -> bool:
         """A password was given and it does not open the file."""
         error = self.error
-        return isinstance(error, PasswordRequiredError) and \
-            error.wording.key == "pdf.wrong_password"
+        return (
+            isinstance(error, PasswordRequiredError) and error.wording.key == "pdf.wrong_password"
+        )
 
     @property
     def refused(self) -> bool:
@@ -74,9 +75,13 @@ class Attachments:
         return all(f.error is None for f in self.files)
 
 
-def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice: MediaChoice,
-                     password: str = "", check: Callable[[str], str] | None = None,
-                     ) -> Attachments:
+def read_attachments(
+    paths: Sequence[str],
+    existing: Sequence[MediaPart],
+    choice: MediaChoice,
+    password: str = "",
+    check: Callable[[str], str] | None = None,
+) -> Attachments:
     """Read each file on its own, in order, each against the media before it. ``check`` gives
     the path to read for a path a caller named, or refuses it (a :class:`GlmvError`) before
     anything is read (see :func:`glmv_ui.ui.uploads.caller_path`)."""
@@ -91,8 +96,13 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
             real = check(path) if check is not None else path
             # Shared by all sessions: a bounded number of reads, within one memory budget.
             with DECODING.hold(decode_cost(real, choice.limits)):
-                parts = ingest([real], choice.limits, existing=before,
-                               password=password or None, **choice.options())
+                parts = ingest(
+                    [real],
+                    choice.limits,
+                    existing=before,
+                    password=password or None,
+                    **choice.options(),
+                )
         except GlmvError as exc:
             # An ordinary refusal: a line in the log, never a traceback.
             log.info("upload refused: %s", exc)
@@ -102,8 +112,7 @@ def read_attachments(paths: Sequence[str], existing: Sequence[MediaPart], choice
             # The file went away or cannot be opened: the caller gets its name and a plain
             # reason, never the library's text (which names server paths).
             log.warning("upload %s could not be read: %s", name, exc)
-            outcomes.append(FileOutcome(path, name, error=MediaError(name, reason(
-                "file.missing"))))
+            outcomes.append(FileOutcome(path, name, error=MediaError(name, reason("file.missing"))))
             continue
         before += parts
         outcomes.append(FileOutcome(path, name, tuple(parts)))
@@ -117,13 +126,15 @@ def refusal_text(outcome: FileOutcome, lang: str) -> str:
         return ""
     if isinstance(error, MediaError) and error.wording.key:
         # A templated reason about a file reads after "it" (see glmv_ui.reasons).
-        return t(lang, "refused_file", name=outcome.name,
-                 reason=reason_text(error, lang, subject=False))
+        return t(
+            lang, "refused_file", name=outcome.name, reason=reason_text(error, lang, subject=False)
+        )
     return t(lang, "refused_other", name=outcome.name, reason=reason_text(error, lang))
 
 
-def attachment_report(att: Attachments, existing: Sequence[MediaPart], choice: MediaChoice,
-                      lang: str) -> str:
+def attachment_report(
+    att: Attachments, existing: Sequence[MediaPart], choice: MediaChoice, lang: str
+) -> str:
     """What will be used from each file and what it costs, for the message and the
     conversation, labelled as such; a warning only where one applies."""
     lines: list[str] = []
@@ -142,8 +153,15 @@ def attachment_report(att: Attachments, existing: Sequence[MediaPart], choice: M
         earlier = report.visual_tokens - message
         lines.append("")  # the costs are paragraphs of their own, after the list
         lines.append(t(lang, "cost_message", tokens=message) + "  ")
-        lines.append(t(lang, "cost_conversation", earlier=earlier, total=report.visual_tokens,
-                       budget=report.budget))
+        lines.append(
+            t(
+                lang,
+                "cost_conversation",
+                earlier=earlier,
+                total=report.visual_tokens,
+                budget=report.budget,
+            )
+        )
         if report.visual_tokens > 0.8 * report.budget:
             lines.append(f"\n⚠ {t(lang, 'near_budget')}")
     return "\n".join(lines)

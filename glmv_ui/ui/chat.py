@@ -52,6 +52,8 @@ FRAME_CHARS_PER_SECOND = 100_000
 def frame_interval(chars: int) -> float:
     """Seconds between redraws of a streaming reply of ``chars`` characters."""
     return max(FRAME_SECONDS, chars / FRAME_CHARS_PER_SECOND)
+
+
 Outputs = dict[Any, Any]
 
 
@@ -64,8 +66,11 @@ def message_files(message: Any) -> list[str]:
 
 def waiting_message(lang: str) -> dict[str, Any]:
     """The answer's place while the model reads the question: a pending block that says so."""
-    return {"role": "assistant", "content": text_part(""),
-            "metadata": {"title": t(lang, "waiting_first_token"), "status": "pending"}}
+    return {
+        "role": "assistant",
+        "content": text_part(""),
+        "metadata": {"title": t(lang, "waiting_first_token"), "status": "pending"},
+    }
 
 
 def message_text(message: Any) -> str:
@@ -77,8 +82,14 @@ def message_text(message: Any) -> str:
 class ChatHandlers:
     """The conversation's event handlers; one instance per app, state per browser session."""
 
-    def __init__(self, config: AppConfig, manager: ModelManager, registry: SessionRegistry,
-                 ui: Ui, replies: LoginReplies | None = None) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        manager: ModelManager,
+        registry: SessionRegistry,
+        ui: Ui,
+        replies: LoginReplies | None = None,
+    ) -> None:
         self.config = config
         self.manager = manager
         self.registry = registry
@@ -94,18 +105,25 @@ class ChatHandlers:
         session.system_prompt = settings.system_prompt
         return session
 
-    def attachments(self, cs: ChatState, paths: list[str], settings: Settings,
-                    password: str = "") -> Attachments:
+    def attachments(
+        self, cs: ChatState, paths: list[str], settings: Settings, password: str = ""
+    ) -> Attachments:
         """The attached files read against this conversation; cached until anything that
         changes the result changes (the files, the media settings, the conversation's media,
         the password)."""
         choice = settings.media(self.config.media)
         existing = cs.session.parts if cs.session is not None else []
-        key = (tuple(paths), choice, tuple(id(p) for p in existing),
-               hashlib.sha256(password.encode()).hexdigest())
+        key = (
+            tuple(paths),
+            choice,
+            tuple(id(p) for p in existing),
+            hashlib.sha256(password.encode()).hexdigest(),
+        )
         if cs.attached is None or cs.attached[0] != key:
-            cs.attached = (key, read_attachments(paths, existing, choice, password,
-                                                 check=caller_check(cs)))
+            cs.attached = (
+                key,
+                read_attachments(paths, existing, choice, password, check=caller_check(cs)),
+            )
         return cs.attached[1]
 
     def notice(self, text: str) -> Outputs:
@@ -113,8 +131,9 @@ class ChatHandlers:
         # Reasons may quote file names or error text: nothing in them may render live.
         return {self.ui.notice: gr.Markdown(value=chat_markdown(text), visible=bool(text))}
 
-    def attach_outputs(self, cs: ChatState, message: Any, att: Attachments,
-                       settings: Settings) -> Outputs:
+    def attach_outputs(
+        self, cs: ChatState, message: Any, att: Attachments, settings: Settings
+    ) -> Outputs:
         """The attachment panel, the notice for refused files, and the input without them."""
         ui = self.ui
         existing = cs.session.parts if cs.session is not None else []
@@ -123,16 +142,18 @@ class ChatHandlers:
         out: Outputs = {
             ui.attach_group: gr.Group(visible=shown),
             ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),
-            ui.attach_info: chat_markdown(attachment_report(
-                att, existing, settings.media(self.config.media), cs.lang)),
+            ui.attach_info: chat_markdown(
+                attachment_report(att, existing, settings.media(self.config.media), cs.lang)
+            ),
             ui.pdf_password: gr.Textbox(visible=bool(att.waiting)),
         }
         refused = att.refused
         text = ""
         if refused:
             text = "\n\n".join(f"⚠ {refusal_text(f, cs.lang)}" for f in refused)
-            text += "\n\n" + t(cs.lang, "refused_detached" if len(refused) == 1
-                                 else "refused_detached_many")
+            text += "\n\n" + t(
+                cs.lang, "refused_detached" if len(refused) == 1 else "refused_detached_many"
+            )
             gone = {f.path for f in refused}
             kept = [f for f in (message.get("files") or []) if _path(f) not in gone]
             out[ui.chat_input] = {"text": message_text(message), "files": kept}
@@ -146,13 +167,15 @@ class ChatHandlers:
         ui = self.ui
         key = "placeholder_busy" if busy else "placeholder"
         out: Outputs = {
-            ui.stop: gr.Button(interactive=busy, variant="stop" if busy else "secondary",
-                               elem_classes=["glmv-busy" if busy else "glmv-idle"]),
+            ui.stop: gr.Button(
+                interactive=busy,
+                variant="stop" if busy else "secondary",
+                elem_classes=["glmv-busy" if busy else "glmv-idle"],
+            ),
             # The input stays open while a reply streams: the next message can be written and
             # its files attached (and previewed) meanwhile; sending it waits for this reply.
             ui.chat_input: gr.MultimodalTextbox(interactive=True, placeholder=t(cs.lang, key)),
-            ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "",
-                                   visible=busy),
+            ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "", visible=busy),
         }
         for button in (ui.regenerate, ui.undo, ui.clear):
             out[button] = gr.Button(interactive=not busy)
@@ -166,21 +189,31 @@ class ChatHandlers:
         reply = cs.reply(len(cs.turns) - 1) if cs.turns else None
         html = reply.html if reply is not None else None
         if not html:
-            return {ui.html_group: gr.Group(visible=False), ui.html_preview: "",
-                    ui.html_source: gr.Code(value="", visible=False),
-                    ui.download_html: gr.DownloadButton(value=None)}
+            return {
+                ui.html_group: gr.Group(visible=False),
+                ui.html_preview: "",
+                ui.html_source: gr.Code(value="", visible=False),
+                ui.download_html: gr.DownloadButton(value=None),
+            }
         cs.dir.mkdir(parents=True, exist_ok=True)
         path = cs.dir / download_filename(html)
         path.write_text(html, encoding="utf-8")
-        return {ui.html_group: gr.Group(visible=True),
-                ui.html_preview: gr.HTML(value=preview_iframe(html, height=520), visible=True),
-                ui.html_source: gr.Code(value=html, visible=False),
-                ui.download_html: gr.DownloadButton(value=str(path))}
+        return {
+            ui.html_group: gr.Group(visible=True),
+            ui.html_preview: gr.HTML(value=preview_iframe(html, height=520), visible=True),
+            ui.html_source: gr.Code(value=html, visible=False),
+            ui.download_html: gr.DownloadButton(value=str(path)),
+        }
 
     # -- generation --------------------------------------------------------------------------
 
-    def stream(self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]],
-               index: int, request: Any = None) -> Iterator[Outputs]:
+    def stream(
+        self,
+        cs: ChatState,
+        make: Callable[[], Iterator[ReplyUpdate]],
+        index: int,
+        request: Any = None,
+    ) -> Iterator[Outputs]:
         """Drive the reply (:meth:`_stream`) in one of the page's queue slots; with logins, a
         login with a reply running elsewhere (another tab, session or ``ask``) is refused at
         once."""
@@ -194,8 +227,9 @@ class ChatHandlers:
                 return
             yield from self._stream(cs, make, index)
 
-    def _stream(self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]],
-                index: int) -> Iterator[Outputs]:
+    def _stream(
+        self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]], index: int
+    ) -> Iterator[Outputs]:
         """Drive one reply: throttled frames while it streams, the finished view at the end."""
         ui = self.ui
         try:
@@ -223,14 +257,21 @@ class ChatHandlers:
         threading.Thread(target=pump, name="glmv-reply", daemon=True).start()
         # At once, before the first token: the page shows that a reply is being written (the
         # question, a waiting answer, Stop lit), whatever the model's time to first token.
-        first: Any = [*prefix, *turn_messages(turn.text, strips, None, lang=cs.lang),
-                      waiting_message(cs.lang)]
+        first: Any = [
+            *prefix,
+            *turn_messages(turn.text, strips, None, lang=cs.lang),
+            waiting_message(cs.lang),
+        ]
         # (The Chatbot disables its own edit buttons while it is an event's streaming output.)
-        yield {ui.chatbot: first,
-               ui.attach_group: gr.Group(visible=False), **self.notice(""),
-               **self.controls(cs, busy=True),
-               ui.chat_input: gr.MultimodalTextbox(value=None, interactive=True,
-                                                   placeholder=t(cs.lang, "placeholder_busy"))}
+        yield {
+            ui.chatbot: first,
+            ui.attach_group: gr.Group(visible=False),
+            **self.notice(""),
+            **self.controls(cs, busy=True),
+            ui.chat_input: gr.MultimodalTextbox(
+                value=None, interactive=True, placeholder=t(cs.lang, "placeholder_busy")
+            ),
+        }
         throttle = Throttle(FRAME_SECONDS)
         dirty, kind = False, ""
         failure: BaseException | None = None
@@ -265,19 +306,28 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        last: Outputs = {ui.chatbot: cs.messages(), **self.html_outputs(cs),
-                         **self.controls(cs, busy=False)}
+        last: Outputs = {
+            ui.chatbot: cs.messages(),
+            **self.html_outputs(cs),
+            **self.controls(cs, busy=False),
+        }
         if cs.draft is None:
-            last.update({ui.attach_group: gr.Group(visible=False), **self.notice(""),
-                         ui.chat_input: gr.MultimodalTextbox(
-                             value=None, interactive=True,
-                             placeholder=t(cs.lang, "placeholder"))})
+            last.update(
+                {
+                    ui.attach_group: gr.Group(visible=False),
+                    **self.notice(""),
+                    ui.chat_input: gr.MultimodalTextbox(
+                        value=None, interactive=True, placeholder=t(cs.lang, "placeholder")
+                    ),
+                }
+            )
         # else: a message written while this reply streamed stays, with its preview.
         cs.draft = None
         yield last
 
-    def chat(self, request: Any, message: Any, settings: Settings,
-             password: str = "") -> Iterator[Outputs]:
+    def chat(
+        self, request: Any, message: Any, settings: Settings, password: str = ""
+    ) -> Iterator[Outputs]:
         """Send a message (text and files) and stream the reply; anything that keeps it from
         being sent is said beside the input, and the conversation stays as it was."""
         cs = self.registry.get(request)
@@ -300,8 +350,9 @@ class ChatHandlers:
         sampling = settings.sampling(session.engine.family, session.engine.name)
         parts = att.parts
         cs.sent = tuple(paths)
-        yield from self.stream(cs, lambda: session.submit(text, parts, sampling=sampling),
-                               len(session.turns), request)
+        yield from self.stream(
+            cs, lambda: session.submit(text, parts, sampling=sampling), len(session.turns), request
+        )
 
     def regenerate(self, request: Any, settings: Settings) -> Iterator[Outputs]:
         """Answer the last message again."""
@@ -314,11 +365,11 @@ class ChatHandlers:
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
-        yield from self.stream(cs, lambda: session.regenerate(sampling=sampling),
-                               len(session.turns) - 1, request)
+        yield from self.stream(
+            cs, lambda: session.regenerate(sampling=sampling), len(session.turns) - 1, request
+        )
 
-    def edit(self, request: Any, index: int, text: str,
-             settings: Settings) -> Iterator[Outputs]:
+    def edit(self, request: Any, index: int, text: str, settings: Settings) -> Iterator[Outputs]:
         """Replace the text of turn ``index`` (0-based), drop later turns, answer again."""
         cs = self.registry.get(request)
         try:
@@ -329,8 +380,9 @@ class ChatHandlers:
         except GlmvError as exc:
             yield self.notice(f"⚠ {reason_text(exc, cs.lang)}")
             return
-        yield from self.stream(cs, lambda: session.edit(index, text or "", sampling=sampling),
-                               index, request)
+        yield from self.stream(
+            cs, lambda: session.edit(index, text or "", sampling=sampling), index, request
+        )
 
     def edit_event(self, request: Any, data: Any, settings: Settings) -> Iterator[Outputs]:
         """The Chatbot's own edit event: map the message index to its turn."""
@@ -362,8 +414,7 @@ class ChatHandlers:
         if cs.session is not None and cs.session.busy:
             return self.notice(f"⚠ {t(cs.lang, 'undo_busy')}")
         turn = cs.session.undo() if cs.session is not None else None
-        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs),
-                        **self.notice("")}
+        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs), **self.notice("")}
         if turn is not None:
             out[self.ui.chat_input] = {"text": turn.text, "files": []}
         return out
@@ -376,12 +427,17 @@ class ChatHandlers:
             cs.session.clear()
         cs.attached = None
         cs.sent = ()
-        return {self.ui.chatbot: [], self.ui.chat_input: {"text": "", "files": []},
-                self.ui.attach_group: gr.Group(visible=False), **self.notice(""),
-                **self.html_outputs(cs)}
+        return {
+            self.ui.chatbot: [],
+            self.ui.chat_input: {"text": "", "files": []},
+            self.ui.attach_group: gr.Group(visible=False),
+            **self.notice(""),
+            **self.html_outputs(cs),
+        }
 
-    def preview(self, request: Any, message: Any, settings: Settings,
-                password: str = "") -> Iterator[Outputs]:
+    def preview(
+        self, request: Any, message: Any, settings: Settings, password: str = ""
+    ) -> Iterator[Outputs]:
         """Before sending: thumbnails, what each file gives and costs, refusals (the refused
         file is taken off the message), also while a reply streams: files attached meanwhile are
         read and shown at once. Quiet for the files of the message just sent, so a preview that

@@ -47,8 +47,10 @@ class LoginReplies:
                 self._running.discard(user)
 
 
-LOGIN_BUSY = ("busy: a reply for your login is already being written (in another tab or "
-              "program); wait for it to finish")
+LOGIN_BUSY = (
+    "busy: a reply for your login is already being written (in another tab or "
+    "program); wait for it to finish"
+)
 
 
 class Ticket:
@@ -102,8 +104,9 @@ class FairGate:
             mine = sum(t.client == client for t in self._tickets)
             ahead = len(self._tickets)
             if mine >= self.PER_CLIENT:
-                raise BusyError(f"busy: you have {mine} requests in progress already; wait "
-                                "for one to finish")
+                raise BusyError(
+                    f"busy: you have {mine} requests in progress already; wait for one to finish"
+                )
             if ahead >= self.slots + self.queue_size:
                 raise BusyError(f"busy: {ahead} requests ahead of you; try again shortly")
             ticket = Ticket(self, client)

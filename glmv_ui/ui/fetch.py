@@ -43,22 +43,30 @@ class FetchRules:
 
     @classmethod
     def from_config(cls, config: AppConfig, max_upload_mb: int) -> FetchRules:
-        return cls(max_bytes=max_upload_mb * 2**20, max_urls=config.media.max_images,
-                   deadline_s=config.fetch_deadline_s, allow_private=config.fetch_private,
-                   trust_env=config.fetch_proxy)
+        return cls(
+            max_bytes=max_upload_mb * 2**20,
+            max_urls=config.media.max_images,
+            deadline_s=config.fetch_deadline_s,
+            allow_private=config.fetch_private,
+            trust_env=config.fetch_proxy,
+        )
 
 
 # IPv6 ranges refused whatever Python's ``is_global`` says: forms that carry an IPv4 address
 # (which may be a private one) and deprecated ranges.
-_REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in (
-    "::/96",  # IPv4-compatible (deprecated): ::127.0.0.1
-    "::ffff:0:0/96",  # IPv4-mapped
-    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
-    "fec0::/10",  # site-local (deprecated)
-    "2002::/16",  # 6to4
-    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64
-    "2001::/32",  # Teredo
-))
+_REFUSED_V6 = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::/96",  # IPv4-compatible (deprecated): ::127.0.0.1
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "fec0::/10",  # site-local (deprecated)
+        "2002::/16",  # 6to4
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",  # NAT64
+        "2001::/32",  # Teredo
+    )
+)
 
 
 def is_public_address(text: str) -> bool:
@@ -137,8 +145,9 @@ def fetch_files(urls: list[str], folder: Path, rules: FetchRules) -> list[str]:
             budget.take(name, len(payload) * 3 // 4 if encoded else len(payload))
             target = folder / f"{i:02d}" / name
             target.parent.mkdir(parents=True)
-            _store(target, _decoded(payload, name) if encoded else
-                   iter([unquote(payload).encode()]))
+            _store(
+                target, _decoded(payload, name) if encoded else iter([unquote(payload).encode()])
+            )
         else:
             name = os.path.basename(unquote(parts.path)) or f"file-{i + 1}"
             name = name[:120] if name not in (".", "..") else f"file-{i + 1}"
@@ -154,7 +163,7 @@ def _decoded(payload: str, name: str) -> Iterator[bytes]:
     step = 4 << 16
     for start in range(0, len(payload), step):
         try:
-            yield base64.b64decode(payload[start:start + step], validate=False)
+            yield base64.b64decode(payload[start : start + step], validate=False)
         except (ValueError, binascii.Error):
             raise MediaError(name, reason("url.data")) from None
 
@@ -190,9 +199,14 @@ class _Connector:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> Any:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> Any:
         address = _checked_address(host) if self.check else host
         stream = self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
         sock = stream.get_extra_info("socket")
@@ -203,8 +217,9 @@ class _Connector:
                 _shut(sock)
         return stream
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> Any:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> Any:
         raise OSError("no unix sockets")
 
     def sleep(self, seconds: float) -> None:
@@ -252,9 +267,12 @@ def _download(url: str, target: Path, budget: _Budget) -> None:
     timer.daemon = True
     timer.start()
     try:
-        with httpx.Client(transport=transport,
-                          timeout=httpx.Timeout(min(rules.read_timeout_s, rules.deadline_s)),
-                          follow_redirects=False, trust_env=rules.trust_env) as client:
+        with httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(min(rules.read_timeout_s, rules.deadline_s)),
+            follow_redirects=False,
+            trust_env=rules.trust_env,
+        ) as client:
             for _ in range(5):
                 parts = urlsplit(url)
                 if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -267,8 +285,9 @@ def _download(url: str, target: Path, budget: _Budget) -> None:
                             url = str(response.url.join(response.headers["location"]))
                             continue
                         if response.status_code != 200:
-                            raise MediaError(name, reason("url.status",
-                                                          status=response.status_code))
+                            raise MediaError(
+                                name, reason("url.status", status=response.status_code)
+                            )
 
                         def blocks(response: httpx.Response = response) -> Iterator[bytes]:
                             for block in response.iter_bytes():  # as each read arrives
@@ -280,10 +299,14 @@ def _download(url: str, target: Path, budget: _Budget) -> None:
                         return
                 except (httpx.HTTPError, OSError) as exc:
                     if connector.expired:
-                        raise MediaError(name, reason(
-                            "url.deadline", seconds=rules.deadline_s)) from None
-                    if isinstance(exc, OSError) and not isinstance(exc, httpx.HTTPError) \
-                            and "public address" in str(exc):
+                        raise MediaError(
+                            name, reason("url.deadline", seconds=rules.deadline_s)
+                        ) from None
+                    if (
+                        isinstance(exc, OSError)
+                        and not isinstance(exc, httpx.HTTPError)
+                        and "public address" in str(exc)
+                    ):
                         raise MediaError(url[:80], reason("url.private")) from None
                     _log.info("fetching a file failed: %s", type(exc).__name__)
                     raise MediaError(name, reason("url.failed")) from None

@@ -32,10 +32,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "notice_stopped": "Stopped: the answer is partial.",
         "notice_failed": "The reply failed: {detail}",
         "notice_truncated": "The reply was cut off while thinking: it reached the token limit "
-                            "before answering. Raise the maximum new tokens, or limit the "
-                            "thinking.",
+        "before answering. Raise the maximum new tokens, or limit the "
+        "thinking.",
         "notice_length": "The answer reached the token limit ({detail} tokens) and may be "
-                         "incomplete.",
+        "incomplete.",
         "boxes_on": "Boxes drawn on {label}",
         "actions_on": "Actions drawn on {label}",
         "legend": "Legend",
@@ -67,32 +67,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "model_details": "Model",
         "model_choice": "Checkpoint",
         "model_choice_info": "A hub id, a local folder, or tiny-glm41v / tiny-glm45v (no "
-                             "download). Loading replaces the model for everyone using this app.",
+        "download). Loading replaces the model for everyone using this app.",
         "model_quant": "Weights",
         "remote_url": "Or an OpenAI-compatible server",
         "remote_model": "Served model name",
         "model_load": "Load for everyone",
         "estimate_local": "**{model}** needs about **{need}** for {option} weights; "
-                          "{free} of {where} is free.",
+        "{free} of {where} is free.",
         "gpu_memory": "GPU memory",
         "ram": "RAM",
         "estimate_tight": "That is more than is free: loading will be refused. Choose 4-bit, "
-                          "a smaller model, or a server.",
+        "a smaller model, or a server.",
         "estimate_unknown": "No size is known for **{model}** until it is loaded ({reason}).",
         "estimate_remote": "Replies will come from **{url}**; nothing is loaded here.",
         "switch_off": "Loading another model is turned off for this app (`--model-switch`).",
         "switch_denied": "Only an operator may load another model: log in with a login named "
-                         "in GLMV_OPERATORS.",
-        "switching": "Loading **{model}**… {percent}%; the current model serves until it is "
-                     "ready.",
+        "in GLMV_OPERATORS.",
+        "switching": "Loading **{model}**… {percent}%; the current model serves until it is ready.",
         "switch_note": "Last switch: {note}.",
         "prompt_cache": "Kept prompt caches",
         "sampling_note_glm4v": "GLM-4.1V starts near-greedy, as its model card's demo does "
-                               "(top-p 0.00001, top-k 2): the same question gets the same "
-                               "answer. Raise top-p (e.g. 0.8) for more varied answers.",
+        "(top-p 0.00001, top-k 2): the same question gets the same "
+        "answer. Raise top-p (e.g. 0.8) for more varied answers.",
         "sampling_note_glm4v_moe": "GLM-4.5V starts with the vendor app's settings "
-                                   "(temperature 0.3, top-p 0.6, top-k 2). Thinking can be "
-                                   "turned off for quick answers.",
+        "(temperature 0.3, top-p 0.6, top-k 2). Thinking can be "
+        "turned off for quick answers.",
         "loading": "Loading **{model}**… {percent}% {message}",
         "loading_idle": "Waiting to load **{model}**…",
         "ready": "**{model}** · {family} · {quant} · loaded in {seconds:.1f} s",
@@ -101,9 +100,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "load_error": "Could not load **{model}**: {error}",
         "remedy": "What to do: {remedy}",
         "remedy_weights": "check the model id or path, or try the app offline with "
-                          "`--model tiny-glm41v`",
+        "`--model tiny-glm41v`",
         "remedy_memory": "load it with `--quant 4bit` or `--quant 8bit`, or use "
-                         "`--engine remote --url ...`",
+        "`--engine remote --url ...`",
         "remedy_dependency": "install the package named above and restart",
         "remedy_other": "see the message above; the app keeps running without a model",
         "memory": "Estimated weights memory",
@@ -112,7 +111,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_loaded": "The model could not be loaded: {error}",
         "busy": "A reply is still being generated in this tab; press Stop first.",
         "busy_login": "busy: a reply for your login is already being written (in another tab "
-                      "or program); wait for it to finish",
+        "or program); wait for it to finish",
         "refused_file": "**{name}** was not attached: it {reason}",
         "refused_other": "**{name}** was not attached: {reason}",
         "refused_detached": "It was removed from the message; nothing else changed.",
@@ -121,19 +120,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "password_placeholder": "Password of the encrypted PDF (never stored)",
         "cost_message": "**This message:** about {tokens:,} visual tokens",
         "cost_conversation": "**Conversation:** {earlier:,} visual tokens before this message, "
-                             "{total:,} with it, of {budget:,} available",
+        "{total:,} with it, of {budget:,} available",
         "near_budget": "Close to the limit: later files may not fit; start a new conversation "
-                       "or use fewer pages or frames.",
+        "or use fewer pages or frames.",
         "not_sent": "Not sent: {reason}",
         "not_imported": "Not imported: {reason}",
         "empty": "type a message or attach a file first.",
         "model_switched": "The model is now **{model}**. Your conversation is kept; the next "
-                          "reply comes from the new model.",
+        "reply comes from the new model.",
         "pages_of": "pages {first}–{last} of {total}",
         "range_hint_pages": "not all {total} pages are used: set the first and last PDF page "
-                            "under Media to choose others",
+        "under Media to choose others",
         "range_hint_slides": "not all {total} slides are used: set the first and last page "
-                             "under Media to choose others",
+        "under Media to choose others",
         "page_of": "page {first} of {total}",
         "slides_of": "slides {first}–{last} of {total}",
         "slide_of": "slide {first} of {total}",
@@ -156,27 +155,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "nothing_to_export": "There is no conversation to export yet.",
         "edit_media": "Only the text of a message can be edited.",
         "start_hint": "Ask a question, or drop an image, a PDF, slides or a video into the box "
-                      "below.",
+        "below.",
         "placeholder_busy": "A reply is being written… Stop ends it",
-        "generating": "Writing a reply. **Stop** ends it; the other actions wait until it is "
-                      "done.",
+        "generating": "Writing a reply. **Stop** ends it; the other actions wait until it is done.",
         "queued": "Waiting for a free slot: other replies are being written. Yours starts "
-                  "by itself.",
+        "by itself.",
         "waiting_first_token": "Reading the question…",
         "undo_busy": "Nothing was undone: a reply is still being written. Press Stop first, "
-                     "then Undo.",
+        "then Undo.",
         "clear_busy": "Nothing was cleared: a reply is still being written. Press Stop first.",
         "refused_detached_many": "They were removed from the message; nothing else changed.",
         "notice_empty": "The model gave an empty answer: it ended before writing anything. "
-                        "Regenerate, or ask the question another way.",
+        "Regenerate, or ask the question another way.",
         "setting_clamped": "**{setting}** was {old}, more than {model} accepts (at most "
-                           "{limit}): it is now {new}.",
+        "{limit}): it is now {new}.",
         "setting_defaults": "Settings you had not changed now use {model}'s defaults.",
         "thinking_always": "GLM-4.1V always thinks: your choice to turn thinking off applies "
-                           "again on GLM-4.5V.",
+        "again on GLM-4.5V.",
         "sampling_note_tiny": "**Tiny test checkpoint** (random weights): replies are word "
-                              "salad, and at most {n} new tokens by default so they come in "
-                              "seconds.",
+        "salad, and at most {n} new tokens by default so they come in "
+        "seconds.",
         "stats_prompt": "{n} prompt tokens",
         "stats_visual": "{n} visual",
         "stats_reused": "{n} reused",
@@ -209,7 +207,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "notice_stopped": "已停止：回答不完整。",
         "notice_failed": "回答失败：{detail}",
         "notice_truncated": "回答在思考阶段被截断：尚未作答就达到了长度上限。请提高最大生成 token "
-                            "数，或限制思考。",
+        "数，或限制思考。",
         "notice_length": "回答达到了长度上限（{detail} 个 token），可能不完整。",
         "boxes_on": "在 {label} 上绘制的框",
         "actions_on": "在 {label} 上绘制的操作",
@@ -242,7 +240,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "model_details": "模型",
         "model_choice": "检查点",
         "model_choice_info": "Hub ID、本地文件夹，或 tiny-glm41v / tiny-glm45v（无需下载）。"
-                             "加载会替换本应用所有用户正在使用的模型。",
+        "加载会替换本应用所有用户正在使用的模型。",
         "model_quant": "权重",
         "remote_url": "或 OpenAI 兼容服务",
         "remote_model": "服务端模型名",
@@ -259,10 +257,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "switch_note": "上次切换：{note}。",
         "prompt_cache": "保留的提示缓存",
         "sampling_note_glm4v": "GLM-4.1V 默认近似贪心解码，与模型卡示例一致"
-                               "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"
-                               "想要更多变化可调高 top-p（如 0.8）。",
+        "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"
+        "想要更多变化可调高 top-p（如 0.8）。",
         "sampling_note_glm4v_moe": "GLM-4.5V 默认采用官方应用的设置"
-                                   "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
+        "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
         "loading": "正在加载 **{model}**… {percent}% {message}",
         "loading_idle": "等待加载 **{model}**…",
         "ready": "**{model}** · {family} · {quant} · 加载用时 {seconds:.1f} 秒",
@@ -272,7 +270,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "remedy": "处理办法：{remedy}",
         "remedy_weights": "检查模型 ID 或路径，或用 `--model tiny-glm41v` 离线试用",
         "remedy_memory": "用 `--quant 4bit` 或 `--quant 8bit` 加载，或使用 "
-                         "`--engine remote --url ...`",
+        "`--engine remote --url ...`",
         "remedy_dependency": "安装上面提到的软件包后重启",
         "remedy_other": "见上面的信息；没有模型时应用仍可运行",
         "memory": "权重显存/内存估计",
@@ -289,7 +287,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "password_placeholder": "加密 PDF 的密码（不会保存）",
         "cost_message": "**本条消息：** 约 {tokens:,} 个视觉 token",
         "cost_conversation": "**整个对话：** 此前 {earlier:,} 个视觉 token，加上本条共 {total:,}，"
-                             "上限 {budget:,}",
+        "上限 {budget:,}",
         "near_budget": "接近上限：后续文件可能放不下；请新建对话，或减少页数、帧数。",
         "not_sent": "未发送：{reason}",
         "not_imported": "未导入：{reason}",
@@ -298,7 +296,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "pages_of": "第 {first}–{last} 页（共 {total} 页）",
         "range_hint_pages": "未使用全部 {total} 页：可在“媒体设置”中设置 PDF 起止页以选择其他页",
         "range_hint_slides": "未使用全部 {total} 张幻灯片："
-                             "可在“媒体设置”中设置起止页以选择其他幻灯片",
+        "可在“媒体设置”中设置起止页以选择其他幻灯片",
         "page_of": "第 {first} 页（共 {total} 页）",
         "slides_of": "第 {first}–{last} 张幻灯片（共 {total} 张）",
         "slide_of": "第 {first} 张幻灯片（共 {total} 张）",
@@ -330,11 +328,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "refused_detached_many": "这些文件已从消息中移除；其余内容不变。",
         "notice_empty": "模型给出了空回答：没有写出任何内容就结束了。请重新生成，或换个方式提问。",
         "setting_clamped": "**{setting}** 原为 {old}，超过了 {model} 的上限（最多 {limit}）："
-                           "现为 {new}。",
+        "现为 {new}。",
         "setting_defaults": "你未改动的设置现在使用 {model} 的默认值。",
         "thinking_always": "GLM-4.1V 总会思考：你关闭思考的选择在 GLM-4.5V 上仍然有效。",
         "sampling_note_tiny": "**微型测试检查点**（随机权重）：回答没有意义，默认最多生成 {n} "
-                              "个 token，几秒内即可完成。",
+        "个 token，几秒内即可完成。",
         "stats_prompt": "提示 {n} 个 token",
         "stats_visual": "视觉 {n}",
         "stats_reused": "复用 {n}",

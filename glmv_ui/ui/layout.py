@@ -98,8 +98,10 @@ class Ui:
     def settings(self) -> dict[str, Any]:
         """The setting components by parameter name (Gradio's ``inputs_kwargs``), and the
         password of an encrypted PDF (a request value, never a setting that is kept)."""
-        return {**{name: getattr(self, name) for name in SETTING_NAMES},
-                "password": self.pdf_password}
+        return {
+            **{name: getattr(self, name) for name in SETTING_NAMES},
+            "password": self.pdf_password,
+        }
 
     def labelled(self) -> list[Any]:
         """Each labelled component once, in the order first registered."""
@@ -109,15 +111,29 @@ class Ui:
         return list(seen.values())
 
 
-def _slider(gr: Any, name: str, value: float, label: str, ranges: dict[str, Range] | None = None,
-            **kwargs: Any) -> Any:
+def _slider(
+    gr: Any,
+    name: str,
+    value: float,
+    label: str,
+    ranges: dict[str, Range] | None = None,
+    **kwargs: Any,
+) -> Any:
     r: Range = (ranges or SAMPLING_RANGES)[name]
-    return gr.Slider(r.minimum, r.maximum, value=value, step=r.step, label=label,
-                     elem_id=f"glmv-{name.replace('_', '-')}", **kwargs)
+    return gr.Slider(
+        r.minimum,
+        r.maximum,
+        value=value,
+        step=r.step,
+        label=label,
+        elem_id=f"glmv-{name.replace('_', '-')}",
+        **kwargs,
+    )
 
 
-def render(config: AppConfig, family: str, sampling: Sampling, examples: list[Any],
-           lang: str = "en") -> Ui:
+def render(
+    config: AppConfig, family: str, sampling: Sampling, examples: list[Any], lang: str = "en"
+) -> Ui:
     """Build the components inside the current ``gr.Blocks`` context."""
     import gradio as gr
 
@@ -135,145 +151,331 @@ def render(config: AppConfig, family: str, sampling: Sampling, examples: list[An
         with gr.Column(scale=5, min_width=300):
             add("title", gr.Markdown(title_markdown(lang), elem_id="glmv-title"))
         with gr.Column(scale=1, min_width=160):
-            add("language", gr.Radio(
-                choices=[(name, code) for code, name in LANGUAGES.items()], value=lang,
-                show_label=False, container=False, elem_id="glmv-lang"))
+            add(
+                "language",
+                gr.Radio(
+                    choices=[(name, code) for code, name in LANGUAGES.items()],
+                    value=lang,
+                    show_label=False,
+                    container=False,
+                    elem_id="glmv-lang",
+                ),
+            )
     _model_panel(gr, add, labels, config, lang)
     add("timer", gr.Timer(0.5, active=True))
     with gr.Row(equal_height=False):
         with gr.Column(scale=7, min_width=420):
-            add("chatbot", gr.Chatbot(
-                label=t(lang, "chat"), show_label=False, editable="user",
-                # The conversation is the largest thing on the page at any window size.
-                height="max(360px, calc(100vh - 400px))",
-                latex_delimiters=LATEX_DELIMITERS, buttons=["copy", "copy_all"],
-                elem_id="glmv-chat", autoscroll=True, group_consecutive_messages=True,
-                placeholder=chat_placeholder(lang), feedback_options=None), "chat")
+            add(
+                "chatbot",
+                gr.Chatbot(
+                    label=t(lang, "chat"),
+                    show_label=False,
+                    editable="user",
+                    # The conversation is the largest thing on the page at any window size.
+                    height="max(360px, calc(100vh - 400px))",
+                    latex_delimiters=LATEX_DELIMITERS,
+                    buttons=["copy", "copy_all"],
+                    elem_id="glmv-chat",
+                    autoscroll=True,
+                    group_consecutive_messages=True,
+                    placeholder=chat_placeholder(lang),
+                    feedback_options=None,
+                ),
+                "chat",
+            )
             # The page in the last answer, right under it: above the input, not below the buttons.
             with add("html_group", gr.Group(visible=False, elem_id="glmv-html")):
                 gr.Markdown(f"**{t(lang, 'html_page')}**")
                 with gr.Row():
-                    add("show_preview", gr.Button(t(lang, "show_preview"), size="sm",
-                                                  elem_id="glmv-show-preview"),
-                        "show_preview", "value")
-                    add("show_source", gr.Button(t(lang, "show_source"), size="sm",
-                                                 elem_id="glmv-show-source"),
-                        "show_source", "value")
-                    add("download_html", gr.DownloadButton(
-                        t(lang, "download_html"), size="sm", elem_id="glmv-download-html"),
-                        "download_html", "label")
+                    add(
+                        "show_preview",
+                        gr.Button(t(lang, "show_preview"), size="sm", elem_id="glmv-show-preview"),
+                        "show_preview",
+                        "value",
+                    )
+                    add(
+                        "show_source",
+                        gr.Button(t(lang, "show_source"), size="sm", elem_id="glmv-show-source"),
+                        "show_source",
+                        "value",
+                    )
+                    add(
+                        "download_html",
+                        gr.DownloadButton(
+                            t(lang, "download_html"), size="sm", elem_id="glmv-download-html"
+                        ),
+                        "download_html",
+                        "label",
+                    )
                 add("html_preview", gr.HTML("", elem_id="glmv-html-preview"))
-                add("html_source", gr.Code("", language="html", visible=False,
-                                           elem_id="glmv-html-source", max_lines=30))
+                add(
+                    "html_source",
+                    gr.Code(
+                        "", language="html", visible=False, elem_id="glmv-html-source", max_lines=30
+                    ),
+                )
             with add("attach_group", gr.Group(visible=False, elem_id="glmv-attach")):
                 with gr.Row(equal_height=False):
-                    add("attach_gallery", gr.Image(
-                        show_label=False, height=110, interactive=False, buttons=[],
-                        type="filepath", elem_id="glmv-attach-preview", container=False,
-                        scale=2, min_width=160))
-                    add("attach_info", gr.Markdown("", elem_id="glmv-attach-info", scale=3,
-                                                   min_width=240))
-                add("pdf_password", gr.Textbox(
-                    "", type="password", visible=False, label=t(lang, "password"),
-                    placeholder=t(lang, "password_placeholder"), elem_id="glmv-password",
-                    max_lines=1), "password")
+                    add(
+                        "attach_gallery",
+                        gr.Image(
+                            show_label=False,
+                            height=110,
+                            interactive=False,
+                            buttons=[],
+                            type="filepath",
+                            elem_id="glmv-attach-preview",
+                            container=False,
+                            scale=2,
+                            min_width=160,
+                        ),
+                    )
+                    add(
+                        "attach_info",
+                        gr.Markdown("", elem_id="glmv-attach-info", scale=3, min_width=240),
+                    )
+                add(
+                    "pdf_password",
+                    gr.Textbox(
+                        "",
+                        type="password",
+                        visible=False,
+                        label=t(lang, "password"),
+                        placeholder=t(lang, "password_placeholder"),
+                        elem_id="glmv-password",
+                        max_lines=1,
+                    ),
+                    "password",
+                )
                 labels.append(Label(c["pdf_password"], "placeholder", "password_placeholder"))
             add("notice", gr.Markdown("", visible=False, elem_id="glmv-notice"))
-            add("chat_input", gr.MultimodalTextbox(
-                file_count="multiple", sources=["upload"], placeholder=t(lang, "placeholder"),
-                show_label=False, autofocus=True, elem_id="glmv-input",
-                file_types=["image", "video", ".pdf", ".pptx", ".ppt", ".odp", ".gif"]),
-                "placeholder", attr="placeholder")
+            add(
+                "chat_input",
+                gr.MultimodalTextbox(
+                    file_count="multiple",
+                    sources=["upload"],
+                    placeholder=t(lang, "placeholder"),
+                    show_label=False,
+                    autofocus=True,
+                    elem_id="glmv-input",
+                    file_types=["image", "video", ".pdf", ".pptx", ".ppt", ".odp", ".gif"],
+                ),
+                "placeholder",
+                attr="placeholder",
+            )
             with gr.Row(elem_id="glmv-actions"):
                 # Stop is lit only while a reply streams (see ChatHandlers.controls).
                 for name in ("stop", "regenerate", "undo", "clear"):
-                    add(name, gr.Button(t(lang, name), variant="secondary", size="sm",
-                                        interactive=name != "stop", elem_id=f"glmv-{name}"),
-                        name, "value")
+                    add(
+                        name,
+                        gr.Button(
+                            t(lang, name),
+                            variant="secondary",
+                            size="sm",
+                            interactive=name != "stop",
+                            elem_id=f"glmv-{name}",
+                        ),
+                        name,
+                        "value",
+                    )
                 add("status", gr.Markdown("", visible=False, elem_id="glmv-status"))
             # Shown by the page's own style while a sent message waits for the queue (see
             # assets.css and wiring.py): the server cannot speak before its turn.
-            add("queued", gr.Markdown(t(lang, "queued"), elem_id="glmv-queued"), "queued",
-                "value")
+            add("queued", gr.Markdown(t(lang, "queued"), elem_id="glmv-queued"), "queued", "value")
             # Closed at first: open, the examples are taller than a fresh conversation.
             with gr.Accordion(t(lang, "examples"), open=False, elem_id="glmv-examples") as acc:
                 labels.append(Label(acc, "label", "examples"))
                 if examples:
-                    gr.Examples(examples=examples, inputs=[c["chat_input"]], label="",
-                                examples_per_page=6)
+                    gr.Examples(
+                        examples=examples, inputs=[c["chat_input"]], label="", examples_per_page=6
+                    )
         with gr.Column(scale=3, min_width=300, elem_id="glmv-side"):
             with gr.Accordion(t(lang, "settings"), open=True) as acc:
                 labels.append(Label(acc, "label", "settings"))
-                add("sampling_note", gr.Markdown(t(lang, f"sampling_note_{family}"),
-                                                 elem_id="glmv-sampling-note"))
-                add("thinking", gr.Checkbox(value=sampling.thinking,
-                                            label=t(lang, "thinking_on"),
-                                            visible=family == "glm4v_moe"), "thinking_on")
-                add("thinking_budget", _slider(gr, "thinking_budget",
-                                               sampling.thinking_budget or 0,
-                                               t(lang, "thinking_budget"),
-                                               visible=family == "glm4v"), "thinking_budget")
-                add("temperature", _slider(gr, "temperature", sampling.temperature,
-                                           t(lang, "temperature")), "temperature")
+                add(
+                    "sampling_note",
+                    gr.Markdown(t(lang, f"sampling_note_{family}"), elem_id="glmv-sampling-note"),
+                )
+                add(
+                    "thinking",
+                    gr.Checkbox(
+                        value=sampling.thinking,
+                        label=t(lang, "thinking_on"),
+                        visible=family == "glm4v_moe",
+                    ),
+                    "thinking_on",
+                )
+                add(
+                    "thinking_budget",
+                    _slider(
+                        gr,
+                        "thinking_budget",
+                        sampling.thinking_budget or 0,
+                        t(lang, "thinking_budget"),
+                        visible=family == "glm4v",
+                    ),
+                    "thinking_budget",
+                )
+                add(
+                    "temperature",
+                    _slider(gr, "temperature", sampling.temperature, t(lang, "temperature")),
+                    "temperature",
+                )
                 add("top_p", _slider(gr, "top_p", sampling.top_p, t(lang, "top_p")), "top_p")
-                add("max_new_tokens", _slider(gr, "max_new_tokens", sampling.max_new_tokens,
-                                              t(lang, "max_new_tokens"),
-                                              model_ranges(config.model)), "max_new_tokens")
-                add("system_prompt", gr.Textbox(
-                    "", lines=2, label=t(lang, "system_prompt"),
-                    placeholder=t(lang, "system_placeholder")), "system_prompt")
+                add(
+                    "max_new_tokens",
+                    _slider(
+                        gr,
+                        "max_new_tokens",
+                        sampling.max_new_tokens,
+                        t(lang, "max_new_tokens"),
+                        model_ranges(config.model),
+                    ),
+                    "max_new_tokens",
+                )
+                add(
+                    "system_prompt",
+                    gr.Textbox(
+                        "",
+                        lines=2,
+                        label=t(lang, "system_prompt"),
+                        placeholder=t(lang, "system_placeholder"),
+                    ),
+                    "system_prompt",
+                )
                 labels.append(Label(c["system_prompt"], "placeholder", "system_placeholder"))
                 # Rarely changed: out of the way until asked for.
-                with gr.Accordion(t(lang, "more_settings"), open=False,
-                                  elem_id="glmv-more-settings") as more:
+                with gr.Accordion(
+                    t(lang, "more_settings"), open=False, elem_id="glmv-more-settings"
+                ) as more:
                     labels.append(Label(more, "label", "more_settings"))
                     with gr.Row():
-                        add("top_k", gr.Number(value=sampling.top_k, precision=0,
-                                               minimum=SAMPLING_RANGES["top_k"].minimum,
-                                               maximum=SAMPLING_RANGES["top_k"].maximum,
-                                               label=t(lang, "top_k")), "top_k")
-                        add("seed", gr.Number(value=-1 if sampling.seed is None else sampling.seed,
-                                              precision=0, label=t(lang, "seed")), "seed")
-                    add("repetition_penalty", _slider(gr, "repetition_penalty",
-                                                      sampling.repetition_penalty,
-                                                      t(lang, "repetition_penalty")),
-                        "repetition_penalty")
+                        add(
+                            "top_k",
+                            gr.Number(
+                                value=sampling.top_k,
+                                precision=0,
+                                minimum=SAMPLING_RANGES["top_k"].minimum,
+                                maximum=SAMPLING_RANGES["top_k"].maximum,
+                                label=t(lang, "top_k"),
+                            ),
+                            "top_k",
+                        )
+                        add(
+                            "seed",
+                            gr.Number(
+                                value=-1 if sampling.seed is None else sampling.seed,
+                                precision=0,
+                                label=t(lang, "seed"),
+                            ),
+                            "seed",
+                        )
+                    add(
+                        "repetition_penalty",
+                        _slider(
+                            gr,
+                            "repetition_penalty",
+                            sampling.repetition_penalty,
+                            t(lang, "repetition_penalty"),
+                        ),
+                        "repetition_penalty",
+                    )
             with gr.Accordion(t(lang, "media_settings"), open=False) as acc:
                 labels.append(Label(acc, "label", "media_settings"))
                 with gr.Row():
-                    add("pdf_first", gr.Number(0, precision=0, minimum=0,
-                                               label=t(lang, "pdf_first")), "pdf_first")
-                    add("pdf_last", gr.Number(0, precision=0, minimum=0,
-                                              label=t(lang, "pdf_last")), "pdf_last")
-                add("pdf_tokens", gr.Slider(256, 6000, value=limits.pdf_tokens_per_page,
-                                            step=64, label=t(lang, "pdf_tokens")), "pdf_tokens")
+                    add(
+                        "pdf_first",
+                        gr.Number(0, precision=0, minimum=0, label=t(lang, "pdf_first")),
+                        "pdf_first",
+                    )
+                    add(
+                        "pdf_last",
+                        gr.Number(0, precision=0, minimum=0, label=t(lang, "pdf_last")),
+                        "pdf_last",
+                    )
+                add(
+                    "pdf_tokens",
+                    gr.Slider(
+                        256,
+                        6000,
+                        value=limits.pdf_tokens_per_page,
+                        step=64,
+                        label=t(lang, "pdf_tokens"),
+                    ),
+                    "pdf_tokens",
+                )
                 with gr.Row():
-                    add("video_fps", gr.Number(limits.video_fps, minimum=0.1, maximum=30,
-                                               label=t(lang, "video_fps")), "video_fps")
-                    add("video_max_frames", gr.Number(
-                        limits.video_max_frames, precision=0, minimum=2,
-                        label=t(lang, "video_max_frames")), "video_max_frames")
+                    add(
+                        "video_fps",
+                        gr.Number(
+                            limits.video_fps, minimum=0.1, maximum=30, label=t(lang, "video_fps")
+                        ),
+                        "video_fps",
+                    )
+                    add(
+                        "video_max_frames",
+                        gr.Number(
+                            limits.video_max_frames,
+                            precision=0,
+                            minimum=2,
+                            label=t(lang, "video_max_frames"),
+                        ),
+                        "video_max_frames",
+                    )
                 with gr.Row():
-                    add("video_start", gr.Number(0, minimum=0, label=t(lang, "video_start")),
-                        "video_start")
-                    add("video_end", gr.Number(0, minimum=0, label=t(lang, "video_end")),
-                        "video_end")
-                add("image_mp", gr.Slider(0.1, 12.0, value=round(limits.image_max_pixels / 1e6,
-                                                                 2),
-                                          step=0.1, label=t(lang, "image_mp")), "image_mp")
+                    add(
+                        "video_start",
+                        gr.Number(0, minimum=0, label=t(lang, "video_start")),
+                        "video_start",
+                    )
+                    add(
+                        "video_end",
+                        gr.Number(0, minimum=0, label=t(lang, "video_end")),
+                        "video_end",
+                    )
+                add(
+                    "image_mp",
+                    gr.Slider(
+                        0.1,
+                        12.0,
+                        value=round(limits.image_max_pixels / 1e6, 2),
+                        step=0.1,
+                        label=t(lang, "image_mp"),
+                    ),
+                    "image_mp",
+                )
             with gr.Accordion(t(lang, "export"), open=False) as acc:
                 labels.append(Label(acc, "label", "export"))
-                add("export_format", gr.Radio(
-                    choices=[("JSON", "json"), ("Markdown", "markdown"),
-                             ("LLaMA-Factory", "llamafactory")], value="json",
-                    label=t(lang, "export_format")), "export_format")
-                add("export_button", gr.Button(t(lang, "export_button"), size="sm"),
-                    "export_button", "value")
-                add("export_file", gr.File(label=t(lang, "export_file"), interactive=False),
-                    "export_file")
-                add("import_button", gr.UploadButton(
-                    t(lang, "import_button"), file_types=[".json"], size="sm"),
-                    "import_button", "label")
+                add(
+                    "export_format",
+                    gr.Radio(
+                        choices=[
+                            ("JSON", "json"),
+                            ("Markdown", "markdown"),
+                            ("LLaMA-Factory", "llamafactory"),
+                        ],
+                        value="json",
+                        label=t(lang, "export_format"),
+                    ),
+                    "export_format",
+                )
+                add(
+                    "export_button",
+                    gr.Button(t(lang, "export_button"), size="sm"),
+                    "export_button",
+                    "value",
+                )
+                add(
+                    "export_file",
+                    gr.File(label=t(lang, "export_file"), interactive=False),
+                    "export_file",
+                )
+                add(
+                    "import_button",
+                    gr.UploadButton(t(lang, "import_button"), file_types=[".json"], size="sm"),
+                    "import_button",
+                    "label",
+                )
     # API-only inputs: the Chatbot's edit event carries its index in the event data, which an
     # API client cannot send, so the "edit" endpoint takes a turn index and text instead.
     add("edit_index", gr.Number(0, precision=0, visible=False))
@@ -289,35 +491,83 @@ def _model_panel(gr: Any, add: Any, labels: list[Label], config: AppConfig, lang
     allowed = config.switching_allowed()
     with gr.Group(elem_id="glmv-model"):
         add("model_status", gr.Markdown("", elem_id="glmv-model-status"))
-        with add("model_acc", gr.Accordion(t(lang, "model_details"), open=False,
-                                           visible=allowed, elem_id="glmv-model-acc"),
-                 "model_details"), gr.Row(equal_height=False):
+        with (
+            add(
+                "model_acc",
+                gr.Accordion(
+                    t(lang, "model_details"), open=False, visible=allowed, elem_id="glmv-model-acc"
+                ),
+                "model_details",
+            ),
+            gr.Row(equal_height=False),
+        ):
             with gr.Column(scale=1, min_width=280):
                 add("model_details", gr.Markdown("", elem_id="glmv-model-details"))
-            with gr.Column(scale=1, min_width=280), \
-                    add("switch_group", gr.Group(visible=allowed, elem_id="glmv-switch")):
-                choice = add("model_choice", gr.Dropdown(
-                    choices=model_choices(), value=config.model, allow_custom_value=True,
-                    label=t(lang, "model_choice"), info=t(lang, "model_choice_info"),
-                    elem_id="glmv-model-choice"), "model_choice")
+            with (
+                gr.Column(scale=1, min_width=280),
+                add("switch_group", gr.Group(visible=allowed, elem_id="glmv-switch")),
+            ):
+                choice = add(
+                    "model_choice",
+                    gr.Dropdown(
+                        choices=model_choices(),
+                        value=config.model,
+                        allow_custom_value=True,
+                        label=t(lang, "model_choice"),
+                        info=t(lang, "model_choice_info"),
+                        elem_id="glmv-model-choice",
+                    ),
+                    "model_choice",
+                )
                 labels.append(Label(choice, "info", "model_choice_info"))
-                add("model_quant", gr.Radio(
-                    choices=[("bf16", "none"), ("8-bit", "8bit"), ("4-bit", "4bit")],
-                    value=config.load.quantization or "none", label=t(lang, "model_quant"),
-                    elem_id="glmv-model-quant"), "model_quant")
+                add(
+                    "model_quant",
+                    gr.Radio(
+                        choices=[("bf16", "none"), ("8-bit", "8bit"), ("4-bit", "4bit")],
+                        value=config.load.quantization or "none",
+                        label=t(lang, "model_quant"),
+                        elem_id="glmv-model-quant",
+                    ),
+                    "model_quant",
+                )
                 with gr.Row():
-                    add("remote_url", gr.Textbox(
-                        "", label=t(lang, "remote_url"), placeholder="http://gpu-box:8000/v1",
-                        elem_id="glmv-remote-url", max_lines=1), "remote_url")
-                    add("remote_model", gr.Textbox(
-                        "", label=t(lang, "remote_model"), placeholder="glm-4.5v",
-                        elem_id="glmv-remote-model", max_lines=1), "remote_model")
+                    add(
+                        "remote_url",
+                        gr.Textbox(
+                            "",
+                            label=t(lang, "remote_url"),
+                            placeholder="http://gpu-box:8000/v1",
+                            elem_id="glmv-remote-url",
+                            max_lines=1,
+                        ),
+                        "remote_url",
+                    )
+                    add(
+                        "remote_model",
+                        gr.Textbox(
+                            "",
+                            label=t(lang, "remote_model"),
+                            placeholder="glm-4.5v",
+                            elem_id="glmv-remote-model",
+                            max_lines=1,
+                        ),
+                        "remote_model",
+                    )
                 add("model_estimate", gr.Markdown("", elem_id="glmv-model-estimate"))
                 with gr.Row():
-                    add("model_load", gr.Button(t(lang, "model_load"), variant="primary",
-                                                size="md", scale=0, min_width=200,
-                                                elem_id="glmv-model-load"),
-                        "model_load", "value")
+                    add(
+                        "model_load",
+                        gr.Button(
+                            t(lang, "model_load"),
+                            variant="primary",
+                            size="md",
+                            scale=0,
+                            min_width=200,
+                            elem_id="glmv-model-load",
+                        ),
+                        "model_load",
+                        "value",
+                    )
 
 
 def model_choices() -> list[str]:

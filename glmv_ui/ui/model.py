@@ -122,21 +122,24 @@ class ModelManager:
                 self.generation += 1
                 self._adopt(config)
                 self._ready.clear()
-                threading.Thread(target=self._load, name="glmv-model-load",
-                                 daemon=True).start()
+                threading.Thread(target=self._load, name="glmv-model-load", daemon=True).start()
                 return
             self.switching, self.switch_note, self.pending = True, "", config.model
             self.percent = 0.0
             self._idle.clear()
-        threading.Thread(target=self._switch, args=(config,), name="glmv-model-switch",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._switch, args=(config,), name="glmv-model-switch", daemon=True
+        ).start()
 
     def _adopt(self, config: AppConfig) -> None:
         self.config = config
         from ..engines.remote import _display_url
 
-        self.name = config.model if config.engine != "remote" else \
-            (config.remote_model or _display_url(config.remote_url or ""))
+        self.name = (
+            config.model
+            if config.engine != "remote"
+            else (config.remote_model or _display_url(config.remote_url or ""))
+        )
         self.error, self.percent, self.message = None, 0.0, ""
         self.memory_md, self.load_seconds = "", 0.0
 
@@ -159,8 +162,10 @@ class ModelManager:
                     return
         except Exception:  # noqa: BLE001 - reported on the page; the old model serves
             _log.warning("model switch to %s failed", config.model, exc_info=True)
-            self.switch_note = f"could not load {_shown(config.model)} (the server log has " \
-                               f"the details); {_shown(self.name)} is still serving"
+            self.switch_note = (
+                f"could not load {_shown(config.model)} (the server log has "
+                f"the details); {_shown(self.name)} is still serving"
+            )
             self.switching = False
             self._idle.set()
             return
@@ -191,17 +196,26 @@ class ModelManager:
         del old
 
     def _restore(self, old_config: AppConfig, exc: Exception) -> None:
-        _log.warning("model switch to %s failed after releasing %s; restoring it",
-                     self.config.model, old_config.model, exc_info=exc)
-        note = f"could not load the new model (the server log has the details); " \
-               f"{_shown(old_config.model)} was released to make room and has been loaded again"
+        _log.warning(
+            "model switch to %s failed after releasing %s; restoring it",
+            self.config.model,
+            old_config.model,
+            exc_info=exc,
+        )
+        note = (
+            f"could not load the new model (the server log has the details); "
+            f"{_shown(old_config.model)} was released to make room and has been loaded again"
+        )
         self.generation += 1
         self._adopt(old_config)
         self.switching = False
         self._load()
-        self.switch_note = note if self.state == "ready" else \
-            f"could not load the new model, nor {_shown(old_config.model)} again (the server " \
+        self.switch_note = (
+            note
+            if self.state == "ready"
+            else f"could not load the new model, nor {_shown(old_config.model)} again (the server "
             "log has the details)"
+        )
         self._idle.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -262,8 +276,9 @@ class ModelManager:
     def status_line(self, lang: str) -> str:
         line = self._status_line(lang)
         if self.switching:
-            line += "\n\n" + t(lang, "switching", model=self.pending,
-                                percent=round(self.percent * 100))
+            line += "\n\n" + t(
+                lang, "switching", model=self.pending, percent=round(self.percent * 100)
+            )
         elif self.switch_note:
             line += "\n\n" + t(lang, "switch_note", note=self.switch_note)
         return line
@@ -276,20 +291,42 @@ class ModelManager:
             if self.config.engine == "remote":
                 from ..engines.remote import _display_url  # no user info, query or fragment
 
-                return t(lang, "ready_remote", model=self.name, family=family,
-                         url=_display_url(self.config.remote_url or ""))
-            if self.config.engine == "scripted" or self.config.engine != "local" or \
-                    self.load_seconds == 0.0:
+                return t(
+                    lang,
+                    "ready_remote",
+                    model=self.name,
+                    family=family,
+                    url=_display_url(self.config.remote_url or ""),
+                )
+            if (
+                self.config.engine == "scripted"
+                or self.config.engine != "local"
+                or self.load_seconds == 0.0
+            ):
                 return t(lang, "ready_scripted", model=self.name, family=family)
             quant = self.config.load.quantization or t(lang, "no_quant")
-            return t(lang, "ready", model=self.name, family=family, quant=quant,
-                     seconds=self.load_seconds)
+            return t(
+                lang,
+                "ready",
+                model=self.name,
+                family=family,
+                quant=quant,
+                seconds=self.load_seconds,
+            )
         if self.state == "error":
-            return (t(lang, "load_error", model=self.config.model, error=self.error) + "\n\n"
-                    + t(lang, "remedy", remedy=self.remedy(lang)))
+            return (
+                t(lang, "load_error", model=self.config.model, error=self.error)
+                + "\n\n"
+                + t(lang, "remedy", remedy=self.remedy(lang))
+            )
         if self.state == "loading":
-            return t(lang, "loading", model=self.config.model, percent=round(self.percent * 100),
-                     message=self.message)
+            return t(
+                lang,
+                "loading",
+                model=self.config.model,
+                percent=round(self.percent * 100),
+                message=self.message,
+            )
         return t(lang, "loading_idle", model=self.config.model)
 
     def details(self, lang: str) -> str:

@@ -38,8 +38,18 @@ def sampling_note(family: str, lang: str, model: str = "") -> str:
 
 def carry_notes(carry: SettingsCarry, model: str, lang: str, switched: bool) -> list[str]:
     """What the page says about the settings after a switch: each clamped value, with why."""
-    notes = [t(lang, "setting_clamped", setting=t(lang, c.name), old=f"{c.was:g}",
-               model=model, limit=f"{c.limit:g}", new=f"{c.value:g}") for c in carry.clamped()]
+    notes = [
+        t(
+            lang,
+            "setting_clamped",
+            setting=t(lang, c.name),
+            old=f"{c.was:g}",
+            model=model,
+            limit=f"{c.limit:g}",
+            new=f"{c.value:g}",
+        )
+        for c in carry.clamped()
+    ]
     if carry.thinking_forced:
         notes.append(t(lang, "thinking_always"))
     if switched and carry.defaulted():
@@ -48,16 +58,23 @@ def carry_notes(carry: SettingsCarry, model: str, lang: str, switched: bool) -> 
 
 
 class PanelHandlers:
-    def __init__(self, config: AppConfig, manager: ModelManager, registry: SessionRegistry,
-                 ui: Ui, chat: ChatHandlers) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        manager: ModelManager,
+        registry: SessionRegistry,
+        ui: Ui,
+        chat: ChatHandlers,
+    ) -> None:
         self.config = config
         self.manager = manager
         self.registry = registry
         self.ui = ui
         self.chat = chat
 
-    def tick(self, request: Any, shown: dict[str, float | None] | None = None,
-             thinking: bool = True) -> Outputs:
+    def tick(
+        self, request: Any, shown: dict[str, float | None] | None = None, thinking: bool = True
+    ) -> Outputs:
         """The model panel while a model loads; once it is ready, the settings follow the
         model (``shown``: the values on the page; ones the user changed are kept, clamped to
         what the new model accepts), and a tab whose model was switched is told so once."""
@@ -72,31 +89,42 @@ class PanelHandlers:
         details = self.manager.details(cs.lang)
         # With switching allowed the page checks every 2 s for a switch; else once a minute,
         # which keeps an open tab's session alive (idle sessions are dropped).
-        out.update({ui.model_details: details,
-                    ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
-                    ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
-                    ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
-                    ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
-                    ui.sampling_note: sampling_note(family, cs.lang, name)})
-        old = (cs.shown_family or self.manager.guessed_family,
-               cs.shown_model or self.manager.guessed_name)
-        switched = cs.seen_generation != self.manager.generation and \
-            self.manager.state == "ready"
+        out.update(
+            {
+                ui.model_details: details,
+                ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
+                ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
+                ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
+                ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
+                ui.sampling_note: sampling_note(family, cs.lang, name),
+            }
+        )
+        old = (
+            cs.shown_family or self.manager.guessed_family,
+            cs.shown_model or self.manager.guessed_name,
+        )
+        switched = cs.seen_generation != self.manager.generation and self.manager.state == "ready"
         notes: list[str] = []
         if (family, name) != old and family in FAMILIES and old[0] in FAMILIES:
             # The page was drawn for another model: settings the user never touched take this
             # model's defaults, the others stay within what it accepts.
             ranges = model_ranges(name)
-            carry = carry_settings(shown or {}, default_sampling(old[0], old[1]),
-                                   default_sampling(family, name), ranges,
-                                   thinking=thinking, family=family)
+            carry = carry_settings(
+                shown or {},
+                default_sampling(old[0], old[1]),
+                default_sampling(family, name),
+                ranges,
+                thinking=thinking,
+                family=family,
+            )
             for c in carry.fields:
                 value = int(c.value) if c.name in INTEGER_FIELDS else c.value
                 if c.name == "top_k":
                     out[ui.top_k] = gr.update(value=value)
                 else:
-                    out[getattr(ui, c.name)] = gr.update(value=value,
-                                                         maximum=ranges[c.name].maximum)
+                    out[getattr(ui, c.name)] = gr.update(
+                        value=value, maximum=ranges[c.name].maximum
+                    )
             # A tab opened after the switch was never shown the old model: nothing to explain
             # about defaults (a clamped value it sent is still said).
             notes = carry_notes(carry, name, cs.lang, switched and cs.shown_model is not None)
@@ -128,14 +156,20 @@ class PanelHandlers:
             return t(lang, "estimate_unknown", model=choice, reason=exc)
         need = estimate.by_option.get(option, estimate.by_option["bf16"])
         where, free = available_memory()
-        text = t(lang, "estimate_local", model=choice, need=human_bytes(need), option=option,
-                 free=human_bytes(free), where=t(lang, "gpu_memory" if where == "cuda" else "ram"))
+        text = t(
+            lang,
+            "estimate_local",
+            model=choice,
+            need=human_bytes(need),
+            option=option,
+            free=human_bytes(free),
+            where=t(lang, "gpu_memory" if where == "cuda" else "ram"),
+        )
         if need > free * 1.1:
             text += " " + t(lang, "estimate_tight")
         return text
 
-    def load_model(self, request: Any, choice: str, quant: str, url: str,
-                   served: str) -> Outputs:
+    def load_model(self, request: Any, choice: str, quant: str, url: str, served: str) -> Outputs:
         """Load another model for everyone (when the operator allows it)."""
         from dataclasses import replace
 
@@ -149,22 +183,32 @@ class PanelHandlers:
             return self.chat.notice("⚠ " + t(cs.lang, "switch_denied"))
         url, choice = (url or "").strip(), (choice or "").strip()
         if url:
-            config = replace(self.config, engine="remote", remote_url=url,
-                             remote_model=(served or "").strip() or None, model=url)
+            config = replace(
+                self.config,
+                engine="remote",
+                remote_url=url,
+                remote_model=(served or "").strip() or None,
+                model=url,
+            )
         else:
-            load = LoadOptions(dtype=self.config.load.dtype,
-                               device_map=self.config.load.device_map,
-                               attn_implementation=self.config.load.attn_implementation,
-                               quantization="4bit" if quant == "4bit" else
-                               "8bit" if quant == "8bit" else None)
-            config = replace(self.config, engine="local", model=choice or self.config.model,
-                             load=load)
+            load = LoadOptions(
+                dtype=self.config.load.dtype,
+                device_map=self.config.load.device_map,
+                attn_implementation=self.config.load.attn_implementation,
+                quantization="4bit" if quant == "4bit" else "8bit" if quant == "8bit" else None,
+            )
+            config = replace(
+                self.config, engine="local", model=choice or self.config.model, load=load
+            )
         try:
             self.manager.switch(config)
         except GlmvError as exc:
             return self.chat.notice(f"⚠ {reason_text(exc, cs.lang)}")
-        return {ui.model_status: self.manager.status_line(cs.lang),
-                ui.timer: gr.Timer(0.5, active=True), **self.chat.notice("")}
+        return {
+            ui.model_status: self.manager.status_line(cs.lang),
+            ui.timer: gr.Timer(0.5, active=True),
+            **self.chat.notice(""),
+        }
 
     def model_status(self, request: Any) -> str:
         """The model panel text (loading progress, the loaded model, or the error)."""
@@ -179,13 +223,18 @@ class PanelHandlers:
             changes.setdefault(id(label.component), {})[label.attr] = t(cs.lang, label.key)
         update: Any = gr.update
         out: Outputs = {c: update(**changes[id(c)]) for c in ui.labelled()}
-        out.update({ui.title: title_markdown(cs.lang),
-                    ui.model_status: self.manager.status_line(cs.lang),
-                    ui.model_details: self.manager.details(cs.lang),
-                    ui.sampling_note: sampling_note(self.manager.family, cs.lang,
-                                                    self.manager.name),
-                    ui.chatbot: gr.Chatbot(value=cs.messages(),  # type: ignore[arg-type]
-                                           placeholder=chat_placeholder(cs.lang))})
+        out.update(
+            {
+                ui.title: title_markdown(cs.lang),
+                ui.model_status: self.manager.status_line(cs.lang),
+                ui.model_details: self.manager.details(cs.lang),
+                ui.sampling_note: sampling_note(self.manager.family, cs.lang, self.manager.name),
+                ui.chatbot: gr.Chatbot(
+                    value=cs.messages(),  # type: ignore[arg-type]
+                    placeholder=chat_placeholder(cs.lang),
+                ),
+            }
+        )
         return out
 
     def export(self, request: Any, fmt: str) -> str:
@@ -198,8 +247,11 @@ class PanelHandlers:
         family = cs.session.engine.family if cs.session is not None else self.manager.family
         system = cs.session.system_prompt if cs.session is not None else ""
         cs.dir.mkdir(parents=True, exist_ok=True)
-        return str(export.write_export(cs.turns, fmt, cs.dir, model=self.manager.name,
-                                       family=family, system_prompt=system))
+        return str(
+            export.write_export(
+                cs.turns, fmt, cs.dir, model=self.manager.name, family=family, system_prompt=system
+            )
+        )
 
     def import_conversation(self, request: Any, file: Any) -> Outputs:
         """Load a conversation exported as JSON into this session; a file that breaks a rule is
@@ -209,8 +261,12 @@ class PanelHandlers:
         from .. import export
 
         cs = self.registry.get(request)
-        path = file if isinstance(file, str) else getattr(file, "name", None) or (
-            file.get("path") if isinstance(file, dict) else None)
+        path = (
+            file
+            if isinstance(file, str)
+            else getattr(file, "name", None)
+            or (file.get("path") if isinstance(file, dict) else None)
+        )
         from .uploads import base_name, caller_path
 
         try:
@@ -220,18 +276,30 @@ class PanelHandlers:
         except GlmvError as exc:
             logging.getLogger("glmv_ui").info("import refused: %s", exc)
             return self.chat.notice(
-                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(exc, cs.lang))}")
+                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(exc, cs.lang))}"
+            )
         except Exception:  # library text may name server paths: it is logged only
-            logging.getLogger("glmv_ui").exception("import of %s failed",
-                                                   base_name(str(path or "")))
-            refusal = ConversationError(reason("file.unreadable"),
-                                        subject=base_name(str(path or "")))
+            logging.getLogger("glmv_ui").exception(
+                "import of %s failed", base_name(str(path or ""))
+            )
+            refusal = ConversationError(
+                reason("file.unreadable"), subject=base_name(str(path or ""))
+            )
             return self.chat.notice(
-                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}")
+                f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}"
+            )
         session = cs.ensure_session(engine, self.config)
         session.stop()
         session.turns = convo.turns
         session.system_prompt = convo.system_prompt
-        return {self.ui.chatbot: cs.messages(), **self.chat.html_outputs(cs),
-                **self.chat.notice(t(cs.lang, "imported_one" if len(convo.turns) == 1
-                                     else "imported", n=len(convo.turns)))}
+        return {
+            self.ui.chatbot: cs.messages(),
+            **self.chat.html_outputs(cs),
+            **self.chat.notice(
+                t(
+                    cs.lang,
+                    "imported_one" if len(convo.turns) == 1 else "imported",
+                    n=len(convo.turns),
+                )
+            ),
+        }

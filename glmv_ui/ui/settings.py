@@ -21,8 +21,16 @@ from ..config import (
     is_tiny_model,
 )
 
-__all__ = ["CARRIED_FIELDS", "SETTING_NAMES", "Carried", "MediaChoice", "Settings",
-           "SettingsCarry", "carry_settings", "model_ranges"]
+__all__ = [
+    "CARRIED_FIELDS",
+    "SETTING_NAMES",
+    "Carried",
+    "MediaChoice",
+    "Settings",
+    "SettingsCarry",
+    "carry_settings",
+    "model_ranges",
+]
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,9 @@ class Settings:
             max_new_tokens=_pick(self.max_new_tokens, base.max_new_tokens),
             seed=None if self.seed < 0 else self.seed,
             thinking=self.thinking if family == "glm4v_moe" else True,
-            thinking_budget=(self.thinking_budget
-                             if self.thinking_budget > 0 and family == "glm4v" else None),
+            thinking_budget=(
+                self.thinking_budget if self.thinking_budget > 0 and family == "glm4v" else None
+            ),
         )
 
     def media(self, limits: MediaLimits) -> MediaChoice:
@@ -114,8 +123,11 @@ class Settings:
         chosen = replace(
             limits,
             pdf_tokens_per_page=max(64, _pick(self.pdf_tokens, limits.pdf_tokens_per_page)),
-            image_max_pixels=(max(28 * 28, int(self.image_mp * 1e6))
-                              if self.image_mp is not None else limits.image_max_pixels),
+            image_max_pixels=(
+                max(28 * 28, int(self.image_mp * 1e6))
+                if self.image_mp is not None
+                else limits.image_max_pixels
+            ),
             video_fps=max(0.1, _pick(self.video_fps, limits.video_fps)),
             video_max_frames=max(2, _pick(self.video_max_frames, limits.video_max_frames)),
         )
@@ -147,8 +159,14 @@ def _pick(value: Any, default: Any) -> Any:
 
 # -- settings across a model switch ------------------------------------------------------------
 
-CARRIED_FIELDS: tuple[str, ...] = ("temperature", "top_p", "top_k", "repetition_penalty",
-                                   "max_new_tokens", "thinking_budget")
+CARRIED_FIELDS: tuple[str, ...] = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "max_new_tokens",
+    "thinking_budget",
+)
 TINY_MAX_NEW_TOKENS_LIMIT = 2048  # random weights: longer answers are only slower word salad
 
 
@@ -157,8 +175,9 @@ def model_ranges(model: str) -> dict[str, Range]:
     ranges = dict(SAMPLING_RANGES)
     if is_tiny_model(model):
         step = ranges["max_new_tokens"].step
-        ranges["max_new_tokens"] = Range(ranges["max_new_tokens"].minimum,
-                                         TINY_MAX_NEW_TOKENS_LIMIT, step)
+        ranges["max_new_tokens"] = Range(
+            ranges["max_new_tokens"].minimum, TINY_MAX_NEW_TOKENS_LIMIT, step
+        )
     return ranges
 
 
@@ -192,9 +211,15 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def carry_settings(shown: dict[str, float | None], old: Sampling, new: Sampling,
-                   ranges: dict[str, Range], *, thinking: bool = True,
-                   family: str = "glm4v") -> SettingsCarry:
+def carry_settings(
+    shown: dict[str, float | None],
+    old: Sampling,
+    new: Sampling,
+    ranges: dict[str, Range],
+    *,
+    thinking: bool = True,
+    family: str = "glm4v",
+) -> SettingsCarry:
     """What the settings become when the model changes: a value the user never touched (equal
     to the old model's default) takes the new model's default; a touched value stays, clamped
     into ``ranges`` when the new model does not accept it."""

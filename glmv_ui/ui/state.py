@@ -181,9 +181,13 @@ class SessionRegistry:
     folder; it runs at exit too.
     """
 
-    def __init__(self, root: Path | None = None, lang: str = "en",
-                 idle_s: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
-                 ) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        lang: str = "en",
+        idle_s: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root = root or media_root() / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lang = lang
         self.idle_s = idle_s
@@ -234,6 +238,7 @@ class SessionRegistry:
 
     def start_reaper(self, every_s: float = 60.0) -> None:
         """Reap idle sessions in the background, every ``every_s`` seconds."""
+
         def loop() -> None:
             while not self._stop.wait(every_s):
                 self.reap()

@@ -11,8 +11,14 @@ from ..media.budget import part_tokens
 from ..media.parts import MediaPart
 from .i18n import t
 
-__all__ = ["display_name", "format_time", "group_caption", "group_parts", "join_strips",
-           "strip_image"]
+__all__ = [
+    "display_name",
+    "format_time",
+    "group_caption",
+    "group_parts",
+    "join_strips",
+    "strip_image",
+]
 
 STRIP_MAX_TILES = 8
 THUMB_HEIGHT = 150
@@ -28,8 +34,12 @@ def group_parts(parts: Sequence[MediaPart]) -> list[list[MediaPart]]:
     """Consecutive parts from the same upload, e.g. the pages of one PDF, form one group."""
     groups: list[list[MediaPart]] = []
     for part in parts:
-        if groups and groups[-1][0].source == part.source and part.kind == "image" and (
-                part.page is not None or part.slide is not None):
+        if (
+            groups
+            and groups[-1][0].source == part.source
+            and part.kind == "image"
+            and (part.page is not None or part.slide is not None)
+        ):
             groups[-1].append(part)
         else:
             groups.append([part])
@@ -93,8 +103,9 @@ def strip_image(group: Sequence[MediaPart], height: int = THUMB_HEIGHT) -> Any:
         canvas.paste(thumb, (x, pad))
         draw.rectangle((x - 1, pad - 1, x + thumb.width, pad + height), outline="#d1d5db")
         tw = draw.textlength(caption, font=font)
-        draw.text((x + (thumb.width - tw) / 2, pad + height + 3), caption, fill="#374151",
-                  font=font)
+        draw.text(
+            (x + (thumb.width - tw) / 2, pad + height + 3), caption, fill="#374151", font=font
+        )
         x += thumb.width + pad
     if hidden:
         draw.text((x + 4, pad + height / 2 - 8), f"+{hidden}", fill="#374151", font=_font(18))
@@ -107,8 +118,9 @@ def join_strips(paths: Sequence[str], gap: int = 10) -> Any:
 
     images = [Image.open(p).convert("RGB") for p in paths]
     height = max(i.height for i in images)
-    canvas = Image.new("RGB", (sum(i.width for i in images) + gap * (len(images) - 1), height),
-                       "white")
+    canvas = Image.new(
+        "RGB", (sum(i.width for i in images) + gap * (len(images) - 1), height), "white"
+    )
     x = 0
     for img in images:
         canvas.paste(img, (x, 0))
@@ -123,8 +135,14 @@ def used_range(group: Sequence[MediaPart], lang: str = "en") -> str:
     if first.kind == "video":
         ts = first.timestamps or (0.0,)
         length = format_time(first.duration) if first.duration else format_time(ts[-1])
-        return t(lang, "frames_of", n=len(first.frames), start=format_time(ts[0]),
-                 end=format_time(ts[-1]), total=length)
+        return t(
+            lang,
+            "frames_of",
+            n=len(first.frames),
+            start=format_time(ts[0]),
+            end=format_time(ts[-1]),
+            total=length,
+        )
     numbers = [p.page if p.page is not None else p.slide for p in group]
     if numbers[0] is not None:
         unit = "page" if first.page is not None else "slide"
@@ -138,16 +156,24 @@ def used_range(group: Sequence[MediaPart], lang: str = "en") -> str:
 def _range_note(group: Sequence[MediaPart], note: str) -> bool:
     """The reader's own "pages 1–16 of 117 used" note: the caption already says it."""
     first = group[0]
-    return (first.page_count is not None and " of " in note and " used" in note
-            and note.split(" ", 1)[0] in ("pages", "slides", "page", "slide"))
+    return (
+        first.page_count is not None
+        and " of " in note
+        and " used" in note
+        and note.split(" ", 1)[0] in ("pages", "slides", "page", "slide")
+    )
 
 
 def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
     """``report.pdf · pages 1–16 of 117 · ~3,000 visual tokens`` (plus the reader's notes)."""
-    bits = [display_name(group[0].source), used_range(group, lang),
-            t(lang, "tokens", n=sum(part_tokens(p) for p in group))]
-    notes = [n for n in dict.fromkeys(n for p in group for n in p.notes)
-             if not _range_note(group, n)]
+    bits = [
+        display_name(group[0].source),
+        used_range(group, lang),
+        t(lang, "tokens", n=sum(part_tokens(p) for p in group)),
+    ]
+    notes = [
+        n for n in dict.fromkeys(n for p in group for n in p.notes) if not _range_note(group, n)
+    ]
     first = group[0]
     if first.page_count is not None and len(group) < first.page_count:
         unit = "pages" if first.page is not None else "slides"

@@ -68,8 +68,11 @@ def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
     metadata: dict[str, Any] = {"title": title, "status": "done" if done else "pending"}
     if done and seconds is not None:
         metadata["duration"] = round(seconds, 1)
-    return {"role": "assistant", "content": text_part(chat_markdown(reply.thinking)),
-            "metadata": metadata}
+    return {
+        "role": "assistant",
+        "content": text_part(chat_markdown(reply.thinking)),
+        "metadata": metadata,
+    }
 
 
 def stats_line(stats: Stats, lang: str = "en") -> str:
@@ -105,8 +108,11 @@ def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
     """The figure's legend: each box and action in the colour it is drawn in."""
     if not rows:
         return ""
-    lines = [f"| {t(lang, 'col_box')} | {t(lang, 'col_label')} | {t(lang, 'col_grid')} | "
-             f"{t(lang, 'col_pixels')} |", "|---|---|---|---|"]
+    lines = [
+        f"| {t(lang, 'col_box')} | {t(lang, 'col_label')} | {t(lang, 'col_grid')} | "
+        f"{t(lang, 'col_pixels')} |",
+        "|---|---|---|---|",
+    ]
     for row in rows:
         swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
         mark = "" if row.kind == "box" else "→ "
@@ -129,15 +135,18 @@ def figure_caption(reply: Reply, lang: str = "en", *, markdown: bool = False) ->
     return t(lang, "boxes_on" if reply.boxes else "actions_on", label=label)
 
 
-def reply_messages(reply: Reply, figure_path: str | None = None,
-                   lang: str = "en") -> list[dict[str, Any]]:
+def reply_messages(
+    reply: Reply, figure_path: str | None = None, lang: str = "en"
+) -> list[dict[str, Any]]:
     """The assistant messages of one reply: thinking, answer with notices and stats, figure."""
     messages: list[dict[str, Any]] = []
     if reply.thinking:
         messages.append(thinking_message(reply, lang))
     pieces = [chat_markdown(reply.markdown(), OWN_MARKS)] if reply.text else []
-    pieces += [f"*{notice_text(n, lang)}*" if n.kind != "failed" else
-               f"**{notice_text(n, lang)}**" for n in reply.notices]
+    pieces += [
+        f"*{notice_text(n, lang)}*" if n.kind != "failed" else f"**{notice_text(n, lang)}**"
+        for n in reply.notices
+    ]
     if not reply.streaming:
         pieces.append(stats_html(reply, lang))
     body = "\n\n".join(p for p in pieces if p)
@@ -145,24 +154,33 @@ def reply_messages(reply: Reply, figure_path: str | None = None,
         messages.append({"role": "assistant", "content": text_part(body)})
     if figure_path is not None:
         caption = figure_caption(reply, lang)
-        messages.append({"role": "assistant",
-                         "content": {"path": figure_path, "alt_text": alt_text(caption)}})
+        messages.append(
+            {"role": "assistant", "content": {"path": figure_path, "alt_text": alt_text(caption)}}
+        )
         legend = legend_markdown(reply.legend(), lang)
         if legend:
-            messages.append({"role": "assistant",
-                             "content": text_part(
-                                 f"**{figure_caption(reply, lang, markdown=True)}**\n\n"
-                                 f"{legend}")})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": text_part(
+                        f"**{figure_caption(reply, lang, markdown=True)}**\n\n{legend}"
+                    ),
+                }
+            )
     return messages
 
 
-def turn_messages(text: str, strips: Sequence[tuple[str, str]], reply: Reply | None,
-                  figure_path: str | None = None, lang: str = "en") -> list[dict[str, Any]]:
+def turn_messages(
+    text: str,
+    strips: Sequence[tuple[str, str]],
+    reply: Reply | None,
+    figure_path: str | None = None,
+    lang: str = "en",
+) -> list[dict[str, Any]]:
     """The Chatbot messages of one turn: the upload strips and text, then the reply's."""
     messages: list[dict[str, Any]] = []
     for path, caption in strips:
-        messages.append({"role": "user",
-                         "content": {"path": path, "alt_text": alt_text(caption)}})
+        messages.append({"role": "user", "content": {"path": path, "alt_text": alt_text(caption)}})
         messages.append({"role": "user", "content": text_part(chat_markdown(caption))})
     if text:
         messages.append({"role": "user", "content": text_part(chat_markdown(text))})

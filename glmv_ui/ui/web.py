@@ -53,20 +53,22 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # preview (a srcdoc frame, which inherits this policy) needs 'unsafe-eval' as well, or it stays
 # empty; the theme's web fonts come from Google Fonts. No image, video, audio, connection or
 # form may go anywhere else: model text that slipped past the sanitizer could carry nothing out.
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
-    "font-src 'self' data: https://fonts.gstatic.com",
-    "img-src 'self' data: blob:",
-    "media-src 'self' data: blob:",
-    "connect-src 'self'",
-    "worker-src 'self' blob:",
-    "frame-src 'self'",
-    "form-action 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+        "font-src 'self' data: https://fonts.gstatic.com",
+        "img-src 'self' data: blob:",
+        "media-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "frame-src 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+    ]
+)
 COOKIE = "glmv_browser"
 MAX_JSON_BODY = 64 * 1024 * 1024  # a JSON request checked for file paths, at most
 MAX_FILES = 100_000  # remembered (path, browser) pairs; the oldest are forgotten first
@@ -102,9 +104,11 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
-        self.headers = [(b"content-security-policy", csp.encode()),
-                        (b"x-content-type-options", b"nosniff"),
-                        (b"referrer-policy", b"no-referrer")]
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,16 +155,21 @@ def guarded_roots() -> list[str]:
     from .state import media_root
 
     cache = os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
-    return [os.path.realpath(cache), os.path.realpath(media_root()),
-            os.path.abspath(cache), os.path.abspath(media_root())]
+    return [
+        os.path.realpath(cache),
+        os.path.realpath(media_root()),
+        os.path.abspath(cache),
+        os.path.abspath(media_root()),
+    ]
 
 
 class FileGuard:
     """Serves a guarded file only to the browser the server named it to (see the module
     docstring); every other request for one gets 404."""
 
-    def __init__(self, app: ASGIApp, roots: Iterable[str] | None = None,
-                 limit: int = MAX_FILES) -> None:
+    def __init__(
+        self, app: ASGIApp, roots: Iterable[str] | None = None, limit: int = MAX_FILES
+    ) -> None:
         self.app = app
         self.roots = tuple(dict.fromkeys(r.rstrip("/") for r in (roots or guarded_roots())))
         self.owners = _Owners(limit)
@@ -180,9 +189,14 @@ class FileGuard:
         target = m.group(1)
         if target.startswith(("http://", "https://")):
             return None  # a URL, not a file of this server (Gradio's URL route)
-        if (not target.startswith("/") or "\\" in target or "\x00" in target
-                or "://" in target or _ENCODED.search(target)
-                or os.path.abspath(target) != target):
+        if (
+            not target.startswith("/")
+            or "\\" in target
+            or "\x00" in target
+            or "://" in target
+            or _ENCODED.search(target)
+            or os.path.abspath(target) != target
+        ):
             return ""
         real = os.path.realpath(target)
         for root in self.roots:
@@ -206,15 +220,22 @@ class FileGuard:
                 caller_path(path)
             except CallerPathError as exc:
                 plain = os.path.abspath(path) if os.path.isabs(path) else ""
-                if plain and owner and plain == os.path.normpath(path) and \
-                        self._guarded("/file=" + plain) and self.owners.owns(plain, owner):
+                if (
+                    plain
+                    and owner
+                    and plain == os.path.normpath(path)
+                    and self._guarded("/file=" + plain)
+                    and self.owners.owns(plain, owner)
+                ):
                     continue
                 return str(exc)
         return ""
 
     def _record(self, data: bytes, owner: str) -> None:
-        found = {os.path.normpath(unquote(m.decode("utf-8", "replace")))
-                 for m in self._named.findall(data)}
+        found = {
+            os.path.normpath(unquote(m.decode("utf-8", "replace")))
+            for m in self._named.findall(data)
+        }
         if found:
             self.owners.add(found, owner)
 
@@ -223,8 +244,9 @@ class FileGuard:
             await self.app(scope, receive, send)
             return
         owner = _cookie(scope)
-        if scope.get("method") == "POST" and \
-                _header(scope, b"content-type").startswith(b"application/json"):
+        if scope.get("method") == "POST" and _header(scope, b"content-type").startswith(
+            b"application/json"
+        ):
             body = await _read_body(receive)
             if body is None:
                 await _refuse(send, 413, b"Request too large")
@@ -245,19 +267,29 @@ class FileGuard:
         fresh = not owner
         if fresh:
             owner = secrets.token_urlsafe(24)
-        secure = (scope.get("scheme") == "https"
-                  or _header(scope, b"x-forwarded-proto").lower() == b"https")
+        secure = (
+            scope.get("scheme") == "https"
+            or _header(scope, b"x-forwarded-proto").lower() == b"https"
+        )
         scan = [False]
         tail = [b""]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kind = next((bytes(v) for k, v in message.get("headers") or ()
-                             if k.lower() == b"content-type"), b"")
+                kind = next(
+                    (
+                        bytes(v)
+                        for k, v in message.get("headers") or ()
+                        if k.lower() == b"content-type"
+                    ),
+                    b"",
+                )
                 scan[0] = kind.startswith(_SCANNED)
                 if fresh:
-                    message["headers"] = [*list(message.get("headers") or ()),
-                                          (b"set-cookie", _set_cookie(owner, secure))]
+                    message["headers"] = [
+                        *list(message.get("headers") or ()),
+                        (b"set-cookie", _set_cookie(owner, secure)),
+                    ]
             elif message["type"] == "http.response.body" and scan[0]:
                 body = bytes(message.get("body") or b"")
                 if body:
@@ -319,16 +351,22 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _refuse_files(send: Send, message: str) -> None:
     """422 in the form Gradio's clients show as a validation message (one line, no path)."""
-    detail = [{"__type__": "validate", "is_valid": False, "parameter_name": "files",
-               "message": message}]
+    detail = [
+        {"__type__": "validate", "is_valid": False, "parameter_name": "files", "message": message}
+    ]
     await _refuse(send, 422, json.dumps({"detail": detail}).encode(), b"application/json")
 
 
-async def _refuse(send: Send, status: int, body: bytes,
-                  kind: bytes = b"text/plain; charset=utf-8") -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", kind),
-                            (b"content-length", str(len(body)).encode())]})
+async def _refuse(
+    send: Send, status: int, body: bytes, kind: bytes = b"text/plain; charset=utf-8"
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -341,9 +379,16 @@ def _set_cookie(value: str, secure: bool) -> bytes:
 
 async def _not_found(send: Send) -> None:
     body = b"Not found"
-    await send({"type": "http.response.start", "status": 404,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -71,19 +71,30 @@ def probe(call: str, prelude: str = "", pythonpath: str | None = None) -> Probe:
                           result]))
     """).format(prelude=prelude, call=call)
     env = {**os.environ, "PYTHONPATH": pythonpath or str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, cwd=pythonpath or ROOT, timeout=900, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=pythonpath or ROOT,
+        timeout=900,
+        check=True,
+    )
     kind, message, peak, children, kept, result = json.loads(done.stdout.strip().splitlines()[-1])
     return Probe(kind, message, peak, children, kept, result)
 
 
 def ingest_probe(path: Path, warm: Path, pythonpath: str | None = None) -> Probe:
-    return probe(f"parts = ingest([{str(path)!r}]); result = [[p.kind, p.size, len(p.frames)] "
-                 "for p in parts]",
-                 f"from glmv_ui.media import ingest; ingest([{str(warm)!r}])", pythonpath)
+    return probe(
+        f"parts = ingest([{str(path)!r}]); result = [[p.kind, p.size, len(p.frames)] "
+        "for p in parts]",
+        f"from glmv_ui.media import ingest; ingest([{str(warm)!r}])",
+        pythonpath,
+    )
 
 
 # --- images -----------------------------------------------------------------------------------
+
 
 def rgba_png(tmp: Path, side: int = 7999) -> Path:
     path = tmp / f"rgba-{side}.png"
@@ -98,6 +109,7 @@ def gray16_png(tmp: Path, side: int = 7999) -> Path:
 
 
 # --- PDFs -------------------------------------------------------------------------------------
+
 
 def huge_pages_pdf(tmp: Path, pages: int, side_pt: float = 14400) -> Path:
     """``pages`` pages of 14400x14400 pt (200 in a side), each with a filled square and text."""
@@ -119,9 +131,14 @@ def font_bomb_pdf(tmp: Path, unpacked_mb: int = 800) -> Path:
     (a real TrueType font followed by zeros; deflated to under 1 MB)."""
     import pymupdf
 
-    font = next(p for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-                if os.path.exists(p))
+    font = next(
+        p
+        for p in (
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        )
+        if os.path.exists(p)
+    )
     doc = pymupdf.open()
     page = doc.new_page()
     page.insert_font(fontname="F0", fontfile=font)
@@ -129,8 +146,12 @@ def font_bomb_pdf(tmp: Path, unpacked_mb: int = 800) -> Path:
     doc.save(tmp / "font-base.pdf")
     doc.close()
     doc = pymupdf.open(tmp / "font-base.pdf")
-    program = next(int(v.split()[0]) for x in range(1, doc.xref_length())
-                   for k, v in [doc.xref_get_key(x, "FontFile2")] if k == "xref")
+    program = next(
+        int(v.split()[0])
+        for x in range(1, doc.xref_length())
+        for k, v in [doc.xref_get_key(x, "FontFile2")]
+        if k == "xref"
+    )
     real = doc.xref_stream(program)
     packer = zlib.compressobj(9)
     chunks = [packer.compress(real)]
@@ -170,12 +191,16 @@ def huge_h264(tmp: Path, side: int = 16000, frames: int = 2) -> Path:
     """An H.264 MP4 of ``frames`` grey frames of ``side`` x ``side`` (encoded in a child
     process: the encoder itself needs about 2.6 GB)."""
     path = tmp / f"h264-{side}.mp4"
-    subprocess.run([sys.executable, "-c", _BIG_VIDEO, str(path), str(side), str(frames)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", _BIG_VIDEO, str(path), str(side), str(frames)],
+        check=True,
+        timeout=300,
+    )
     return path
 
 
 # --- decks with links -------------------------------------------------------------------------
+
 
 def linked_png(tmp: Path, name: str = "linked.png") -> Path:
     path = tmp / name
@@ -243,8 +268,10 @@ def linked_odp(tmp: Path, name: str, href: str, *, embed: bool = False) -> Path:
             Image.new("RGB", (200, 200), LINKED).save(buf, "PNG")
             out.writestr("Pictures/linked.png", buf.getvalue())
             href = "Pictures/linked.png"
-            extra = ('<manifest:file-entry manifest:full-path="Pictures/linked.png" '
-                     'manifest:media-type="image/png"/>\n')
+            extra = (
+                '<manifest:file-entry manifest:full-path="Pictures/linked.png" '
+                'manifest:media-type="image/png"/>\n'
+            )
         out.writestr("content.xml", _ODP_CONTENT.format(href=href))
         out.writestr("META-INF/manifest.xml", _ODP_MANIFEST.format(extra=extra))
     return path
@@ -255,19 +282,35 @@ def to_ppt(deck: Path, tmp: Path) -> Path:
     linked files exist, so the links stay links."""
     out = tmp / "ppt-out"
     out.mkdir(exist_ok=True)
-    subprocess.run(["unshare", "-rn", "soffice", "--headless", "--norestore",
-                    f"-env:UserInstallation={(tmp / 'ppt-profile').as_uri()}",
-                    "--convert-to", "ppt", "--outdir", str(out), str(deck)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "unshare",
+            "-rn",
+            "soffice",
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={(tmp / 'ppt-profile').as_uri()}",
+            "--convert-to",
+            "ppt",
+            "--outdir",
+            str(out),
+            str(deck),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return out / f"{deck.stem}.ppt"
 
 
-def colour_share(image: Image.Image, colour: tuple[int, int, int] = LINKED,
-                 tolerance: int = 40) -> float:
+def colour_share(
+    image: Image.Image, colour: tuple[int, int, int] = LINKED, tolerance: int = 40
+) -> float:
     """Share of the pixels within ``tolerance`` of ``colour``."""
     pixels = list(image.convert("RGB").getdata())
-    near = sum(1 for p in pixels
-               if all(abs(a - b) <= tolerance for a, b in zip(p, colour, strict=True)))
+    near = sum(
+        1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, colour, strict=True))
+    )
     return near / max(len(pixels), 1)
 
 
@@ -311,12 +354,13 @@ class Listener:
 
 # --- whole-image JPEGs and what PDFs embed ----------------------------------------------------
 
+
 def progressive_jpeg(tmp: Path, side: int = 7999, mode: str = "CMYK") -> Path:
     """A flat ``side`` x ``side`` progressive JPEG (1 MB for 7999 CMYK): the decoder holds all
     its coefficients (4 x 2 bytes a pixel for CMYK) whatever the scale it decodes at."""
     path = tmp / f"progressive-{mode.lower()}-{side}.jpg"
     colour = (10, 200, 30, 0) if mode == "CMYK" else (30, 140, 200)
-    Image.new(mode, (side, side), colour[:len(mode)]).save(path, progressive=True, quality=80)
+    Image.new(mode, (side, side), colour[: len(mode)]).save(path, progressive=True, quality=80)
     return path
 
 
@@ -345,8 +389,9 @@ def raw_pdf(objects: list[bytes]) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, start))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, start)
+    )
     return out.getvalue()
 
 
@@ -355,15 +400,22 @@ def pattern_pdf(tmp: Path, step: str = "0.01", matrix: str = "") -> Path:
     pattern ``matrix`` when given): at 0.01 pt, 4.8 billion tiles."""
     cell = step.encode()
     extra = f" /Matrix [{matrix}]".encode() if matrix else b""
-    pattern = (b"<< /Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 %s %s] "
-               b"/XStep %s /YStep %s%s /Resources << >> /Length 20 >>\nstream\n"
-               b"0 0 %s %s re f \nendstream" % (cell, cell, cell, cell, extra, cell, cell))
+    pattern = (
+        b"<< /Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1 /BBox [0 0 %s %s] "
+        b"/XStep %s /YStep %s%s /Resources << >> /Length 20 >>\nstream\n"
+        b"0 0 %s %s re f \nendstream" % (cell, cell, cell, cell, extra, cell, cell)
+    )
     content = b"/Pattern cs /P0 scn 0 0 612 792 re f"
-    data = raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Pattern "
-        b"<< /P0 4 0 R >> >> /Contents 5 0 R >>",
-        pattern, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"])
+    data = raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Pattern "
+            b"<< /P0 4 0 R >> >> /Contents 5 0 R >>",
+            pattern,
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        ]
+    )
     path = tmp / f"pattern-{step}{'-m' if matrix else ''}.pdf"
     path.write_bytes(data)
     return path

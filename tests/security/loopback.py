@@ -81,5 +81,7 @@ def listening(listener: Listener | None = None) -> Iterator[Listener]:
 
 def dripping_file(size: int = 4096) -> bytes:
     """An HTTP answer whose body is ``size`` bytes (sent a byte at a time by a drip listener)."""
-    return (f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {size}\r\n\r\n"
-            .encode() + b"\x89" * size)
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {size}\r\n\r\n".encode()
+        + b"\x89" * size
+    )

@@ -76,16 +76,22 @@ def test_a_file_being_decoded_never_holds_another_callers_turn(launch_app: Any) 
     with contextlib.ExitStack() as held:
         for _ in range(DECODING.max_jobs):  # the decoding places taken: slow's file waits
             held.enter_context(DECODING.hold(0))
-        worker = threading.Thread(target=lambda: outcome.append(
-            _ask(slow, "what colour?", files=[_png_url()])))
+        worker = threading.Thread(
+            target=lambda: outcome.append(_ask(slow, "what colour?", files=[_png_url()]))
+        )
         worker.start()
         assert DECODING.wait_for_waiters(1, 60)  # slow's request is at its decoding
         job = quick.submit("just text", None, "", api_name="/ask")
         answer = json.loads(job.result(timeout=60))
-        assert answer["answer"] and answer["conversation"]
+        assert answer["answer"]
+        assert answer["conversation"]
         # quick's turn is done while slow's file is still waiting to be decoded.
-        assert worker.is_alive() and outcome == []
-        assert len(engine.requests) == 1 and "just text" in str(engine.requests[0])
+        assert worker.is_alive()
+        assert outcome == []
+        assert len(engine.requests) == 1
+        assert "just text" in str(engine.requests[0])
     worker.join(60)
-    assert outcome and outcome[0]["answer"] and len(engine.requests) == 2
+    assert outcome
+    assert outcome[0]["answer"]
+    assert len(engine.requests) == 2
     assert DECODING.in_flight == (0, 0)

@@ -38,7 +38,8 @@ def test_another_callers_conversations_never_evict_mine(launch_app: Any) -> None
     victim, flood, third, fourth = (_client(demo) for _ in range(4))
     mine = _ask(victim, "my question")["conversation"]
     flooded = [_ask(flood, f"cheap {i}")["conversation"] for i in range(6)]
-    assert len(set(flooded)) == 6 and len(store) == 3  # the flood keeps only its newest two
+    assert len(set(flooded)) == 6
+    assert len(store) == 3
     assert _ask(victim, "still there?", mine)["conversation"] == mine
     # The flood's own oldest were dropped; its newest still answer.
     with pytest.raises(Exception, match="unknown or expired conversation id"):
@@ -67,12 +68,16 @@ def test_ask_decodes_under_the_shared_decode_budget(launch_app: Any) -> None:
     with contextlib.ExitStack() as taken:
         for _ in range(DECODING.max_jobs):  # every decoding place taken, as by previews
             taken.enter_context(DECODING.hold(0))
-        worker = threading.Thread(target=lambda: outcome.append(
-            _ask(client, "what colour?", files=[_png_url()])))
+        worker = threading.Thread(
+            target=lambda: outcome.append(_ask(client, "what colour?", files=[_png_url()]))
+        )
         worker.start()
         # The request waits for the budget before it decodes; nothing reached the model.
         assert DECODING.wait_for_waiters(1, 60)
-        assert engine.requests == [] and worker.is_alive()
+        assert engine.requests == []
+        assert worker.is_alive()
     worker.join(60)
-    assert outcome and outcome[0]["answer"] and len(engine.requests) == 1
+    assert outcome
+    assert outcome[0]["answer"]
+    assert len(engine.requests) == 1
     assert DECODING.in_flight == (0, 0)

@@ -27,8 +27,15 @@ class HeldEngine(ScriptedEngine):
         self.texts: list[str] = []
 
     def stream(self, request: Any, cancel: Any = None) -> Iterator[Any]:
-        self.texts.append(next(p["text"] for m in request.messages if m["role"] == "user"
-                               for p in m["content"] if p.get("type") == "text"))
+        self.texts.append(
+            next(
+                p["text"]
+                for m in request.messages
+                if m["role"] == "user"
+                for p in m["content"]
+                if p.get("type") == "text"
+            )
+        )
         self.started.release()
         yield from super().stream(request, cancel)
 
@@ -57,8 +64,9 @@ def test_one_caller_firing_fifty_requests_does_not_starve_another(launch_app: An
     by_future = {job.future: job for job in jobs}
     answered = itertools.islice(concurrent.futures.as_completed(by_future, timeout=120), 48)
     refused = [_outcome(by_future[f]) for f in answered]
-    assert all(o.startswith("refused:busy") and "in progress already" in o
-               for o in refused), refused[:3]
+    assert all(o.startswith("refused:busy") and "in progress already" in o for o in refused), (
+        refused[:3]
+    )
     theirs = other.submit("the other user", api_name="/ask")
     engine.release.set()
     assert _outcome(theirs).startswith("ok:")
@@ -79,7 +87,8 @@ def test_the_queue_is_bounded_and_says_how_many_are_ahead(launch_app: Any) -> No
     # Both waiting requests are admitted before the fourth caller asks: wait on the gate.
     assert demo.glmv_api.gate.wait_in_flight(3, 60)
     fourth = _outcome(callers[3].submit("one too many", api_name="/ask"))
-    assert fourth.startswith("refused:") and "busy: 3 requests ahead of you" in fourth, fourth
+    assert fourth.startswith("refused:"), fourth
+    assert "busy: 3 requests ahead of you" in fourth, fourth
     engine.release.set()
     assert all(_outcome(j).startswith("ok:") for j in [running, *waiting])
     assert "one too many" not in engine.texts

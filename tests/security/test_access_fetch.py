@@ -26,7 +26,7 @@ def _client(demo: Any) -> Any:
 
 
 def _refusal(client: Any, files: list[str], text: str = "hi") -> str:
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the client raises a plain Exception
         client.predict(text, files, api_name="/ask")
     return str(caught.value)
 
@@ -37,19 +37,28 @@ def test_no_url_reaches_this_machine_or_a_non_public_network(launch_app: Any) ->
     client = _client(demo)
     with listening() as probe:
         port = probe.port
-        for url in (f"http://127.0.0.1:{port}/a.png", f"http://localhost:{port}/a.png",
-                    f"http://[::ffff:127.0.0.1]:{port}/a.png", f"http://[::1]:{port}/a.png",
-                    f"http://0.0.0.0:{port}/a.png", f"http://2130706433:{port}/a.png",
-                    "http://100.100.100.200/latest/meta-data", "http://100.64.0.1/a.png",
-                    "http://169.254.169.254/latest/meta-data", "http://[2002:7f00:1::]/a.png",
-                    "http://[64:ff9b::7f00:1]/a.png", "http://10.0.0.1/a.png",
-                    "http://[fd00::1]/a.png"):
+        for url in (
+            f"http://127.0.0.1:{port}/a.png",
+            f"http://localhost:{port}/a.png",
+            f"http://[::ffff:127.0.0.1]:{port}/a.png",
+            f"http://[::1]:{port}/a.png",
+            f"http://0.0.0.0:{port}/a.png",
+            f"http://2130706433:{port}/a.png",
+            "http://100.100.100.200/latest/meta-data",
+            "http://100.64.0.1/a.png",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[2002:7f00:1::]/a.png",
+            "http://[64:ff9b::7f00:1]/a.png",
+            "http://10.0.0.1/a.png",
+            "http://[fd00::1]/a.png",
+        ):
             message = _refusal(client, [url])
             assert "private network" in message, (url, message)
         # A name that does not resolve is refused (fail closed), not handed to a proxy.
         message = _refusal(client, ["http://no-such-host.invalid/a.png"])
         assert "could not be found" in message
-        assert probe.requests == [] and not probe.connected.is_set()
+        assert probe.requests == []
+        assert not probe.connected.is_set()
     assert engine.requests == []
 
 
@@ -58,15 +67,14 @@ def test_the_url_count_is_checked_before_anything_is_fetched(launch_app: Any) ->
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", fetch_private=True), engine)
     with listening() as probe:
         message = _refusal(_client(demo), [f"{probe.url}/{i}.png" for i in range(60)])
-        assert "60 files" in message and "at most 16" in message
+        assert "60 files" in message
+        assert "at most 16" in message
         assert not probe.connected.is_set()
 
 
-def test_a_dripping_server_meets_the_deadline_and_never_holds_the_model(
-        launch_app: Any) -> None:
+def test_a_dripping_server_meets_the_deadline_and_never_holds_the_model(launch_app: Any) -> None:
     engine = ScriptedEngine("glm4v")
-    config = AppConfig(model="glm4v", engine="scripted", fetch_private=True,
-                       fetch_deadline_s=4.0)
+    config = AppConfig(model="glm4v", engine="scripted", fetch_private=True, fetch_deadline_s=4.0)
     demo = launch_app(config, engine)
     drip = Listener(reply=dripping_file(), drip_s=0.5)
     with listening(drip):
@@ -91,24 +99,38 @@ def test_a_dripping_server_meets_the_deadline_and_never_holds_the_model(
 
 def test_bodies_over_the_cap_are_refused_before_they_are_read(launch_app: Any) -> None:
     engine = ScriptedEngine("glm4v")
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted", max_file_size_mb=1,
-                                media=AppConfig().media.__class__(max_upload_mb=1)), engine)
+    demo = launch_app(
+        AppConfig(
+            model="glm4v",
+            engine="scripted",
+            max_file_size_mb=1,
+            media=AppConfig().media.__class__(max_upload_mb=1),
+        ),
+        engine,
+    )
     from glmv_ui.ui import body_limit
 
     cap = body_limit(AppConfig(max_file_size_mb=1))
     with httpx.Client(timeout=60) as raw:
-        big = raw.post(demo.local_url + "gradio_api/call/ask",
-                       content=b"{" + b" " * (cap + 1) + b"}",
-                       headers={"content-type": "application/json"})
-        assert big.status_code == 413 and "larger than this server accepts" in big.text
+        big = raw.post(
+            demo.local_url + "gradio_api/call/ask",
+            content=b"{" + b" " * (cap + 1) + b"}",
+            headers={"content-type": "application/json"},
+        )
+        assert big.status_code == 413
+        assert "larger than this server accepts" in big.text
 
         def chunks() -> Any:  # no Content-Length: counted as it arrives
             for _ in range(cap // 65536 + 8):
                 yield b" " * 65536
 
-        chunked = raw.post(demo.local_url + "gradio_api/call/ask", content=chunks(),
-                           headers={"content-type": "application/json"})
-        assert chunked.status_code == 413 and "larger than this server" in chunked.text
+        chunked = raw.post(
+            demo.local_url + "gradio_api/call/ask",
+            content=chunks(),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code == 413
+        assert "larger than this server" in chunked.text
     # Under the body cap but over the upload limit once decoded: judged by its encoded length.
     payload = base64.b64encode(b"\0" * (2**20 + 4096)).decode()
     message = _refusal(_client(demo), [f"data:image/png;base64,{payload}"])

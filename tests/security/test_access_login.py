@@ -28,25 +28,36 @@ def _basic(user: str, password: str) -> dict[str, str]:
 @pytest.fixture
 def guarded(launch_app: Any) -> tuple[Any, ScriptedEngine]:
     engine = ScriptedEngine("glm4v", chunk_size=16)
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted", mcp_server=True,
-                                auth=LOGINS), engine)
+    demo = launch_app(
+        AppConfig(model="glm4v", engine="scripted", mcp_server=True, auth=LOGINS), engine
+    )
     return demo, engine
 
 
 def test_mcp_mount_and_file_route_need_a_login(guarded: Any) -> None:
     demo, _ = guarded
     base = demo.local_url.rstrip("/")
-    paths = ["/gradio_api/mcp/schema", "/gradio_api/mcp/sse", "/gradio_api/mcp/",
-             "/gradio_api/mcp/http/", "/mcp/", "/gradio_api/file=/etc/passwd",
-             "/gradio_api/info", "/config", "/gradio_api/upload"]
+    paths = [
+        "/gradio_api/mcp/schema",
+        "/gradio_api/mcp/sse",
+        "/gradio_api/mcp/",
+        "/gradio_api/mcp/http/",
+        "/mcp/",
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/info",
+        "/config",
+        "/gradio_api/upload",
+    ]
     with httpx.Client(timeout=30) as client:
         for path in paths:
             response = client.get(base + path, headers={"Accept": "text/event-stream"})
             assert response.status_code in (401, 403, 405), (path, response.status_code)
             assert "load_model" not in response.text, path
-        listing = client.get(base + "/gradio_api/mcp/schema", headers=_basic("alice",
-                                                                             "wonderland-7"))
-        assert listing.status_code == 200 and "ask" in listing.text
+        listing = client.get(
+            base + "/gradio_api/mcp/schema", headers=_basic("alice", "wonderland-7")
+        )
+        assert listing.status_code == 200
+        assert "ask" in listing.text
         wrong = client.get(base + "/gradio_api/mcp/schema", headers=_basic("alice", "nope"))
         assert wrong.status_code == 401
 
@@ -57,7 +68,8 @@ async def _tools(url: str, headers: dict[str, str] | None) -> tuple[set[str], di
 
     async with contextlib.AsyncExitStack() as stack:
         read, write, _ = await stack.enter_async_context(
-            streamablehttp_client(url, headers=headers))
+            streamablehttp_client(url, headers=headers)
+        )
         session = await stack.enter_async_context(ClientSession(read, write))
         await session.initialize()
         tools = {t.name for t in (await session.list_tools()).tools}
@@ -73,14 +85,15 @@ def test_an_mcp_client_with_a_login_uses_every_tool(guarded: Any) -> None:
     engine.enqueue("<answer>hi from the model</answer>")
     url = demo.local_url.rstrip("/") + "/gradio_api/mcp/"
     tools, answer = run_async(_tools(url, _basic("alice", "wonderland-7")))
-    assert {"ask", "model_info"} <= tools and "load_model" not in tools
+    assert {"ask", "model_info"} <= tools
+    assert "load_model" not in tools
     assert answer["answer"].startswith("hi from the model")
 
 
 def test_an_mcp_client_without_a_login_is_refused(guarded: Any) -> None:
     demo, engine = guarded
     url = demo.local_url.rstrip("/") + "/gradio_api/mcp/"
-    with pytest.raises(BaseException) as caught:
+    with pytest.raises(BaseException) as caught:  # noqa: PT011 - an ExceptionGroup from the task group
         run_async(_tools(url, None))
     assert "401" in repr(caught.value) or "Unauthorized" in repr(caught.value), caught.value
     assert engine.requests == []
@@ -90,17 +103,22 @@ def test_wrong_passwords_are_throttled_then_even_the_right_one_waits(guarded: An
     demo, _ = guarded
     base = demo.local_url.rstrip("/")
     with httpx.Client(timeout=30) as client:
-        codes = [client.post(base + "/login", data={"username": "alice",
-                                                    "password": f"guess{i}"}).status_code
-                 for i in range(30)]
-        assert codes[:5] == [400] * 5 and set(codes[6:]) == {429}, codes
-        right = client.post(base + "/login", data={"username": "alice",
-                                                   "password": "wonderland-7"})
-        assert right.status_code == 429 and int(right.headers["retry-after"]) >= 1
+        codes = [
+            client.post(
+                base + "/login", data={"username": "alice", "password": f"guess{i}"}
+            ).status_code
+            for i in range(30)
+        ]
+        assert codes[:5] == [400] * 5, codes
+        assert set(codes[6:]) == {429}, codes
+        right = client.post(base + "/login", data={"username": "alice", "password": "wonderland-7"})
+        assert right.status_code == 429
+        assert int(right.headers["retry-after"]) >= 1
         assert "too many failed logins" in right.json()["detail"]
         # The header login of programs counts against the same record.
-        header = client.get(base + "/gradio_api/mcp/schema",
-                            headers=_basic("alice", "wonderland-7"))
+        header = client.get(
+            base + "/gradio_api/mcp/schema", headers=_basic("alice", "wonderland-7")
+        )
         assert header.status_code == 429
         # Another user from another address is not locked out by alice's record... but from
         # this address the address record applies too.
@@ -113,18 +131,31 @@ def test_the_right_password_logs_in_before_the_limit(guarded: Any) -> None:
     base = demo.local_url.rstrip("/")
     with httpx.Client(timeout=30) as client:
         for i in range(3):
-            assert client.post(base + "/login", data={"username": "alice",
-                                                      "password": f"x{i}"}).status_code == 400
-        ok = client.post(base + "/login", data={"username": "alice",
-                                                "password": "wonderland-7"})
+            assert (
+                client.post(
+                    base + "/login", data={"username": "alice", "password": f"x{i}"}
+                ).status_code
+                == 400
+            )
+        ok = client.post(base + "/login", data={"username": "alice", "password": "wonderland-7"})
         assert ok.status_code == 200
         assert client.get(base + "/config").status_code == 200
 
 
 # What the login page itself needs before anyone has logged in.
-LOGIN_PAGE = {"/", "/favicon.ico", "/manifest.json", "/robots.txt", "/theme.css",
-              "/gradio_api/theme.css", "/logout", "/gradio_api/token", "/gradio_api/token/",
-              "/gradio_api/user", "/gradio_api/user/"}
+LOGIN_PAGE = {
+    "/",
+    "/favicon.ico",
+    "/manifest.json",
+    "/robots.txt",
+    "/theme.css",
+    "/gradio_api/theme.css",
+    "/logout",
+    "/gradio_api/token",
+    "/gradio_api/token/",
+    "/gradio_api/user",
+    "/gradio_api/user/",
+}
 
 
 def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
@@ -148,7 +179,8 @@ def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
                 paths.add(prefix + path)
 
     walk(demo.server_app.routes)
-    assert len(paths) > 40 and any("mcp" in p for p in paths), sorted(paths)
+    assert len(paths) > 40, sorted(paths)
+    assert any("mcp" in p for p in paths), sorted(paths)
     open_routes = []
     with httpx.Client(timeout=10) as client:
         for path in sorted(paths):
@@ -158,12 +190,15 @@ def test_every_route_but_the_login_page_needs_a_login(guarded: Any) -> None:
                 if response.status_code < 300 and path not in LOGIN_PAGE:
                     open_routes.append((method, path, response.status_code))
                 if path in ("/gradio_api/user", "/gradio_api/token"):  # open, and tell nothing
-                    assert "alice" not in response.text and '"op"' not in response.text
+                    assert "alice" not in response.text
+                    assert '"op"' not in response.text
     assert open_routes == []
     assert engine.requests == []
     # Gradio's startup call, made by the launch itself, is behind the login once made.
     with httpx.Client(timeout=10) as client:
         assert client.get(base + "/gradio_api/startup-events").status_code == 401
-        logged_in = client.get(base + "/gradio_api/startup-events",
-                               headers=_basic("alice", "wonderland-7"))
-        assert logged_in.status_code == 200 and logged_in.json() is False
+        logged_in = client.get(
+            base + "/gradio_api/startup-events", headers=_basic("alice", "wonderland-7")
+        )
+        assert logged_in.status_code == 200
+        assert logged_in.json() is False

@@ -32,8 +32,12 @@ def _message(text: str) -> dict[str, Any]:
 
 def test_one_login_runs_one_reply_across_its_sessions(launch_app: Any) -> None:
     engine = HeldEngine()
-    demo = launch_app(AppConfig(model="glm4v", engine="scripted", concurrency=2,
-                                auth="alice:pw-alice,bob:pw-bob"), engine)
+    demo = launch_app(
+        AppConfig(
+            model="glm4v", engine="scripted", concurrency=2, auth="alice:pw-alice,bob:pw-bob"
+        ),
+        engine,
+    )
     alice = [_client(demo, ("alice", "pw-alice")) for _ in range(4)]
     bob = _client(demo, ("bob", "pw-bob"))
     try:
@@ -49,10 +53,12 @@ def test_one_login_runs_one_reply_across_its_sessions(launch_app: Any) -> None:
         assert engine.texts == ["alice one", "bob one"]
     finally:
         engine.release.set()
-    assert "answer" in str(first.result()[0]) and "answer" in str(served.result()[0])
+    assert "answer" in str(first.result()[0])
+    assert "answer" in str(served.result()[0])
     # Once it ended, the login may send again, from any of its sessions or by the API.
     again = alice[2].predict(_message("alice two"), api_name="/chat")
-    assert _notice(again) == "" and "alice two" in json.dumps(again[0])
+    assert _notice(again) == ""
+    assert "alice two" in json.dumps(again[0])
     assert json.loads(alice[3].predict("and now?", api_name="/ask"))["answer"]
 
 
@@ -75,11 +81,13 @@ def test_the_pages_queue_is_bounded(launch_app: Any) -> None:
         deadline = time.monotonic() + 60
         while len(demo._queue) < bound and time.monotonic() < deadline:
             time.sleep(0.05)  # polling the server's queue until every request is in it
-        assert len(demo._queue) == bound and not any(job.done() for job in waiting)
+        assert len(demo._queue) == bound
+        assert not any(job.done() for job in waiting)
         # One more finds the queue full and is refused at once, not kept waiting.
         with pytest.raises(QueueError, match="Queue is full"):
             tabs[-1].predict(_message("one too many"), api_name="/chat")
     finally:
         engine.release.set()
-    assert running.result() and all(job.result() for job in waiting)
+    assert running.result()
+    assert all(job.result() for job in waiting)
     assert engine.texts.count("more") == bound

@@ -39,29 +39,40 @@ def test_switching_is_off_unless_the_operator_turns_it_on(launch_app: Any) -> No
         text = _load(_client(demo), url=attacker.url + "/v1", served="evil")
         assert "turned off" in text
         assert not attacker.connected.is_set()
-    assert demo.glmv_model.engine is not None and demo.glmv_model.name == engine.name
+    assert demo.glmv_model.engine is not None
+    assert demo.glmv_model.name == engine.name
 
 
 def test_only_an_operator_login_may_switch(launch_app: Any) -> None:
     engine = ScriptedEngine("glm4v")
-    config = AppConfig(model="glm4v", engine="scripted", model_switch=True, auth=LOGINS,
-                       operators="op")
+    config = AppConfig(
+        model="glm4v", engine="scripted", model_switch=True, auth=LOGINS, operators="op"
+    )
     demo = launch_app(config, engine)
     with listening() as attacker:
         text = _load(_client(demo, ("alice", "wonderland-7")), url=attacker.url + "/v1")
         assert "Only an operator" in text
         assert not attacker.connected.is_set()
-    assert demo.glmv_model.name == engine.name and not demo.glmv_model.switching
+    assert demo.glmv_model.name == engine.name
+    assert not demo.glmv_model.switching
     with pytest.raises(Exception, match=r"load_model|Unauthorized|401|credentials|login"):
         _load(_client(demo), url="http://127.0.0.1:9/v1")  # anonymous: no way in at all
 
 
-def test_the_api_key_goes_only_to_the_operators_url(launch_app: Any,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_api_key_goes_only_to_the_operators_url(
+    launch_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GLMV_API_KEY", "sk-operator-secret")
     with listening() as mine, listening() as other:
-        config = AppConfig(model="glm4v", engine="remote", remote_url=mine.url + "/v1",
-                           remote_model="glm", model_switch=True, auth=LOGINS, operators="op")
+        config = AppConfig(
+            model="glm4v",
+            engine="remote",
+            remote_url=mine.url + "/v1",
+            remote_model="glm",
+            model_switch=True,
+            auth=LOGINS,
+            operators="op",
+        )
         demo = launch_app(config)
         assert demo.glmv_model.wait(60)
         op = _client(demo, ("op", "s3cret-op"))
@@ -74,7 +85,8 @@ def test_the_api_key_goes_only_to_the_operators_url(launch_app: Any,
         assert demo.glmv_model.config.remote_url == other.url + "/v1"
         with pytest.raises(Exception, match=r"could not|answered|failed|HTTP"):
             op.predict("hello", api_name="/ask")
-        assert other.requests and all(b"sk-operator-secret" not in r for r in other.requests)
+        assert other.requests
+        assert all(b"sk-operator-secret" not in r for r in other.requests)
         assert all(b"authorization" not in r.lower() for r in other.requests)
 
 
@@ -86,20 +98,26 @@ def test_a_failed_switch_keeps_the_old_model_serving(launch_app: Any, tmp_path: 
     for weights in broken.glob("*.safetensors"):
         weights.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all" + b"\0" * 64)
     engine = ScriptedEngine("glm4v")
-    config = AppConfig(model="glm4v", engine="scripted", model_switch=True, auth=LOGINS,
-                       operators="op")
+    config = AppConfig(
+        model="glm4v", engine="scripted", model_switch=True, auth=LOGINS, operators="op"
+    )
     demo = launch_app(config, engine)
     op = _client(demo, ("op", "s3cret-op"))
     _load(op, choice=str(broken))
     assert not demo.glmv_model.wait(120) or demo.glmv_model.state == "ready"
     manager = demo.glmv_model
-    assert manager.state == "ready" and manager.engine is not None and not manager.switching
-    assert "could not load" in manager.switch_note and "still serving" in manager.switch_note
+    assert manager.state == "ready"
+    assert manager.engine is not None
+    assert not manager.switching
+    assert "could not load" in manager.switch_note
+    assert "still serving" in manager.switch_note
     assert str(tmp_path) not in manager.switch_note  # no server path in what callers see
     answer = json.loads(op.predict("still there?", api_name="/ask"))
-    assert answer["answer"] == "Scripted answer." and engine.requests
+    assert answer["answer"] == "Scripted answer."
+    assert engine.requests
     status = op.predict(api_name="/model_status")
-    assert "could not load" in status and str(tmp_path) not in status
+    assert "could not load" in status
+    assert str(tmp_path) not in status
 
 
 def test_switching_on_with_no_operator_refuses_to_start(tmp_path: Path) -> None:
@@ -107,16 +125,23 @@ def test_switching_on_with_no_operator_refuses_to_start(tmp_path: Path) -> None:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "app.py", "--engine", "scripted", "--model", "glm4v",
-                           "--model-switch"], cwd=root, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "GLMV_AUTH": ""})
+    done = subprocess.run(
+        [sys.executable, "app.py", "--engine", "scripted", "--model", "glm4v", "--model-switch"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GLMV_AUTH": ""},
+    )
     assert done.returncode != 0
     assert "needs GLMV_AUTH logins and GLMV_OPERATORS" in done.stderr
-    assert "Traceback" not in done.stderr and "Running on" not in done.stdout
+    assert "Traceback" not in done.stderr
+    assert "Running on" not in done.stdout
 
 
 def test_a_switch_that_does_not_fit_releases_the_old_model_and_restores_it(
-        launch_app: Any, tmp_path: Path) -> None:
+    launch_app: Any, tmp_path: Path
+) -> None:
     from glmv_ui.tiny import ensure_tiny_checkpoint
 
     huge = tmp_path / "huge-model"
@@ -125,8 +150,9 @@ def test_a_switch_that_does_not_fit_releases_the_old_model_and_restores_it(
     text = config_json.get("text_config", config_json)
     text.update(hidden_size=65536, intermediate_size=262144, num_hidden_layers=400)
     (huge / "config.json").write_text(json.dumps(config_json))
-    config = AppConfig(model="glm4v", engine="scripted", model_switch=True, auth=LOGINS,
-                       operators="op")
+    config = AppConfig(
+        model="glm4v", engine="scripted", model_switch=True, auth=LOGINS, operators="op"
+    )
     demo = launch_app(config, ScriptedEngine("glm4v"))
     released: list[int] = []
     demo.glmv_model.on_release(lambda: released.append(1))
@@ -136,6 +162,7 @@ def test_a_switch_that_does_not_fit_releases_the_old_model_and_restores_it(
     assert manager.wait(120), manager.error
     assert released, "the old model was not released to make room"
     assert "released to make room and has been loaded again" in manager.switch_note
-    assert manager.config.model == "glm4v" and manager.state == "ready"
+    assert manager.config.model == "glm4v"
+    assert manager.state == "ready"
     answer = json.loads(op.predict("still there?", api_name="/ask"))
     assert answer["answer"] == "Scripted answer."

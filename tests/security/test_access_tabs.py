@@ -32,7 +32,8 @@ def _export(client: Any) -> str:
 
 
 def test_another_login_with_my_tabs_hash_never_reaches_my_conversation(
-        launch_app: Any, tmp_path: Path) -> None:
+    launch_app: Any, tmp_path: Path
+) -> None:
     from gradio_client import handle_file
 
     from glmv_ui import export
@@ -41,9 +42,13 @@ def test_another_login_with_my_tabs_hash_never_reaches_my_conversation(
     engine = ScriptedEngine("glm4v", chunk_size=16)
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", auth=LOGINS), engine)
     saved = tmp_path / "c.json"
-    saved.write_text(export.to_json([Turn(text="ALICE PRIVATE QUESTION",
-                                          raw=f"<answer>{SECRET}</answer>", status="done")],
-                                    model="m"), encoding="utf-8")
+    saved.write_text(
+        export.to_json(
+            [Turn(text="ALICE PRIVATE QUESTION", raw=f"<answer>{SECRET}</answer>", status="done")],
+            model="m",
+        ),
+        encoding="utf-8",
+    )
     alice, bob = _client(demo, "alice", "pw-alice-1"), _client(demo, "bob", "pw-bob-2")
     alice.predict(handle_file(str(saved)), api_name="/import_conversation")
     assert SECRET in _export(alice)
@@ -53,15 +58,19 @@ def test_another_login_with_my_tabs_hash_never_reaches_my_conversation(
         bob.predict("json", api_name="/export")
     # ...his chat continues a conversation of his own, which never saw alice's turns...
     chat = bob.predict({"text": "what did I ask before?", "files": []}, api_name="/chat")[0]
-    assert SECRET not in str(chat) and "ALICE PRIVATE" not in str(chat)
-    assert engine.requests and "ALICE PRIVATE" not in str(engine.requests[-1])
-    assert "what did I ask before?" in _export(bob) and SECRET not in _export(bob)
+    assert SECRET not in str(chat)
+    assert "ALICE PRIVATE" not in str(chat)
+    assert engine.requests
+    assert "ALICE PRIVATE" not in str(engine.requests[-1])
+    assert "what did I ask before?" in _export(bob)
+    assert SECRET not in _export(bob)
     # ...and his undo, clear and stop act on his own.
     bob.predict(api_name="/undo")
     bob.predict(api_name="/clear")
     bob.predict(api_name="/stop")
 
     mine = _export(alice)
-    assert SECRET in mine and "what did I ask before?" not in mine
+    assert SECRET in mine
+    assert "what did I ask before?" not in mine
     # Two states for the one hash: one per login.
     assert len([k for k in demo.glmv_sessions._states if k.endswith(TAB)]) == 2

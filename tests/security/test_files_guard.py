@@ -57,14 +57,14 @@ def _spellings(path: str) -> dict[str, str]:
 def test_a_file_is_served_only_to_its_browser_at_its_plain_url(scripted_app: Any) -> None:
     demo, _ = scripted_app
     base = demo.local_url.rstrip("/")
-    with httpx.Client(base_url=base, timeout=30) as a, httpx.Client(base_url=base,
-                                                                      timeout=30) as b:
+    with httpx.Client(base_url=base, timeout=30) as a, httpx.Client(base_url=base, timeout=30) as b:
         a.get("/")
         b.get("/")
         owner, other = a.cookies[COOKIE], b.cookies[COOKIE]
         assert owner != other
-        path = a.post("/gradio_api/upload",
-                      files={"files": ("secret-of-A.txt", SECRET, "text/plain")}).json()[0]
+        path = a.post(
+            "/gradio_api/upload", files={"files": ("secret-of-A.txt", SECRET, "text/plain")}
+        ).json()[0]
     status, body = _raw(base, f"/gradio_api/file={path}", owner)
     assert (status, body) == (200, SECRET)
     assert _raw(base, f"/gradio_api/file={path}", other)[0] == 404

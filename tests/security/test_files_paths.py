@@ -31,9 +31,11 @@ def _file(path: str) -> dict[str, Any]:
 
 def _calls(path: str) -> dict[str, dict[str, Any]]:
     """Every endpoint that takes a file, as an API caller names them."""
-    return {"import_conversation": {"data": [_file(path)]},
-            "preview_attachments": {"data": [{"text": "hi", "files": [_file(path)]}]},
-            "chat": {"data": [{"text": "hi", "files": [_file(path)]}]}}
+    return {
+        "import_conversation": {"data": [_file(path)]},
+        "preview_attachments": {"data": [{"text": "hi", "files": [_file(path)]}]},
+        "chat": {"data": [{"text": "hi", "files": [_file(path)]}]},
+    }
 
 
 def _copies_in_upload_folder(content: bytes) -> list[Path]:
@@ -52,8 +54,10 @@ def _copies_in_upload_folder(content: bytes) -> list[Path]:
 
 
 def _secret_export(folder: Path) -> tuple[Path, bytes]:
-    text = export.to_json([Turn(text="PRIVATE QUESTION", raw="<answer>PRIVATE 1234</answer>",
-                                status="done")], model="m")
+    text = export.to_json(
+        [Turn(text="PRIVATE QUESTION", raw="<answer>PRIVATE 1234</answer>", status="done")],
+        model="m",
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"conv-{uuid.uuid4().hex[:8]}.json"
     path.write_text(text, encoding="utf-8")
@@ -70,7 +74,8 @@ def _event_text(base: str, api: str, body: dict[str, Any]) -> str:
 
 
 def test_paths_outside_the_upload_folder_are_refused_by_base_name(
-        scripted_app: Any, tmp_path: Path, capfd: Any, caplog: Any) -> None:
+    scripted_app: Any, tmp_path: Path, capfd: Any, caplog: Any
+) -> None:
     caplog.set_level(logging.INFO, logger="glmv_ui")
     demo, _ = scripted_app
     base = demo.local_url.rstrip("/")
@@ -85,15 +90,15 @@ def test_paths_outside_the_upload_folder_are_refused_by_base_name(
     registry_root = Path(_media_root()) / "other-instance"
     other, _ = _secret_export(registry_root)
     cases = {
-        str(secret): secret.name,                                    # exists, outside
-        str(tmp_path / "private" / "nope.json"): "nope.json",        # does not exist
+        str(secret): secret.name,  # exists, outside
+        str(tmp_path / "private" / "nope.json"): "nope.json",  # does not exist
         str(picture): "secret.png",
         f"{upload_folder()}/../../{secret.relative_to('/')}": secret.name,  # climbs out
         str(link_dir / "linked.json"): "linked.json",
         str(other): other.name,
         "relative/x.json": "x.json",
         f"file://{secret}": secret.name,
-        "http://127.0.0.1:9/conv.json": "conv.json",                # Gradio would fetch it
+        "http://127.0.0.1:9/conv.json": "conv.json",  # Gradio would fetch it
     }
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -101,13 +106,17 @@ def test_paths_outside_the_upload_folder_are_refused_by_base_name(
             for path, name in cases.items():
                 for api, body in _calls(path).items():
                     for route in (f"/gradio_api/call/{api}", "/gradio_api/queue/join"):
-                        sent = dict(body, fn_index=0, session_hash="s" * 10) \
-                            if route.endswith("join") else body
+                        sent = (
+                            dict(body, fn_index=0, session_hash="s" * 10)
+                            if route.endswith("join")
+                            else body
+                        )
                         answer = client.post(route, json=sent)
                         assert answer.status_code == 422, (path, api, route, answer.text)
                         message = answer.json()["detail"][0]["message"]
                         assert message == REFUSED.format(name=name), (path, message)
-                        assert "/" not in message and "Errno" not in message
+                        assert "/" not in message
+                        assert "Errno" not in message
         assert _copies_in_upload_folder(content) == []  # nothing was copied, so nothing read
         # Ordinary refusals: a line each in the log, no traceback anywhere.
         assert "Traceback" not in capfd.readouterr().err
@@ -125,7 +134,8 @@ def _media_root() -> str:
 
 
 def test_an_uploaded_export_is_imported_and_a_gone_upload_says_so_plainly(
-        scripted_app: Any, tmp_path: Path) -> None:
+    scripted_app: Any, tmp_path: Path
+) -> None:
     from gradio_client import Client, handle_file
 
     demo, _ = scripted_app
@@ -136,22 +146,23 @@ def test_an_uploaded_export_is_imported_and_a_gone_upload_says_so_plainly(
     assert "PRIVATE 1234" in json.dumps(shown, ensure_ascii=False)
     # Inside the upload folder but gone (uploads expire): the handler's own words, no path.
     gone = f"{upload_folder()}/{uuid.uuid4().hex}/gone.json"
-    text = _event_text(demo.local_url.rstrip("/"), "import_conversation",
-                       {"data": [_file(gone)]})
+    text = _event_text(demo.local_url.rstrip("/"), "import_conversation", {"data": [_file(gone)]})
     assert "gone.json: cannot be read: the uploaded copy is gone" in text
-    assert upload_folder() not in text and "Errno" not in text
+    assert upload_folder() not in text
+    assert "Errno" not in text
 
 
-def test_a_picture_uploaded_by_the_caller_is_previewed(scripted_app: Any,
-                                                       tmp_path: Path) -> None:
+def test_a_picture_uploaded_by_the_caller_is_previewed(scripted_app: Any, tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     demo, _ = scripted_app
     picture = tmp_path / "mine.png"
     red_image().save(picture)
     client = Client(demo.local_url, verbose=False, download_files=False)
-    out = client.predict({"text": "hi", "files": [handle_file(str(picture))]},
-                         api_name="/preview_attachments")
+    out = client.predict(
+        {"text": "hi", "files": [handle_file(str(picture))]}, api_name="/preview_attachments"
+    )
     shown = json.dumps(out, ensure_ascii=False)
-    assert "mine.png" in shown and "was not uploaded" not in shown
+    assert "mine.png" in shown
+    assert "was not uploaded" not in shown
     assert "available" in shown  # the cost of the message, against the budget

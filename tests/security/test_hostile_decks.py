@@ -95,14 +95,17 @@ def test_ppt_links_reach_nothing(tmp_path: Path, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["http", "file"])
 def test_stripping_alone_holds_where_the_host_refuses_namespaces(
-        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import glmv_ui.media.slides as slides
 
     monkeypatch.setattr(slides, "confinement", lambda: "none")
     picture = linked_png(tmp_path)
     listener = Listener(picture)
-    for deck in (linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture)),
-                 linked_odp(tmp_path, f"{kind}.odp", _target(kind, listener, picture))):
+    for deck in (
+        linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture)),
+        linked_odp(tmp_path, f"{kind}.odp", _target(kind, listener, picture)),
+    ):
         with listener.running():
             share = _rendered_share(deck)
         assert listener.requests == []
@@ -121,9 +124,12 @@ def test_a_deck_holding_a_7999_square_picture_costs_under_400_mb(tmp_path: Path)
     deck.save(path)
     assert path.stat().st_size < 2 * 2**20
     warm = pptx_file(tmp_path, "warm.pptx", slides=1)
-    result = probe(f"parts = ingest([{str(path)!r}]); result = [p.size for p in parts]",
-                   f"from glmv_ui.media import ingest; ingest([{str(warm)!r}])")
-    assert result.error == "" and len(result.result) == 1, result
+    result = probe(
+        f"parts = ingest([{str(path)!r}]); result = [p.size for p in parts]",
+        f"from glmv_ui.media import ingest; ingest([{str(warm)!r}])",
+    )
+    assert result.error == "", result
+    assert len(result.result) == 1, result
     # The picture is reduced before LibreOffice sees it; the reduction costs its decoded size.
     assert result.peak_mb < 400, result
     assert result.children_mb < 600, result
@@ -134,14 +140,22 @@ def test_a_conversion_stays_within_its_memory(tmp_path: Path) -> None:
     deck = linked_pptx(tmp_path, "deck.pptx", picture.as_uri())
     # In a fresh interpreter, RUSAGE_CHILDREN counts this conversion's processes only, not every
     # child the test run started before it.
-    code = ("import resource, sys\n"
-            "from glmv_ui.media.slides import render_slides\n"
-            "render_slides(sys.argv[1], 'deck.pptx')\n"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    code = (
+        "import resource, sys\n"
+        "from glmv_ui.media.slides import render_slides\n"
+        "render_slides(sys.argv[1], 'deck.pptx')\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", code, str(deck)], capture_output=True,
-                          text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
-                          timeout=240, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(deck)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=240,
+        check=True,
+    )
     children_mb = int(done.stdout.split()[-1]) / 1024
     assert children_mb < 600, children_mb
     assert LINKED  # the colour the other tests look for

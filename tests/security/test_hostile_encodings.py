@@ -46,9 +46,11 @@ def _rewrite(src: Path, dest: Path, member: str, encode) -> Path:
 
 
 def _refused(path: Path, member: str) -> None:
-    message = (f"{path.name}: holds a part ({member}) in an encoding LibreOffice could read past "
-               "our checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
-               "upload that")
+    message = (
+        f"{path.name}: holds a part ({member}) in an encoding LibreOffice could read past "
+        "our checks; slide decks are saved as UTF-8: save it again as PPTX or ODP and "
+        "upload that"
+    )
     with pytest.raises(UnsupportedMediaError) as raised:
         render_slides(path, path.name, soffice=None)  # refused before any reader runs
     assert str(raised.value) == message
@@ -61,8 +63,12 @@ def _refused(path: Path, member: str) -> None:
 def test_an_odp_content_part_not_in_utf8_is_refused(tmp_path: Path, encoding: str) -> None:
     codec, bom, declared = ENCODINGS[encoding]
     plain = linked_odp(tmp_path, "plain.odp", HREF)
-    path = _rewrite(plain, tmp_path / f"{encoding}.odp", "content.xml",
-                    lambda text: _reencode(text, codec, bom, declared))
+    path = _rewrite(
+        plain,
+        tmp_path / f"{encoding}.odp",
+        "content.xml",
+        lambda text: _reencode(text, codec, bom, declared),
+    )
     _refused(path, "content.xml")
 
 
@@ -71,40 +77,57 @@ def test_a_pptx_relationships_part_not_in_utf8_is_refused(tmp_path: Path, encodi
     codec, bom, declared = ENCODINGS[encoding]
     plain = linked_pptx(tmp_path, "plain.pptx", HREF)
     member = "ppt/slides/_rels/slide1.xml.rels"
-    path = _rewrite(plain, tmp_path / f"{encoding}.pptx", member,
-                    lambda text: _reencode(text, codec, bom, declared))
+    path = _rewrite(
+        plain,
+        tmp_path / f"{encoding}.pptx",
+        member,
+        lambda text: _reencode(text, codec, bom, declared),
+    )
     _refused(path, member)
 
 
 def test_the_utf8_decks_are_stripped_as_before(tmp_path: Path) -> None:
     # The controls: the same decks in UTF-8 pass, and the external link is removed.
-    for path in (linked_odp(tmp_path, "plain.odp", HREF),
-                 linked_pptx(tmp_path, "plain.pptx", HREF)):
+    for path in (
+        linked_odp(tmp_path, "plain.odp", HREF),
+        linked_pptx(tmp_path, "plain.pptx", HREF),
+    ):
         report = strip_package(path, tmp_path / f"out{path.suffix}", path.name)
         assert report.links >= 1, path
         with zipfile.ZipFile(tmp_path / f"out{path.suffix}") as out:
             assert not any(HREF.encode() in out.read(n) for n in out.namelist())
 
 
-@pytest.mark.parametrize("data", [
-    b'<?xml version="1.0" encoding="ISO-8859-1"?><a>\xe9</a>',
-    b"<?xml version='1.0' encoding='UTF-16'?><a/>",
-    b'<?xml version="1.0" encoding="UTF-8"?><a>\xe9</a>',  # declared UTF-8, is not
-    b"<a>\x00</a>",
-    b"+/v8-<a/>",  # UTF-7's mark
-    b"\xef\xbb\xbf\xff\xfe<a/>",
-], ids=["latin1", "declared-utf16", "bad-utf8", "nul", "utf7", "bom-then-utf16"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><a>\xe9</a>',
+        b"<?xml version='1.0' encoding='UTF-16'?><a/>",
+        b'<?xml version="1.0" encoding="UTF-8"?><a>\xe9</a>',  # declared UTF-8, is not
+        b"<a>\x00</a>",
+        b"+/v8-<a/>",  # UTF-7's mark
+        b"\xef\xbb\xbf\xff\xfe<a/>",
+    ],
+    ids=["latin1", "declared-utf16", "bad-utf8", "nul", "utf7", "bom-then-utf16"],
+)
 def test_other_encodings_and_declarations_are_refused(data: bytes) -> None:
-    with pytest.raises(UnsupportedMediaError, match=r"d.odp: holds a part \(content.xml\) in an "
-                                                    r"encoding"):
+    with pytest.raises(
+        UnsupportedMediaError,
+        match=r"d.odp: holds a part \(content.xml\) in an "
+        r"encoding",
+    ):
         check_xml_encoding(data, "content.xml", "d.odp")
 
 
-@pytest.mark.parametrize("data", [
-    b'<?xml version="1.0" encoding="UTF-8"?><a>\xc3\xa9</a>',
-    b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?><a/>",
-    b"<a>no declaration</a>",
-], ids=["declared", "bom", "plain"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0" encoding="UTF-8"?><a>\xc3\xa9</a>',
+        b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?><a/>",
+        b"<a>no declaration</a>",
+    ],
+    ids=["declared", "bom", "plain"],
+)
 def test_utf8_parts_pass(data: bytes) -> None:
     check_xml_encoding(data, "content.xml", "d.odp")
 

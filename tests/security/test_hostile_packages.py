@@ -11,14 +11,30 @@ import pytest
 from glmv_ui.errors import UnsupportedMediaError
 from glmv_ui.media.confine import confinement, is_package_path, strip_package
 
-MEMBERS = frozenset({"ppt/media/image1.png", "ppt/slides/slide2.xml", "Pictures/a.png",
-                     "Object 1/content.xml"})
+MEMBERS = frozenset(
+    {"ppt/media/image1.png", "ppt/slides/slide2.xml", "Pictures/a.png", "Object 1/content.xml"}
+)
 
-OUTSIDE = ["file:///etc/passwd", "FILE:/etc/passwd", "/etc/passwd", "//host/share/x.png",
-           "\\\\host\\share\\x.png", "../../../../etc/passwd", "..\\..\\x.png",
-           "%2e%2e/%2e%2e/x.png", "&#102;ile:///x.png", "smb://host/x.png", "http://127.0.0.1/x",
-           "vnd.sun.star.expand:$UNO_USER_INSTALLATION/x", "vnd.sun.star.GraphicObject:1234",
-           "media/../../../x.png", "ppt/media/missing.png", "", "C:/x.png", "data:image/png,x"]
+OUTSIDE = [
+    "file:///etc/passwd",
+    "FILE:/etc/passwd",
+    "/etc/passwd",
+    "//host/share/x.png",
+    "\\\\host\\share\\x.png",
+    "../../../../etc/passwd",
+    "..\\..\\x.png",
+    "%2e%2e/%2e%2e/x.png",
+    "&#102;ile:///x.png",
+    "smb://host/x.png",
+    "http://127.0.0.1/x",
+    "vnd.sun.star.expand:$UNO_USER_INSTALLATION/x",
+    "vnd.sun.star.GraphicObject:1234",
+    "media/../../../x.png",
+    "ppt/media/missing.png",
+    "",
+    "C:/x.png",
+    "data:image/png,x",
+]
 
 
 @pytest.mark.parametrize("target", OUTSIDE)
@@ -27,11 +43,17 @@ def test_links_out_of_the_package_are_not_package_paths(target: str) -> None:
     assert not is_package_path(target, "", MEMBERS)
 
 
-@pytest.mark.parametrize("target,base", [("../media/image1.png", "ppt/slides"),
-                                         ("/ppt/media/image1.png", "ppt/slides"),
-                                         ("slide2.xml", "ppt/slides"),
-                                         ("Pictures/a.png", ""), ("./Object 1", ""),
-                                         ("ppt/media/image1.png#frag", "")])
+@pytest.mark.parametrize(
+    ("target", "base"),
+    [
+        ("../media/image1.png", "ppt/slides"),
+        ("/ppt/media/image1.png", "ppt/slides"),
+        ("slide2.xml", "ppt/slides"),
+        ("Pictures/a.png", ""),
+        ("./Object 1", ""),
+        ("ppt/media/image1.png#frag", ""),
+    ],
+)
 def test_in_package_paths_stay(target: str, base: str) -> None:
     assert is_package_path(target, base, MEMBERS)
 
@@ -60,21 +82,32 @@ RELS = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 
 def test_relationships_out_of_the_package_and_ole_objects_are_removed(tmp_path: Path) -> None:
-    src = _package(tmp_path, {
-        "[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>",
-        "ppt/slides/slide1.xml": b"<sld/>", "ppt/slides/slide2.xml": b"<sld/>",
-        "ppt/slides/_rels/slide1.xml.rels": RELS, "ppt/media/image1.png": b"\x89PNG....",
-        "ppt/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100,
-        "ppt/vbaProject.bin": b"macro",
-        "ppt/media/hidden-ole": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"})
+    src = _package(
+        tmp_path,
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "ppt/presentation.xml": b"<p/>",
+            "ppt/slides/slide1.xml": b"<sld/>",
+            "ppt/slides/slide2.xml": b"<sld/>",
+            "ppt/slides/_rels/slide1.xml.rels": RELS,
+            "ppt/media/image1.png": b"\x89PNG....",
+            "ppt/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100,
+            "ppt/vbaProject.bin": b"macro",
+            "ppt/media/hidden-ole": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        },
+    )
     report = strip_package(src, tmp_path / "out.pptx", "deck.pptx")
     with zipfile.ZipFile(tmp_path / "out.pptx") as out:
         names = set(out.namelist())
         rels = out.read("ppt/slides/_rels/slide1.xml.rels").decode()
-    assert "ppt/embeddings/oleObject1.bin" not in names and "ppt/vbaProject.bin" not in names
-    assert "ppt/media/hidden-ole" not in names and "ppt/media/image1.png" in names
-    assert report.parts == 3 and report.links == 6
-    assert 'Id="rId1"' in rels and 'Id="rId7"' in rels
+    assert "ppt/embeddings/oleObject1.bin" not in names
+    assert "ppt/vbaProject.bin" not in names
+    assert "ppt/media/hidden-ole" not in names
+    assert "ppt/media/image1.png" in names
+    assert report.parts == 3
+    assert report.links == 6
+    assert 'Id="rId1"' in rels
+    assert 'Id="rId7"' in rels
     for gone in ("rId2", "rId3", "rId4", "rId5", "rId6", "rId8", "secret", "127.0.0.1"):
         assert gone not in rels
 
@@ -97,19 +130,28 @@ CONTENT = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_xlink_hrefs_out_of_the_package_and_scripts_are_removed(tmp_path: Path) -> None:
-    src = _package(tmp_path, {"mimetype": b"application/vnd.oasis.opendocument.presentation",
-                              "content.xml": CONTENT, "Pictures/a.png": b"png",
-                              "Object 1/content.xml": b"<x/>", "Basic/Standard/m.xml": b"<m/>"})
+    src = _package(
+        tmp_path,
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.presentation",
+            "content.xml": CONTENT,
+            "Pictures/a.png": b"png",
+            "Object 1/content.xml": b"<x/>",
+            "Basic/Standard/m.xml": b"<m/>",
+        },
+    )
     report = strip_package(src, tmp_path / "out.odp", "deck.odp")
     with zipfile.ZipFile(tmp_path / "out.odp") as out:
         content = out.read("content.xml").decode()
         assert "Basic/Standard/m.xml" not in out.namelist()
         assert out.infolist()[0].filename == "mimetype"
-    assert 'q:href="Pictures/a.png"' in content and 'xlink:href="#page2"' in content
+    assert 'q:href="Pictures/a.png"' in content
+    assert 'xlink:href="#page2"' in content
     assert 'xlink:href="./Object 1"' in content
     for gone in ("127.0.0.1", "secret", "GraphicObject", "office:scripts", "event-listeners"):
         assert gone not in content
-    assert report.links == 7 and report.parts == 1
+    assert report.links == 7
+    assert report.parts == 1
 
 
 def test_a_document_type_declaration_is_refused(tmp_path: Path) -> None:
@@ -124,20 +166,24 @@ def test_the_strongest_confinement_the_host_allows_is_used() -> None:
     import subprocess
 
     unshare = shutil.which("unshare")
-    allowed = unshare is not None and subprocess.run(
-        [unshare, "-rmnpf", "true"], capture_output=True, timeout=20).returncode == 0
+    allowed = (
+        unshare is not None
+        and subprocess.run([unshare, "-rmnpf", "true"], capture_output=True, timeout=20).returncode
+        == 0
+    )
     assert (confinement() == "namespaces") == allowed
 
 
-def test_without_unshare_the_fallback_is_logged(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_without_unshare_the_fallback_is_logged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no unshare on it
     confinement.cache_clear()
     try:
         with caplog.at_level("WARNING", logger="glmv_ui"):
             assert confinement() == "none"
-        assert "unshare not found" in caplog.text and "still stripped" in caplog.text
+        assert "unshare not found" in caplog.text
+        assert "still stripped" in caplog.text
     finally:
         confinement.cache_clear()
 
@@ -150,9 +196,14 @@ def test_a_picture_too_big_to_hand_the_converter_is_reduced_first(tmp_path: Path
     big, small = io.BytesIO(), io.BytesIO()
     Image.new("RGBA", (4000, 4000), (1, 2, 3, 255)).save(big, "PNG")
     Image.new("RGB", (640, 480), (9, 9, 9)).save(small, "PNG")
-    src = _package(tmp_path, {"ppt/presentation.xml": b"<p/>",
-                              "ppt/media/image1.png": big.getvalue(),
-                              "ppt/media/image2.png": small.getvalue()})
+    src = _package(
+        tmp_path,
+        {
+            "ppt/presentation.xml": b"<p/>",
+            "ppt/media/image1.png": big.getvalue(),
+            "ppt/media/image2.png": small.getvalue(),
+        },
+    )
     strip_package(src, tmp_path / "out.pptx", "deck.pptx")
     with zipfile.ZipFile(tmp_path / "out.pptx") as out:
         reduced = Image.open(io.BytesIO(out.read("ppt/media/image1.png")))

@@ -23,8 +23,10 @@ from tests.security.hostile import (
 
 pytestmark = pytest.mark.slow
 # Room for 30 pages (the default caps a document at 16 images).
-_WIDE = ("from glmv_ui.config import MediaLimits\nfrom glmv_ui.media import ingest\n"
-         "limits = MediaLimits(max_images=64, max_pdf_pages=64)")
+_WIDE = (
+    "from glmv_ui.config import MediaLimits\nfrom glmv_ui.media import ingest\n"
+    "limits = MediaLimits(max_images=64, max_pdf_pages=64)"
+)
 
 
 def test_seven_huge_pages_are_drawn_at_their_token_size(tmp_path: Path) -> None:
@@ -46,7 +48,8 @@ def test_thirty_huge_pages_are_judged_before_any_is_rendered(tmp_path: Path) -> 
     result = probe(
         f"parts = ingest([{str(path)!r}], limits, existing=earlier)",
         f"{_WIDE}\n"
-        f"earlier = ingest([{str(pdf_file(tmp_path, 'earlier.pdf', pages=27))!r}], limits)")
+        f"earlier = ingest([{str(pdf_file(tmp_path, 'earlier.pdf', pages=27))!r}], limits)",
+    )
     assert result.error_type == "MediaBudgetError", result
     assert result.error.startswith(f"{path.name}: would bring"), result
     assert result.peak_mb < 100, result
@@ -55,9 +58,10 @@ def test_thirty_huge_pages_are_judged_before_any_is_rendered(tmp_path: Path) -> 
 def test_thirty_huge_pages_alone_fit_at_their_token_size(tmp_path: Path) -> None:
     path = huge_pages_pdf(tmp_path, 30)
     warm = pdf_file(tmp_path, "warm.pdf", pages=1)
-    result = probe(f"parts = ingest([{str(path)!r}], limits); "
-                   "result = [[p.kind, p.size, 0] for p in parts]",
-                   f"{_WIDE}\ningest([{str(warm)!r}], limits)")
+    result = probe(
+        f"parts = ingest([{str(path)!r}], limits); result = [[p.kind, p.size, 0] for p in parts]",
+        f"{_WIDE}\ningest([{str(warm)!r}], limits)",
+    )
     assert result.error == "", result
     assert len(result.result) == 30
     assert result.peak_mb < 400, result
@@ -80,7 +84,8 @@ def test_a_real_embedded_font_still_renders(tmp_path: Path) -> None:
 
 
 def test_a_progressive_jpeg_inside_a_pdf_is_refused_before_the_page_is_drawn(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # The 1 MB progressive CMYK JPEG as a DCTDecode image: MuPDF would hold its 488 MB of
     # coefficients (issue: +542 MB). The page's images are sized from their headers first.
     path = jpeg_in_pdf(tmp_path, progressive_jpeg(tmp_path))
@@ -90,7 +95,8 @@ def test_a_progressive_jpeg_inside_a_pdf_is_refused_before_the_page_is_drawn(
     assert result.error == (
         f"{path.name}: has on page 1 an image (object 5) of 7999x7999 pixels that would take "
         "488 MB to decode, more than the 256 MB an image may take; save the PDF with smaller "
-        "images and upload that")
+        "images and upload that"
+    )
     assert result.peak_mb < 32, result
 
 
@@ -112,42 +118,56 @@ def test_a_flate_image_whose_pixels_pass_the_limit_is_refused(tmp_path: Path) ->
     row = bytes(9000 * 4)
     stream = zlib.compress(row * 9000, 9)
     content = b"q 300 0 0 300 72 72 cm /Im0 Do Q"
-    data = raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject "
-        b"<< /Im0 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /XObject /Subtype /Image /Width 9000 /Height 9000 /BitsPerComponent 8 "
-        b"/ColorSpace /DeviceCMYK /Filter /FlateDecode /Length %d >>\nstream\n" % len(stream)
-        + stream + b"\nendstream",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"])
+    data = raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject "
+            b"<< /Im0 4 0 R >> >> /Contents 5 0 R >>",
+            b"<< /Type /XObject /Subtype /Image /Width 9000 /Height 9000 /BitsPerComponent 8 "
+            b"/ColorSpace /DeviceCMYK /Filter /FlateDecode /Length %d >>\nstream\n"
+            % len(stream)
+            + stream
+            + b"\nendstream",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        ]
+    )
     path = tmp_path / "flate.pdf"
     path.write_bytes(data)
     with pymupdf.open(path) as doc:
         assert doc[0].get_images(full=True)[0][2:4] == (9000, 9000)
     result = ingest_probe(path, pdf_file(tmp_path, "warm.pdf", pages=1))
     assert result.error_type == "MediaBudgetError", result
-    assert "has on page 1 an image (object 4) of 9000x9000 pixels that would take 309 MB" \
-        in result.error, result
+    assert (
+        "has on page 1 an image (object 4) of 9000x9000 pixels that would take 309 MB"
+        in result.error
+    ), result
     assert result.peak_mb < 32, result
 
 
-@pytest.mark.parametrize(("step", "matrix"), [("0.01", ""), ("10", "0.01 0 0 0.01 0 0")],
-                         ids=["step", "matrix"])
-def test_a_tiling_pattern_of_tiny_cells_is_refused_unrendered(tmp_path: Path, step: str,
-                                                              matrix: str) -> None:
+@pytest.mark.parametrize(
+    ("step", "matrix"), [("0.01", ""), ("10", "0.01 0 0 0.01 0 0")], ids=["step", "matrix"]
+)
+def test_a_tiling_pattern_of_tiny_cells_is_refused_unrendered(
+    tmp_path: Path, step: str, matrix: str
+) -> None:
     # 0.01 pt cells over a letter page are 4.8 billion tiles (issue: 95 s of CPU for one page);
     # a 10 pt step scaled by 0.01 through the pattern matrix is the same thing.
     path = pattern_pdf(tmp_path, step, matrix)
     assert path.stat().st_size < 1024
-    with pytest.raises(MediaBudgetError, match=r"pattern-.*\.pdf: holds a fill pattern \(object "
-                                               r"4\) with cells of 0\.\d+ pt, which would be "
-                                               r"drawn [\d,]+ times over a page"):
+    with pytest.raises(
+        MediaBudgetError,
+        match=r"pattern-.*\.pdf: holds a fill pattern \(object "
+        r"4\) with cells of 0\.\d+ pt, which would be "
+        r"drawn [\d,]+ times over a page",
+    ):
         ingest([path])
 
 
 def test_a_pattern_of_ordinary_cells_is_drawn(tmp_path: Path) -> None:
     [part] = ingest([pattern_pdf(tmp_path, "1")])  # 484,704 tiles: a fine hatch, drawn
-    assert part.kind == "image" and part.image is not None
+    assert part.kind == "image"
+    assert part.image is not None
     from PIL import ImageStat
 
     # black cells (their seams blend a little): far from the white of an empty page
@@ -163,13 +183,18 @@ def test_a_jpeg_2000_image_is_sized_from_its_codestream(tmp_path: Path) -> None:
     for side in (5000, 3000):
         picture = tmp_path / f"flat-{side}.jp2"
         Image.new("RGB", (side, side), (30, 140, 200)).save(
-            picture, quality_mode="rates", quality_layers=[200], irreversible=True)
+            picture, quality_mode="rates", quality_layers=[200], irreversible=True
+        )
         doc = pymupdf.open()
         doc.new_page().insert_image(pymupdf.Rect(72, 72, 372, 372), filename=str(picture))
         doc.save(tmp_path / f"jpx-{side}.pdf")
         doc.close()
-    with pytest.raises(MediaBudgetError, match=r"jpx-5000\.pdf: has on page 1 an image \(object "
-                                               r"5\) of 5000x5000 pixels that would take 286 MB"):
+    with pytest.raises(
+        MediaBudgetError,
+        match=r"jpx-5000\.pdf: has on page 1 an image \(object "
+        r"5\) of 5000x5000 pixels that would take 286 MB",
+    ):
         ingest([tmp_path / "jpx-5000.pdf"])
     [part] = ingest([tmp_path / "jpx-3000.pdf"])
-    assert part.kind == "image" and part.page == 1
+    assert part.kind == "image"
+    assert part.page == 1

@@ -23,7 +23,9 @@ def test_a_read_that_does_not_fit_waits_until_another_ends() -> None:
     budget = DecodeBudget(budget_bytes=100, max_jobs=4)
     order: list[str] = []
     with budget.hold(70) as first:
-        assert not first.waited and budget.would_wait(40) and not budget.would_wait(30)
+        assert not first.waited
+        assert budget.would_wait(40)
+        assert not budget.would_wait(30)
 
         def second() -> None:
             with budget.hold(40) as held:
@@ -41,7 +43,8 @@ def test_a_read_that_does_not_fit_waits_until_another_ends() -> None:
 def test_a_read_bigger_than_the_budget_runs_alone() -> None:
     budget = DecodeBudget(budget_bytes=100, max_jobs=4)
     with budget.hold(10**9) as held:
-        assert held.cost == 100 and budget.would_wait(1)
+        assert held.cost == 100
+        assert budget.would_wait(1)
     assert not budget.would_wait(10**9)
 
 
@@ -93,7 +96,8 @@ def test_four_hostile_previews_at_once_stay_under_a_gigabyte(tmp_path: Path) -> 
         f"paths = {paths!r}\n"
         "choice = MediaChoice(MediaLimits())\n"
         "outcomes = []\n"
-        f"read_attachments([{str(warm)!r}], [], choice)")
+        f"read_attachments([{str(warm)!r}], [], choice)",
+    )
     assert result.error == "", result
     assert result.result == [1, 1, 1, 1]
     assert result.peak_mb < 1024, result

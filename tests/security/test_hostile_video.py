@@ -18,7 +18,8 @@ def test_16000_square_h264_is_refused_before_any_frame_is_decoded(tmp_path: Path
     result = ingest_probe(path, video_file(tmp_path, "warm.mp4"))
     assert result.error_type == "MediaBudgetError", result
     assert result.error.startswith(
-        f"{path.name}: has frames of 16000x16000 pixels (366 MB each once decoded)"), result
+        f"{path.name}: has frames of 16000x16000 pixels (366 MB each once decoded)"
+    ), result
     # The probe that opens the file decodes nothing: the frames never exist.
     assert result.peak_mb < 64, result
 
@@ -28,5 +29,7 @@ def test_a_4k_frame_video_is_still_sampled(tmp_path: Path) -> None:
     result = ingest_probe(path, video_file(tmp_path, "warm.mp4"))
     assert result.error == "", result
     [[kind, size, frames]] = result.result
-    assert kind == "video" and frames == 4 and size[0] > size[1]
+    assert kind == "video"
+    assert frames == 4
+    assert size[0] > size[1]
     assert result.peak_mb < 400, result

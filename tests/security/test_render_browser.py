@@ -70,8 +70,11 @@ def _payloads(base: str) -> list[tuple[str, str]]:
         ("video-poster", f'<video poster="{u}/poster"></video>'),
         ("audio", f'<audio src="{u}/audio" autoplay></audio>'),
         ("input-image", f'<input type=image src="{u}/input-image">'),
-        ("form", f'<form action="{u}/form"><input name=password type=password>'
-                 "<button>Sign in</button></form>"),
+        (
+            "form",
+            f'<form action="{u}/form"><input name=password type=password>'
+            "<button>Sign in</button></form>",
+        ),
         ("textarea", "<textarea>type here</textarea><select><option>a</select>"),
         ("style-attr", f'<div style="background:url({u}/style-attr)">bg</div>'),
         ("style-tag", f"<style>@import url({u}/style-tag);</style>"),
@@ -82,7 +85,7 @@ def _payloads(base: str) -> list[tuple[str, str]]:
         ("base", f'<base href="{u}/base/">'),
         ("script", "<script>alert(1)</script>"),
         ("js-link", "[click](javascript:alert(1))"),
-        ("entity-js", "<a href=\"&#106;avascript:alert(1)\">x</a>"),
+        ("entity-js", '<a href="&#106;avascript:alert(1)">x</a>'),
         ("entity-tag", "&lt;img src=x onerror=alert(1)&gt; &#60;b&#62;"),
         ("comment", f"<!--><img src={u}/comment>-->"),
         ("cdata", f"<![CDATA[><img src={u}/cdata>]]>"),
@@ -143,8 +146,10 @@ def _settled(listener: Listener, context: BrowserContext) -> list[bytes]:
     """Everything the listener heard before a barrier sent from a plain page of the same
     browser arrived (the app's page itself may not connect anywhere under its CSP)."""
     plain = context.new_page()
-    plain.evaluate("url => fetch(url, {mode: 'no-cors'}).catch(() => {})",
-                   f"http://127.0.0.1:{listener.tcp_port}/barrier")
+    plain.evaluate(
+        "url => fetch(url, {mode: 'no-cors'}).catch(() => {})",
+        f"http://127.0.0.1:{listener.tcp_port}/barrier",
+    )
     assert listener.wait(lambda hits: any(b"/barrier" in h.data for h in hits), 30)
     plain.close()
     return [bytes(h.data) for h in listener.hits if b"/barrier" not in h.data]
@@ -154,15 +159,17 @@ def _assert_nothing_live(page: Page) -> None:
     assert page.evaluate("window.__fired") == []
     controls = page.locator(MESSAGE).locator(CONTROLS)
     around = "e => e.parentElement.parentElement.outerHTML.slice(0, 3000)"
-    assert controls.count() == 0, [controls.nth(i).evaluate(around)
-                                   for i in range(controls.count())]
+    assert controls.count() == 0, [
+        controls.nth(i).evaluate(around) for i in range(controls.count())
+    ]
     images = page.locator(MESSAGE).locator("img, image, video, audio, source, picture, svg")
     srcs = images.evaluate_all("els => els.map(e => e.outerHTML.slice(0, 200))")
     assert all("127.0.0.1:" not in s or "/gradio_api/file=" in s for s in srcs), srcs
 
 
-def test_hostile_text_stays_text(tmp_path: Path, launch_app: Any, chromium: Any,
-                                 listener: Listener) -> None:
+def test_hostile_text_stays_text(
+    tmp_path: Path, launch_app: Any, chromium: Any, listener: Listener
+) -> None:
     base = f"http://127.0.0.1:{listener.tcp_port}"
     payloads = _payloads(base)
     assert len(payloads) >= 40
@@ -177,9 +184,11 @@ def test_hostile_text_stays_text(tmp_path: Path, launch_app: Any, chromium: Any,
         f"CLICK(point=(214, 100), box=[[198,92,229,107]], "
         f"element_info='![e]({base}/element-info)')\n"
         f"left_click(start_box='[500,500]') <form action={base}/act><input name=q></form>"
-        "</answer>")
-    engine = ScriptedEngine("glm4v", [f"<think>{thinking}</think><answer>{answer}</answer>",
-                                      grounding], chunk_size=97)
+        "</answer>"
+    )
+    engine = ScriptedEngine(
+        "glm4v", [f"<think>{thinking}</think><answer>{answer}</answer>", grounding], chunk_size=97
+    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     hostile_name = shapes_image(tmp_path, "<img src=x onerror=alert(1)>![n](x).png")
     control = ""
@@ -201,8 +210,16 @@ def test_hostile_text_stays_text(tmp_path: Path, launch_app: Any, chromium: Any,
         chat.get_by_text(t("en", "thinking_done")).first.click()  # open the thinking
         expect(chat).to_contain_text("svg-image")
         text = chat.inner_text()
-        for shown in ('<img src="', "<form action=", "<svg><image href=", "<script>alert(1)",
-                      "<iframe src=", "<textarea>", "<video src=", "javascript:alert(1)"):
+        for shown in (
+            '<img src="',
+            "<form action=",
+            "<svg><image href=",
+            "<script>alert(1)",
+            "<iframe src=",
+            "<textarea>",
+            "<video src=",
+            "javascript:alert(1)",
+        ):
             assert shown in text, shown
         expect(chat).to_contain_text("image on 127.0.0.1, not loaded")
         _assert_nothing_live(page)
@@ -231,11 +248,12 @@ def _import(page: Page, tmp: Path, payloads: list[tuple[str, str]]) -> None:
     image = Image.new("RGB", (64, 48), "#c00")
     hostile = _by(IMPORT_NAMES, payloads)
     turns = [
-        Turn(text="P-import-text " + hostile,
-             parts=[MediaPart(kind="image", source=hostile.replace("\n", " ")[:200],
-                              image=image)],
-             raw=f"<think>{hostile}</think><answer>P-import-raw {hostile} "
-                 "<|begin_of_box|>[100,100,400,400]<|end_of_box|></answer>"),
+        Turn(
+            text="P-import-text " + hostile,
+            parts=[MediaPart(kind="image", source=hostile.replace("\n", " ")[:200], image=image)],
+            raw=f"<think>{hostile}</think><answer>P-import-raw {hostile} "
+            "<|begin_of_box|>[100,100,400,400]<|end_of_box|></answer>",
+        ),
         Turn(text="second", raw="", status="error", error="P-import-error " + hostile),
     ]
     data = json.loads(to_json(turns, model="scripted"))
@@ -260,19 +278,23 @@ ORDINARY = (
     "Here is **bold**, a [link](https://example.org/docs) and `inline <code>`.\n\n"
     "```python\nprint('<b>not bold</b>')\n```\n\n"
     "| x | y |\n|---|---|\n| 1 | 2 |\n\n"
-    "Euler: $e^{i\\pi} + 1 = 0$ and a<br>break, H<sub>2</sub>O.</answer>")
+    "Euler: $e^{i\\pi} + 1 = 0$ and a<br>break, H<sub>2</sub>O.</answer>"
+)
 PAGE = (
     "<think>A page.</think><answer>Here it is:\n<!DOCTYPE html>\n<html><head><title>Demo"
-    "</title></head><body><h1 id=\"hero\">Hello preview</h1><script>document.getElementById"
-    "('hero').dataset.ran = '1'</script></body></html>\nDone.</answer>")
+    '</title></head><body><h1 id="hero">Hello preview</h1><script>document.getElementById'
+    "('hero').dataset.ran = '1'</script></body></html>\nDone.</answer>"
+)
 
 
-def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app: Any,
-                                                     chromium: Any, corpus: Path,
-                                                     listener: Listener) -> None:
+def test_ordinary_answers_and_files_under_the_policy(
+    tmp_path: Path, launch_app: Any, chromium: Any, corpus: Path, listener: Listener
+) -> None:
     corpus_raw = (corpus / "raw_outputs" / "cm01_glm_41v_9b_thinking.txt").read_text("utf-8")
-    box = ("<think>Boxes.</think><answer>The square <|begin_of_box|>[80,120,420,560]"
-           "<|end_of_box|>.</answer>")
+    box = (
+        "<think>Boxes.</think><answer>The square <|begin_of_box|>[80,120,420,560]"
+        "<|end_of_box|>.</answer>"
+    )
     engine = ScriptedEngine("glm4v", [ORDINARY, corpus_raw, box, PAGE], chunk_size=64)
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     image = shapes_image(tmp_path)
@@ -282,11 +304,11 @@ def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app:
         context.add_init_script(
             "document.addEventListener('securitypolicyviolation', e => "
             "{ (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + "
-            "e.blockedURI); });")
+            "e.blockedURI); });"
+        )
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.on("response", lambda r: streams.append(r.headers)
-                if "/queue/data" in r.url else None)
+        page.on("response", lambda r: streams.append(r.headers) if "/queue/data" in r.url else None)
         response = page.goto(demo.local_url)
         assert response is not None
         assert response.headers["content-security-policy"] == CSP
@@ -304,7 +326,8 @@ def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app:
         expect(chat.locator("sub", has_text="2")).to_be_visible()
         expect(chat).to_contain_text("generated")
         # the answer's stream carried the policy too
-        assert streams and all(h.get("content-security-policy") == CSP for h in streams)
+        assert streams
+        assert all(h.get("content-security-policy") == CSP for h in streams)
 
         _send(page, "A corpus answer")
         expect(chat).to_contain_text(_plain_words(corpus_raw))
@@ -323,8 +346,9 @@ def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app:
 
         _send(page, "A page")
         # The page sits in a frame of its own inside the sealed preview frame.
-        hero = page.frame_locator("#glmv-html-preview iframe").frame_locator("iframe") \
-            .locator("#hero")
+        hero = (
+            page.frame_locator("#glmv-html-preview iframe").frame_locator("iframe").locator("#hero")
+        )
         expect(hero).to_have_text("Hello preview")
         expect(hero).to_have_attribute("data-ran", "1")  # its script ran
 
@@ -335,9 +359,10 @@ def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app:
         urls.append(str(link.get_attribute("href")))
 
         # A remote image written straight into the page is refused by the policy, too.
-        page.evaluate("url => { const i = new Image(); i.src = url; "
-                      "document.body.appendChild(i); }",
-                      f"http://127.0.0.1:{listener.tcp_port}/injected")
+        page.evaluate(
+            "url => { const i = new Image(); i.src = url; document.body.appendChild(i); }",
+            f"http://127.0.0.1:{listener.tcp_port}/injected",
+        )
         page.wait_for_function("(window.__csp || []).some(v => v.includes('/injected'))")
         violations = page.evaluate("window.__csp || []")
         assert [v for v in violations if "/injected" not in v] == []
@@ -355,8 +380,9 @@ def test_ordinary_answers_and_files_under_the_policy(tmp_path: Path, launch_app:
     assert bare == [404, 404, 404]
 
 
-def test_two_browsers_at_once_see_only_their_own_files(launch_app: Any, chromium: Any,
-                                                       tmp_path: Path) -> None:
+def test_two_browsers_at_once_see_only_their_own_files(
+    launch_app: Any, chromium: Any, tmp_path: Path
+) -> None:
     """Two browsers upload at the same time: each thumbnail opens for its own browser only."""
     engine = ScriptedEngine("glm4v", chunk_size=64)
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", concurrency=2), engine)

