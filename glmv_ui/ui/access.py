@@ -20,19 +20,16 @@ Standard library only at import; Starlette is imported by Gradio, which builds t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import errno
 import hmac
 import json
 import logging
 import secrets
-import threading
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .logins import Credentials, LoginThrottle, Refusal, basic_credentials, login_user
 
 __all__ = ["AccessGate", "LoginThrottle", "access_middleware"]
 
@@ -71,116 +68,7 @@ STARTUP_PATH = "/gradio_api/startup-events"
 PUBLIC_PREFIXES = ("/static/", "/assets/", "/svelte/", "/pwa_icon/")
 LOGIN_PATHS = ("/login", "/login/")
 BRIDGE_USER = "\0mcp-bridge"  # not a name any login can have
-FREE_FAILURES = 5  # failures before the delay starts
-MAX_DELAY_S = 900.0
 LOGIN_BODY_LIMIT = 64 * 2**10  # a login form is a few hundred bytes
-
-
-@dataclass
-class _Record:
-    failures: int = 0
-    until: float = 0.0  # monotonic time before which tries are refused
-
-
-@dataclass
-class LoginThrottle:
-    """Failed logins per client address and per user name. After :data:`FREE_FAILURES`
-    failures each further one doubles the wait (1 s, 2 s, 4 s… up to 15 minutes); a success
-    clears the user's and the address's record."""
-
-    free: int = FREE_FAILURES
-    max_delay_s: float = MAX_DELAY_S
-    clock: Callable[[], float] = time.monotonic
-    _records: dict[str, _Record] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_s(self, client: str, user: str) -> float:
-        """Seconds before ``client`` may try ``user`` again (0: now)."""
-        now = self.clock()
-        with self._lock:
-            return max(
-                [0.0]
-                + [
-                    r.until - now
-                    for k in self._keys(client, user)
-                    if (r := self._records.get(k)) is not None
-                ]
-            )
-
-    def failed(self, client: str, user: str) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._records) > 100_000:  # bounded: forget the oldest
-                for key in list(self._records)[:50_000]:
-                    del self._records[key]
-            for key in self._keys(client, user):
-                record = self._records.setdefault(key, _Record())
-                record.failures += 1
-                if record.failures > self.free:
-                    delay = min(self.max_delay_s, 2.0 ** (record.failures - self.free - 1))
-                    record.until = now + delay
-
-    def succeeded(self, client: str, user: str) -> None:
-        with self._lock:
-            for key in self._keys(client, user):
-                self._records.pop(key, None)
-
-    @staticmethod
-    def _keys(client: str, user: str) -> list[str]:
-        return [f"addr:{client}"] + ([f"user:{user}"] if user else [])
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    user: str
-    password: str
-
-
-def _basic(value: bytes) -> _Credentials | None:
-    scheme, _, token = value.decode("latin-1").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, sep, password = (
-            base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-        )
-    except (binascii.Error, UnicodeDecodeError):
-        return _Credentials("", "")
-    return _Credentials(user, password) if sep else _Credentials("", "")
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    detail: str
-
-
-async def _login_user(scope: Scope, body: bytes) -> str | _Refusal:
-    """The user name in a login form, read by the parser Gradio's own login route uses
-    (Starlette's, for urlencoded and multipart bodies alike), so the throttle judges the name
-    Gradio checks. A form with more than one user name or password, or one that does not
-    parse, is refused."""
-    from starlette.formparsers import MultiPartException
-    from starlette.requests import Request
-
-    async def once() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    # Without "app" in its scope Starlette raises its parser's own error, not an HTTP answer.
-    inner = {k: v for k, v in scope.items() if k != "app"}
-    request = Request({**inner, "headers": list(scope.get("headers", []))}, once)
-    try:
-        form = await request.form(max_files=0, max_fields=20)
-    except (MultiPartException, ValueError, UnicodeDecodeError):
-        return _Refusal("the login form could not be read")
-    try:
-        names, passwords = form.getlist("username"), form.getlist("password")
-        if len(names) > 1 or len(passwords) > 1:
-            return _Refusal("the login form must carry one user name and one password")
-        if not all(isinstance(v, str) for v in [*names, *passwords]):
-            return _Refusal("the login form could not be read")
-        return str(names[0]).strip() if names else ""
-    finally:
-        await form.close()
 
 
 class AccessGate:
@@ -252,12 +140,12 @@ class AccessGate:
             return
         user = self._header_user(headers)
         if user is not None and user != BRIDGE_USER:
-            name = user.user if isinstance(user, _Credentials) else user
+            name = user.user if isinstance(user, Credentials) else user
             wait = self.throttle.wait_s(client, name)
             if wait > 0:  # right or wrong, no try counts while the wait lasts
                 await _too_many(send, wait)
                 return
-        if isinstance(user, _Credentials):  # a Basic header that is wrong
+        if isinstance(user, Credentials):  # a Basic header that is wrong
             self.throttle.failed(client, user.user)
             await _reply(
                 send,
@@ -288,7 +176,7 @@ class AccessGate:
 
     # -- logins ----------------------------------------------------------------------------
 
-    def _header_user(self, headers: _Headers) -> str | _Credentials | None:
+    def _header_user(self, headers: _Headers) -> str | Credentials | None:
         """The user a request's Authorization header names: their name when right, the
         credentials when wrong or throttled, None when there is no such header."""
         value = headers.get(b"authorization")
@@ -296,7 +184,7 @@ class AccessGate:
             return None
         if value.decode("latin-1").partition(" ")[2].strip() == self.bridge_token:
             return BRIDGE_USER
-        creds = _basic(value)
+        creds = basic_credentials(value)
         if creds is None:
             return None  # another scheme: Gradio's own checks decide
         expected = self.logins.get(creds.user)
@@ -358,8 +246,8 @@ class AccessGate:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        user = await _login_user(scope, body)
-        if isinstance(user, _Refusal):
+        user = await login_user(scope, body)
+        if isinstance(user, Refusal):
             await _reply(send, 400, user.detail)
             return
         wait = self.throttle.wait_s(client, user)
