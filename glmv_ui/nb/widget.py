@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SAMPLING_RANGES, MediaLimits, Sampling
+from ..conversation import Turn
 from ..errors import GlmvError
 from ..models import FAMILIES
-from ..prompt import Turn
 from ..reply import Reply
 from ..session import ReplyUpdate
 from ..throttle import Throttle
