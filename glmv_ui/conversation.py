@@ -88,11 +88,6 @@ class Turn:
         self.raw, self.status, self.error, self.stats = "", "pending", "", None
         self.thinking_seconds = None
 
-    @property
-    def images(self) -> list[MediaPart]:
-        """The turn's decoded images, in order."""
-        return [p for p in self.parts if p.kind == "image" and p.image is not None]
-
 
 @dataclass(eq=False)
 class Conversation:

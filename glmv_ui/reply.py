@@ -375,7 +375,7 @@ def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
     """The images a reply's boxes may refer to: its own turn's, else those of the latest earlier
     turn that had any (a follow-up question about the same picture)."""
     for earlier in reversed(turns[: index + 1]):
-        images = earlier.images
+        images = [p for p in earlier.parts if p.kind == "image" and p.image is not None]
         if images:
             return images
     return []
