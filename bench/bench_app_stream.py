@@ -98,10 +98,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from glmv_ui.config import AppConfig
+    from glmv_ui.conversation import Turn
     from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.local import LocalEngine
     from glmv_ui.models import load_model
-    from glmv_ui.prompt import Turn, build_messages
+    from glmv_ui.prompt import build_messages
     from glmv_ui.ui import create_app, launch_options
 
     loaded = load_model(args.model)

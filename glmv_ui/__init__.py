@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import AppConfig, LoadOptions, MediaLimits, Sampling, default_sampling
+from .conversation import Conversation, Turn
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import GlmvError
 from .media.parts import MediaPart
@@ -21,7 +22,7 @@ from .models import (
     estimate_memory,
     load_model,
 )
-from .prompt import Turn, build_messages
+from .prompt import build_messages
 from .reply import Reply, ReplyStream, build_reply
 from .session import ReplyUpdate, Session
 from .stream import Event, ReplyParser, parse_raw
@@ -33,6 +34,7 @@ __all__ = [
     "AppConfig",
     "ChatWidget",
     "Chunk",
+    "Conversation",
     "Engine",
     "Event",
     "GenerationRequest",

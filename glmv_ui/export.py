@@ -32,12 +32,13 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from .config import MediaLimits, Sampling
+from .conversation import Conversation, Turn, TurnSettings
 from .engines.base import Stats
 from .errors import ConversationError, GlmvError, MediaError
 from .media.budget import DEFAULT_LIMITS
@@ -45,7 +46,6 @@ from .media.images import load_image
 from .media.parts import MediaPart
 from .media.rules import admit, check_file_size, check_visual_budget
 from .media.video import MAX_FRAME_PIXELS
-from .prompt import Turn
 from .reasons import Joined, Reason, reason
 from .reply import NOTICE_TEXT, reply_for
 from .sanitize import chat_markdown, plain_markdown
@@ -96,22 +96,13 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-@dataclass
-class Conversation:
-    turns: list[Turn]
-    model: str = ""
-    family: str = "glm4v"
-    system_prompt: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
 def _png(image: Any) -> str:
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _settings(settings: dict[str, Any]) -> dict[str, Any]:
+def _settings(settings: Mapping[str, object]) -> dict[str, object]:
     return {k: settings[k] for k in _SETTING_KEYS if k in settings}
 
 
@@ -131,16 +122,15 @@ def _part_json(part: MediaPart) -> dict[str, Any]:
     return out
 
 
-def to_json(
-    turns: Sequence[Turn], *, model: str = "", family: str = "glm4v", system_prompt: str = ""
-) -> str:
-    """The whole conversation as JSON, media embedded as base64 PNG."""
+def to_json(conversation: Conversation) -> str:
+    """The whole conversation as JSON, media embedded as base64 PNG; its ``model`` and
+    ``family`` say which model answered."""
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "model": model,
-        "family": family,
-        "system_prompt": system_prompt,
+        "model": conversation.model,
+        "family": conversation.family,
+        "system_prompt": conversation.system_prompt,
         "turns": [
             {
                 "text": turn.text,
@@ -149,9 +139,9 @@ def to_json(
                 "status": turn.status,
                 "error": turn.error,
                 "settings": _settings(turn.settings),
-                "stats": asdict(turn.stats) if isinstance(turn.stats, Stats) else None,
+                "stats": asdict(turn.stats) if turn.stats is not None else None,
             }
-            for turn in turns
+            for turn in conversation.turns
         ],
     }
     return json.dumps(payload, ensure_ascii=False, indent=1)
@@ -182,7 +172,7 @@ def from_json(
     except Exception as exc:  # a case the checks above did not foresee: still no raw error
         raise ConversationError(reason("import.failed"), subject=source) from exc
     return Conversation(
-        turns, model=plan.model, family=plan.family, system_prompt=plan.system_prompt
+        turns, system_prompt=plan.system_prompt, model=plan.model, family=plan.family
     )
 
 
@@ -454,7 +444,7 @@ def _turn(plan: _TurnPlan, limits: MediaLimits) -> Turn:
         status=plan.status,
         error=plan.error,
         stats=plan.stats,
-        settings=plan.settings,
+        settings=cast(TurnSettings, plan.settings),  # only the sampling fields, each typed
     )
 
 
@@ -494,7 +484,7 @@ def _picture(data: str, label: Reason, limits: MediaLimits) -> MediaPart:
     return load_image(io.BytesIO(raw), label, limits)
 
 
-def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = "") -> str:
+def to_markdown(conversation: Conversation) -> str:
     """A readable transcript: media listed by name, thinking in a collapsed block.
 
     Everything written by the model, the user or an imported file goes through
@@ -502,9 +492,10 @@ def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = 
     their host) or :func:`~glmv_ui.sanitize.plain_markdown` (names, error text), so a Markdown
     viewer shows the transcript as text and fetches nothing.
     """
-    lines = [f"# Conversation with {plain_markdown(model or 'GLM-V')}", ""]
-    if system_prompt:
-        lines += [f"> System: {chat_markdown(system_prompt)}", ""]
+    turns = conversation.turns
+    lines = [f"# Conversation with {plain_markdown(conversation.model or 'GLM-V')}", ""]
+    if conversation.system_prompt:
+        lines += [f"> System: {chat_markdown(conversation.system_prompt)}", ""]
     for i, turn in enumerate(turns, 1):
         lines += [f"## {i}. User", ""]
         lines += [f"- *{p.kind}: {plain_markdown(p.label)}*" for p in turn.parts]
@@ -544,21 +535,18 @@ def _assistant_target(answer: str, thinking: str, family: str, include_thinking:
 
 
 def to_llamafactory(
-    turns: Sequence[Turn],
-    family: str,
-    *,
-    image_prefix: str = "images",
-    system_prompt: str = "",
-    include_thinking: bool = False,
+    conversation: Conversation, *, image_prefix: str = "images", include_thinking: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    """One LLaMA-Factory record and the (relative path, PIL image) files it refers to.
+    """One LLaMA-Factory record and the (relative path, PIL image) files it refers to, in the
+    form of the conversation's ``family``.
 
     Turns without an answer (failed or empty) are left out with their user message, so the
     record never trains on a reply the model did not give.
     """
+    turns, family = conversation.turns, conversation.family
     messages: list[dict[str, str]] = []
-    if system_prompt:
-        messages.append({"role": "system", "content": system_prompt})
+    if conversation.system_prompt:
+        messages.append({"role": "system", "content": conversation.system_prompt})
     images: list[str] = []
     videos: list[list[str]] = []
     files: list[tuple[str, Any]] = []
@@ -593,15 +581,7 @@ def to_llamafactory(
     return record, files
 
 
-def write_export(
-    turns: Sequence[Turn],
-    fmt: str,
-    folder: str | Path,
-    *,
-    model: str = "",
-    family: str = "glm4v",
-    system_prompt: str = "",
-) -> Path:
+def write_export(conversation: Conversation, fmt: str, folder: str | Path) -> Path:
     """Write the export file for ``fmt`` (``json``, ``markdown``, ``llamafactory``) in ``folder``.
 
     LLaMA-Factory exports are a zip holding ``data.json`` (a list with one record) and the images.
@@ -610,19 +590,14 @@ def write_export(
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         path = folder / "conversation.json"
-        path.write_text(
-            to_json(turns, model=model, family=family, system_prompt=system_prompt),
-            encoding="utf-8",
-        )
+        path.write_text(to_json(conversation), encoding="utf-8")
         return path
     if fmt == "markdown":
         path = folder / "conversation.md"
-        path.write_text(
-            to_markdown(turns, model=model, system_prompt=system_prompt), encoding="utf-8"
-        )
+        path.write_text(to_markdown(conversation), encoding="utf-8")
         return path
     if fmt == "llamafactory":
-        record, files = to_llamafactory(turns, family, system_prompt=system_prompt)
+        record, files = to_llamafactory(conversation)
         path = folder / "conversation_llamafactory.zip"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("data.json", json.dumps([record], ensure_ascii=False, indent=2))

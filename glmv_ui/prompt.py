@@ -18,38 +18,20 @@ from anything rendered. Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .conversation import Turn
 from .grounding import with_box_markers
 from .media.parts import MediaPart
-from .reply import parsed
 
-__all__ = ["MediaHistory", "Turn", "answer_for_history", "build_messages"]
+__all__ = ["MediaHistory", "answer_for_history", "build_messages"]
 
 MediaHistory = Literal["all", "last"]
 
 
-@dataclass
-class Turn:
-    """One user message and the model's reply to it."""
-
-    text: str
-    parts: list[MediaPart] = field(default_factory=list)
-    raw: str = ""  # the model's raw output, special tokens kept
-    status: Literal["pending", "streaming", "done", "cancelled", "error"] = "pending"
-    error: str = ""
-    stats: Any = None  # engines.base.Stats of the reply
-    settings: dict[str, Any] = field(default_factory=dict)  # sampling used, for export
-    thinking_seconds: float | None = None  # from the request to the end of the thinking
-    # What glmv_ui.reply derived from ``raw`` (the parse, the Reply), kept until ``raw`` or the
-    # outcome changes; never exported or compared.
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
 def answer_for_history(turn: Turn) -> str:
     """The answer of a turn's reply as the model should see it again: no thinking, boxes kept."""
-    result = parsed(turn)
+    result = turn.parsed()
     return with_box_markers(result.answer, result.boxed_spans).strip()
 
 

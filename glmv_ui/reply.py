@@ -10,12 +10,16 @@ belongs to.
 Two ways to get one, with the same result:
 
 * :func:`reply_for` builds the reply of a finished turn from its raw text and the conversation's
-  media, and caches it on the turn; it is rebuilt only when the raw text (or the turn's outcome)
-  changes. :func:`parsed` is the one place raw text is parsed for a turn.
+  media, and remembers it for the turn; it is rebuilt only when the raw text (or the turn's
+  outcome) changes. :meth:`Turn.parsed <glmv_ui.conversation.Turn.parsed>` is the one place raw
+  text is parsed for a turn.
 * :class:`ReplyStream` is the one incremental path while a reply streams: the reply parser and
   the HTML fencer fed with deltas, read as a :class:`Reply` snapshot whenever a view redraws (it
   is thread-safe: the engine's thread feeds it while a view thread reads it). Its final snapshot
   is the reply that :func:`reply_for` would build from the same raw text.
+
+The notebook's HTML view of a reply lives in :mod:`glmv_ui.nb.render`, which registers it here
+(:func:`register_html_view`) when it is imported: this module knows none of its views.
 
 Standard library only; drawing imports PIL when it is called.
 """
@@ -23,10 +27,12 @@ Standard library only; drawing imports PIL when it is called.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
+from .conversation import Status, Turn
 from .engines.base import Stats
 from .grounding import (
     BOX_COLORS,
@@ -45,22 +51,19 @@ from .htmlfix import HtmlFencer
 from .media.parts import MediaPart
 from .stream import Event, ParsedReply, ReplyParser, parse_raw
 
-if TYPE_CHECKING:
-    from .prompt import Turn
-
 __all__ = [
     "NOTICE_TEXT",
+    "HtmlView",
     "LegendRow",
     "Notice",
     "Reply",
     "ReplyStream",
     "build_reply",
     "candidate_images",
-    "parsed",
+    "register_html_view",
     "reply_for",
 ]
 
-Status = Literal["pending", "streaming", "done", "cancelled", "error"]
 NoticeKind = Literal["stopped", "failed", "truncated", "length", "empty"]
 
 # English wording of the notices; the app translates them by kind (glmv_ui/ui/i18n.py).
@@ -238,21 +241,42 @@ class Reply:
             parts.append(self.stats.summary())
         return " · ".join(parts)
 
-    # -- notebook display (the renderer lives in glmv_ui.nb.render) ------------------------
+    # -- notebook display (the view registers itself: see register_html_view) --------------
 
     def to_html(self, *, preview_height: int = 480, live: bool = False) -> str:
-        from .nb.render import reply_html
+        """The reply as one HTML fragment, by the registered view (:mod:`glmv_ui.nb.render`
+        registers itself when imported, as :mod:`glmv_ui.notebook` does)."""
+        view = _HTML_VIEW[0]
+        if view is None:
+            raise LookupError(
+                "no HTML view of replies is registered; import glmv_ui.notebook to show them"
+            )
+        return view(self, preview_height=preview_height, live=live)
 
-        return reply_html(self, preview_height=preview_height, live=live)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+    def _repr_html_(self) -> str | None:
+        # Without a registered view Jupyter falls back to _repr_markdown_.
+        return self.to_html() if _HTML_VIEW[0] is not None else None
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
     def __str__(self) -> str:
         return self.answer
+
+
+class HtmlView(Protocol):
+    """Renders a reply as one HTML fragment (``live``: a snapshot redrawn while it streams)."""
+
+    def __call__(self, reply: Reply, *, preview_height: int = ..., live: bool = ...) -> str: ...
+
+
+# The one registered HTML view; a list so that registering changes no module binding.
+_HTML_VIEW: list[HtmlView | None] = [None]
+
+
+def register_html_view(view: HtmlView) -> None:
+    """Make ``view`` the HTML form of every :class:`Reply` (``to_html``, ``_repr_html_``)."""
+    _HTML_VIEW[0] = view
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,17 +371,6 @@ def build_reply(
     )
 
 
-def parsed(turn: Turn) -> ParsedReply:
-    """The turn's raw text split into thinking and answer (parsed once per raw text)."""
-    cached = turn.cache.get("parsed")
-    if cached is not None and cached[0] == turn.raw:
-        hit: ParsedReply = cached[1]
-        return hit
-    result = parse_raw(turn.raw)
-    turn.cache["parsed"] = (turn.raw, result)
-    return result
-
-
 def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
     """The images a reply's boxes may refer to: its own turn's, else those of the latest earlier
     turn that had any (a follow-up question about the same picture)."""
@@ -368,7 +381,27 @@ def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
     return []
 
 
-def _outcome_key(turn: Turn, images: Sequence[MediaPart]) -> tuple[Any, ...]:
+OutcomeKey = tuple[str, Status, str, Stats | None, float | None, tuple[int, ...]]
+
+
+# The last Reply built for each turn and the outcome it was built from, held no longer than the
+# turn itself.
+_REPLIES: weakref.WeakKeyDictionary[Turn, tuple[OutcomeKey, Reply]] = weakref.WeakKeyDictionary()
+_REPLIES_LOCK = threading.Lock()
+
+
+def _remembered(turn: Turn, key: OutcomeKey) -> Reply | None:
+    with _REPLIES_LOCK:
+        kept = _REPLIES.get(turn)
+    return kept[1] if kept is not None and kept[0] == key else None
+
+
+def _remember(turn: Turn, key: OutcomeKey, reply: Reply) -> None:
+    with _REPLIES_LOCK:
+        _REPLIES[turn] = (key, reply)
+
+
+def _outcome_key(turn: Turn, images: Sequence[MediaPart]) -> OutcomeKey:
     return (
         turn.raw,
         turn.status,
@@ -380,15 +413,14 @@ def _outcome_key(turn: Turn, images: Sequence[MediaPart]) -> tuple[Any, ...]:
 
 
 def reply_for(turns: Sequence[Turn], index: int) -> Reply:
-    """The reply of ``turns[index]``, cached on the turn until its raw text or outcome changes."""
+    """The reply of ``turns[index]``, kept for the turn until its raw text or outcome changes."""
     turn = turns[index]
     images = candidate_images(turns, index)
     key = _outcome_key(turn, images)
-    cached = turn.cache.get("reply")
-    if cached is not None and cached[0] == key:
-        kept: Reply = cached[1]
+    kept = _remembered(turn, key)
+    if kept is not None:
         return kept
-    result = parsed(turn)
+    result = turn.parsed()
     reply = _finished(
         result,
         _fenced(result.answer),
@@ -399,7 +431,7 @@ def reply_for(turns: Sequence[Turn], index: int) -> Reply:
         turn.error,
         turn.thinking_seconds,
     )
-    turn.cache["reply"] = (key, reply)
+    _remember(turn, key, reply)
     return reply
 
 
@@ -492,12 +524,12 @@ class ReplyStream:
 
     def final(self, turns: Sequence[Turn], index: int) -> Reply:
         """The finished reply of ``turns[index]`` from what was streamed (call after finish and
-        after the turn's raw text and outcome are set); cached on the turn like reply_for."""
+        after the turn's raw text and outcome are set); remembered for the turn like reply_for."""
         turn = turns[index]
         images = candidate_images(turns, index)
         with self._lock:
             result = self._parser.result()
-            turn.cache["parsed"] = (turn.raw, result)
+            turn.keep_parse(result)
             reply = _finished(
                 result,
                 self._fencer,
@@ -508,5 +540,5 @@ class ReplyStream:
                 turn.error,
                 turn.thinking_seconds,
             )
-        turn.cache["reply"] = (_outcome_key(turn, images), reply)
+        _remember(turn, _outcome_key(turn, images), reply)
         return reply

@@ -1,27 +1,33 @@
-"""One user's conversation: submit, stop, regenerate, undo, edit, clear.
+"""One user's conversation on an engine: submit, stop, regenerate, undo, edit, clear.
 
-A :class:`Session` holds its own turns and its own cancel event, so Stop in one browser tab or
-notebook never touches another. Streaming yields :class:`ReplyUpdate` objects that point at the
-live :class:`~glmv_ui.reply.ReplyStream`; ``update.reply()`` joins text once per call, so a view
-that redraws at its own pace (not per token) keeps the cost per token flat. Finished replies come
-from :meth:`Session.reply`, post-processed once and cached on their turn.
+A :class:`Session` drives one :class:`~glmv_ui.conversation.Conversation` (a new one unless it is
+given one: a model switch hands the same conversation to a new session). Each request has its own
+cancel event, so Stop in one browser tab or notebook never touches another, and Stop ends the
+reply running now, never a later one. The session is busy from the moment ``submit`` (or
+``regenerate``, ``edit``) returns until that request's stream ends or is closed: a second request
+made in between is refused before it changes anything.
+
+Streaming yields :class:`ReplyUpdate` objects that point at the live
+:class:`~glmv_ui.reply.ReplyStream`; ``update.reply()`` joins text once per call, so a view that
+redraws at its own pace (not per token) keeps the cost per token flat. Finished replies come from
+:meth:`Session.reply`, post-processed once and remembered for their turn.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import MediaLimits, Sampling, default_sampling
+from .conversation import Conversation, Status, Turn, settings_of
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
 from .media.parts import MediaPart
-from .prompt import MediaHistory, Turn, build_messages
+from .prompt import MediaHistory, build_messages
 from .reasons import reason
 from .reply import Reply, ReplyStream, reply_for
 from .stream import Event
@@ -77,22 +83,42 @@ class Session:
     def __init__(
         self,
         engine: Engine,
+        conversation: Conversation | None = None,
         *,
         sampling: Sampling | None = None,
         limits: MediaLimits | None = None,
-        system_prompt: str = "",
+        system_prompt: str | None = None,
         media_history: MediaHistory = "all",
     ) -> None:
+        """``system_prompt``, when given, replaces the conversation's."""
         self.engine = engine
+        self.conversation = conversation if conversation is not None else Conversation()
+        if system_prompt is not None:
+            self.conversation.system_prompt = system_prompt
         self.sampling = sampling or default_sampling(engine.family)
         self.limits = limits or MediaLimits()
-        self.system_prompt = system_prompt
         self.media_history: MediaHistory = media_history
-        self.turns: list[Turn] = []
+        # The cancel event of the request running now (a fresh one per request).
         self._cancel = threading.Event()
         self._busy = threading.Lock()
-        # Names this conversation to the engine, which may keep its prompt cache between turns.
-        self.cache_key = uuid.uuid4().hex
+
+    @property
+    def turns(self) -> list[Turn]:
+        """The conversation's turns (read them; change them through the session's actions)."""
+        return self.conversation.turns
+
+    @property
+    def system_prompt(self) -> str:
+        return self.conversation.system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, text: str) -> None:
+        self.conversation.system_prompt = text
+
+    @property
+    def cache_key(self) -> str:
+        """Names the conversation to the engine, which may keep its prompt cache between turns."""
+        return self.conversation.cache_key
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -106,7 +132,7 @@ class Session:
 
     @property
     def parts(self) -> list[MediaPart]:
-        return [p for t in self.turns for p in t.parts]
+        return self.conversation.parts
 
     def attach(self, paths: Sequence[str], **options: Any) -> list[MediaPart]:
         """Read uploads into parts, checked against the rules and this conversation's media."""
@@ -127,17 +153,15 @@ class Session:
             text = self._checked_text(text)
             if not text and not parts:
                 raise ConversationError("type a message or attach a file first")
-            turn = Turn(text=text, parts=list(parts))
-            self.turns.append(turn)
-            return self._run(len(self.turns) - 1, sampling)
+            return self._run(self.conversation.append(Turn(text=text, parts=list(parts))), sampling)
 
     def regenerate(self, *, sampling: Sampling | None = None) -> Iterator[ReplyUpdate]:
         """Answer the last user turn again."""
         with self._claimed():
-            if not self.turns:
+            last = self.conversation.last()
+            if last is None:
                 raise ConversationError("nothing to regenerate yet")
-            last = self.turns[-1]
-            last.raw, last.status, last.error, last.stats = "", "pending", "", None
+            last.reset()
             return self._run(len(self.turns) - 1, sampling)
 
     def edit(
@@ -149,20 +173,28 @@ class Session:
             if not 0 <= index < len(self.turns):
                 raise ConversationError(f"there is no message {index + 1} to edit")
             turn = self.turns[index]
-            del self.turns[index + 1 :]
+            self.conversation.truncate(index + 1)
             turn.text = text
-            turn.raw, turn.status, turn.error, turn.stats = "", "pending", "", None
+            turn.reset()
             return self._run(index, sampling)
 
     def undo(self) -> Turn | None:
         """Remove the last turn and return it (its text can go back into the input box)."""
         self.stop()
-        return self.turns.pop() if self.turns else None
+        return self.conversation.pop()
 
     def clear(self) -> None:
         self.stop()
-        self.turns.clear()
+        self.conversation.clear()
         self._forget()
+
+    def load(self, conversation: Conversation) -> None:
+        """Continue from ``conversation``'s turns and system prompt (an imported file): the
+        running reply is stopped, and the engine drops what it kept for the old turns. Whoever
+        holds this session's conversation sees the new turns."""
+        self.stop()
+        self._forget()
+        self.conversation.replace_with(conversation)
 
     def close(self) -> None:
         """The conversation is over: stop it and let the engine drop what it kept for it."""
@@ -174,7 +206,8 @@ class Session:
             forget(self.cache_key)
 
     def stop(self) -> None:
-        """End the reply being generated for this session; the partial answer is kept."""
+        """End the reply being generated for this session; the partial answer is kept. A request
+        made after this has a cancel event of its own, which this leaves alone."""
         self._cancel.set()
 
     @property
@@ -214,14 +247,16 @@ class Session:
     def _run(self, index: int, sampling: Sampling | None) -> Iterator[ReplyUpdate]:
         sampling = sampling or self.sampling
         turn = self.turns[index]
-        turn.settings = {k: getattr(sampling, k) for k in sampling.__dataclass_fields__}
+        turn.settings = settings_of(sampling)
         messages = build_messages(
             self.turns[: index + 1],
             self.engine.family,
             system_prompt=self.system_prompt,
             media_history=self.media_history,
         )
-        request = GenerationRequest(messages=messages, sampling=sampling, cache_key=self.cache_key)
+        request = GenerationRequest(
+            messages=messages, sampling=sampling, cache_key=self.conversation.cache_key
+        )
         # The request's cancel event exists from now on, so Stop pressed before the stream is
         # first read (or while it waits for the model) still ends it.
         cancel = threading.Event()
@@ -278,12 +313,12 @@ class Session:
 
     @staticmethod
     def _settle(
-        turn: Turn, live: ReplyStream, update: ReplyUpdate, status: str, error: str = ""
+        turn: Turn, live: ReplyStream, update: ReplyUpdate, status: Status, error: str = ""
     ) -> None:
         live.finish()
         turn.raw = live.raw
         turn.thinking_seconds = update.thinking_seconds
-        turn.status, turn.error = status, error  # type: ignore[assignment]
+        turn.status, turn.error = status, error
 
     @staticmethod
     def _advance(

@@ -13,6 +13,7 @@ import pytest
 
 from glmv_ui import export
 from glmv_ui.config import MediaLimits
+from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.engines.base import Stats
 from glmv_ui.errors import ConversationError, MediaBudgetError, MediaError
 from glmv_ui.export import (
@@ -24,7 +25,6 @@ from glmv_ui.export import (
     write_export,
 )
 from glmv_ui.media.parts import MediaPart
-from glmv_ui.prompt import Turn
 from tests.helpers import red_image
 from tests.mediafiles import measure
 
@@ -54,7 +54,7 @@ def _turns() -> list[Turn]:
 
 def test_json_round_trip_keeps_text_media_raw_and_settings() -> None:
     turns = _turns()
-    text = to_json(turns, model="m", family="glm4v", system_prompt="Be brief.")
+    text = to_json(Conversation(turns, system_prompt="Be brief.", model="m", family="glm4v"))
     back = from_json(text)
     assert back.model == "m"
     assert back.system_prompt == "Be brief."
@@ -74,7 +74,7 @@ def test_json_round_trip_keeps_text_media_raw_and_settings() -> None:
 def test_exports_never_hold_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GLMV_API_KEY", "sk-secret")
     for fmt in ("json", "markdown", "llamafactory"):
-        path = write_export(_turns(), fmt, tmp_path / fmt, model="m")
+        path = write_export(Conversation(_turns(), model="m"), fmt, tmp_path / fmt)
         data = path.read_bytes()
         if fmt == "llamafactory":
             with zipfile.ZipFile(path) as zf:
@@ -84,7 +84,7 @@ def test_exports_never_hold_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_llamafactory_record_follows_the_readme_example() -> None:
-    record, files = to_llamafactory(_turns(), "glm4v")
+    record, files = to_llamafactory(Conversation(_turns(), family="glm4v"))
     # the cancelled turn without an answer is left out; thinking removed, <answer> kept (4.1V)
     assert record["messages"] == [
         {"role": "user", "content": "<image><image>Who are they?"},
@@ -96,7 +96,9 @@ def test_llamafactory_record_follows_the_readme_example() -> None:
     ]
     assert record["images"] == ["images/0000.png", "images/0001.png"]
     assert [name for name, _ in files] == record["images"]
-    record45, _ = to_llamafactory(_turns()[:1], "glm4v_moe", include_thinking=True)
+    record45, _ = to_llamafactory(
+        Conversation(_turns()[:1], family="glm4v_moe"), include_thinking=True
+    )
     assert record45["messages"][1]["content"].startswith("<think>\nThe players wear red.</think>")
     assert "<answer>" not in record45["messages"][1]["content"]
 
@@ -106,20 +108,20 @@ def test_video_frames_become_a_video_entry(tmp_path: Path) -> None:
         kind="video", source="clip.mp4", frames=(red_image(), red_image()), timestamps=(0.0, 0.5)
     )
     turn = Turn("What happens?", [video], raw="<think></think>A red screen.", status="done")
-    record, files = to_llamafactory([turn], "glm4v_moe")
+    record, files = to_llamafactory(Conversation([turn], family="glm4v_moe"))
     assert record["messages"][0]["content"] == "<video>What happens?"
     assert record["videos"] == [["images/0000.png", "images/0001.png"]]
     assert len(files) == 2
-    path = write_export([turn], "llamafactory", tmp_path, family="glm4v_moe")
+    path = write_export(Conversation([turn], family="glm4v_moe"), "llamafactory", tmp_path)
     with zipfile.ZipFile(path) as zf:
         assert json.loads(zf.read("data.json"))[0] == record
         assert set(zf.namelist()) == {"data.json", "images/0000.png", "images/0001.png"}
-    back = from_json(to_json([turn]))
+    back = from_json(to_json(Conversation([turn])))
     assert back.turns[0].parts[0].timestamps == (0.0, 0.5)
 
 
 def test_markdown_lists_media_and_folds_thinking() -> None:
-    md = to_markdown(_turns(), model="GLM-4.1V")
+    md = to_markdown(Conversation(_turns(), model="GLM-4.1V"))
     assert "# Conversation with GLM-4.1V" in md
     assert "*image: doc.pdf p. 2*" in md
     assert "<details><summary>Thinking</summary>" in md

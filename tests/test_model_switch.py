@@ -24,7 +24,7 @@ class _Request:
 
 
 def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
-    from glmv_ui.prompt import Turn
+    from glmv_ui.conversation import Turn
     from glmv_ui.session import Session
     from glmv_ui.ui.api import ConversationStore
     from glmv_ui.ui.model import ModelManager
@@ -43,9 +43,11 @@ def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     model = weakref.ref(old_engine.loaded.model)  # type: ignore[attr-defined]
     a, b = registry.get(_Request("a")), registry.get(_Request("b"))
     for state in (a, b):
-        state.ensure_session(old_engine, manager.config).turns.append(Turn("hello", raw="hi"))
+        state.ensure_session(old_engine, manager.config).conversation.append(
+            Turn("hello", raw="hi")
+        )
     caller = Session(old_engine)
-    caller.turns.append(Turn("from mcp", raw="ok"))
+    caller.conversation.append(Turn("from mcp", raw="ok"))
     key = store.open(caller)
     del old_engine, caller
 

@@ -53,6 +53,7 @@ def test_send_streams_answer_and_history_grows(files) -> None:
     assert widget.error == ""
     assert len(widget.history) == 1
     assert widget.history[0].status == "done"
+    assert widget.conversation.turns is widget.history  # the chat's one record
     assert "The red ball is at" in widget.answer
     # The finished reply is in the transcript: box highlighted, image drawn, thinking folded.
     assert '<mark class="glmv-box">[125,521,281,729]</mark>' in widget.output

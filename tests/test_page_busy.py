@@ -114,7 +114,7 @@ def test_undo_while_a_reply_streams_says_why_nothing_happened(launch_app: Any) -
     assert "Nothing was undone: a reply is still being written" in text
     gate.set()
     job.result(timeout=60)
-    (state,) = demo.glmv_sessions._states.values()
+    (state,) = demo.glmv_sessions.values()
     assert len(state.turns) == 1
     assert "word199" in state.turns[0].raw
 

@@ -76,15 +76,15 @@ def test_an_imported_conversation_reads_as_finished(
 ) -> None:
     from playwright.sync_api import expect
 
+    from glmv_ui.conversation import Conversation, Turn
     from glmv_ui.export import write_export
-    from glmv_ui.prompt import Turn
 
     turn = Turn(
         text="What is two plus two?",
         raw="<think>Adding two and two.</think><answer>Four.</answer>",
         status="done",
     )
-    path = write_export([turn], "json", tmp_path)
+    path = write_export(Conversation([turn]), "json", tmp_path)
     page = open_page(chromium, _app(launch_app))
     page.locator("#glmv-side").get_by_text("Export / import").click()
     with page.expect_file_chooser() as chooser:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from glmv_ui.config import MediaLimits, Sampling
+from glmv_ui.conversation import Turn
 from glmv_ui.engines import prefill as prefill_module
 from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine
@@ -31,7 +32,7 @@ from glmv_ui.engines.prefix_cache import (
 from glmv_ui.errors import MediaBudgetError
 from glmv_ui.media import ingest
 from glmv_ui.media.parts import MediaPart
-from glmv_ui.prompt import Turn, build_messages
+from glmv_ui.prompt import build_messages
 from glmv_ui.session import Session
 from tests.helpers import drain
 from tests.mediafiles import gradient, pdf_file, video_file

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from glmv_ui.conversation import Turn
 from glmv_ui.media.parts import MediaPart
-from glmv_ui.prompt import Turn, answer_for_history, build_messages
+from glmv_ui.prompt import answer_for_history, build_messages
 
 
 def _part(name: str) -> MediaPart:

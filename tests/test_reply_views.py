@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from glmv_ui.conversation import Turn
 from glmv_ui.engines.base import Stats
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.nb.render import reply_html
-from glmv_ui.prompt import Turn
 from glmv_ui.reply import Reply, ReplyStream, build_reply, reply_for
 from glmv_ui.ui.views import turn_messages
 from tests.helpers import red_image

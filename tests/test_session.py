@@ -182,3 +182,109 @@ def test_a_stream_dropped_before_it_is_read_frees_the_session():
     gc.collect()
     assert not session.busy
     assert _drain(session.submit("three")).answer == "kept"  # the engine saw no dropped request
+
+
+def test_submits_racing_from_threads_let_exactly_one_through():
+    """The busy state is taken inside submit itself: of several threads submitting at the same
+    moment, before any stream is read, one gets a stream and every other is refused."""
+    engine = ScriptedEngine("glm4v", ["<answer>only</answer>"] * 8)
+    session = Session(engine)
+    start = threading.Barrier(8)
+    streams, refused = [], []
+    lock = threading.Lock()
+
+    def submit(n: int) -> None:
+        start.wait(timeout=60)
+        try:
+            stream = session.submit(f"message {n}")
+        except ConversationError:
+            with lock:
+                refused.append(n)
+        else:
+            with lock:
+                streams.append(stream)
+
+    workers = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert (len(streams), len(refused)) == (1, 7)
+    assert len(session.turns) == 1  # the refused ones left no turn behind
+    assert _drain(streams[0]).answer == "only"
+    assert len(engine.requests) == 1
+
+
+def test_stop_before_the_stream_is_first_read_ends_that_request():
+    engine = ScriptedEngine("glm4v", [REPLY, REPLY])
+    session = Session(engine)
+    first = session.submit("one")
+    session.stop()  # pressed before the stream was read: its cancel event exists already
+    assert _drain(first).stats.finish_reason == "cancelled"
+    assert session.turns[0].status == "cancelled"
+    # The next request has a cancel event of its own: the earlier Stop does not reach it.
+    second = _drain(session.submit("two"))
+    assert second.stats.finish_reason == "stop"
+    assert session.turns[1].raw == REPLY
+
+
+def test_stop_while_idle_leaves_the_next_request_alone():
+    session = Session(ScriptedEngine("glm4v", ["<answer>one</answer>", "<answer>two</answer>"]))
+    _drain(session.submit("one"))
+    session.stop()  # nothing runs: it ends nothing, and nothing later
+    last = _drain(session.submit("two"))
+    assert last.stats.finish_reason == "stop"
+    assert last.answer == "two"
+
+
+def test_stop_reaches_the_running_request_only():
+    """Each request has its own cancel event: Stop during the second request ends the second,
+    and the first (already finished) and a third are untouched."""
+    gate = threading.Event()
+    engine = ScriptedEngine(
+        "glm4v", ["<answer>first</answer>", REPLY, "<answer>third</answer>"], pause=gate
+    )
+    session = Session(engine)
+    gate.set()
+    _drain(session.submit("one"))
+    gate.clear()
+    running = session.submit("two")
+    next(running)
+    session.stop()
+    gate.set()
+    assert _drain(running).stats.finish_reason == "cancelled"
+    assert _drain(session.submit("three")).stats.finish_reason == "stop"
+    assert [t.status for t in session.turns] == ["done", "cancelled", "done"]
+
+
+def test_a_conversation_outlives_its_session():
+    """A model switch hands the conversation to a new session: turns, system prompt and the
+    cache key carry over, and the new session answers with the old turns as history."""
+    from glmv_ui.conversation import Conversation
+
+    conversation = Conversation(system_prompt="Be brief.")
+    old = Session(ScriptedEngine("glm4v", ["<think>t</think><answer>A1</answer>"]), conversation)
+    _drain(old.submit("q1"))
+    engine = ScriptedEngine("glm4v_moe", ["A2"])
+    new = Session(engine, conversation)
+    assert new.turns is conversation.turns
+    assert new.cache_key == old.cache_key == conversation.cache_key
+    _drain(new.submit("q2"))
+    messages = engine.requests[-1].messages
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    assert messages[2] == {"role": "assistant", "content": "A1"}  # no old thinking
+    assert engine.requests[-1].cache_key == conversation.cache_key
+    assert [t.text for t in old.turns] == ["q1", "q2"]  # one record, seen by both
+
+
+def test_load_replaces_the_turns_in_place():
+    from glmv_ui.conversation import Conversation, Turn
+
+    session = Session(ScriptedEngine("glm4v", ["<answer>x</answer>"]))
+    held = session.conversation
+    _drain(session.submit("old"))
+    session.load(Conversation([Turn("imported", raw="<answer>y</answer>", status="done")], "S"))
+    assert session.conversation is held  # whoever holds it sees the import
+    assert [t.text for t in held.turns] == ["imported"]
+    assert session.system_prompt == "S"
+    assert session.reply().answer == "y"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from glmv_ui.config import AppConfig, Sampling
+from glmv_ui.conversation import Turn
 from glmv_ui.engines.base import Chunk, GenerationRequest, Stats
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.engines.scripted import ScriptedEngine
@@ -31,7 +32,7 @@ from glmv_ui.engines.zerogpu import (
 )
 from glmv_ui.errors import GenerationError, MediaBudgetError
 from glmv_ui.media.parts import MediaPart
-from glmv_ui.prompt import Turn, build_messages
+from glmv_ui.prompt import build_messages
 from glmv_ui.session import Session
 from tests.app_drive import exported_turns, reply_then_stop, start_group, wait_for_model
 from tests.helpers import red_image

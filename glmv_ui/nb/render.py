@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..preview import preview_iframe
-from ..reply import LegendRow, Reply, build_reply
+from ..reply import LegendRow, Reply, build_reply, register_html_view
 from ..sanitize import markdown_html
 from ..stream import BOX_BEGIN, BOX_END
 
@@ -175,3 +175,7 @@ def show_reply(
     shown = _as_reply(reply, images)
     display(HTML(reply_html(shown, preview_height=preview_height)))
     return shown
+
+
+# Every Reply shows as this view in a notebook (reply.py knows none of its views).
+register_html_view(reply_html)

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..conversation import Turn
 from ..engines.base import GenerationRequest
 from ..media.budget import TEMPORAL, VIDEO_MAX_PIXELS, part_tokens, smart_resize
 from ..media.parts import MediaPart
-from ..prompt import Turn, build_messages
+from ..prompt import build_messages
 from .helpers import as_session, split_options
 
 __all__ = ["SentImage", "SentVideo", "SentView", "what_was_sent"]

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SAMPLING_RANGES, MediaLimits, Sampling
+from ..conversation import Conversation, Turn
 from ..errors import GlmvError
 from ..models import FAMILIES
-from ..prompt import Turn
 from ..reply import Reply
 from ..session import ReplyUpdate
 from ..throttle import Throttle
@@ -242,6 +242,11 @@ class ChatWidget:
     @property
     def history(self) -> list[Turn]:
         return self.session.turns
+
+    @property
+    def conversation(self) -> Conversation:
+        """The chat's record (``glmv_ui.export.write_export`` writes it)."""
+        return self.session.conversation
 
     @property
     def busy(self) -> bool:

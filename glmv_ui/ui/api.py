@@ -14,22 +14,19 @@ the fetching itself is :mod:`.fetch`.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import shutil
 import tempfile
 import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import AppConfig, MediaLimits
+from ..conversation import Conversation
 from ..engines.base import Engine
 from ..errors import ConversationError, GlmvError
-from ..prompt import Turn
 from ..session import Session
+from .clients import IDLE_SECONDS, ClientStore
 from .fair import LOGIN_BUSY, BusyError, FairGate, LoginReplies, Ticket
 from .fetch import FetchRules, fetch_files
 from .model import ModelManager
@@ -37,32 +34,32 @@ from .settings import MediaChoice, Settings
 
 __all__ = ["ApiHandlers", "ConversationStore"]
 
-IDLE_SECONDS = 30 * 60  # a conversation nobody asked about for this long is forgotten
 MAX_CONVERSATIONS = 256
 PER_CALLER = 32  # conversations one caller keeps; its own oldest goes first
 STORE_FULL = (
     "busy: too many conversations are open on this server; try again later, or "
     "continue one of yours"
 )
+UNKNOWN = "unknown or expired conversation id; start a new conversation by leaving it empty"
 
 
 @dataclass
-class _Entry:
-    turns: list[Turn]
-    session: Session | None = None  # None after a model switch: made again on the next ask
-    seen: float = field(default_factory=time.monotonic)
-    caller: str = ""
-    pending: bool = False  # reserved for a new conversation whose first reply is coming
+class _Held:
+    """A caller's conversation and its session on the current model (None after a model
+    switch: made again on the next ask)."""
+
+    conversation: Conversation
+    session: Session | None = None
 
     def close(self) -> None:
         if self.session is not None:
             self.session.close()
 
 
-class ConversationStore:
-    """Conversations of API/MCP callers by unguessable id. Idle ones expire; each caller keeps
-    at most ``per_caller`` (its own oldest goes first); when the store is full a new one is
-    refused, never someone else's dropped."""
+class ConversationStore(ClientStore[_Held]):
+    """Conversations of API/MCP callers by unguessable id, owned by the caller that opened
+    them. Idle ones expire; each caller keeps at most ``per_caller`` (its own oldest goes
+    first); when the store is full a new one is refused, never someone else's dropped."""
 
     def __init__(
         self,
@@ -70,41 +67,14 @@ class ConversationStore:
         limit: int = MAX_CONVERSATIONS,
         per_caller: int = PER_CALLER,
     ) -> None:
-        self.idle_s = idle_s
-        self.limit = limit
-        self.per_caller = max(1, per_caller)
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, _Entry] = OrderedDict()
-
-    def reserve(self, caller: str) -> str:
-        """A place for ``caller``'s new conversation, before any work is done for it: its own
-        oldest is dropped when it has ``per_caller``; BusyError when the store is full."""
-        key = secrets.token_urlsafe(18)
-        with self._lock:
-            self._reap()
-            mine = [k for k, e in self._items.items() if e.caller == caller]
-            if len(mine) >= self.per_caller:
-                self._items.pop(mine[0]).close()
-            elif len(self._items) >= self.limit:
-                raise BusyError(STORE_FULL)
-            self._items[key] = _Entry([], caller=caller, pending=True)
-        return key
+        super().__init__(idle_s=idle_s, limit=limit, per_caller=per_caller, full=STORE_FULL)
+        # One session per conversation, even when two asks continue it at once.
+        self._sessions = threading.Lock()
 
     def fill(self, key: str, session: Session) -> None:
-        """The reserved conversation ``key`` now has its first reply."""
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:  # dropped meanwhile by its own caller's newer ones
-                session.close()
-                return
-            entry.turns, entry.session, entry.pending = session.turns, session, False
-            entry.seen = time.monotonic()
-
-    def cancel(self, key: str) -> None:
-        with self._lock:
-            entry = self._items.pop(key, None)
-            if entry is not None:
-                entry.close()
+        """The reserved conversation ``key`` now has its first reply (a reservation dropped
+        meanwhile by its own caller's newer ones closes the session instead)."""
+        self.put(key, _Held(session.conversation, session))
 
     def open(self, session: Session, caller: str = "") -> str:
         key = self.reserve(caller)
@@ -114,40 +84,22 @@ class ConversationStore:
     def get(self, key: str, engine: Engine, limits: MediaLimits, caller: str = "") -> Session:
         """The conversation ``key`` as a session on ``engine`` (the current model). Only the
         caller that opened it may continue it: for any other the id is as unknown."""
-        with self._lock:
-            self._reap()
-            entry = self._items.get(key)
-            if (
-                entry is None
-                or entry.pending
-                or not hmac.compare_digest(entry.caller.encode("utf-8"), caller.encode("utf-8"))
-            ):
-                raise ConversationError(
-                    "unknown or expired conversation id; start a new "
-                    "conversation by leaving it empty"
-                )
-            entry.seen = time.monotonic()
-            self._items.move_to_end(key)
-            if entry.session is None or entry.session.engine is not engine:
-                entry.session = Session(engine, limits=limits)
-                entry.session.turns = entry.turns
-            return entry.session
+        held = self.find(key, caller)
+        if held is None:
+            raise ConversationError(UNKNOWN)
+        with self._sessions:
+            session = held.session
+            if session is None or session.engine is not engine:
+                session = held.session = Session(engine, held.conversation, limits=limits)
+            return session
 
     def release_all(self) -> None:
         """The model is being replaced: keep each conversation, let go of the old engine."""
-        with self._lock:
-            for entry in self._items.values():
-                if entry.session is not None:
-                    entry.session.stop()
-                    entry.session = None
-
-    def _reap(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, e in self._items.items() if now - e.seen > self.idle_s]:
-            self._items.pop(key).close()
-
-    def __len__(self) -> int:
-        return len(self._items)
+        for held in self.values():
+            with self._sessions:
+                session, held.session = held.session, None
+            if session is not None:
+                session.stop()
 
 
 class ApiHandlers:
@@ -190,11 +142,11 @@ class ApiHandlers:
                 )
         except BaseException:
             if not conversation:
-                self.store.cancel(key)
+                self.store.discard(key)
             raise
         if not updates:
             if not conversation:
-                self.store.cancel(key)
+                self.store.discard(key)
             raise GlmvError("the engine produced no reply")
         if not conversation:
             self.store.fill(key, session)
@@ -245,7 +197,7 @@ class ApiHandlers:
             with ticket.turn(), self.replies.hold(user):
                 session = self._session(conversation, client, session)
                 engine = session.engine
-                session.system_prompt = settings.system_prompt
+                session.conversation.system_prompt = settings.system_prompt
                 updates = list(
                     session.submit(text, parts, sampling=settings.sampling(engine.family))
                 )

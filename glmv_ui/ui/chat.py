@@ -102,7 +102,7 @@ class ChatHandlers:
     def _ready(self, cs: ChatState, settings: Settings) -> Session:
         engine = self.manager.require(cs.lang)
         session = cs.ensure_session(engine, self.config)
-        session.system_prompt = settings.system_prompt
+        session.conversation.system_prompt = settings.system_prompt
         return session
 
     def attachments(

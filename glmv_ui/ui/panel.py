@@ -245,13 +245,8 @@ class PanelHandlers:
         if not cs.turns:
             raise gr.Error(t(cs.lang, "nothing_to_export"), print_exception=False)
         family = cs.session.engine.family if cs.session is not None else self.manager.family
-        system = cs.session.system_prompt if cs.session is not None else ""
         cs.dir.mkdir(parents=True, exist_ok=True)
-        return str(
-            export.write_export(
-                cs.turns, fmt, cs.dir, model=self.manager.name, family=family, system_prompt=system
-            )
-        )
+        return str(export.write_export(cs.exported(self.manager.name, family), fmt, cs.dir))
 
     def import_conversation(self, request: Any, file: Any) -> Outputs:
         """Load a conversation exported as JSON into this session; a file that breaks a rule is
@@ -288,10 +283,7 @@ class PanelHandlers:
             return self.chat.notice(
                 f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}"
             )
-        session = cs.ensure_session(engine, self.config)
-        session.stop()
-        session.turns = convo.turns
-        session.system_prompt = convo.system_prompt
+        cs.ensure_session(engine, self.config).load(convo)
         return {
             self.ui.chatbot: cs.messages(),
             **self.chat.html_outputs(cs),

@@ -2,9 +2,12 @@
 and ``request.session_hash`` together (the hash is chosen by the client, so a request that
 carries another login's hash reaches a state of its own, never the other login's).
 
-Each ChatState owns its own :class:`~glmv_ui.session.Session` (so Stop in one tab never touches
-another), the thumbnails of its uploads and the figures drawn for its replies, in a folder of its
-own that is removed when the tab goes away.
+Each ChatState holds its tab's :class:`~glmv_ui.conversation.Conversation` and a
+:class:`~glmv_ui.session.Session` of its own on the current model (so Stop in one tab never
+touches another; a model switch drops the session and keeps the conversation), the thumbnails of
+its uploads and the figures drawn for its replies, in a folder of its own that is removed when
+the tab goes away. The states live in a :class:`~.clients.ClientStore`, the store the API's
+conversations use too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,18 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AppConfig
+from ..conversation import Conversation, Turn
 from ..engines.base import Engine
 from ..media.parts import MediaPart
-from ..prompt import Turn
 from ..reply import Reply, reply_for
 from ..session import Session
 from .attach import Attachments
+from .clients import IDLE_SECONDS, ClientStore
 from .strips import group_caption, group_parts, join_strips, strip_image
 from .views import turn_messages
 
 __all__ = ["IDLE_SECONDS", "ChatState", "SessionRegistry", "media_root"]
-
-IDLE_SECONDS = 30 * 60  # a session nobody has touched for this long is dropped
 
 
 def media_root() -> Path:
@@ -48,8 +49,8 @@ class ChatState:
     def __init__(self, root: Path, lang: str = "en") -> None:
         self.lang = lang
         self.dir = root / uuid.uuid4().hex
+        self.conversation = Conversation()  # kept across a model switch; the session is not
         self.session: Session | None = None
-        self._turns: list[Turn] = []  # kept across a model switch, when the session is not
         self.seen_generation = 0  # the model generation this tab was last told about
         self.shown_family: str | None = None  # the family the settings are drawn for
         self.shown_model: str | None = None  # and the model (a tiny one has other defaults)
@@ -66,9 +67,7 @@ class ChatState:
 
     def ensure_session(self, engine: Engine, config: AppConfig) -> Session:
         if self.session is None or self.session.engine is not engine:
-            turns = self.turns
-            self.session = Session(engine, limits=config.media)
-            self.session.turns = turns
+            self.session = Session(engine, self.conversation, limits=config.media)
         return self.session
 
     def release(self) -> None:
@@ -76,12 +75,15 @@ class ChatState:
         session (and with it the reference to the old engine)."""
         if self.session is not None:
             self.session.stop()
-            self._turns = self.session.turns
             self.session = None
 
     @property
     def turns(self) -> list[Turn]:
-        return self.session.turns if self.session is not None else self._turns
+        return self.conversation.turns
+
+    def exported(self, model: str, family: str) -> Conversation:
+        """The conversation as an export file writes it: answered by ``model`` of ``family``."""
+        return self.conversation.for_export(model=model, family=family)
 
     def save_image(self, image: Any, stem: str) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +173,7 @@ def give_back_memory() -> None:
         pass
 
 
-class SessionRegistry:
+class SessionRegistry(ClientStore[ChatState]):
     """ChatState per tab (login and ``request.session_hash``), in a folder of this app
     instance's own.
 
@@ -188,14 +190,9 @@ class SessionRegistry:
         idle_s: float = IDLE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(idle_s=idle_s, clock=clock)
         self.root = root or media_root() / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lang = lang
-        self.idle_s = idle_s
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._states: dict[str, ChatState] = {}
-        self._seen: dict[str, float] = {}
-        self._stop = threading.Event()
         atexit.register(self.close_all)
 
     @staticmethod
@@ -207,59 +204,27 @@ class SessionRegistry:
         return f"{user}\0{hash_}" if user else hash_
 
     def get(self, request: Any) -> ChatState:
-        key = self.key(request)
-        with self._lock:
-            state = self._states.get(key)
-            if state is None:
-                state = self._states[key] = ChatState(self.root, self.lang)
-            self._seen[key] = self.clock()
-            return state
+        user = str(getattr(request, "username", None) or "")
+        return self.get_or_make(
+            self.key(request), lambda: ChatState(self.root, self.lang), owner=user
+        )
 
     def drop(self, request: Any) -> None:
-        self._drop(self.key(request))
-
-    def _drop(self, key: str) -> None:
-        with self._lock:
-            state = self._states.pop(key, None)
-            self._seen.pop(key, None)
-        if state is not None:
-            state.close()
+        self.discard(self.key(request))
 
     def reap(self) -> int:
         """Drop the sessions idle for longer than ``idle_s``; returns how many went."""
-        now = self.clock()
-        with self._lock:
-            idle = [k for k, seen in self._seen.items() if now - seen > self.idle_s]
-        for key in idle:
-            self._drop(key)
-        if idle:
+        gone = super().reap()
+        if gone:
             give_back_memory()
-        return len(idle)
-
-    def start_reaper(self, every_s: float = 60.0) -> None:
-        """Reap idle sessions in the background, every ``every_s`` seconds."""
-
-        def loop() -> None:
-            while not self._stop.wait(every_s):
-                self.reap()
-
-        threading.Thread(target=loop, name="glmv-session-reaper", daemon=True).start()
+        return gone
 
     def release_all(self) -> None:
         """Every tab lets go of the engine (a model switch); conversations are kept."""
-        with self._lock:
-            states = list(self._states.values())
-        for state in states:
+        for state in self.values():
             state.release()
 
     def close_all(self) -> None:
         """Close every session and remove this instance's folder."""
-        self._stop.set()
-        with self._lock:
-            keys = list(self._states)
-        for key in keys:
-            self._drop(key)
+        super().close_all()
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __len__(self) -> int:
-        return len(self._states)

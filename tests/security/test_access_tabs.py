@@ -37,15 +37,23 @@ def test_another_login_with_my_tabs_hash_never_reaches_my_conversation(
     from gradio_client import handle_file
 
     from glmv_ui import export
-    from glmv_ui.prompt import Turn
+    from glmv_ui.conversation import Conversation, Turn
 
     engine = ScriptedEngine("glm4v", chunk_size=16)
     demo = launch_app(AppConfig(model="glm4v", engine="scripted", auth=LOGINS), engine)
     saved = tmp_path / "c.json"
     saved.write_text(
         export.to_json(
-            [Turn(text="ALICE PRIVATE QUESTION", raw=f"<answer>{SECRET}</answer>", status="done")],
-            model="m",
+            Conversation(
+                [
+                    Turn(
+                        text="ALICE PRIVATE QUESTION",
+                        raw=f"<answer>{SECRET}</answer>",
+                        status="done",
+                    )
+                ],
+                model="m",
+            )
         ),
         encoding="utf-8",
     )
@@ -73,4 +81,4 @@ def test_another_login_with_my_tabs_hash_never_reaches_my_conversation(
     assert SECRET in mine
     assert "what did I ask before?" not in mine
     # Two states for the one hash: one per login.
-    assert len([k for k in demo.glmv_sessions._states if k.endswith(TAB)]) == 2
+    assert len([k for k, _ in demo.glmv_sessions.items() if k.endswith(TAB)]) == 2

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from glmv_ui import export
-from glmv_ui.prompt import Turn
+from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.ui.uploads import upload_folder
 from tests.helpers import red_image
 
@@ -55,8 +55,10 @@ def _copies_in_upload_folder(content: bytes) -> list[Path]:
 
 def _secret_export(folder: Path) -> tuple[Path, bytes]:
     text = export.to_json(
-        [Turn(text="PRIVATE QUESTION", raw="<answer>PRIVATE 1234</answer>", status="done")],
-        model="m",
+        Conversation(
+            [Turn(text="PRIVATE QUESTION", raw="<answer>PRIVATE 1234</answer>", status="done")],
+            model="m",
+        )
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"conv-{uuid.uuid4().hex[:8]}.json"

@@ -25,10 +25,10 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from glmv_ui.config import AppConfig
+from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.export import to_json
 from glmv_ui.media.parts import MediaPart
-from glmv_ui.prompt import Turn
 from glmv_ui.ui.i18n import t
 from glmv_ui.ui.web import CSP
 from tests.mediafiles import shapes_image
@@ -256,7 +256,7 @@ def _import(page: Page, tmp: Path, payloads: list[tuple[str, str]]) -> None:
         ),
         Turn(text="second", raw="", status="error", error="P-import-error " + hostile),
     ]
-    data = json.loads(to_json(turns, model="scripted"))
+    data = json.loads(to_json(Conversation(turns, model="scripted")))
     path = tmp / "hostile.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     page.get_by_text(t("en", "export"), exact=True).first.click()

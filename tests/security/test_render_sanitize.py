@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.export import to_markdown
 from glmv_ui.nb.render import reply_html
-from glmv_ui.prompt import Turn
 from glmv_ui.reply import Reply
 from glmv_ui.sanitize import (
     OWN_MARKS,
@@ -183,7 +183,9 @@ def test_markdown_export_neutralises_fields() -> None:
         status="error",
         error="<img src=http://evil.test/err>",
     )
-    md = to_markdown([turn], model="<b onclick=x>m</b>", system_prompt="<img src=http://e/s>")
+    md = to_markdown(
+        Conversation([turn], system_prompt="<img src=http://e/s>", model="<b onclick=x>m</b>")
+    )
     rendered = markdown_html(md)
     assert "<img" not in rendered
     assert "<form" not in rendered
