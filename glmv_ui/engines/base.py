@@ -8,11 +8,12 @@ reply parser sees ``<think>``, ``<answer>`` and the box markers), each paired wi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..config import Sampling
+from ..messages import Message
 
 __all__ = ["Chunk", "Engine", "GenerationRequest", "Stats"]
 
@@ -21,12 +22,11 @@ __all__ = ["Chunk", "Engine", "GenerationRequest", "Stats"]
 class GenerationRequest:
     """What to generate from.
 
-    ``messages`` come from :func:`glmv_ui.prompt.build_messages`: dicts with ``role`` and
-    ``content``; content is a string or a list of parts ``{"type": "text", "text": ...}`` and
-    ``{"type": "image" | "video", "part": MediaPart}``.
+    ``messages`` come from :func:`glmv_ui.prompt.build_messages`: the typed records of
+    :mod:`glmv_ui.messages`, the last one the user's message to answer.
     """
 
-    messages: list[dict[str, Any]]
+    messages: Sequence[Message]
     sampling: Sampling = field(default_factory=Sampling)
     # Identifies the conversation: an engine that keeps prompt caches (the local one) may reuse
     # what this key's previous request processed. None: nothing is reused or kept.

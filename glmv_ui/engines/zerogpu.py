@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, GlmvError, MediaBudgetError
+from ..messages import media_of
 from ..reasons import Reason
 from .base import Chunk, Engine, GenerationRequest
 
@@ -123,12 +124,7 @@ class _FlagEvent(threading.Event):
 def _visual_tokens(request: GenerationRequest) -> int:
     from ..media.budget import part_tokens
 
-    total = 0
-    for message in request.messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            total += sum(part_tokens(p["part"]) for p in content if "part" in p)
-    return total
+    return sum(part_tokens(media) for media in media_of(request.messages))
 
 
 def gpu_duration(request: GenerationRequest) -> int:

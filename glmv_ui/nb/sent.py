@@ -18,6 +18,7 @@ from typing import Any
 from ..engines.base import GenerationRequest
 from ..media.budget import TEMPORAL, VIDEO_MAX_PIXELS, part_tokens, smart_resize
 from ..media.parts import MediaPart
+from ..messages import media_of
 from ..prompt import Turn, build_messages
 from .helpers import as_session, split_options
 
@@ -116,13 +117,7 @@ def what_was_sent(target: Any, text: str, files: Sequence[str] = (), **options: 
         system_prompt=session.system_prompt,
         media_history=session.media_history,
     )
-    all_parts = [
-        item["part"]
-        for m in messages
-        if isinstance(m["content"], list)
-        for item in m["content"]
-        if item["type"] in ("image", "video")
-    ]
+    all_parts = list(media_of(messages))
     prepare = getattr(session.engine, "prepare", None)
     loaded = getattr(session.engine, "loaded", None)
     if prepare is None or loaded is None:
