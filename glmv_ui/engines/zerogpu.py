@@ -171,7 +171,12 @@ class _Watch:
 
 
 class ZeroGpuEngine:
-    """An engine whose ``stream`` runs under ``spaces.GPU`` in ZeroGPU's worker process."""
+    """An engine whose ``stream`` runs under ``spaces.GPU`` in ZeroGPU's worker process.
+
+    It is :class:`~.base.Wrapping` and nothing more: the wrapped engine's prompt caches live in
+    the worker's copy of it, so this process can neither count nor drop them, and its model is
+    reached through ``inner`` (to show what a request becomes, or to give the model back).
+    """
 
     def __init__(self, engine: Engine, spaces: Any, size: str | None = None) -> None:
         self.inner = engine
@@ -206,9 +211,6 @@ class ZeroGpuEngine:
                 watch.close()
             chunks.close()
             flag.discard()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def on_zerogpu() -> bool:
