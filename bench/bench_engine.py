@@ -45,6 +45,7 @@ def main() -> None:
     from glmv_ui.config import Sampling
     from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.local import LocalEngine
+    from glmv_ui.messages import user_message
     from glmv_ui.models import load_model
     from glmv_ui.session import Session
 
@@ -54,9 +55,7 @@ def main() -> None:
     engine = LocalEngine(loaded, generate_kwargs=fixed)
 
     sampling = Sampling(max_new_tokens=n, temperature=0.0, repetition_penalty=1.0)
-    request = GenerationRequest(
-        messages=[{"role": "user", "content": "tell me a story"}], sampling=sampling
-    )
+    request = GenerationRequest(messages=[user_message("tell me a story")], sampling=sampling)
     inputs = engine.prepare(request)
     gen = dict(
         max_new_tokens=n,

@@ -49,6 +49,7 @@ def bench_tiny(tokens: int, repeat: int) -> None:
     from glmv_ui.config import Sampling
     from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.local import LocalEngine
+    from glmv_ui.messages import user_message
     from glmv_ui.models import ModelCache, load_model
 
     cache = ModelCache()
@@ -57,9 +58,7 @@ def bench_tiny(tokens: int, repeat: int) -> None:
         "4-bit": load_model("tiny-glm45v", cache=cache, dtype="bfloat16", quantization="4bit"),
     }
     sampling = Sampling(max_new_tokens=tokens, temperature=0.0, repetition_penalty=1.0)
-    request = GenerationRequest(
-        messages=[{"role": "user", "content": "tell me a story"}], sampling=sampling
-    )
+    request = GenerationRequest(messages=[user_message("tell me a story")], sampling=sampling)
     inputs = LocalEngine(models["bf16"]).prepare(request)
     gen = dict(
         max_new_tokens=tokens,

@@ -107,15 +107,14 @@ def _paths(url: str, n: int, transport: Any) -> dict[str, Callable[[], int]]:
     from glmv_ui.config import Sampling
     from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.remote import RemoteEngine
+    from glmv_ui.messages import user_message
 
     endpoint = url + "/chat/completions"
     body = {"model": "bench", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     engine = RemoteEngine(
         url, model="bench", family="glm4v_moe", extra_sampling=False, transport=transport
     )
-    request = GenerationRequest(
-        [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=n, temperature=0.0)
-    )
+    request = GenerationRequest([user_message("hi")], Sampling(max_new_tokens=n, temperature=0.0))
 
     def lines() -> int:
         count = 0

@@ -82,12 +82,13 @@ def per_token(tokens: int, repeat: int) -> None:
     from glmv_ui.engines.base import GenerationRequest
     from glmv_ui.engines.local import LocalEngine
     from glmv_ui.engines.zerogpu import StopFlag, _FlagEvent
+    from glmv_ui.messages import user_message
     from glmv_ui.models import load_model
 
     loaded = load_model("tiny-glm41v")
     engine = LocalEngine(loaded, generate_kwargs={"min_new_tokens": tokens})
     request = GenerationRequest(
-        messages=[{"role": "user", "content": "Describe a picture."}],
+        messages=[user_message("Describe a picture.")],
         sampling=Sampling(temperature=0, max_new_tokens=tokens),
     )
     flag = StopFlag(str(Path(tempfile.mkdtemp()) / "stop"))

@@ -18,11 +18,12 @@ from anything rendered. Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from .conversation import Turn
 from .grounding import with_box_markers
 from .media.parts import MediaPart
+from .messages import AssistantMessage, Message, SystemMessage, UserMessage, user_message
 
 __all__ = ["MediaHistory", "answer_for_history", "build_messages"]
 
@@ -45,35 +46,27 @@ def build_messages(
     *,
     system_prompt: str = "",
     media_history: MediaHistory = "all",
-) -> list[dict[str, Any]]:
+) -> list[Message]:
     """Messages for the engine: the last turn is the one to answer."""
-    messages: list[dict[str, Any]] = []
+    messages: list[Message] = []
     if system_prompt.strip():
-        messages.append({"role": "system", "content": system_prompt.strip()})
+        messages.append(SystemMessage(system_prompt.strip()))
     last = len(turns) - 1
     for i, turn in enumerate(turns):
-        content: list[dict[str, Any]] = []
-        send_media = media_history == "all" or i == last
-        notes = []
-        for part in turn.parts:
-            if send_media:
-                content.append({"type": part.kind, "part": part})
-            else:
-                notes.append(_media_note(part))
-        text = turn.text if not notes else " ".join(notes) + ("\n" + turn.text if turn.text else "")
-        if text:
-            content.append({"type": "text", "text": text})
-        messages.append({"role": "user", "content": content})
+        if media_history == "all" or i == last:
+            user = user_message(turn.text, turn.parts)
+        else:
+            notes = " ".join(_media_note(part) for part in turn.parts)
+            text = notes + ("\n" + turn.text if turn.text else "") if notes else turn.text
+            user = user_message(text)
+        # Consecutive user messages (after a failed reply) are merged: both templates expect
+        # turns to alternate.
+        if messages and isinstance(messages[-1], UserMessage):
+            messages[-1] = UserMessage(messages[-1].content + user.content)
+        else:
+            messages.append(user)
         if i < last:
             answer = answer_for_history(turn) if turn.raw else ""
             if answer:
-                messages.append({"role": "assistant", "content": answer})
-    # Consecutive user messages (after a failed reply) are merged: both templates expect turns
-    # to alternate.
-    merged: list[dict[str, Any]] = []
-    for msg in messages:
-        if merged and msg["role"] == "user" and merged[-1]["role"] == "user":
-            merged[-1] = {"role": "user", "content": merged[-1]["content"] + msg["content"]}
-        else:
-            merged.append(msg)
-    return merged
+                messages.append(AssistantMessage(answer))
+    return messages

@@ -11,6 +11,7 @@ from gradio_client import Client, handle_file
 
 from glmv_ui.config import AppConfig, Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.messages import SystemMessage, TextPart, UserMessage
 
 REPLY = (
     "<think>Checking the picture.</think><answer>A {word} answer, long enough to stream.</answer>"
@@ -97,8 +98,9 @@ def test_regenerate_edit_undo(scripted_app: tuple[Any, ScriptedEngine]) -> None:
     chat = client.predict(0, "question edited", api_name="/edit")[0]
     assert [_texts(m) for m in chat if m["role"] == "user"] == ["question edited"]
     assert "third answer" in _answers(chat)[0]
-    last_prompt = engine.requests[-1].messages[-1]["content"]
-    assert any(p.get("text") == "question edited" for p in last_prompt)
+    last_prompt = engine.requests[-1].messages[-1]
+    assert isinstance(last_prompt, UserMessage)
+    assert TextPart("question edited") in last_prompt.content
     chat, restored, *_ = client.predict(api_name="/undo")
     assert chat == []
     assert restored["text"] == "question edited"
@@ -171,7 +173,7 @@ def test_settings_reach_the_engine(scripted_app: tuple[Any, ScriptedEngine]) -> 
         thinking=True,
         thinking_budget=512,
     )
-    assert request.messages[0] == {"role": "system", "content": "Be brief."}
+    assert request.messages[0] == SystemMessage("Be brief.")
 
 
 def test_gui_agent_action_is_drawn_on_the_screenshot(

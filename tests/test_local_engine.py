@@ -11,6 +11,7 @@ from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.errors import GenerationError
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import AssistantMessage, user_message
 from glmv_ui.models import ModelCache, load_model
 from glmv_ui.session import Session
 from tests.helpers import drain, forcing_processor, red_image, stop_after
@@ -67,13 +68,7 @@ def test_several_images_in_one_message(tiny_any):
     session = Session(engine, sampling=SHORT)
     parts = [_image("a.png", 224, 224), _image("b.png", 112, 112, "blue"), _image("c.png")]
     request = GenerationRequest(
-        messages=[
-            {
-                "role": "user",
-                "content": [{"type": "image", "part": p} for p in parts]
-                + [{"type": "text", "text": "compare"}],
-            }
-        ],
+        messages=[user_message("compare", parts)],
         sampling=SHORT,
     )
     inputs = engine.prepare(request)
@@ -87,15 +82,7 @@ def test_video_frames_keep_their_timestamps(tiny_any):
     engine = LocalEngine(tiny_any)
     part = _video(3)  # odd: padded to a pair
     request = GenerationRequest(
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    {"type": "video", "part": part},
-                    {"type": "text", "text": "what happens?"},
-                ],
-            }
-        ],
+        messages=[user_message("what happens?", [part])],
         sampling=SHORT,
     )
     inputs = engine.prepare(request)
@@ -131,7 +118,7 @@ def test_multi_turn_drops_old_thinking_and_keeps_history(tiny_any):
     messages = build_messages(
         [*session.turns, session.turns[0].__class__(text="and now?")], tiny_any.family
     )
-    assert messages[1] == {"role": "assistant", "content": "It is red."}
+    assert messages[1] == AssistantMessage("It is red.")
     inputs = session.engine.prepare(GenerationRequest(messages=messages, sampling=SHORT))
     prompt = tok.decode(inputs["input_ids"][0], skip_special_tokens=False)
     assert "secret reasoning" not in prompt
@@ -165,7 +152,7 @@ def test_glm45v_thinking_switch_renders_nothink(tiny45):
     engine = LocalEngine(tiny45)
     for thinking, expect in [(False, True), (True, False)]:
         request = GenerationRequest(
-            messages=[{"role": "user", "content": "hi"}], sampling=SHORT.replace(thinking=thinking)
+            messages=[user_message("hi")], sampling=SHORT.replace(thinking=thinking)
         )
         ids = engine.prepare(request)["input_ids"][0]
         prompt = tiny45.tokenizer.decode(ids, skip_special_tokens=False)
@@ -285,11 +272,7 @@ def test_stalled_generate_times_out_instead_of_hanging(tiny41):
     try:
         engine = LocalEngine(tiny41, token_timeout_s=0.5)
         with pytest.raises(GenerationError, match="no token for"):
-            list(
-                engine.stream(
-                    GenerationRequest(messages=[{"role": "user", "content": "hi"}], sampling=SHORT)
-                )
-            )
+            list(engine.stream(GenerationRequest(messages=[user_message("hi")], sampling=SHORT)))
     finally:
         release.set()
         del model.forward

@@ -13,6 +13,7 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.messages import TextPart, UserMessage, media_of
 from tests.conftest import run_async
 
 pytestmark = pytest.mark.slow
@@ -43,11 +44,11 @@ def _result(call: Any) -> dict[str, Any]:
 
 def _user_texts(request: Any) -> list[str]:
     return [
-        p["text"]
+        p.text
         for m in request.messages
-        if m["role"] == "user"
-        for p in m["content"]
-        if p.get("type") == "text"
+        if isinstance(m, UserMessage)
+        for p in m.content
+        if isinstance(p, TextPart)
     ]
 
 
@@ -80,7 +81,7 @@ def test_two_mcp_clients_each_have_their_own_conversation(launch_app: Any) -> No
             )
             assert first["answer"].startswith("answer 0")
             assert first["boxes"]
-            assert engine.requests[-1].messages[0]["content"][0]["part"].size == (96, 64)
+            assert next(media_of(engine.requests[-1].messages)).size == (96, 64)
             other = _result(await b.call_tool("ask", {"text": "beta: hello"}))
             assert other["conversation"] != first["conversation"]
             assert _user_texts(engine.requests[-1]) == ["beta: hello"]

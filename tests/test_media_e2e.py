@@ -8,6 +8,7 @@ from glmv_ui.config import Sampling
 from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.media import estimate_visual_tokens, ingest
+from glmv_ui.messages import user_message
 from glmv_ui.session import Session
 from tests.helpers import drain
 from tests.mediafiles import image_file, pdf_file, pptx_file, video_file
@@ -36,15 +37,7 @@ def test_upload_reaches_the_model_through_the_real_processor(kind, uploads, tiny
     assert all(p.source == uploads[kind][0].name for p in parts)
     engine = LocalEngine(tiny_any)
     request = GenerationRequest(
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    *({"type": p.kind, "part": p} for p in parts),
-                    {"type": "text", "text": "describe"},
-                ],
-            }
-        ],
+        messages=[user_message("describe", parts)],
         sampling=SHORT,
     )
     inputs = engine.prepare(request)

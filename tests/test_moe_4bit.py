@@ -16,6 +16,7 @@ from glmv_ui.config import Sampling
 from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import user_message
 from glmv_ui.models import LoadedModel, ModelCache, load_model
 from glmv_ui.quant import NF4
 from glmv_ui.session import Session
@@ -238,7 +239,7 @@ def test_4bit_thinking_switch_and_parsed_reply(quant45):
     engine = LocalEngine(quant45)
     for thinking in (False, True):
         request = GenerationRequest(
-            messages=[{"role": "user", "content": "hi"}], sampling=SHORT.replace(thinking=thinking)
+            messages=[user_message("hi")], sampling=SHORT.replace(thinking=thinking)
         )
         prompt = quant45.tokenizer.decode(
             engine.prepare(request)["input_ids"][0], skip_special_tokens=False

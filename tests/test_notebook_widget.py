@@ -68,8 +68,8 @@ def test_send_streams_answer_and_history_grows(files) -> None:
     assert widget.answer == "Second."
     # The second prompt carried the first answer (without its thinking) as history.
     messages = engine.requests[-1].messages
-    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
-    assert "The user wants the ball" not in messages[1]["content"]
+    assert [m.role for m in messages] == ["user", "assistant", "user"]
+    assert "The user wants the ball" not in messages[1].content
     assert widget.stop_button.disabled
     assert not widget.send_button.disabled
 

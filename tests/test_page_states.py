@@ -11,6 +11,7 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.messages import media_of
 from tests.mediafiles import shapes_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -102,13 +103,7 @@ def test_an_encrypted_pdf_opens_with_its_password(
     expect(page.locator("#glmv-attach-info")).to_contain_text("page 1 of 1")
     _send(page, "What does the page say?")
     expect(page.locator("#glmv-chat")).to_contain_text("short letter")
-    parts = [
-        item["part"]
-        for message in engine.requests[-1].messages
-        if isinstance(message["content"], list)
-        for item in message["content"]
-        if "part" in item
-    ]
+    parts = list(media_of(engine.requests[-1].messages))
     assert [p.page for p in parts] == [1]
     assert parts[0].source == pdf.name
 

@@ -32,6 +32,7 @@ from glmv_ui.engines.prefix_cache import (
 from glmv_ui.errors import MediaBudgetError
 from glmv_ui.media import ingest
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import user_message
 from glmv_ui.prompt import build_messages
 from glmv_ui.session import Session
 from tests.helpers import drain
@@ -314,33 +315,13 @@ def test_a_different_image_of_the_same_size_is_encoded_again(tiny_any):
     other = [MediaPart("image", "b.png", image=gradient((448, 336)).transpose(0))]
 
     def ask(parts: list[MediaPart], key: str | None) -> Any:
-        messages = [
-            {
-                "role": "user",
-                "content": [
-                    *({"type": "image", "part": p} for p in parts),
-                    {"type": "text", "text": "describe"},
-                ],
-            }
-        ]
+        messages = [user_message("describe", parts)]
         request = GenerationRequest(messages=messages, sampling=GREEDY, cache_key=key)
         return drain(engine.stream(request))
 
     ask(same_size, "k")
     recorder.take()
-    prompt = engine.prepare(
-        GenerationRequest(
-            messages=[
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "image", "part": other[0]},
-                        {"type": "text", "text": "describe"},
-                    ],
-                }
-            ]
-        )
-    )
+    prompt = engine.prepare(GenerationRequest(messages=[user_message("describe", other)]))
     image_start = prompt["mm_token_type_ids"][0].tolist().index(1)
     changed = ask(other, "k")
     # Same token ids, other pixels: only the text before the image is reused.
@@ -354,11 +335,7 @@ def test_nothing_is_reused_without_a_key_across_sessions_or_settings(tiny45):
     engine = LocalEngine(tiny45)
     short = GREEDY.replace(max_new_tokens=2)
     first, _ = _images()
-    drain(
-        engine.stream(
-            GenerationRequest(messages=[{"role": "user", "content": "hello"}], sampling=short)
-        )
-    )
+    drain(engine.stream(GenerationRequest(messages=[user_message("hello")], sampling=short)))
     assert engine.cache_stats().entries == 0  # no key: nothing kept
     one, two = Session(engine, sampling=short), Session(engine, sampling=short)
     assert drain(one.submit("hello", first)).stats.reused_tokens == 0
@@ -445,18 +422,14 @@ def test_a_prompt_longer_than_the_context_is_refused_before_prefill(tiny41):
             match=r"the conversation is [\d,]+ tokens; the model's context holds 65,536",
         ),
     ):
-        drain(
-            engine.stream(
-                GenerationRequest(messages=[{"role": "user", "content": words}], sampling=GREEDY)
-            )
-        )
+        drain(engine.stream(GenerationRequest(messages=[user_message(words)], sampling=GREEDY)))
     assert spy.calls == []
 
 
 def test_the_answer_is_capped_to_the_context_left(tiny41):
     engine = LocalEngine(tiny41)
     request = GenerationRequest(
-        messages=[{"role": "user", "content": "hello"}],
+        messages=[user_message("hello")],
         sampling=GREEDY.replace(max_new_tokens=50, repetition_penalty=1.0),
     )
     prompt_tokens = engine.prepare(request)["input_ids"].shape[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glmv_ui.conversation import Turn
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import AssistantMessage, ImagePart, SystemMessage, TextPart, UserMessage
 from glmv_ui.prompt import answer_for_history, build_messages
 
 
@@ -29,12 +30,12 @@ def test_messages_alternate_with_plain_string_answers():
         Turn("third"),
     ]
     msgs = build_messages(turns, "glm4v", system_prompt="Be brief.")
-    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
-    assert msgs[0]["content"] == "Be brief."
-    assert msgs[2]["content"] == "A1"
-    assert msgs[4]["content"] == "A2"
-    assert all(isinstance(m["content"], str) for m in msgs if m["role"] != "user")
-    assert msgs[1]["content"][0] == {"type": "image", "part": turns[0].parts[0]}
+    assert [m.role for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert msgs[0] == SystemMessage("Be brief.")
+    assert msgs[2] == AssistantMessage("A1")
+    assert msgs[4] == AssistantMessage("A2")
+    assert all(isinstance(m.content, str) for m in msgs if not isinstance(m, UserMessage))
+    assert msgs[1] == UserMessage((ImagePart(turns[0].parts[0]), TextPart("first")))
     assert "t1" not in str(msgs)
     assert "t2" not in str(msgs)
 
@@ -45,19 +46,16 @@ def test_media_history_last_replaces_old_media_with_a_note():
         Turn("and this", [_part("dog.png")]),
     ]
     everything = build_messages(turns, "glm4v")
-    assert (
-        sum(c["type"] == "image" for m in everything if m["role"] == "user" for c in m["content"])
-        == 2
-    )
+    users = [m for m in everything if isinstance(m, UserMessage)]
+    assert sum(isinstance(c, ImagePart) for m in users for c in m.content) == 2
     last_only = build_messages(turns, "glm4v", media_history="last")
-    first_user = last_only[0]["content"]
-    assert all(c["type"] == "text" for c in first_user)
-    assert first_user[0]["text"].startswith("[image: cat.png]")
-    assert last_only[2]["content"][0]["type"] == "image"
+    assert last_only[0] == UserMessage((TextPart("[image: cat.png]\nwhat is this"),))
+    newest = last_only[2]
+    assert isinstance(newest, UserMessage)
+    assert isinstance(newest.content[0], ImagePart)
 
 
 def test_failed_turn_is_merged_not_answered_with_nothing():
     turns = [Turn("first", status="error"), Turn("second")]
     msgs = build_messages(turns, "glm4v_moe")
-    assert [m["role"] for m in msgs] == ["user"]
-    assert [c["text"] for c in msgs[0]["content"]] == ["first", "second"]
+    assert msgs == [UserMessage((TextPart("first"), TextPart("second")))]

@@ -20,6 +20,7 @@ from glmv_ui.engines.base import Chunk, GenerationRequest
 from glmv_ui.engines.remote import RemoteEngine, encode_mp4, guess_family
 from glmv_ui.errors import ConfigError, EngineConnectionError, GenerationError
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import user_message
 from glmv_ui.stream import parse_raw
 from tests.serve_helpers import ServerProcess, free_port, start_transformers_serve
 
@@ -71,10 +72,8 @@ def _video(n: int = 4) -> MediaPart:
 def _request(
     text: str = "Describe.", parts: tuple[MediaPart, ...] = (), **sampling: Any
 ) -> GenerationRequest:
-    content: list[dict[str, Any]] = [{"type": p.kind, "part": p} for p in parts]
-    content.append({"type": "text", "text": text})
     return GenerationRequest(
-        [{"role": "user", "content": content}], Sampling(**{"max_new_tokens": 8, **sampling})
+        [user_message(text, parts)], Sampling(**{"max_new_tokens": 8, **sampling})
     )
 
 

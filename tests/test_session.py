@@ -10,6 +10,7 @@ import pytest
 from glmv_ui.config import Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.errors import ConversationError, GenerationError, MediaBudgetError
+from glmv_ui.messages import AssistantMessage, user_message
 from glmv_ui.session import Session
 from tests.helpers import drain
 
@@ -63,8 +64,8 @@ def test_regenerate_undo_edit_clear():
     assert len(session.turns) == 2
     # The regenerated request saw the same history (q1's answer, q2 again).
     req = engine.requests[-1].messages
-    assert req[-1]["content"][-1]["text"] == "q2"
-    assert req[1]["content"] == "one"
+    assert req[-1] == user_message("q2")
+    assert req[1] == AssistantMessage("one")
     _drain(session.edit(0, "q1 edited"))
     assert len(session.turns) == 1
     assert session.turns[0].text == "q1 edited"

@@ -32,6 +32,7 @@ from glmv_ui.engines.zerogpu import (
 )
 from glmv_ui.errors import GenerationError, MediaBudgetError
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.messages import media_of
 from glmv_ui.prompt import build_messages
 from glmv_ui.session import Session
 from tests.app_drive import exported_turns, reply_then_stop, start_group, wait_for_model
@@ -51,8 +52,7 @@ def test_a_request_with_an_image_and_its_chunks_pickle(tmp_path: Path) -> None:
         pickle.dumps(threading.Event())  # what used to cross, and why it failed
     job = GpuJob(_image_request(), StopFlag(str(tmp_path / "stop")))
     back = pickle.loads(pickle.dumps(job))
-    content = back.request.messages[-1]["content"]
-    image = next(p["part"].image for p in content if p["type"] == "image")
+    image = next(media_of(back.request.messages)).image
     assert image.tobytes() == red_image().tobytes()
     assert image.size == (120, 90)
     assert back.request.sampling == job.request.sampling

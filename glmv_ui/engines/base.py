@@ -8,25 +8,38 @@ reply parser sees ``<think>``, ``<answer>`` and the box markers), each paired wi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..config import Sampling
+from ..messages import Message
 
-__all__ = ["Chunk", "Engine", "GenerationRequest", "Stats"]
+if TYPE_CHECKING:
+    from ..models import LoadedModel
+    from .prefix_cache import CacheStats
+
+__all__ = [
+    "CachingEngine",
+    "Chunk",
+    "Engine",
+    "GenerationRequest",
+    "HoldsModel",
+    "Stats",
+    "Wrapping",
+    "unwrapped",
+]
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     """What to generate from.
 
-    ``messages`` come from :func:`glmv_ui.prompt.build_messages`: dicts with ``role`` and
-    ``content``; content is a string or a list of parts ``{"type": "text", "text": ...}`` and
-    ``{"type": "image" | "video", "part": MediaPart}``.
+    ``messages`` come from :func:`glmv_ui.prompt.build_messages`: the typed records of
+    :mod:`glmv_ui.messages`, the last one the user's message to answer.
     """
 
-    messages: list[dict[str, Any]]
+    messages: Sequence[Message]
     sampling: Sampling = field(default_factory=Sampling)
     # Identifies the conversation: an engine that keeps prompt caches (the local one) may reuse
     # what this key's previous request processed. None: nothing is reused or kept.
@@ -90,3 +103,48 @@ class Engine(Protocol):
         tokens; the last chunk then has ``finish_reason == "cancelled"`` and ``done`` set.
         Failures raise :class:`glmv_ui.errors.GenerationError`."""
         ...
+
+
+# -- optional abilities ---------------------------------------------------------------------
+# Some engines can do more than stream. Callers ask with ``isinstance`` against these; a wrapper
+# declares only what it really provides, and callers that want the wrapped engine's abilities
+# unwrap it first (:func:`unwrapped`).
+
+
+@runtime_checkable
+class CachingEngine(Protocol):
+    """Keeps prompt caches between the requests of a conversation (by their ``cache_key``)."""
+
+    def cache_stats(self) -> CacheStats:
+        """Entries, bytes kept, hits, misses and tokens reused."""
+        ...
+
+    def forget(self, key: str) -> bool:
+        """Drop what is kept for conversation ``key``; True if anything was."""
+        ...
+
+
+@runtime_checkable
+class HoldsModel(Protocol):
+    """Runs a model loaded in this process: the model to give back when done, and the inputs a
+    request would become (for showing what was sent)."""
+
+    loaded: LoadedModel
+
+    def prepare(self, request: GenerationRequest) -> dict[str, Any]:
+        """The model inputs for ``request``, without generating."""
+        ...
+
+
+@runtime_checkable
+class Wrapping(Protocol):
+    """Runs another engine somewhere else (the ZeroGPU worker); ``inner`` is that engine."""
+
+    inner: Engine
+
+
+def unwrapped(engine: Engine) -> Engine:
+    """The engine that does the work: ``engine`` with any wrappers taken off."""
+    while isinstance(engine, Wrapping):
+        engine = engine.inner
+    return engine

@@ -18,10 +18,20 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import GenerationError, MediaBudgetError
+from ..messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    UserMessage,
+    UserPart,
+    VideoPart,
+)
 from ..models import LoadedModel
 from ..reasons import reason
 from .base import Chunk, GenerationRequest
@@ -85,45 +95,34 @@ class LocalEngine:
         image_prints: list[str] = []
         video_prints: list[str] = []
         metadata: list[Any] = []
-        template_messages: list[dict[str, Any]] = []
-        for msg in request.messages:
-            content = msg["content"]
-            if isinstance(content, str):
-                template_messages.append({"role": msg["role"], "content": content})
+        for part in _media_parts(request.messages):
+            if isinstance(part, ImagePart):
+                images.append(part.media.image)
+                image_prints.append(self._print(part.media))
                 continue
-            parts: list[dict[str, Any]] = []
-            for item in content:
-                if item["type"] == "text":
-                    parts.append({"type": "text", "text": item["text"]})
-                elif item["type"] == "image":
-                    images.append(item["part"].image)
-                    image_prints.append(self._print(item["part"]))
-                    parts.append({"type": "image"})
-                elif item["type"] == "video":
-                    part = item["part"]
-                    frames = list(part.frames)
-                    stamps = list(part.timestamps)
-                    if len(frames) % 2:  # frames go in pairs (temporal patch 2)
-                        frames.append(frames[-1])
-                        stamps.append(stamps[-1])
-                    videos.append(frames)
-                    video_prints.append(self._print(part))
-                    # fps=1000 with millisecond indices carries the real presentation times.
-                    metadata.append(
-                        VideoMetadata(
-                            total_num_frames=len(frames),
-                            fps=1000.0,
-                            width=frames[0].width,
-                            height=frames[0].height,
-                            duration=part.duration,
-                            video_backend="pyav",
-                            frames_indices=[round(t * 1000) for t in stamps],
-                        )
-                    )
-                    parts.append({"type": "video"})
-            template_messages.append({"role": msg["role"], "content": parts})
+            media = part.media
+            frames = list(media.frames)
+            stamps = list(media.timestamps)
+            if len(frames) % 2:  # frames go in pairs (temporal patch 2)
+                frames.append(frames[-1])
+                stamps.append(stamps[-1])
+            videos.append(frames)
+            video_prints.append(self._print(media))
+            # fps=1000 with millisecond indices carries the real presentation times.
+            metadata.append(
+                VideoMetadata(
+                    total_num_frames=len(frames),
+                    fps=1000.0,
+                    width=frames[0].width,
+                    height=frames[0].height,
+                    duration=media.duration,
+                    video_backend="pyav",
+                    frames_indices=[round(t * 1000) for t in stamps],
+                )
+            )
         if images and videos:
             raise MediaBudgetError("", reason("context.mixed"))
+        template_messages = chat_template_messages(request.messages)
         kwargs: dict[str, Any] = {}
         if self.loaded.traits.can_disable_thinking:
             kwargs["enable_thinking"] = request.sampling.thinking
@@ -337,3 +336,40 @@ class LocalEngine:
             )
             follow["mm_token_type_ids"] = torch.cat([kinds, pad], dim=1)
         return Prompt(follow, ids[0].tolist(), prompt.images, prompt.videos)
+
+
+def chat_template_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The records as ``processor.apply_chat_template`` takes them: system and assistant content
+    as plain strings, a user message as a list of parts where each image or video is a bare
+    placeholder (the pixels go to the processor separately, in the same order)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        match message:
+            case UserMessage(content=parts):
+                out.append({"role": "user", "content": [_template_part(p) for p in parts]})
+            case SystemMessage(content=text) | AssistantMessage(content=text):
+                out.append({"role": message.role, "content": text})
+            case _:
+                raise TypeError(f"not a message record: {type(message).__name__}")
+    return out
+
+
+def _template_part(part: UserPart) -> dict[str, str]:
+    match part:
+        case TextPart(text=text):
+            return {"type": "text", "text": text}
+        case ImagePart():
+            return {"type": "image"}
+        case VideoPart():
+            return {"type": "video"}
+        case _:
+            raise TypeError(f"not a message part: {type(part).__name__}")
+
+
+def _media_parts(messages: Sequence[Message]) -> Iterator[ImagePart | VideoPart]:
+    """The image and video parts of ``messages`` in prompt order (the template's order)."""
+    for message in messages:
+        if isinstance(message, UserMessage):
+            for part in message.content:
+                if not isinstance(part, TextPart):
+                    yield part

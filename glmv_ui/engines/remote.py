@@ -41,6 +41,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..config import AppConfig
 from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
+from ..messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    UserMessage,
+    UserPart,
+    VideoPart,
+)
 from .base import Chunk, GenerationRequest
 from .remote_reply import Reply, error_text
 
@@ -286,23 +296,27 @@ class RemoteEngine:
 
     # -- message encoding -------------------------------------------------------------------
 
-    def _message(self, msg: dict[str, Any]) -> dict[str, Any]:
-        content = msg["content"]
-        if isinstance(content, str):
-            return {"role": msg["role"], "content": content}
-        parts: list[dict[str, Any]] = []
-        for item in content:
-            kind = item["type"]
-            if kind == "text":
-                parts.append({"type": "text", "text": item["text"]})
-            elif kind == "image":
-                url = _data_url(item["part"].image, self.image_format)
-                parts.append({"type": "image_url", "image_url": {"url": url}})
-            elif kind == "video":
-                parts.extend(self._video(item["part"]))
-            else:
-                raise GenerationError(f"unknown message part type {kind!r}")
-        return {"role": msg["role"], "content": parts}
+    def _message(self, message: Message) -> dict[str, Any]:
+        """One record as OpenAI-style JSON: the only place messages become dicts for a server."""
+        match message:
+            case SystemMessage(content=text) | AssistantMessage(content=text):
+                return {"role": message.role, "content": text}
+            case UserMessage(content=items):
+                return {"role": "user", "content": [j for item in items for j in self._part(item)]}
+            case _:
+                raise TypeError(f"not a message record: {type(message).__name__}")
+
+    def _part(self, part: UserPart) -> list[dict[str, Any]]:
+        match part:
+            case TextPart(text=text):
+                return [{"type": "text", "text": text}]
+            case ImagePart(media=media):
+                url = _data_url(media.image, self.image_format)
+                return [{"type": "image_url", "image_url": {"url": url}}]
+            case VideoPart(media=media):
+                return self._video(media)
+            case _:
+                raise TypeError(f"not a message part: {type(part).__name__}")
 
     def _video(self, part: MediaPart) -> list[dict[str, Any]]:
         if self.video_mode == "video":

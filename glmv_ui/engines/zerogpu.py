@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, GlmvError, MediaBudgetError
+from ..messages import media_of
 from ..reasons import Reason
 from .base import Chunk, Engine, GenerationRequest
 
@@ -123,12 +124,7 @@ class _FlagEvent(threading.Event):
 def _visual_tokens(request: GenerationRequest) -> int:
     from ..media.budget import part_tokens
 
-    total = 0
-    for message in request.messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            total += sum(part_tokens(p["part"]) for p in content if "part" in p)
-    return total
+    return sum(part_tokens(media) for media in media_of(request.messages))
 
 
 def gpu_duration(request: GenerationRequest) -> int:
@@ -175,7 +171,12 @@ class _Watch:
 
 
 class ZeroGpuEngine:
-    """An engine whose ``stream`` runs under ``spaces.GPU`` in ZeroGPU's worker process."""
+    """An engine whose ``stream`` runs under ``spaces.GPU`` in ZeroGPU's worker process.
+
+    It is :class:`~.base.Wrapping` and nothing more: the wrapped engine's prompt caches live in
+    the worker's copy of it, so this process can neither count nor drop them, and its model is
+    reached through ``inner`` (to show what a request becomes, or to give the model back).
+    """
 
     def __init__(self, engine: Engine, spaces: Any, size: str | None = None) -> None:
         self.inner = engine
@@ -210,9 +211,6 @@ class ZeroGpuEngine:
                 watch.close()
             chunks.close()
             flag.discard()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def on_zerogpu() -> bool:

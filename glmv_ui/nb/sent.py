@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conversation import Turn
-from ..engines.base import GenerationRequest
+from ..engines.base import GenerationRequest, HoldsModel, unwrapped
 from ..media.budget import TEMPORAL, VIDEO_MAX_PIXELS, part_tokens, smart_resize
 from ..media.parts import MediaPart
+from ..messages import media_of
 from ..prompt import build_messages
 from .helpers import as_session, split_options
 
@@ -117,20 +118,13 @@ def what_was_sent(target: Any, text: str, files: Sequence[str] = (), **options: 
         system_prompt=session.system_prompt,
         media_history=session.media_history,
     )
-    all_parts = [
-        item["part"]
-        for m in messages
-        if isinstance(m["content"], list)
-        for item in m["content"]
-        if item["type"] in ("image", "video")
-    ]
-    prepare = getattr(session.engine, "prepare", None)
-    loaded = getattr(session.engine, "loaded", None)
-    if prepare is None or loaded is None:
+    all_parts = list(media_of(messages))
+    engine = unwrapped(session.engine)
+    if not isinstance(engine, HoldsModel):
         return _estimated(all_parts)
-    inputs = prepare(GenerationRequest(messages=messages, sampling=sampling))
+    inputs = engine.prepare(GenerationRequest(messages=messages, sampling=sampling))
     ids = inputs["input_ids"][0].tolist()
-    prompt = loaded.tokenizer.decode(ids, skip_special_tokens=False)
+    prompt = engine.loaded.tokenizer.decode(ids, skip_special_tokens=False)
     return _exact(all_parts, inputs, prompt, len(ids))
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..config import AppConfig
-from ..engines.base import Engine
+from ..engines.base import CachingEngine, Engine, HoldsModel, unwrapped
 from ..engines.zerogpu import zerogpu_engine
 from ..errors import (
     ConversationError,
@@ -334,9 +334,8 @@ class ModelManager:
         pieces = []
         if self.memory_md:
             pieces.append(f"**{t(lang, 'memory')}**\n\n{self.memory_md}")
-        stats = getattr(self._engine, "cache_stats", None) if self._engine is not None else None
-        if stats is not None:
-            pieces.append(f"**{t(lang, 'prompt_cache')}**: {stats().summary()}")
+        if isinstance(self._engine, CachingEngine):
+            pieces.append(f"**{t(lang, 'prompt_cache')}**: {self._engine.cache_stats().summary()}")
         return "\n\n".join(pieces)
 
     def require(self, lang: str) -> Engine:
@@ -353,8 +352,8 @@ def release_engine(engine: Engine | None) -> None:
     """Let go of a loaded model: out of the shared cache, collected, GPU memory returned."""
     if engine is None:
         return
-    inner = getattr(engine, "inner", engine)  # the ZeroGPU wrapper
-    loaded = getattr(inner, "loaded", None)
+    inner = unwrapped(engine)  # the ZeroGPU wrapper's engine
+    loaded = inner.loaded if isinstance(inner, HoldsModel) else None
     if loaded is not None:
         from ..models import default_cache
 

@@ -13,6 +13,7 @@ import pytest
 
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.scripted import ScriptedEngine
+from glmv_ui.messages import TextPart, UserMessage
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +30,11 @@ class HeldEngine(ScriptedEngine):
     def stream(self, request: Any, cancel: Any = None) -> Iterator[Any]:
         self.texts.append(
             next(
-                p["text"]
+                p.text
                 for m in request.messages
-                if m["role"] == "user"
-                for p in m["content"]
-                if p.get("type") == "text"
+                if isinstance(m, UserMessage)
+                for p in m.content
+                if isinstance(p, TextPart)
             )
         )
         self.started.release()
