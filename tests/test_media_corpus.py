@@ -93,7 +93,7 @@ def test_accepted(rel: str) -> None:
         w, h = first.size
         assert (w > h) == landscape
     if rel.endswith("117pages.pdf"):
-        assert "pages 1\u201316 of 117 used; choose a page range" in first.notes[0]
+        assert str(first.notes[0]).startswith("pages 1\u201316 of 117 used; choose a page range")
 
 
 @pytest.mark.parametrize("rel", sorted(REFUSE))

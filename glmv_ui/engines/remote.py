@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..config import AppConfig
 from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
+from ..media.dataurl import data_url
 from .base import Chunk, GenerationRequest
 from .remote_reply import Reply, error_text
 
@@ -296,7 +297,7 @@ class RemoteEngine:
             if kind == "text":
                 parts.append({"type": "text", "text": item["text"]})
             elif kind == "image":
-                url = _data_url(item["part"].image, self.image_format)
+                url = data_url(item["part"].image, self.image_format)
                 parts.append({"type": "image_url", "image_url": {"url": url}})
             elif kind == "video":
                 parts.extend(self._video(item["part"]))
@@ -314,7 +315,7 @@ class RemoteEngine:
             # The timestamp keeps the model's sense of time that a real video input carries.
             label = f"{part.source} at {t:.1f} s:" if t is not None else f"{part.source}:"
             out.append({"type": "text", "text": label})
-            out.append({"type": "image_url", "image_url": {"url": _data_url(frame, "jpeg")}})
+            out.append({"type": "image_url", "image_url": {"url": data_url(frame, "jpeg")}})
         return out
 
     # -- streaming --------------------------------------------------------------------------
@@ -437,18 +438,6 @@ class RemoteEngine:
             f"{self._where()} reported an error mid-stream: "
             f"{error_text(self._mask(json.dumps(error)))}"
         )
-
-
-def _data_url(image: Any, fmt: str) -> str:
-    """A PIL image as a data URL at its current size."""
-    buf = io.BytesIO()
-    if fmt == "jpeg":
-        image.convert("RGB").save(buf, format="JPEG", quality=90)
-        mime = "image/jpeg"
-    else:
-        image.save(buf, format="PNG")
-        mime = "image/png"
-    return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def encode_mp4(part: MediaPart) -> bytes:

@@ -27,7 +27,7 @@ from ..config import SAMPLING_RANGES, MediaLimits, Sampling
 from ..errors import GlmvError
 from ..models import FAMILIES
 from ..prompt import Turn
-from ..reply import Reply
+from ..reply import Reply, thinking_title
 from ..session import ReplyUpdate
 from ..throttle import Throttle
 from .helpers import as_session
@@ -470,12 +470,7 @@ class ChatWidget:
         self.throttle.mark()
         self._live = reply
         if reply.thinking:
-            title = (
-                "Thinking…"
-                if reply.thinking_seconds is None
-                else f"Thought for {reply.thinking_seconds:.1f} s"
-            )
-            self.thinking_box.titles = (title,)
+            self.thinking_box.titles = (str(thinking_title(reply).timed),)
             self.thinking_view.value = (
                 f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div>'
             )
