@@ -11,6 +11,7 @@ from typing import Any
 from .config import AppConfig, LoadOptions, MediaLimits, Sampling, default_sampling
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import GlmvError
+from .media.options import MediaOptions
 from .media.parts import MediaPart
 from .models import (
     KNOWN_MODELS,
@@ -41,6 +42,7 @@ __all__ = [
     "LoadedModel",
     "LocalEngine",
     "MediaLimits",
+    "MediaOptions",
     "MediaPart",
     "MemoryEstimate",
     "ModelCache",

@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from .config import MediaLimits, Sampling, default_sampling
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
+from .media.options import MediaOptions
 from .media.parts import MediaPart
 from .prompt import MediaHistory, Turn, build_messages
 from .reasons import reason
@@ -108,11 +108,23 @@ class Session:
     def parts(self) -> list[MediaPart]:
         return [p for t in self.turns for p in t.parts]
 
-    def attach(self, paths: Sequence[str], **options: Any) -> list[MediaPart]:
+    def attach(
+        self,
+        paths: Sequence[str],
+        options: MediaOptions | None = None,
+        *,
+        names: Sequence[str] | None = None,
+    ) -> list[MediaPart]:
         """Read uploads into parts, checked against the rules and this conversation's media."""
         from .media import ingest
 
-        return ingest(paths, self.limits, existing=self.parts, **options)
+        return ingest(
+            paths,
+            self.limits,
+            names=names,
+            options=options or MediaOptions(),
+            existing=self.parts,
+        )
 
     # -- generation --------------------------------------------------------------------------
 

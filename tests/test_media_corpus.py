@@ -8,7 +8,7 @@ import pytest
 from PIL import ImageStat
 
 from glmv_ui.errors import MediaError
-from glmv_ui.media import ingest
+from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.ui.reasons_zh import reason_text
 from tests.mediafiles import CORPUS, image_file
 from tests.test_reasons import english_words
@@ -166,7 +166,8 @@ def test_high_bit_depth_matches_the_8_bit_version(deep: str, flat: str) -> None:
 
 def test_encrypted_corpus_pdf_opens_with_its_password() -> None:
     parts = ingest(
-        [CORPUS / "pdf/encrypted-libreoffice-writer-password.pdf"], password="openpassword"
+        [CORPUS / "pdf/encrypted-libreoffice-writer-password.pdf"],
+        options=MediaOptions(password="openpassword"),
     )
     assert len(parts) == 1
 

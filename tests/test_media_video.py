@@ -9,7 +9,7 @@ import pytest
 
 from glmv_ui.config import MediaLimits
 from glmv_ui.errors import MediaError, UnsupportedMediaError
-from glmv_ui.media import ingest
+from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.media.video import MAX_FRAME_PIXELS, sample_times, sample_video
 from glmv_ui.reasons import reason
 from tests.mediafiles import has_encoder, video_file
@@ -64,12 +64,12 @@ def test_frame_limit_spreads_samples_and_counts_stay_even(tmp_path: Path) -> Non
 
 def test_time_range_and_user_fps(tmp_path: Path) -> None:
     path = video_file(tmp_path, "r.mp4", frames=50, rate=10)
-    part = ingest([path], video_range=(1.0, 3.0), video_fps=1)[0]
+    part = ingest([path], options=MediaOptions(video_range=(1.0, 3.0), video_fps=1))[0]
     assert part.timestamps == (1.0, 2.0)
     assert part.notes[0] == reason("note.time_range", start=1.0, end=3.0, duration=5.0)
     assert str(part.notes[0]) == "1\u20133 s of 5.0 s used"
     with pytest.raises(MediaError, match=r"r.mp4: is 5.0 s long, but the time range starts at 9 s"):
-        ingest([path], video_range=(9, 12))
+        ingest([path], options=MediaOptions(video_range=(9, 12)))
 
 
 @pytest.mark.parametrize("method", ["seek", "sequential"])
