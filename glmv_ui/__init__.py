@@ -12,6 +12,7 @@ from .config import AppConfig, LoadOptions, MediaLimits, Sampling, default_sampl
 from .conversation import Conversation, Turn
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import GlmvError
+from .media.options import MediaOptions
 from .media.parts import MediaPart
 from .models import (
     KNOWN_MODELS,
@@ -43,6 +44,7 @@ __all__ = [
     "LoadedModel",
     "LocalEngine",
     "MediaLimits",
+    "MediaOptions",
     "MediaPart",
     "MemoryEstimate",
     "ModelCache",

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from .config import AppConfig, LoadOptions, MediaLimits, default_sampling, env_model
 from .errors import GlmvError
+from .media.options import MediaOptions
 
 __all__ = ["build_parser", "main"]
 
@@ -214,7 +215,7 @@ def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:  # noqa: C
     printer = _Printer(out, color)
     pending: list[Any] = []
     if args.files:
-        pending = session.attach(args.files, password=args.password)
+        pending = session.attach(args.files, MediaOptions(password=args.password))
         for part in pending:
             for note in part.notes:
                 out.write(f"note: {note}\n")
@@ -263,7 +264,12 @@ def _attach(session: Any, path: str, pending: list[Any], password: str | None) -
     from .media import ingest
 
     return list(
-        ingest([path], session.limits, existing=[*session.parts, *pending], password=password)
+        ingest(
+            [path],
+            session.limits,
+            options=MediaOptions(password=password),
+            existing=[*session.parts, *pending],
+        )
     )
 
 

@@ -42,12 +42,13 @@ from .conversation import Conversation, Turn, TurnSettings
 from .engines.base import Stats
 from .errors import ConversationError, GlmvError, MediaError
 from .media.budget import DEFAULT_LIMITS
+from .media.dataurl import data_url
 from .media.images import load_image
 from .media.parts import MediaPart
 from .media.rules import admit, check_file_size, check_visual_budget
 from .media.video import MAX_FRAME_PIXELS
-from .reasons import Joined, Reason, reason
-from .reply import NOTICE_TEXT, reply_for
+from .reasons import Joined, Reason, map_text, plain, reason, render
+from .reply import reply_for, thinking_title
 from .sanitize import chat_markdown, plain_markdown
 
 __all__ = [
@@ -96,12 +97,6 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _png(image: Any) -> str:
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _settings(settings: Mapping[str, object]) -> dict[str, object]:
     return {k: settings[k] for k in _SETTING_KEYS if k in settings}
 
@@ -113,11 +108,11 @@ def _part_json(part: MediaPart) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     if part.notes:
-        out["notes"] = list(part.notes)
+        out["notes"] = [str(note) for note in part.notes]  # in English, as the file always had
     if part.kind == "image":
-        out["image"] = _png(part.image)
+        out["image"] = data_url(part.image)
     else:
-        out["frames"] = [_png(f) for f in part.frames]
+        out["frames"] = [data_url(f) for f in part.frames]
         out["timestamps"] = list(part.timestamps)
     return out
 
@@ -199,7 +194,7 @@ class _PartPlan:
     source: str
     pictures: tuple[str, ...]
     timestamps: tuple[float, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Reason, ...]
     numbers: dict[str, Any]  # page, slide, page_count, fps, duration when given
 
 
@@ -403,10 +398,10 @@ def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
         )
         if len(note) > MAX_NAME_CHARS:
             raise part.error(reason("import.note_long", count=len(note), limit=MAX_NAME_CHARS))
+    # A note in a file is its words only: it is shown as written, in every language.
+    said = tuple(plain(note) for note in notes)
     if kind == "image":
-        return _PartPlan(
-            label, kind, source, (part.get("image", "str"),), (), tuple(notes), numbers
-        )
+        return _PartPlan(label, kind, source, (part.get("image", "str"),), (), said, numbers)
     frames = part.get("frames", "list")
     times = part.get("timestamps", "list")
     for frame in frames:
@@ -432,7 +427,7 @@ def _part_plan(part: _Object, limits: MediaLimits) -> _PartPlan:
             label, reason("import.video_frames", frames=len(frames), limit=limits.video_max_frames)
         )
     return _PartPlan(
-        label, kind, source, tuple(frames), tuple(float(x) for x in times), tuple(notes), numbers
+        label, kind, source, tuple(frames), tuple(float(x) for x in times), said, numbers
     )
 
 
@@ -507,7 +502,7 @@ def to_markdown(conversation: Conversation) -> str:
         lines += [f"## {i}. Assistant", ""]
         if reply.thinking:
             lines += [
-                "<details><summary>Thinking</summary>",
+                f"<details><summary>{render(thinking_title(reply).timed)}</summary>",
                 "",
                 chat_markdown(reply.thinking),
                 "",
@@ -517,8 +512,7 @@ def to_markdown(conversation: Conversation) -> str:
         if reply.answer:
             lines += [chat_markdown(reply.marked_answer), ""]
         lines += [
-            f"*({NOTICE_TEXT[notice.kind].format(detail=plain_markdown(notice.detail))})*"
-            for notice in reply.notices
+            f"*({render(map_text(notice.wording, plain_markdown))})*" for notice in reply.notices
         ]
         if reply.notices:
             lines.append("")

@@ -1,10 +1,13 @@
-"""Why something was refused, as data: a template key and its named parameters.
+"""What the user is told, as data: a template key and its named parameters.
 
-Every reason a user can see (an upload refused, an import refused, a message too long) is a
-:class:`Reason`: ``reason("pdf.damaged")`` or ``reason("file.too_large", size_mb=12.3,
-limit_mb=10)``. ``str()`` gives the English text from :data:`TEMPLATES`; the app renders the same
-record in another language from its own table (:mod:`glmv_ui.ui.reasons_zh`), so the core never
-holds a translated string and the app never parses an English one.
+Every sentence the core says to a user is a :class:`Reason`: why something was refused (an
+upload, an import, a message too long), what a reader did with a file (an entry of
+``MediaPart.notes``: "pages 1–16 of 117 used"), a notice on a reply (stopped, cut off) and the
+title of its thinking block. ``reason("pdf.damaged")`` or ``reason("file.too_large",
+size_mb=12.3, limit_mb=10)``. ``str()`` gives the English text from :data:`TEMPLATES`; the app
+renders the same record in another language from its own table
+(:mod:`glmv_ui.ui.reasons_zh`), so the core never holds a translated string and the app never
+parses an English one: a view decides by a reason's key and values, never by its text.
 
 Wording rules the templates follow: a reason about a file is a predicate whose subject is the
 file ("is damaged, …"), so it reads after the file's name; it says what is wrong, then what to do;
@@ -17,11 +20,21 @@ Standard library only; this module must not import the rest of the package.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-__all__ = ["TEMPLATES", "Joined", "Param", "Reason", "fields", "plain", "reason", "render"]
+__all__ = [
+    "TEMPLATES",
+    "Joined",
+    "Param",
+    "Reason",
+    "fields",
+    "map_text",
+    "plain",
+    "reason",
+    "render",
+]
 
 Param: TypeAlias = "int | float | str | Reason | Joined"
 
@@ -35,6 +48,9 @@ class Reason:
 
     def __str__(self) -> str:
         return render(self)
+
+    def __hash__(self) -> int:  # the params mapping is not hashable itself; its values are
+        return hash((self.key, tuple(sorted(self.params.items()))))
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,21 @@ def reason(key: str, /, **params: Param) -> Reason:
 def plain(text: str) -> Reason:
     """A message that has no template yet: the same text in every language."""
     return Reason("", {"text": text})
+
+
+def map_text(item: Reason, change: Callable[[str], str]) -> Reason:
+    """``item`` with every text value in it (nested ones too) passed through ``change``: a view
+    escapes what came from outside (an error's text, a file name) before the template is
+    filled, so the template's own words stay as written."""
+
+    def one(value: Param) -> Param:
+        if isinstance(value, Reason):
+            return map_text(value, change)
+        if isinstance(value, Joined):
+            return Joined(tuple(one(v) for v in value.items), value.how)
+        return change(value) if isinstance(value, str) else value
+
+    return Reason(item.key, {k: one(v) for k, v in item.params.items()})
 
 
 def fields(template: str) -> dict[str, str]:
@@ -282,6 +313,38 @@ TEMPLATES: dict[str, str] = {
     "context.too_long": "the conversation is {tokens:,} tokens; the model's context holds "
     "{context:,}: start a new conversation, or send fewer or smaller images, "
     "pages or frames",
+    # What a reader did with a file: MediaPart.notes (glmv_ui.media), after the file's name
+    "range.pages": "pages {first}–{last} of {total}",
+    "range.page": "page {first} of {total}",
+    "range.slides": "slides {first}–{last} of {total}",
+    "range.slide": "slide {first} of {total}",
+    "range.frames": "{count} frames, {start}–{end} of {total}",
+    "note.used": "{range} used",
+    "note.pages_capped": "{range} used; choose a page range to see others",
+    "note.slides_capped": "{range} used; choose a slide range to see others",
+    "note.repaired": "the file was damaged and has been repaired; some content may be missing",
+    "note.slides_summary": "LibreOffice not found: slides shown as text-and-picture summaries "
+    "(fallback)",
+    "note.first_frame": "animated {format}: first frame of {frames:,} used",
+    "note.first_page": "{format} with {frames:,} pages: first page used",
+    "note.downscaled": "downscaled from {width}x{height} to {new_width}x{new_height} pixels",
+    "note.time_range": "{start:g}–{end:g} s of {duration:.1f} s used",
+    "note.frames_spread": "{frames:,} frames spread over {seconds:.0f} s (fewer than {fps:g} a "
+    "second)",
+    "note.single_frame": "single frame: repeated to make the pair the model needs",
+    # A reply (glmv_ui.reply): its notices and the title of its thinking block
+    "notice.stopped": "Stopped: the answer is partial.",
+    "notice.failed": "The reply failed: {detail}",
+    "notice.truncated": "The reply was cut off while thinking: it reached the token limit before "
+    "answering. Raise the maximum new tokens, or limit the thinking.",
+    "notice.length": "The answer reached the token limit ({tokens:,} tokens) and may be "
+    "incomplete.",
+    "notice.empty": "The model gave an empty answer: it ended before writing anything. "
+    "Regenerate, or ask the question another way.",
+    "thinking.pending": "Thinking",
+    "thinking.done": "Thought",
+    "thinking.done_in": "Thought for {seconds:.1f} s",
+    "thinking.cut": "Thinking (cut off at the token limit)",
     # Importing a conversation (glmv_ui.export)
     "import.at": "{file}: {where}",
     "import.turn": "turn {turn}",

@@ -49,44 +49,58 @@ from .grounding import (
 )
 from .htmlfix import HtmlFencer
 from .media.parts import MediaPart
+from .reasons import Reason, reason
 from .stream import Event, ParsedReply, ReplyParser, parse_raw
 
 __all__ = [
-    "NOTICE_TEXT",
     "HtmlView",
     "LegendRow",
     "Notice",
     "Reply",
     "ReplyStream",
+    "ThinkingTitle",
     "build_reply",
     "candidate_images",
     "register_html_view",
     "reply_for",
+    "thinking_title",
 ]
 
 NoticeKind = Literal["stopped", "failed", "truncated", "length", "empty"]
 
-# English wording of the notices; the app translates them by kind (glmv_ui/ui/i18n.py).
-NOTICE_TEXT: dict[str, str] = {
-    "stopped": "Stopped: the answer is partial.",
-    "failed": "The reply failed: {detail}",
-    "truncated": "The reply was cut off while thinking: it reached the token limit before "
-    "answering. Raise the maximum new tokens, or limit the thinking.",
-    "length": "The answer reached the token limit ({detail} tokens) and may be incomplete.",
-    "empty": "The model gave an empty answer: it ended before writing anything. Regenerate, "
-    "or ask the question another way.",
-}
-
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the reader should know about the reply, apart from its text."""
+    """Something the reader should know about the reply, apart from its text: what happened
+    (``kind``, which a view may style by) and what to say (``wording``, a template of
+    :mod:`glmv_ui.reasons` that a view renders in its own language)."""
 
     kind: NoticeKind
-    detail: str = ""
+    wording: Reason
 
     def text(self) -> str:
-        return NOTICE_TEXT[self.kind].format(detail=self.detail)
+        """The notice in English."""
+        return str(self.wording)
+
+
+@dataclass(frozen=True)
+class ThinkingTitle:
+    """The header of a reply's collapsible thinking block, worked out once for every view.
+
+    ``wording`` is the title without a time ("Thinking", "Thought", "Thinking (cut off …)");
+    ``seconds`` how long the thinking took when it is done and timed. A view that shows the time
+    itself (the app's Chatbot does) uses both; one that does not uses :attr:`timed`."""
+
+    wording: Reason
+    done: bool
+    seconds: float | None = None
+
+    @property
+    def timed(self) -> Reason:
+        """The title with its time in words: ``Thought for 3.2 s``."""
+        if self.seconds is None or self.wording.key != "thinking.done":
+            return self.wording
+        return reason("thinking.done_in", seconds=self.seconds)
 
 
 @dataclass(frozen=True)
@@ -288,16 +302,28 @@ def _notices(
 ) -> tuple[Notice, ...]:
     notices = []
     if status == "done" and not truncated and not answer.strip():
-        notices.append(Notice("empty"))  # finished and said nothing: never a bare stats line
+        # Finished and said nothing: never a bare stats line.
+        notices.append(Notice("empty", reason("notice.empty")))
     if status == "cancelled":
-        notices.append(Notice("stopped"))
+        notices.append(Notice("stopped", reason("notice.stopped")))
     elif status == "error":
-        notices.append(Notice("failed", error))
+        notices.append(Notice("failed", reason("notice.failed", detail=error)))
     if truncated and status != "streaming":
-        notices.append(Notice("truncated"))
+        notices.append(Notice("truncated", reason("notice.truncated")))
     elif stats is not None and stats.finish_reason == "length" and status == "done":
-        notices.append(Notice("length", f"{stats.generated_tokens:,}"))
+        notices.append(Notice("length", reason("notice.length", tokens=stats.generated_tokens)))
     return tuple(notices)
+
+
+def thinking_title(reply: Reply) -> ThinkingTitle:
+    """The header of ``reply``'s thinking block: cut off, still thinking, or done (timed when
+    the time is known; an imported turn has none)."""
+    done = reply.thinking_closed or not reply.streaming
+    if reply.truncated:
+        return ThinkingTitle(reason("thinking.cut"), done, reply.thinking_seconds if done else None)
+    if not done:
+        return ThinkingTitle(reason("thinking.pending"), done)
+    return ThinkingTitle(reason("thinking.done"), done, reply.thinking_seconds)
 
 
 def _display_text(answer: str, spans: Sequence[tuple[int, int]], fencer: HtmlFencer) -> str:

@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from .config import MediaLimits, Sampling, default_sampling
 from .conversation import Conversation, Status, Turn, settings_of
 from .engines.base import Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
+from .media.options import MediaOptions
 from .media.parts import MediaPart
 from .prompt import MediaHistory, build_messages
 from .reasons import reason
@@ -134,11 +134,23 @@ class Session:
     def parts(self) -> list[MediaPart]:
         return self.conversation.parts
 
-    def attach(self, paths: Sequence[str], **options: Any) -> list[MediaPart]:
+    def attach(
+        self,
+        paths: Sequence[str],
+        options: MediaOptions | None = None,
+        *,
+        names: Sequence[str] | None = None,
+    ) -> list[MediaPart]:
         """Read uploads into parts, checked against the rules and this conversation's media."""
         from .media import ingest
 
-        return ingest(paths, self.limits, existing=self.parts, **options)
+        return ingest(
+            paths,
+            self.limits,
+            names=names,
+            options=options or MediaOptions(),
+            existing=self.parts,
+        )
 
     # -- generation --------------------------------------------------------------------------
 

@@ -124,7 +124,7 @@ def test_markdown_lists_media_and_folds_thinking() -> None:
     md = to_markdown(Conversation(_turns(), model="GLM-4.1V"))
     assert "# Conversation with GLM-4.1V" in md
     assert "*image: doc.pdf p. 2*" in md
-    assert "<details><summary>Thinking</summary>" in md
+    assert "<details><summary>Thought</summary>" in md  # imported turns have no thinking time
     assert "Stopped" in md
     assert "120 prompt tokens" in md
 
@@ -234,7 +234,7 @@ def test_import_applies_the_upload_rules_to_media() -> None:
     back = from_json(json.dumps(_payload([_image_part(red_image(3000, 2000))])), "c.json")
     part = back.turns[0].parts[0]
     assert part.image.width * part.image.height <= MediaLimits().image_max_pixels
-    assert part.notes == ("downscaled from 3000x2000 to 1763x1175 pixels",)
+    assert [str(n) for n in part.notes] == ["downscaled from 3000x2000 to 1763x1175 pixels"]
     frames = (
         from_json(
             json.dumps(_payload([dict(video, frames=[_png(red_image(900, 600))] * 4)])), "c.json"

@@ -11,6 +11,7 @@ from glmv_ui.config import MediaLimits
 from glmv_ui.errors import MediaBudgetError, MediaError, UnsupportedMediaError
 from glmv_ui.media import ingest
 from glmv_ui.media.images import MAX_DECODE_PIXELS, load_image
+from glmv_ui.reasons import reason
 from tests.mediafiles import exif_rotated_jpeg, gradient, image_file
 
 
@@ -69,7 +70,8 @@ def test_animated_gif_uses_the_first_frame_and_says_so(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (20, 20), c) for c in ("red", "green", "blue")]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
     part = ingest([path])[0]
-    assert part.notes == ("animated GIF: first frame of 3 used",)
+    assert part.notes == (reason("note.first_frame", format="GIF", frames=3),)
+    assert str(part.notes[0]) == "animated GIF: first frame of 3 used"
     assert part.image.getpixel((5, 5))[0] > 200
 
 
@@ -77,7 +79,10 @@ def test_large_image_is_downscaled_to_the_limit_with_a_note(tmp_path: Path) -> N
     path = image_file(tmp_path, "big.png", size=(400, 300))
     part = load_image(path, "big.png", MediaLimits(image_max_pixels=10_000))
     assert part.size[0] * part.size[1] <= 10_000
-    assert any("downscaled from 400x300" in n for n in part.notes)
+    (note,) = part.notes
+    assert note.key == "note.downscaled"
+    assert (note.params["width"], note.params["height"]) == (400, 300)
+    assert str(note).startswith("downscaled from 400x300 to ")
 
 
 def test_header_size_is_checked_before_decoding(tmp_path: Path, monkeypatch) -> None:

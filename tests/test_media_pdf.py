@@ -8,9 +8,10 @@ import pytest
 
 from glmv_ui.config import MediaLimits
 from glmv_ui.errors import MediaError, PasswordRequiredError, UnsupportedMediaError
-from glmv_ui.media import ingest
+from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.media.budget import TOKEN_PIXELS
 from glmv_ui.media.pdf import page_zoom, render_pdf
+from glmv_ui.reasons import reason
 from tests.mediafiles import pdf_file
 
 
@@ -36,16 +37,20 @@ def test_zoom_follows_the_token_budget_up_to_the_dpi_ceiling() -> None:
 def test_cap_is_reported_never_silent(tmp_path: Path) -> None:
     parts = ingest([pdf_file(tmp_path, pages=7)], MediaLimits(max_pdf_pages=3))
     assert [p.page for p in parts] == [1, 2, 3]
-    assert parts[0].notes == ("pages 1\u20133 of 7 used; choose a page range to see others",)
+    (note,) = parts[0].notes
+    assert note == reason(
+        "note.pages_capped", range=reason("range.pages", first=1, last=3, total=7)
+    )
+    assert str(note) == "pages 1\u20133 of 7 used; choose a page range to see others"
 
 
 def test_page_range_and_bad_range(tmp_path: Path) -> None:
     path = pdf_file(tmp_path, pages=5)
-    parts = ingest([path], page_range=(2, 4))
+    parts = ingest([path], options=MediaOptions(page_range=(2, 4)))
     assert [p.page for p in parts] == [2, 3, 4]
-    assert "pages 2\u20134 of 5 used" in parts[0].notes[0]
+    assert str(parts[0].notes[0]) == "pages 2\u20134 of 5 used"
     with pytest.raises(MediaError, match=r"doc.pdf: cannot show pages 7-9: .* from 1 to 5"):
-        ingest([path], page_range=(7, 9))
+        ingest([path], options=MediaOptions(page_range=(7, 9)))
 
 
 def test_rotated_page_comes_out_upright(tmp_path: Path) -> None:
@@ -67,8 +72,8 @@ def test_password_missing_wrong_and_right(tmp_path: Path) -> None:
     with pytest.raises(PasswordRequiredError, match=r"secret.pdf: is protected by a password"):
         ingest([path])
     with pytest.raises(PasswordRequiredError, match=r"secret.pdf: cannot be opened with that"):
-        ingest([path], password="nope")
-    assert len(ingest([path], password="s3cret")) == 1
+        ingest([path], options=MediaOptions(password="nope"))
+    assert len(ingest([path], options=MediaOptions(password="s3cret"))) == 1
 
 
 @pytest.mark.parametrize(

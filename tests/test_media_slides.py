@@ -9,7 +9,7 @@ import pytest
 
 from glmv_ui.config import MediaLimits
 from glmv_ui.errors import MediaError, UnsupportedMediaError
-from glmv_ui.media import ingest
+from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.media.slides import FALLBACK_NOTE, find_soffice, render_slides
 from tests.mediafiles import pptx_file
 
@@ -18,7 +18,9 @@ from tests.mediafiles import pptx_file
 def test_libreoffice_renders_each_slide(tmp_path: Path) -> None:
     path = pptx_file(tmp_path, "upload-7f3a.pptx", slides=3)
     before = set(tmp_path.iterdir())
-    parts = ingest([path], names=["Quarterly; rm -rf ~.pptx"], page_range=(2, 3))
+    parts = ingest(
+        [path], names=["Quarterly; rm -rf ~.pptx"], options=MediaOptions(page_range=(2, 3))
+    )
     assert [p.slide for p in parts] == [2, 3]
     assert all(p.page_count == 3 and p.image.mode == "RGB" for p in parts)
     assert parts[0].label == "Quarterly; rm -rf ~.pptx slide 2"
@@ -60,7 +62,7 @@ def test_fallback_cap_and_env_override(tmp_path: Path, monkeypatch) -> None:
     assert find_soffice() is None
     parts = ingest([pptx_file(tmp_path, slides=4)], MediaLimits(max_pdf_pages=2))
     assert [p.slide for p in parts] == [1, 2]
-    assert "slides 1\u20132 of 4 used" in parts[0].notes[1]
+    assert str(parts[0].notes[1]) == "slides 1\u20132 of 4 used; choose a slide range to see others"
 
 
 def test_empty_and_corrupt_decks_are_refused(tmp_path: Path) -> None:

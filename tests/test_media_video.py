@@ -9,8 +9,9 @@ import pytest
 
 from glmv_ui.config import MediaLimits
 from glmv_ui.errors import MediaError, UnsupportedMediaError
-from glmv_ui.media import ingest
+from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.media.video import MAX_FRAME_PIXELS, sample_times, sample_video
+from glmv_ui.reasons import reason
 from tests.mediafiles import has_encoder, video_file
 
 CODECS = [("clip.mp4", "libx264"), ("clip.avi", "mpeg4")] + (
@@ -49,7 +50,7 @@ def test_single_frame_is_padded_to_a_pair(tmp_path: Path) -> None:
     assert len(part.frames) == 2
     assert part.timestamps == (0.0, 0.0)
     assert part.frames[0].tobytes() == part.frames[1].tobytes()
-    assert any("single frame" in n for n in part.notes)
+    assert reason("note.single_frame") in part.notes
 
 
 def test_frame_limit_spreads_samples_and_counts_stay_even(tmp_path: Path) -> None:
@@ -58,16 +59,17 @@ def test_frame_limit_spreads_samples_and_counts_stay_even(tmp_path: Path) -> Non
     assert len(part.frames) == 8  # 7 spread over 10 s, padded to even
     assert part.timestamps[0] == 0.0
     assert part.timestamps[-2] > 9.0
-    assert any("7 frames spread over 10 s" in n for n in part.notes)
+    assert any(str(n).startswith("7 frames spread over 10 s") for n in part.notes)
 
 
 def test_time_range_and_user_fps(tmp_path: Path) -> None:
     path = video_file(tmp_path, "r.mp4", frames=50, rate=10)
-    part = ingest([path], video_range=(1.0, 3.0), video_fps=1)[0]
+    part = ingest([path], options=MediaOptions(video_range=(1.0, 3.0), video_fps=1))[0]
     assert part.timestamps == (1.0, 2.0)
-    assert "1\u20133 s of 5.0 s used" in part.notes[0]
+    assert part.notes[0] == reason("note.time_range", start=1.0, end=3.0, duration=5.0)
+    assert str(part.notes[0]) == "1\u20133 s of 5.0 s used"
     with pytest.raises(MediaError, match=r"r.mp4: is 5.0 s long, but the time range starts at 9 s"):
-        ingest([path], video_range=(9, 12))
+        ingest([path], options=MediaOptions(video_range=(9, 12)))
 
 
 @pytest.mark.parametrize("method", ["seek", "sequential"])

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..config import AppConfig
 from ..errors import ConfigError, EngineConnectionError, GenerationError, MissingDependencyError
+from ..media.dataurl import data_url
 from ..messages import (
     AssistantMessage,
     ImagePart,
@@ -311,7 +312,7 @@ class RemoteEngine:
             case TextPart(text=text):
                 return [{"type": "text", "text": text}]
             case ImagePart(media=media):
-                url = _data_url(media.image, self.image_format)
+                url = data_url(media.image, self.image_format)
                 return [{"type": "image_url", "image_url": {"url": url}}]
             case VideoPart(media=media):
                 return self._video(media)
@@ -328,7 +329,7 @@ class RemoteEngine:
             # The timestamp keeps the model's sense of time that a real video input carries.
             label = f"{part.source} at {t:.1f} s:" if t is not None else f"{part.source}:"
             out.append({"type": "text", "text": label})
-            out.append({"type": "image_url", "image_url": {"url": _data_url(frame, "jpeg")}})
+            out.append({"type": "image_url", "image_url": {"url": data_url(frame, "jpeg")}})
         return out
 
     # -- streaming --------------------------------------------------------------------------
@@ -451,18 +452,6 @@ class RemoteEngine:
             f"{self._where()} reported an error mid-stream: "
             f"{error_text(self._mask(json.dumps(error)))}"
         )
-
-
-def _data_url(image: Any, fmt: str) -> str:
-    """A PIL image as a data URL at its current size."""
-    buf = io.BytesIO()
-    if fmt == "jpeg":
-        image.convert("RGB").save(buf, format="JPEG", quality=90)
-        mime = "image/jpeg"
-    else:
-        image.save(buf, format="PNG")
-        mime = "image/png"
-    return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def encode_mp4(part: MediaPart) -> bytes:

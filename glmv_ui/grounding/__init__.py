@@ -11,7 +11,7 @@ from __future__ import annotations
 from .actions import Action, find_actions
 from .boxes import Box, choose_image_index, find_boxes, with_box_markers
 from .drawing import BOX_COLORS, draw_boxes
-from .export import boxes_table, boxes_to_json, highlight_boxes_markdown
+from .export import boxes_table, boxes_to_json, highlight_boxes_markdown, number_list
 
 __all__ = [
     "BOX_COLORS",
@@ -24,5 +24,6 @@ __all__ = [
     "find_actions",
     "find_boxes",
     "highlight_boxes_markdown",
+    "number_list",
     "with_box_markers",
 ]

@@ -95,7 +95,8 @@ class Action:
         return self.box.center if self.box is not None else None
 
 
-def _numbers(value: Any) -> list[float]:
+def _numbers_in(value: Any) -> list[float]:
+    """The numbers written in an action's argument (a parser, unlike a legend's formatter)."""
     return [float(v) for v in NUMBERS_RE.findall(str(value))]
 
 
@@ -106,13 +107,13 @@ def _geometry(
     box: Box | None = None
     for key in _POINT_KEYS:
         if key in values:
-            nums = _numbers(values[key])
+            nums = _numbers_in(values[key])
             if len(nums) == 2:
                 point = (nums[0], nums[1])
                 break
     for key in _BOX_KEYS:
         if key in values:
-            nums = _numbers(values[key])
+            nums = _numbers_in(values[key])
             if len(nums) == 4 and is_box(nums):
                 box = Box(nums[0], nums[1], nums[2], nums[3], label, index)
                 break

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..stream import BOX_BEGIN, BOX_END
 from .boxes import MARKED_RE, Box
 
-__all__ = ["boxes_table", "boxes_to_json", "highlight_boxes_markdown"]
+__all__ = ["boxes_table", "boxes_to_json", "highlight_boxes_markdown", "number_list"]
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def number_list(values: Sequence[float]) -> str:
+    """Coordinates as a legend writes them: ``150, 340`` (no trailing ``.0``)."""
+    return ", ".join(f"{v:g}" for v in values)
 
 
 def highlight_boxes_markdown(answer: str) -> str:

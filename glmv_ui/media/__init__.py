@@ -6,6 +6,15 @@ the readers that need them.
 
 from .budget import BudgetReport, check_budget, estimate_visual_tokens
 from .ingest import ingest, sniff
+from .options import MediaOptions
 from .parts import MediaPart
 
-__all__ = ["BudgetReport", "MediaPart", "check_budget", "estimate_visual_tokens", "ingest", "sniff"]
+__all__ = [
+    "BudgetReport",
+    "MediaOptions",
+    "MediaPart",
+    "check_budget",
+    "estimate_visual_tokens",
+    "ingest",
+    "sniff",
+]

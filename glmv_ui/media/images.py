@@ -294,18 +294,16 @@ def _unreadable_reason(path: str | os.PathLike[str] | IO[bytes]) -> Reason:
 def _convert(
     img: Image.Image, name: str | Reason, limits: MediaLimits, ImageOps: Any, Image: Any
 ) -> MediaPart:
-    notes: list[str] = []
+    notes: list[Reason] = []
     if img.format not in SUPPORTED_FORMATS:
         raise UnsupportedMediaError(name, reason("image.format", format=str(img.format)))
     width, height = img.size
     check_pixels(width, height, name)
     frames = getattr(img, "n_frames", 1)
-    if frames > 1:
-        what = "animated GIF" if img.format == "GIF" else f"{img.format} with {frames} pages"
-        unit = "frame" if img.format in ("GIF", "WEBP", "PNG") else "page"
-        if img.format in ("WEBP", "PNG"):
-            what = f"animated {img.format}"
-        notes.append(f"{what}: first {unit} of {frames} used")
+    if frames > 1 and img.format in ("GIF", "WEBP", "PNG"):
+        notes.append(reason("note.first_frame", format=str(img.format), frames=frames))
+    elif frames > 1:
+        notes.append(reason("note.first_page", format=str(img.format), frames=frames))
     target = limits.image_max_pixels
     fmt, mode = img.format, img.mode
     if img.format == "JPEG" and width * height > target:
@@ -329,7 +327,15 @@ def _convert(
         scale = (rgb.width * rgb.height / target) ** 0.5
         size = (max(1, int(rgb.width / scale)), max(1, int(rgb.height / scale)))
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        notes.append(f"downscaled from {width}x{height} to {size[0]}x{size[1]} pixels")
+        notes.append(
+            reason(
+                "note.downscaled",
+                width=width,
+                height=height,
+                new_width=size[0],
+                new_height=size[1],
+            )
+        )
     return MediaPart(
         kind="image",
         source=str(name),

@@ -32,6 +32,7 @@ from ..reasons import reason
 from .archive import check_directory, read_directory
 from .budget import DEFAULT_LIMITS, estimate_visual_tokens
 from .images import load_image
+from .options import MediaOptions
 from .parts import MediaPart
 from .pdf import render_pdf
 from .rules import admit, check_file_size, check_visual_budget, count_kinds
@@ -41,6 +42,7 @@ from .video import check_video, sample_video
 __all__ = ["Kind", "ingest", "sniff"]
 
 Kind = Literal["image", "pdf", "slides", "video"]
+NO_OPTIONS = MediaOptions()
 
 _DECK_EXTS = {".pptx", ".odp", ".ppt", ".pps", ".ppsx"}
 _VIDEO_BRANDS_NOT_VIDEO = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
@@ -132,19 +134,15 @@ def ingest(
     limits: MediaLimits = DEFAULT_LIMITS,
     *,
     names: Sequence[str] | None = None,
-    password: str | None = None,
-    page_range: tuple[int, int] | None = None,
-    video_range: tuple[float, float] | None = None,
-    video_fps: float | None = None,
-    video_max_frames: int | None = None,
+    options: MediaOptions = NO_OPTIONS,
     existing: Sequence[MediaPart] = (),
 ) -> list[MediaPart]:
     """Turn uploaded files into parts, applying the conversation rules (see the module doc).
 
     ``names`` are the display names (uploads arrive as temp paths; default: the base names).
-    ``page_range`` (1-based, inclusive) applies to PDFs and decks; ``video_range`` (seconds),
-    ``video_fps`` and ``video_max_frames`` to videos. ``existing`` are the parts already in the
-    conversation, so the rules hold across turns.
+    ``options`` are the password, page range and video sampling chosen for this batch (see
+    :class:`MediaOptions`). ``existing`` are the parts already in the conversation, so the
+    rules hold across turns.
     """
     if names is not None and len(names) != len(paths):
         raise ValueError("names must have one entry per path")
@@ -162,19 +160,7 @@ def ingest(
         room = admit(name, "video" if kind == "video" else "image", images, videos, limits)
         token_used = estimate_visual_tokens([*existing, *parts])
         try:
-            new = _read(
-                kind,
-                path,
-                name,
-                limits,
-                room,
-                password,
-                page_range,
-                video_range,
-                video_fps,
-                video_max_frames,
-                token_used,
-            )
+            new = _read(kind, path, name, limits, room, options, token_used)
         except MediaError:
             raise  # already a message for the user
         except Exception as exc:  # a reader's library failed in a way nobody foresaw
@@ -203,11 +189,7 @@ def _read(
     name: str,
     limits: MediaLimits,
     room: int,
-    password: str | None,
-    page_range: tuple[int, int] | None,
-    video_range: tuple[float, float] | None,
-    video_fps: float | None,
-    video_max_frames: int | None,
+    options: MediaOptions,
     token_used: int,
 ) -> list[MediaPart]:
     if kind == "image":
@@ -217,8 +199,8 @@ def _read(
             path,
             name,
             limits,
-            password=password,
-            page_range=page_range,
+            password=options.password,
+            page_range=options.page_range,
             max_pages=min(limits.max_pdf_pages, room),
             token_used=token_used,
         )
@@ -227,12 +209,17 @@ def _read(
             path,
             name,
             limits,
-            page_range=page_range,
+            page_range=options.page_range,
             max_slides=min(limits.max_pdf_pages, room),
             token_used=token_used,
         )
     return [
         sample_video(
-            path, name, limits, fps=video_fps, max_frames=video_max_frames, time_range=video_range
+            path,
+            name,
+            limits,
+            fps=options.video_fps,
+            max_frames=options.video_max_frames,
+            time_range=options.video_range,
         )
     ]

@@ -1,4 +1,5 @@
-"""Model-ready pieces of an upload, each remembering where it came from.
+"""Model-ready pieces of an upload, each remembering where it came from, and what a reader says
+about one (its notes, as :class:`~glmv_ui.reasons.Reason` records).
 
 This module imports nothing heavy: images and frames are PIL images created by the media readers.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["MediaPart"]
+from ..reasons import Reason, reason
+
+__all__ = ["MediaPart", "span"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +34,7 @@ class MediaPart:
     fps: float | None = None  # sampling rate used for a video
     duration: float | None = None  # whole video's duration in seconds
     path: str | None = None  # a local file holding this part (for display / remote engines)
-    notes: tuple[str, ...] = ()  # notices for the user ("pages 1-30 of 117 used", ...)
+    notes: tuple[Reason, ...] = ()  # what the reader did: reason("note.used", range=...), ...
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -48,3 +51,14 @@ class MediaPart:
         """(width, height) in pixels of the image or of the first frame."""
         img = self.image if self.kind == "image" else (self.frames[0] if self.frames else None)
         return (img.width, img.height) if img is not None else (0, 0)
+
+
+def span(unit: Literal["page", "slide"], first: int, last: int, total: int) -> Reason:
+    """Which pages or slides of a document are used: ``pages 2–4 of 9``, ``slide 3 of 9``."""
+    if unit == "slide":
+        if last > first:
+            return reason("range.slides", first=first, last=last, total=total)
+        return reason("range.slide", first=first, total=total)
+    if last > first:
+        return reason("range.pages", first=first, last=last, total=total)
+    return reason("range.page", first=first, total=total)

@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, MediaError, PasswordRequiredError, UnsupportedMediaError
-from ..reasons import reason
+from ..reasons import Reason, reason
 from .budget import DEFAULT_LIMITS, TOKEN_PIXELS, image_tokens, over_budget
-from .parts import MediaPart
+from .parts import MediaPart, span
 
 __all__ = ["MAX_DPI", "MAX_FONT_BYTES", "MIN_DPI", "page_zoom", "render_pdf"]
 
@@ -57,8 +57,12 @@ def page_zoom(width_pt: float, height_pt: float, tokens: int) -> float:
 
 
 def choose_range(
-    name: str, total: int, page_range: tuple[int, int] | None, cap: int, unit: str
-) -> tuple[int, int, list[str]]:
+    name: str,
+    total: int,
+    page_range: tuple[int, int] | None,
+    cap: int,
+    unit: Literal["page", "slide"],
+) -> tuple[int, int, list[Reason]]:
     """The 1-based pages (or slides) to use and the notes saying so: the user's range, checked,
     then cut to ``cap`` with an explicit "N-M of T used" note, never silently."""
     first, last = 1, total
@@ -77,14 +81,16 @@ def choose_range(
         last = min(last, total)
     if cap < 1:
         raise MediaError(name, reason("slides.no_room" if unit == "slide" else "pdf.no_room"))
-    notes: list[str] = []
+    notes: list[Reason] = []
     if last - first + 1 > cap:
         last = first + cap - 1
-        notes.append(
-            f"{unit}s {first}\u2013{last} of {total} used; choose a {unit} range to see others"
-        )
+        used = span(unit, first, last, total)
+        if unit == "slide":
+            notes.append(reason("note.slides_capped", range=used))
+        else:
+            notes.append(reason("note.pages_capped", range=used))
     elif (first, last) != (1, total):
-        notes.append(f"{unit}s {first}\u2013{last} of {total} used")
+        notes.append(reason("note.used", range=span(unit, first, last, total)))
     return first, last, notes
 
 
@@ -156,14 +162,14 @@ def _render_doc(
 ) -> list[MediaPart]:
     from PIL import Image
 
-    unit = "slide" if numbering == "slide" else "page"
+    unit: Literal["page", "slide"] = "slide" if numbering == "slide" else "page"
     total = doc.page_count
     if total == 0:
         raise MediaError(name, reason("pdf.damaged" if doc.is_repaired else "pdf.no_pages"))
     cap = limits.max_pdf_pages if max_pages is None else max_pages
     first, last, notes = choose_range(name, total, page_range, cap, unit)
     if doc.is_repaired:
-        notes.insert(0, "the file was damaged and has been repaired; some content may be missing")
+        notes.insert(0, reason("note.repaired"))
     zooms = _plan(doc, name, first, last, limits, unit, token_used)
     _check_fonts(doc, name)
     _check_patterns(doc, name, first, last)
@@ -218,7 +224,8 @@ MAX_PATTERN_TILES = 2**22
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
 
 
-def _numbers(text: str) -> list[float]:
+def _pdf_numbers(text: str) -> list[float]:
+    """The numbers of a PDF array as written in the file (PDF number syntax: ``.5``, ``+1``)."""
     return [float(v) for v in re.findall(_NUMBER, text)]
 
 
@@ -246,7 +253,9 @@ def _check_patterns(doc: Any, name: str, first: int, last: int) -> None:
         except ValueError:
             continue
         a, b, c, d = (
-            (_numbers(matrix[1]) + [0.0] * 6)[:4] if matrix[0] == "array" else (1.0, 0.0, 0.0, 1.0)
+            (_pdf_numbers(matrix[1]) + [0.0] * 6)[:4]
+            if matrix[0] == "array"
+            else (1.0, 0.0, 0.0, 1.0)
         )
         cell = xstep * ystep * abs(a * d - b * c)
         tiles = area / cell if cell > 0 else math.inf

@@ -48,7 +48,7 @@ from .pdf import choose_range, render_pdf
 
 __all__ = ["FALLBACK_NOTE", "convert_to_pdf", "count_slides", "find_soffice", "render_slides"]
 
-FALLBACK_NOTE = "LibreOffice not found: slides shown as text-and-picture summaries (fallback)"
+FALLBACK_NOTE = reason("note.slides_summary")
 _UNSET: Any = object()
 log = logging.getLogger("glmv_ui")
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from ..config import MediaLimits
 from ..errors import MediaBudgetError, MediaError, UnsupportedMediaError
-from ..reasons import reason
+from ..reasons import Reason, reason
 from .budget import DEFAULT_LIMITS, VIDEO_MAX_PIXELS, smart_resize
 from .parts import MediaPart
 
@@ -152,7 +152,7 @@ def _sample(
     duration = _duration(container, stream, tb, origin)
     source_fps = float(stream.average_rate or stream.guessed_rate or 0) or None
     start, end = 0.0, duration if duration else math.inf
-    notes: list[str] = []
+    notes: list[Reason] = []
     if time_range is not None:
         start, end = float(time_range[0]), float(time_range[1])
         if start < 0 or end <= start:
@@ -160,16 +160,14 @@ def _sample(
         if duration and start >= duration:
             raise MediaError(name, reason("video.range_after_end", duration=duration, start=start))
         end = min(end, duration) if duration else end
-        notes.append(f"{start:g}\u2013{end:g} s of {duration:.1f} s used")
+        notes.append(reason("note.time_range", start=start, end=end, duration=duration))
     targets = (
         sample_times(start, end if math.isfinite(end) else start + 1, fps, max_frames)
         if math.isfinite(end)
         else [start + i / fps for i in range(max_frames)]
     )
     if duration and len(targets) == max_frames and (end - start) * fps > max_frames + 1:
-        notes.append(
-            f"{max_frames} frames spread over {end - start:.0f} s (fewer than {fps:g} a second)"
-        )
+        notes.append(reason("note.frames_spread", frames=max_frames, seconds=end - start, fps=fps))
 
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
@@ -201,7 +199,7 @@ def _sample(
         frames.append(frames[-1])
         times.append(times[-1])
         if len(frames) == 2:
-            notes.append("single frame: repeated to make the pair the model needs")
+            notes.append(reason("note.single_frame"))
     used_fps = (
         fps
         if len(targets) < max_frames or (end - start) * fps <= max_frames + 1

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..engines.base import Engine
 from ..errors import ConfigError, GlmvError
+from ..media.options import MediaOptions
 from ..session import Session
 from .helpers import engine_of, split_options
 
@@ -147,7 +148,7 @@ def _revision(path: str) -> str:
 
 
 def run_record(
-    engine: Engine, sampling: Any, media: Mapping[str, Any], prompts: Sequence[str], inputs: int
+    engine: Engine, sampling: Any, media: MediaOptions, prompts: Sequence[str], inputs: int
 ) -> RunRecord:
     loaded = getattr(engine, "loaded", None)
     path = str(getattr(loaded, "path", "") or "")
@@ -161,7 +162,7 @@ def run_record(
         if dataclasses.is_dataclass(options) and not isinstance(options, type)
         else {},
         sampling=asdict(sampling),
-        media_options=dict(media),
+        media_options=media.chosen(),
         seed=sampling.seed,
         prompts=list(dict.fromkeys(prompts)),
         inputs=inputs,
@@ -342,7 +343,7 @@ def ask_one(
     source: str,
     prompt: str,
     sampling: Any,
-    media: Mapping[str, Any],
+    media: MediaOptions,
     setting: str = "",
 ) -> BatchResult:
     """One input in a fresh session; a refusal or failure is returned as an error result."""
@@ -350,7 +351,7 @@ def ask_one(
     start = time.perf_counter()
     session = Session(engine, sampling=sampling)
     try:
-        parts = session.attach([source], **media)
+        parts = session.attach([source], media)
         updates = session.submit(prompt, parts)
         try:
             for _ in updates:
@@ -400,7 +401,7 @@ def iter_batch(
     sources: Sequence[str],
     prompts: Sequence[str],
     sampling: Any,
-    media: Mapping[str, Any],
+    media: MediaOptions,
     *,
     setting: str = "",
     done: Mapping[str, BatchResult] | None = None,

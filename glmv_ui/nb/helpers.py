@@ -16,6 +16,7 @@ from typing import Any
 from ..config import AppConfig, LoadOptions, Sampling
 from ..engines.base import Engine
 from ..errors import ConfigError, GlmvError
+from ..media.options import MediaOptions
 from ..models import LoadedModel, load_model
 from ..reply import Reply
 from ..session import Session
@@ -25,9 +26,7 @@ from .render import reply_html
 __all__ = ["LiveHTML", "as_session", "ask", "engine_of", "in_notebook", "load", "open_app"]
 
 SAMPLING_FIELDS = frozenset(Sampling.__dataclass_fields__)
-MEDIA_OPTIONS = frozenset(
-    {"password", "page_range", "video_range", "video_fps", "video_max_frames"}
-)
+MEDIA_OPTIONS = MediaOptions.names()
 
 
 def in_notebook() -> bool:
@@ -70,7 +69,7 @@ def as_session(target: Any, **session_options: Any) -> Session:
     return Session(engine_of(target), **session_options)
 
 
-def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], MediaOptions]:
     """Keyword arguments -> (Sampling fields, media options); anything else is an error."""
     unknown = set(options) - SAMPLING_FIELDS - MEDIA_OPTIONS
     if unknown:
@@ -80,7 +79,7 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
             f"{', '.join(sorted(MEDIA_OPTIONS))}"
         )
     sampling = {k: v for k, v in options.items() if k in SAMPLING_FIELDS}
-    media = {k: v for k, v in options.items() if k in MEDIA_OPTIONS}
+    media = MediaOptions.from_keywords({k: v for k, v in options.items() if k in MEDIA_OPTIONS})
     return sampling, media
 
 
@@ -129,7 +128,7 @@ def ask(
     session = as_session(target)
     sampling_changes, media = split_options(options)
     sampling = session.sampling.replace(**sampling_changes) if sampling_changes else None
-    parts = session.attach(list(files), **media) if files else []
+    parts = session.attach(list(files), media) if files else []
     live = LiveHTML(interval_s) if show and in_notebook() else None
     updates = session.submit(text, parts, sampling=sampling)
     last = None

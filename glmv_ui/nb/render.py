@@ -9,19 +9,19 @@ Model text is never inserted into the notebook as live HTML: Markdown is rendere
 escaped and images turned into links that name their host
 (:func:`glmv_ui.sanitize.markdown_html`, the policy the app's chat follows too), and an HTML
 answer only runs inside :func:`glmv_ui.preview.preview_iframe`'s sandbox.
-IPython is imported only by :func:`show_reply`; PIL only when an image is encoded.
+IPython is imported only by :func:`show_reply`; PIL only when an image is drawn.
 """
 
 from __future__ import annotations
 
-import base64
 import html as _html
-import io
 from collections.abc import Sequence
 from typing import Any
 
+from ..grounding import number_list
+from ..media.dataurl import data_url
 from ..preview import preview_iframe
-from ..reply import LegendRow, Reply, build_reply, register_html_view
+from ..reply import LegendRow, Reply, build_reply, register_html_view, thinking_title
 from ..sanitize import markdown_html
 from ..stream import BOX_BEGIN, BOX_END
 
@@ -53,18 +53,6 @@ def markdown_to_html(text: str) -> str:
     return body.replace(_MARK_OPEN, '<mark class="glmv-box">').replace(_MARK_CLOSE, "</mark>")
 
 
-def _png_data_uri(image: Any, max_width: int = DISPLAY_MAX_WIDTH) -> str:
-    if image.width > max_width:
-        image = image.resize((max_width, max(1, round(image.height * max_width / image.width))))
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _numbers(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
 def legend_html(rows: Sequence[LegendRow]) -> str:
     """The legend of a drawn figure as an HTML table (the app shows the same rows)."""
     if not rows:
@@ -72,11 +60,11 @@ def legend_html(rows: Sequence[LegendRow]) -> str:
     body = []
     for row in rows:
         mark = "■" if row.kind == "box" else "→"
-        where = f"[{_numbers(row.grid)}]" if row.grid else ""
-        pixels = f"({_numbers(row.pixels)})" if row.pixels else ""
+        where = f"[{number_list(row.grid)}]" if row.grid else ""
+        pixels = f"({number_list(row.pixels)})" if row.pixels else ""
         if row.box:  # an action with its own box: the point, then the box
-            where = " · ".join(w for w in (where, f"[{_numbers(row.box)}]") if w)
-            pixels = " · ".join(p for p in (pixels, f"({_numbers(row.box_pixels)})") if p)
+            where = " · ".join(w for w in (where, f"[{number_list(row.box)}]") if w)
+            pixels = " · ".join(p for p in (pixels, f"({number_list(row.box_pixels)})") if p)
         body.append(
             f'<tr><td style="color:{row.color}">{mark} {row.number}</td>'
             f"<td>{_html.escape(row.label)}</td><td>{where}</td><td>{pixels}</td>"
@@ -91,14 +79,7 @@ def legend_html(rows: Sequence[LegendRow]) -> str:
 def _thinking_html(reply: Reply) -> str:
     if not reply.thinking:
         return ""
-    if reply.truncated:
-        title = "Thinking (cut off)"
-    elif reply.thinking_seconds is not None:
-        title = f"Thought for {reply.thinking_seconds:.1f} s"
-    elif reply.streaming and not reply.thinking_closed:
-        title = "Thinking…"
-    else:
-        title = "Thinking"
+    title = _html.escape(str(thinking_title(reply).timed))
     return (
         f"<details><summary>{title}</summary>"
         f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div></details>'
@@ -116,7 +97,7 @@ def _figure_html(reply: Reply) -> str:
     )
     return (
         f'<figure style="margin:8px 0"><img alt="{caption} with boxes" '
-        f'src="{_png_data_uri(image)}" style="max-width:100%">'
+        f'src="{data_url(image, max_width=DISPLAY_MAX_WIDTH)}" style="max-width:100%">'
         f'<figcaption style="font-size:85%;color:#6e7781">{caption}</figcaption>'
         f"</figure>{legend_html(reply.legend())}"
     )

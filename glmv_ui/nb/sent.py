@@ -110,7 +110,7 @@ def what_was_sent(target: Any, text: str, files: Sequence[str] = (), **options: 
     sampling = (
         session.sampling.replace(**sampling_changes) if sampling_changes else session.sampling
     )
-    parts = session.attach(list(files), **media) if files else []
+    parts = session.attach(list(files), media) if files else []
     turns = [*session.turns, Turn(text=text.strip(), parts=list(parts))]
     messages = build_messages(
         turns,

@@ -26,8 +26,9 @@ from typing import Any
 from ..config import SAMPLING_RANGES, MediaLimits, Sampling
 from ..conversation import Conversation, Turn
 from ..errors import GlmvError
+from ..media.options import MediaOptions
 from ..models import FAMILIES
-from ..reply import Reply
+from ..reply import Reply, thinking_title
 from ..session import ReplyUpdate
 from ..throttle import Throttle
 from .helpers import as_session
@@ -303,12 +304,13 @@ class ChatWidget:
         files: Sequence[str | os.PathLike[str]] = (),
         *,
         names: Sequence[str] | None = None,
-        **media_options: Any,
+        options: MediaOptions | None = None,
     ) -> bool:
         """Attach ``files`` and ask ``text``; the reply streams in a background thread.
 
         Returns False (with :attr:`error` set and the conversation unchanged) when an upload is
-        refused or the message cannot be sent; ``media_options`` go to ``media.ingest``.
+        refused or the message cannot be sent; ``options`` (page range, password, video
+        sampling) go to ``media.ingest``.
         """
         self._refused_upload = False
         if self.busy:
@@ -316,7 +318,7 @@ class ChatWidget:
         self._show_error("")
         try:
             paths = [os.fspath(f) for f in files]
-            parts = self.session.attach(paths, names=names, **media_options) if paths else []
+            parts = self.session.attach(paths, options, names=names) if paths else []
         except GlmvError as exc:
             self._refused_upload = True
             return self._refuse(str(exc))
@@ -354,14 +356,14 @@ class ChatWidget:
         files: Sequence[str | os.PathLike[str]],
         *,
         names: Sequence[str] | None = None,
-        **media_options: Any,
+        options: MediaOptions | None = None,
     ) -> str:
         """What ``files`` would cost in visual tokens, against what the conversation has left,
         as the line shown beside Send; a file that would be refused says why."""
         from ..media.budget import check_budget
 
         try:
-            parts = self.session.attach([os.fspath(f) for f in files], names=names, **media_options)
+            parts = self.session.attach([os.fspath(f) for f in files], options, names=names)
         except GlmvError as exc:
             return f"not sendable: {exc}"
         report = check_budget(parts, self.session.limits, self.session.parts)
@@ -475,12 +477,7 @@ class ChatWidget:
         self.throttle.mark()
         self._live = reply
         if reply.thinking:
-            title = (
-                "Thinking…"
-                if reply.thinking_seconds is None
-                else f"Thought for {reply.thinking_seconds:.1f} s"
-            )
-            self.thinking_box.titles = (title,)
+            self.thinking_box.titles = (str(thinking_title(reply).timed),)
             self.thinking_view.value = (
                 f'<div style="white-space:pre-wrap">{_html.escape(reply.thinking)}</div>'
             )

@@ -193,7 +193,9 @@ class ApiHandlers:
             if paths:
                 cost = sum(decode_cost(p, choice.limits) for p in paths)
                 with DECODING.hold(cost):
-                    parts = ingest(paths, choice.limits, existing=session.parts, **choice.options())
+                    parts = ingest(
+                        paths, choice.limits, options=choice.options(), existing=session.parts
+                    )
             with ticket.turn(), self.replies.hold(user):
                 session = self._session(conversation, client, session)
                 engine = session.engine

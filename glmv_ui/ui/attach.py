@@ -99,9 +99,8 @@ def read_attachments(
                 parts = ingest(
                     [real],
                     choice.limits,
+                    options=choice.options(password or None),
                     existing=before,
-                    password=password or None,
-                    **choice.options(),
                 )
         except GlmvError as exc:
             # An ordinary refusal: a line in the log, never a traceback.

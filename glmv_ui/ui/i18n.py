@@ -1,4 +1,8 @@
-"""Interface strings in English and Chinese; every label the app shows comes from here.
+"""Interface strings in English and Chinese: the app's labels and its own messages.
+
+What the core says to a user (a refusal, a reader's note, a notice on a reply, the thinking
+block's title) is a :class:`~glmv_ui.reasons.Reason`, written from :mod:`glmv_ui.reasons` and
+:mod:`glmv_ui.ui.reasons_zh`; no sentence is in both places (a test holds them apart).
 
 Standard library only. :func:`t` falls back to English for a key missing in another language, so
 a new label never shows up as a raw key.
@@ -24,18 +28,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo": "Undo",
         "clear": "Clear",
         "attachments": "Attachments",
-        "thinking": "Thinking",
-        "thinking_done": "Thought",
-        "thinking_cut": "Thinking (cut off at the token limit)",
-        "stopped": "Stopped: the answer above is partial.",
-        "failed": "Generation failed: {error}",
-        "notice_stopped": "Stopped: the answer is partial.",
-        "notice_failed": "The reply failed: {detail}",
-        "notice_truncated": "The reply was cut off while thinking: it reached the token limit "
-        "before answering. Raise the maximum new tokens, or limit the "
-        "thinking.",
-        "notice_length": "The answer reached the token limit ({detail} tokens) and may be "
-        "incomplete.",
         "boxes_on": "Boxes drawn on {label}",
         "actions_on": "Actions drawn on {label}",
         "legend": "Legend",
@@ -128,15 +120,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty": "type a message or attach a file first.",
         "model_switched": "The model is now **{model}**. Your conversation is kept; the next "
         "reply comes from the new model.",
-        "pages_of": "pages {first}–{last} of {total}",
         "range_hint_pages": "not all {total} pages are used: set the first and last PDF page "
         "under Media to choose others",
         "range_hint_slides": "not all {total} slides are used: set the first and last page "
         "under Media to choose others",
-        "page_of": "page {first} of {total}",
-        "slides_of": "slides {first}–{last} of {total}",
-        "slide_of": "slide {first} of {total}",
-        "frames_of": "{n} frames, {start}–{end} of {total}",
         "tokens": "~{n:,} visual tokens",
         "html_page": "HTML page in the answer",
         "show_preview": "Preview",
@@ -165,8 +152,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "then Undo.",
         "clear_busy": "Nothing was cleared: a reply is still being written. Press Stop first.",
         "refused_detached_many": "They were removed from the message; nothing else changed.",
-        "notice_empty": "The model gave an empty answer: it ended before writing anything. "
-        "Regenerate, or ask the question another way.",
         "setting_clamped": "**{setting}** was {old}, more than {model} accepts (at most "
         "{limit}): it is now {new}.",
         "setting_defaults": "Settings you had not changed now use {model}'s defaults.",
@@ -199,16 +184,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo": "撤销",
         "clear": "清空",
         "attachments": "附件",
-        "thinking": "思考中",
-        "thinking_done": "已思考",
-        "thinking_cut": "思考（达到长度上限被截断）",
-        "stopped": "已停止：上面的回答不完整。",
-        "failed": "生成失败：{error}",
-        "notice_stopped": "已停止：回答不完整。",
-        "notice_failed": "回答失败：{detail}",
-        "notice_truncated": "回答在思考阶段被截断：尚未作答就达到了长度上限。请提高最大生成 token "
-        "数，或限制思考。",
-        "notice_length": "回答达到了长度上限（{detail} 个 token），可能不完整。",
         "boxes_on": "在 {label} 上绘制的框",
         "actions_on": "在 {label} 上绘制的操作",
         "legend": "图例",
@@ -293,14 +268,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_imported": "未导入：{reason}",
         "empty": "请先输入消息或附加文件。",
         "model_switched": "模型已切换为 **{model}**。对话已保留；下一条回答将由新模型生成。",
-        "pages_of": "第 {first}–{last} 页（共 {total} 页）",
         "range_hint_pages": "未使用全部 {total} 页：可在“媒体设置”中设置 PDF 起止页以选择其他页",
         "range_hint_slides": "未使用全部 {total} 张幻灯片："
         "可在“媒体设置”中设置起止页以选择其他幻灯片",
-        "page_of": "第 {first} 页（共 {total} 页）",
-        "slides_of": "第 {first}–{last} 张幻灯片（共 {total} 张）",
-        "slide_of": "第 {first} 张幻灯片（共 {total} 张）",
-        "frames_of": "{n} 帧，{start}–{end}（全长 {total}）",
         "tokens": "约 {n:,} 个视觉 token",
         "html_page": "回答中的 HTML 页面",
         "show_preview": "预览",
@@ -326,7 +296,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo_busy": "未撤销：回答仍在生成。请先点击停止，再撤销。",
         "clear_busy": "未清空：回答仍在生成。请先点击停止。",
         "refused_detached_many": "这些文件已从消息中移除；其余内容不变。",
-        "notice_empty": "模型给出了空回答：没有写出任何内容就结束了。请重新生成，或换个方式提问。",
         "setting_clamped": "**{setting}** 原为 {old}，超过了 {model} 的上限（最多 {limit}）："
         "现为 {new}。",
         "setting_defaults": "你未改动的设置现在使用 {model} 的默认值。",

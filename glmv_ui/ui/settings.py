@@ -20,6 +20,7 @@ from ..config import (
     default_sampling,
     is_tiny_model,
 )
+from ..media.options import MediaOptions
 
 __all__ = [
     "CARRIED_FIELDS",
@@ -41,14 +42,12 @@ class MediaChoice:
     page_range: tuple[int, int] | None = None
     video_range: tuple[float, float] | None = None
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`glmv_ui.media.ingest` besides the limits."""
-        out: dict[str, Any] = {}
-        if self.page_range is not None:
-            out["page_range"] = self.page_range
-        if self.video_range is not None:
-            out["video_range"] = self.video_range
-        return out
+    def options(self, password: str | None = None) -> MediaOptions:
+        """The options for :func:`glmv_ui.media.ingest` besides the limits (the video's rate
+        and frame count are in the limits)."""
+        return MediaOptions(
+            password=password, page_range=self.page_range, video_range=self.video_range
+        )
 
 
 @dataclass(frozen=True)

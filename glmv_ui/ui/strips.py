@@ -5,11 +5,13 @@ caption saying what was read from it. PIL is imported inside the drawing functio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ..media.budget import part_tokens
-from ..media.parts import MediaPart
+from ..media.parts import MediaPart, span
+from ..reasons import Reason, plain, reason
 from .i18n import t
+from .reasons_zh import reason_line
 
 __all__ = [
     "display_name",
@@ -18,6 +20,7 @@ __all__ = [
     "group_parts",
     "join_strips",
     "strip_image",
+    "used_range",
 ]
 
 STRIP_MAX_TILES = 8
@@ -128,53 +131,45 @@ def join_strips(paths: Sequence[str], gap: int = 10) -> Any:
     return canvas
 
 
-def used_range(group: Sequence[MediaPart], lang: str = "en") -> str:
+def used_range(group: Sequence[MediaPart]) -> Reason:
     """What of the file is used: ``pages 1–16 of 117``, ``slides 2–3 of 4``, ``24 frames,
     0:00.0–0:11.5 of 0:12.0``, or the image's size."""
     first = group[0]
     if first.kind == "video":
         ts = first.timestamps or (0.0,)
         length = format_time(first.duration) if first.duration else format_time(ts[-1])
-        return t(
-            lang,
-            "frames_of",
-            n=len(first.frames),
+        return reason(
+            "range.frames",
+            count=len(first.frames),
             start=format_time(ts[0]),
             end=format_time(ts[-1]),
             total=length,
         )
-    numbers = [p.page if p.page is not None else p.slide for p in group]
-    if numbers[0] is not None:
-        unit = "page" if first.page is not None else "slide"
+    numbers = [n for p in group if (n := p.page if p.page is not None else p.slide) is not None]
+    if numbers:
+        unit: Literal["page", "slide"] = "page" if first.page is not None else "slide"
         total = first.page_count or len(group)
-        low, high = min(n for n in numbers if n is not None), max(n for n in numbers if n)
-        key = f"{unit}s_of" if high > low else f"{unit}_of"
-        return t(lang, key, first=low, last=high, total=total)
-    return f"{first.size[0]}×{first.size[1]}"
+        return span(unit, min(numbers), max(numbers), total)
+    return plain(f"{first.size[0]}×{first.size[1]}")
 
 
-def _range_note(group: Sequence[MediaPart], note: str) -> bool:
-    """The reader's own "pages 1–16 of 117 used" note: the caption already says it."""
-    first = group[0]
-    return (
-        first.page_count is not None
-        and " of " in note
-        and " used" in note
-        and note.split(" ", 1)[0] in ("pages", "slides", "page", "slide")
-    )
+# The reader's own "pages 1–16 of 117 used" notes: the caption already says which are used.
+_RANGE_NOTES = {"note.used", "note.pages_capped", "note.slides_capped"}
 
 
 def group_caption(group: Sequence[MediaPart], lang: str = "en") -> str:
     """``report.pdf · pages 1–16 of 117 · ~3,000 visual tokens`` (plus the reader's notes)."""
+    first = group[0]
     bits = [
-        display_name(group[0].source),
-        used_range(group, lang),
+        display_name(first.source),
+        reason_line(used_range(group), lang),
         t(lang, "tokens", n=sum(part_tokens(p) for p in group)),
     ]
     notes = [
-        n for n in dict.fromkeys(n for p in group for n in p.notes) if not _range_note(group, n)
+        reason_line(n, lang)
+        for n in dict.fromkeys(n for p in group for n in p.notes)
+        if not (first.page_count is not None and n.key in _RANGE_NOTES)
     ]
-    first = group[0]
     if first.page_count is not None and len(group) < first.page_count:
         unit = "pages" if first.page is not None else "slides"
         notes.insert(0, t(lang, f"range_hint_{unit}", total=first.page_count))

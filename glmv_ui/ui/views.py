@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..engines.base import Stats
-from ..reply import LegendRow, Notice, Reply
+from ..grounding import number_list
+from ..reasons import map_text
+from ..reply import LegendRow, Notice, Reply, thinking_title
 from ..sanitize import OWN_MARKS, alt_text, chat_markdown, plain_markdown
 from .i18n import t
+from .reasons_zh import reason_line
 
 __all__ = [
     "LATEX_DELIMITERS",
@@ -52,22 +55,20 @@ def text_part(text: str) -> dict[str, str]:
 
 
 def notice_text(notice: Notice, lang: str) -> str:
-    return t(lang, f"notice_{notice.kind}", detail=plain_markdown(notice.detail))
+    """A notice as Markdown in ``lang``: its values (an error's text) escaped, its words not."""
+    return reason_line(map_text(notice.wording, plain_markdown), lang)
 
 
 def thinking_message(reply: Reply, lang: str = "en") -> dict[str, Any]:
-    """The collapsible thinking block: pending (spinner) while it streams, done with a time."""
-    done = reply.thinking_closed or not reply.streaming
-    seconds = reply.thinking_seconds
-    if reply.truncated:
-        title = t(lang, "thinking_cut")
-    elif done:  # finished, timed or not (an imported turn has no time)
-        title = t(lang, "thinking_done")
-    else:
-        title = t(lang, "thinking")
-    metadata: dict[str, Any] = {"title": title, "status": "done" if done else "pending"}
-    if done and seconds is not None:
-        metadata["duration"] = round(seconds, 1)
+    """The collapsible thinking block: pending (spinner) while it streams, done with a time
+    (the Chatbot writes the time after the title itself)."""
+    title = thinking_title(reply)
+    metadata: dict[str, Any] = {
+        "title": reason_line(title.wording, lang),
+        "status": "done" if title.done else "pending",
+    }
+    if title.seconds is not None:
+        metadata["duration"] = round(title.seconds, 1)
     return {
         "role": "assistant",
         "content": text_part(chat_markdown(reply.thinking)),
@@ -100,10 +101,6 @@ def stats_html(reply: Reply, lang: str = "en") -> str:
     return f'<div class="glmv-stats">{html.escape(line)}</div>' if line else ""
 
 
-def _numbers(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
 def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
     """The figure's legend: each box and action in the colour it is drawn in."""
     if not rows:
@@ -117,10 +114,11 @@ def legend_markdown(rows: Sequence[LegendRow], lang: str = "en") -> str:
         swatch = f'<span class="glmv-swatch" style="background:{row.color}"></span>'
         mark = "" if row.kind == "box" else "→ "
         label = plain_markdown(row.label)
-        grid, pixels = _numbers(row.grid), _numbers(row.pixels)
+        grid, pixels = number_list(row.grid), number_list(row.pixels)
         if row.box:  # an action with its own box: the point, then the box
-            grid += f" · [{_numbers(row.box)}]" if grid else _numbers(row.box)
-            pixels += f" · [{_numbers(row.box_pixels)}]" if pixels else _numbers(row.box_pixels)
+            box, box_pixels = number_list(row.box), number_list(row.box_pixels)
+            grid += f" · [{box}]" if grid else box
+            pixels += f" · [{box_pixels}]" if pixels else box_pixels
         lines.append(f"| {swatch} {mark}{row.number} | {label} | {grid} | {pixels} |")
     return "\n".join(lines)
 
@@ -144,7 +142,7 @@ def reply_messages(
         messages.append(thinking_message(reply, lang))
     pieces = [chat_markdown(reply.markdown(), OWN_MARKS)] if reply.text else []
     pieces += [
-        f"*{notice_text(n, lang)}*" if n.kind != "failed" else f"**{notice_text(n, lang)}**"
+        f"**{notice_text(n, lang)}**" if n.kind == "failed" else f"*{notice_text(n, lang)}*"
         for n in reply.notices
     ]
     if not reply.streaming:

@@ -29,6 +29,7 @@ from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.export import to_json
 from glmv_ui.media.parts import MediaPart
+from glmv_ui.reasons import reason
 from glmv_ui.ui.i18n import t
 from glmv_ui.ui.web import CSP
 from tests.mediafiles import shapes_image
@@ -207,7 +208,7 @@ def test_hostile_text_stays_text(
         _send(page, _by(USER_NAMES, payloads))
         expect(chat).to_contain_text("P-mark-spoof")
         expect(chat).to_contain_text("generated")  # the stats line: the reply is finished
-        chat.get_by_text(t("en", "thinking_done")).first.click()  # open the thinking
+        chat.get_by_text(str(reason("thinking.done"))).first.click()  # open the thinking
         expect(chat).to_contain_text("svg-image")
         text = chat.inner_text()
         for shown in (

@@ -192,7 +192,7 @@ def test_markdown_export_neutralises_fields() -> None:
     assert "<svg" not in rendered
     assert "image on evil.test" in md
     assert not LIVE_TAG.search(
-        md.replace("<details><summary>Thinking</summary>", "").replace("</details>", "")
+        md.replace("<details><summary>Thought</summary>", "").replace("</details>", "")
     )
 
 
