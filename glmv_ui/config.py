@@ -40,6 +40,7 @@ __all__ = [
     "env_values",
     "env_zerogpu_size",
     "option",
+    "quantization_of",
 ]
 
 DEFAULT_MODEL = "zai-org/GLM-4.1V-9B-Thinking"
@@ -313,6 +314,16 @@ def env_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
             shown = "" if opt.field == "auth" else f"={raw!r}"
             raise ConfigError(f"{opt.env}{shown}: {exc}") from None
     return values
+
+
+def quantization_of(word: str) -> Quantization:
+    """The quantization a word of ``--quant`` / ``GLMV_QUANT`` / the model panel stands for
+    (``none``: None); a word it does not know is ``none``."""
+    try:
+        value = option("quantization").parse(word or "none")
+    except ValueError:
+        return None
+    return "4bit" if value == "4bit" else "8bit" if value == "8bit" else None
 
 
 def env_model(default: str = DEFAULT_MODEL) -> str:

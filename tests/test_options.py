@@ -9,7 +9,14 @@ import dataclasses
 import pytest
 
 from glmv_ui.cli import build_parser as cli_parser
-from glmv_ui.config import OPTIONS, AppConfig, Option, add_arguments, env_values
+from glmv_ui.config import (
+    OPTIONS,
+    AppConfig,
+    Option,
+    add_arguments,
+    env_values,
+    quantization_of,
+)
 from glmv_ui.errors import ConfigError
 
 ENV_ONLY = {"auth"}  # a password on the command line would show in process lists
@@ -81,6 +88,13 @@ def test_none_means_no_quantization_by_flag_and_by_variable() -> None:
     assert _parse(["--quant", "none"], {"GLMV_QUANT": "4bit"}).load.quantization is None
     assert _parse([], {"GLMV_QUANT": "none"}).load.quantization is None
     assert _parse([], {"GLMV_QUANT": "8BIT"}).load.quantization == "8bit"
+    # The model panel's choice is read by the same option (its bf16 choice sends "none").
+    assert [quantization_of(w) for w in ("none", "4bit", "8bit", "")] == [
+        None,
+        "4bit",
+        "8bit",
+        None,
+    ]
     # The upload limit reaches the media limits too.
     assert _parse(["--max-file-size", "5"], {}).media.max_upload_mb == 5
 

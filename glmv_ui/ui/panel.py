@@ -173,7 +173,7 @@ class PanelHandlers:
         """Load another model for everyone (when the operator allows it)."""
         from dataclasses import replace
 
-        from ..config import LoadOptions
+        from ..config import LoadOptions, quantization_of
 
         ui = self.ui
         cs = self.registry.get(request)
@@ -195,7 +195,7 @@ class PanelHandlers:
                 dtype=self.config.load.dtype,
                 device_map=self.config.load.device_map,
                 attn_implementation=self.config.load.attn_implementation,
-                quantization="4bit" if quant == "4bit" else "8bit" if quant == "8bit" else None,
+                quantization=quantization_of(quant),
             )
             config = replace(
                 self.config, engine="local", model=choice or self.config.model, load=load
