@@ -9,48 +9,36 @@ new conversation, ``/undo`` drops the last turn, ``/exit`` quits.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .config import AppConfig, LoadOptions, MediaLimits, default_sampling, env_model
+from .config import AppConfig, add_arguments, default_sampling
 from .errors import GlmvError
 from .media.options import MediaOptions
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from .media.parts import MediaPart
+    from .reply import Reply
+    from .session import Session
+    from .stream import Event
 
 __all__ = ["build_parser", "main"]
 
 DIM, BOLD, UNDER, RESET = "\033[2m", "\033[1m", "\033[4m", "\033[0m"
+# The options a Space folder is built from (the rest are the Space's variables at run time).
+SPACE_FIELDS = ("model", "quantization", "engine", "remote_url", "remote_model")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The shared options come from :func:`glmv_ui.config.add_arguments` (one default each, the
+    same ``GLMV_*`` variables as ``app.py``); the rest belong to the terminal."""
     parser = argparse.ArgumentParser(prog="python -m glmv_ui", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="chat with a GLM-V model in the terminal")
-    chat.add_argument(
-        "--model",
-        default=env_model(),
-        help="hub id, local folder, or tiny-glm41v / tiny-glm45v (env GLMV_MODEL)",
-    )
-    chat.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
-    chat.add_argument("--engine", choices=["local", "remote"], default="local")
-    chat.add_argument("--url", help="base URL of an OpenAI-compatible server (remote engine)")
-    chat.add_argument(
-        "--remote-model",
-        help="served model name (remote engine; default: the first the server lists)",
-    )
-    chat.add_argument(
-        "--api-key-env",
-        default="GLMV_API_KEY",
-        help="environment variable holding the server's API key (remote engine)",
-    )
-    chat.add_argument(
-        "--thinking-style",
-        choices=["chat_template_kwargs", "vendor"],
-        default="chat_template_kwargs",
-        help="how the thinking switch is sent: vLLM/SGLang chat_template_kwargs, "
-        "or the vendor API's thinking parameter (remote engine)",
-    )
+    add_arguments(chat, groups=("engine", "media"))
     chat.add_argument(
         "--image",
         "--file",
@@ -70,14 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     space = sub.add_parser("space", help="assemble a Hugging Face Space folder (see Spaces.md)")
     space.add_argument("--out", required=True, help="folder to write the Space into")
-    space.add_argument("--model", default=env_model(), help="model the Space runs (local engine)")
-    space.add_argument("--quant", choices=["none", "4bit", "8bit"], default="none")
+    add_arguments(space, fields=SPACE_FIELDS)
     space.add_argument(
         "--hardware", help="suggested Space hardware (default: from the model's memory estimate)"
     )
-    space.add_argument("--engine", choices=["local", "remote"], default="local")
-    space.add_argument("--url", help="OpenAI-compatible server the Space talks to (remote)")
-    space.add_argument("--remote-model", help="served model name (remote engine)")
     space.add_argument("--title", default="GLM-V Workbench")
     space.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     space.add_argument("--root", help="project checkout to copy (default: this package's)")
@@ -87,14 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _space(args: argparse.Namespace, out: TextIO) -> int:
     from .space import build_space
 
+    config = AppConfig.from_args(args)
     path = build_space(
         args.out,
-        args.model,
-        engine=args.engine,
-        quantization=None if args.quant == "none" else args.quant,
+        config.model,
+        engine=config.engine,
+        quantization=config.load.quantization,
         hardware=args.hardware,
-        url=args.url,
-        remote_model=args.remote_model,
+        url=config.remote_url,
+        remote_model=config.remote_model,
         title=args.title,
         root=args.root,
         overwrite=args.force,
@@ -116,7 +101,7 @@ class _Printer:
             self.out.write(RESET + style)
         self.mode = style
 
-    def event(self, ev: Any) -> None:
+    def event(self, ev: Event) -> None:
         if ev.kind == "thinking":
             if self.mode != DIM and not self.color:
                 self.out.write("[thinking] ")
@@ -137,7 +122,7 @@ class _Printer:
             self.out.write(ev.text)
         self.out.flush()
 
-    def end(self, reply: Any) -> None:
+    def end(self, reply: Reply) -> None:
         """The reply's notices (the token limit, a failure) and its figures, after the text."""
         self._style("")
         for notice in reply.notices:
@@ -148,7 +133,7 @@ class _Printer:
         self.out.flush()
 
 
-def _stream(session: Any, text: str, parts: list[Any], printer: _Printer) -> None:
+def _stream(session: Session, text: str, parts: list[MediaPart], printer: _Printer) -> None:
     """Print one reply. Ctrl-C meanwhile stops the reply (not the program): a SIGINT handler
     sets the session's cancel event, so generation ends cleanly and the partial answer stays."""
     import signal
@@ -156,7 +141,7 @@ def _stream(session: Any, text: str, parts: list[Any], printer: _Printer) -> Non
 
     stopped = threading.Event()
 
-    def on_interrupt(_signum: int, _frame: Any) -> None:
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
         stopped.set()
         session.stop()
 
@@ -174,93 +159,118 @@ def _stream(session: Any, text: str, parts: list[Any], printer: _Printer) -> Non
     printer.end(session.reply())
 
 
-def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:  # noqa: C901
+def _color(args: argparse.Namespace, out: TextIO) -> bool:
+    """Colour when asked, or on a terminal unless NO_COLOR (https://no-color.org) is set."""
+    import os
+
+    auto = out.isatty() and not os.environ.get("NO_COLOR")
+    return args.color == "always" or (args.color == "auto" and auto)
+
+
+def _open_session(args: argparse.Namespace, config: AppConfig, out: TextIO) -> Session:
+    """Load the model (or reach the server) and start a conversation with the flags' sampling."""
     from .engines.factory import create_engine
     from .session import Session
 
-    config = AppConfig(
-        model=args.model,
-        load=LoadOptions(quantization=None if args.quant == "none" else args.quant),
-        engine=args.engine,
-        remote_url=args.url,
-        remote_model=args.remote_model,
-        remote_api_key_env=args.api_key_env,
-        remote_thinking_style=args.thinking_style,
-    )
-    color = args.color == "always" or (
-        args.color == "auto" and out.isatty() and not os.environ.get("NO_COLOR")
-    )
-    target = args.url if args.engine == "remote" else args.model
-    out.write(f"{'Connecting to' if args.engine == 'remote' else 'Loading'} {target} ...\n")
+    remote = config.engine == "remote"
+    target = config.remote_url if remote else config.model
+    out.write(f"{'Connecting to' if remote else 'Loading'} {target} ...\n")
     out.flush()
     engine = create_engine(config)
     sampling = default_sampling(engine.family)
-    changes: dict[str, Any] = {}
-    if args.no_thinking:
-        changes["thinking"] = False
-    if args.thinking_budget is not None:
-        changes["thinking_budget"] = args.thinking_budget
-    if args.max_new_tokens:
-        changes["max_new_tokens"] = args.max_new_tokens
-    if args.temperature is not None:
-        changes["temperature"] = args.temperature
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    session = Session(
-        engine,
-        sampling=sampling.replace(**changes),
-        limits=MediaLimits(),
-        system_prompt=args.system,
-    )
-    printer = _Printer(out, color)
-    pending: list[Any] = []
-    if args.files:
-        pending = session.attach(args.files, MediaOptions(password=args.password))
-        for part in pending:
-            for note in part.notes:
-                out.write(f"note: {note}\n")
-        out.write(f"attached: {', '.join(sorted({p.source for p in pending}))}\n")
+    changes = {
+        "thinking": False if args.no_thinking else None,
+        "thinking_budget": args.thinking_budget,
+        "max_new_tokens": args.max_new_tokens or None,
+        "temperature": args.temperature,
+        "seed": args.seed,
+    }
+    sampling = sampling.replace(**{k: v for k, v in changes.items() if v is not None})
+    return Session(engine, sampling=sampling, limits=config.media, system_prompt=args.system)
+
+
+def _attach_first(session: Session, args: argparse.Namespace, out: TextIO) -> list[MediaPart]:
+    """The files of ``--image`` / ``--file``, with their notes, for the first message."""
+    if not args.files:
+        return []
+    pending = session.attach(args.files, MediaOptions(password=args.password))
+    for part in pending:
+        for note in part.notes:
+            out.write(f"note: {note}\n")
+    out.write(f"attached: {', '.join(sorted({p.source for p in pending}))}\n")
+    return pending
+
+
+class _Prompt:
+    """The interactive loop: one line at a time, a command or a message."""
+
+    def __init__(
+        self, session: Session, printer: _Printer, password: str | None, pending: list[MediaPart]
+    ) -> None:
+        self.session, self.printer, self.password = session, printer, password
+        self.pending = pending
+        self.out = printer.out
+
+    def tag(self, name: str) -> str:
+        color = self.printer.color
+        return f"{BOLD if color else ''}{name}>{RESET if color else ''} "
+
+    def run(self, inp: TextIO) -> int:
+        self.out.write("Type a message (/file PATH, /undo, /clear, /exit). Ctrl-C stops a reply.\n")
+        while True:
+            self.out.write(self.tag("you"))
+            self.out.flush()
+            try:
+                line = inp.readline()
+            except KeyboardInterrupt:
+                line = ""
+            if not line:
+                self.out.write("\n")
+                return 0
+            line = line.strip()
+            if line in ("/exit", "/quit"):
+                return 0
+            if not line:
+                continue
+            try:
+                self.handle(line)
+            except GlmvError as exc:
+                self.out.write(f"error: {exc}\n")
+
+    def handle(self, line: str) -> None:
+        """One command (``/clear``, ``/undo``, ``/file PATH``) or a message to answer."""
+        session, out = self.session, self.out
+        if line == "/clear":
+            session.clear()
+            self.pending = []
+            out.write("(new conversation)\n")
+        elif line == "/undo":
+            turn = session.undo()
+            out.write(f"(removed: {turn.text!r})\n" if turn else "(nothing to undo)\n")
+        elif line.startswith("/file "):
+            new = _attach(session, line[6:].strip(), self.pending, self.password)
+            self.pending += new
+            out.write(f"attached {len(new)} part(s) from {new[0].source}\n" if new else "")
+        else:
+            out.write(self.tag("glm"))
+            _stream(session, line, self.pending, self.printer)
+            self.pending = []
+
+
+def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
+    config = AppConfig.from_args(args)
+    session = _open_session(args, config, out)
+    printer = _Printer(out, _color(args, out))
+    pending = _attach_first(session, args, out)
     if args.prompt is not None:
         _stream(session, args.prompt, pending, printer)
         return 0
-    out.write("Type a message (/file PATH, /undo, /clear, /exit). Ctrl-C stops a reply.\n")
-    while True:
-        out.write(f"{BOLD if color else ''}you>{RESET if color else ''} ")
-        out.flush()
-        try:
-            line = inp.readline()
-        except KeyboardInterrupt:
-            out.write("\n")
-            return 0
-        if not line:
-            out.write("\n")
-            return 0
-        line = line.strip()
-        if not line:
-            continue
-        if line in ("/exit", "/quit"):
-            return 0
-        try:
-            if line == "/clear":
-                session.clear()
-                pending = []
-                out.write("(new conversation)\n")
-            elif line == "/undo":
-                turn = session.undo()
-                out.write(f"(removed: {turn.text!r})\n" if turn else "(nothing to undo)\n")
-            elif line.startswith("/file "):
-                new = _attach(session, line[6:].strip(), pending, args.password)
-                pending += new
-                out.write(f"attached {len(new)} part(s) from {new[0].source}\n" if new else "")
-            else:
-                out.write(f"{BOLD if color else ''}glm>{RESET if color else ''} ")
-                _stream(session, line, pending, printer)
-                pending = []
-        except GlmvError as exc:
-            out.write(f"error: {exc}\n")
+    return _Prompt(session, printer, args.password, pending).run(inp)
 
 
-def _attach(session: Any, path: str, pending: list[Any], password: str | None) -> list[Any]:
+def _attach(
+    session: Session, path: str, pending: list[MediaPart], password: str | None
+) -> list[MediaPart]:
     from .media import ingest
 
     return list(

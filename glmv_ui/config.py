@@ -1,29 +1,46 @@
-"""Frozen option records and per-family defaults; the only module that reads environment variables.
+"""Frozen option records and per-family defaults; the only module that reads ``GLMV_*`` variables.
+
+Every setting of :class:`AppConfig` is declared once, in :data:`OPTIONS`: its flag, its
+``GLMV_*`` variable, how its text is read, and its one default (the record's own). ``app.py`` and
+the terminal chat build their parsers with :func:`add_arguments` and their config with
+:meth:`AppConfig.from_args`; a notebook or a Space uses :meth:`AppConfig.from_env`. Precedence:
+a flag given wins over its variable, a set (non-empty) variable wins over the default.
+:class:`HostSettings` holds the machine's own variables (LibreOffice, decoding budget, caches),
+read when asked, never at import.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .errors import ConfigError
+from .options import OPTIONS, Option, add_arguments, option
 
 __all__ = [
     "DEFAULT_MODEL",
-    "ENV_VARS",
+    "HOST_VARS",
+    "OPTIONS",
     "SAMPLING_RANGES",
     "AppConfig",
+    "HostSettings",
     "LoadOptions",
     "MediaLimits",
+    "Option",
     "Range",
     "Sampling",
+    "add_arguments",
     "default_sampling",
     "env_model",
+    "env_values",
     "env_zerogpu_size",
+    "option",
+    "quantization_of",
 ]
 
 DEFAULT_MODEL = "zai-org/GLM-4.1V-9B-Thinking"
@@ -256,68 +273,62 @@ class AppConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppConfig:
-        """Settings from ``GLMV_*`` environment variables (see :data:`ENV_VARS`); unset ones
-        keep their defaults. Command-line flags, where a program has them, override these."""
-        env = os.environ if environ is None else environ
+        """Settings from the ``GLMV_*`` variables of :data:`OPTIONS`; unset ones keep their
+        defaults. Programs with flags use :meth:`from_args`, where a flag wins over these."""
+        return cls.from_values(env_values(environ))
 
-        def get(name: str) -> str:
-            return env.get(name, "").strip()
+    @classmethod
+    def from_args(
+        cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None
+    ) -> AppConfig:
+        """Settings from a parser built with :func:`add_arguments`: a flag that was given wins
+        over its variable, a set variable wins over the default."""
+        values = env_values(environ)
+        given = vars(args)
+        values.update({o.field: given[o.field] for o in OPTIONS if o.field in given})
+        return cls.from_values(values)
 
-        values: dict[str, object] = {}
-        for var, (attr, convert) in ENV_VARS.items():
-            raw = get(var)
-            if raw:
-                try:
-                    values[attr] = convert(raw)
-                except ValueError:
-                    raise ConfigError(f"{var}={raw!r} is not a valid value") from None
-        quant = values.pop("quantization", None)
-        load = LoadOptions(quantization=None if quant in (None, "none") else quant)  # type: ignore[arg-type]
-        size = values.get("max_file_size_mb")
-        upload_mb = size if isinstance(size, int) else MediaLimits.max_upload_mb
-        return cls(load=load, media=MediaLimits(max_upload_mb=upload_mb), **values)  # type: ignore[arg-type]
-
-
-def _flag(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
+    @classmethod
+    def from_values(cls, values: Mapping[str, object]) -> AppConfig:
+        """A config from option values by field name (as :meth:`Option.parse` returns them)."""
+        rest = dict(values)
+        load = LoadOptions(quantization=rest.pop("quantization", None))  # type: ignore[arg-type]
+        size = rest.get("max_file_size_mb")
+        media = MediaLimits(
+            max_upload_mb=size if isinstance(size, int) else MediaLimits.max_upload_mb
+        )
+        return cls(load=load, media=media, **rest)  # type: ignore[arg-type]
 
 
-# Environment variable -> (AppConfig field, parser).
-ENV_VARS: dict[str, tuple[str, Callable[[str], object]]] = {
-    "GLMV_MODEL": ("model", str),
-    "GLMV_QUANT": ("quantization", str),
-    "GLMV_ENGINE": ("engine", str),
-    "GLMV_REMOTE_URL": ("remote_url", str),
-    "GLMV_REMOTE_MODEL": ("remote_model", str),
-    "GLMV_REMOTE_FAMILY": ("remote_family", str),
-    "GLMV_REMOTE_THINKING": ("remote_thinking_style", str),
-    "GLMV_REMOTE_VIDEO": ("remote_video_mode", str),
-    "GLMV_API_KEY_ENV": ("remote_api_key_env", str),
-    "GLMV_HOST": ("host", str),
-    "GLMV_PORT": ("port", int),
-    "GLMV_SHARE": ("share", _flag),
-    "GLMV_MCP": ("mcp_server", _flag),
-    "GLMV_CONCURRENCY": ("concurrency", int),
-    "GLMV_MAX_FILE_MB": ("max_file_size_mb", int),
-    "GLMV_LANGUAGE": ("language", str),
-    "GLMV_MODEL_SWITCH": ("model_switch", _flag),
-    "GLMV_AUTH": ("auth", str),
-    "GLMV_OPERATORS": ("operators", str),
-    "GLMV_FETCH_PRIVATE": ("fetch_private", _flag),
-    "GLMV_FETCH_PROXY": ("fetch_proxy", _flag),
-    "GLMV_FETCH_DEADLINE_S": ("fetch_deadline_s", float),
-    "GLMV_QUEUE_SIZE": ("queue_size", int),
-    "GLMV_ZEROGPU_SIZE": ("zerogpu_size", str),
-}
+def env_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The values of the options whose variables are set (empty counts as unset)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for opt in OPTIONS:
+        raw = env.get(opt.env, "").strip()
+        if not raw:
+            continue
+        try:
+            values[opt.field] = opt.parse(raw)
+        except ValueError as exc:
+            shown = "" if opt.field == "auth" else f"={raw!r}"
+            raise ConfigError(f"{opt.env}{shown}: {exc}") from None
+    return values
+
+
+def quantization_of(word: str) -> Quantization:
+    """The quantization a word of ``--quant`` / ``GLMV_QUANT`` / the model panel stands for
+    (``none``: None); a word it does not know is ``none``."""
+    try:
+        value = option("quantization").parse(word or "none")
+    except ValueError:
+        return None
+    return "4bit" if value == "4bit" else "8bit" if value == "8bit" else None
 
 
 def env_model(default: str = DEFAULT_MODEL) -> str:
     """The model id chosen with ``GLMV_MODEL`` (any id the registry accepts, tiny ones too)."""
-    return os.environ.get("GLMV_MODEL", "").strip() or default
+    return os.environ.get(option("model").env, "").strip() or default
 
 
 ZEROGPU_SIZES = ("large", "xlarge")
@@ -325,7 +336,54 @@ ZEROGPU_SIZES = ("large", "xlarge")
 
 def env_zerogpu_size() -> str | None:
     """The ZeroGPU size chosen with ``GLMV_ZEROGPU_SIZE`` (``large`` or ``xlarge``), or None."""
-    size = os.environ.get("GLMV_ZEROGPU_SIZE", "").strip().lower() or None
-    if size is not None and size not in ZEROGPU_SIZES:
-        raise ConfigError(f"GLMV_ZEROGPU_SIZE must be large or xlarge, got {size!r}")
-    return size
+    size = env_values({"GLMV_ZEROGPU_SIZE": os.environ.get("GLMV_ZEROGPU_SIZE", "")})
+    value = size.get("zerogpu_size")
+    return value if isinstance(value, str) else None
+
+
+# -- the host: where this machine keeps things, what it can spare ------------------------------
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """Settings of the machine rather than of the app, read from the environment when a module
+    asks (never at import), so a test or a launcher that sets them first is honoured."""
+
+    soffice: str | None = None  # GLMV_SOFFICE: the LibreOffice binary; "" = none; None: PATH's
+    decode_budget_mb: int = 640  # GLMV_DECODE_BUDGET_MB: decoding in flight, all sessions
+    decode_jobs: int = 2  # GLMV_DECODE_JOBS: reads decoding at once
+    examples_dir: str | None = None  # GLMV_EXAMPLES_DIR: None: the temp dir's glmv_ui/examples
+    cache_dir: str | None = None  # GLMV_CACHE: None: ~/.cache/glmv_ui
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HostSettings:
+        env = os.environ if environ is None else environ
+
+        def number(var: str, default: int) -> int:
+            raw = env.get(var, "").strip()
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{var}={raw!r}: expected a whole number") from None
+            if value < 1:
+                raise ConfigError(f"{var}={raw!r}: expected a number of 1 or more")
+            return value
+
+        return cls(
+            soffice=env.get("GLMV_SOFFICE"),
+            decode_budget_mb=number("GLMV_DECODE_BUDGET_MB", cls.decode_budget_mb),
+            decode_jobs=number("GLMV_DECODE_JOBS", cls.decode_jobs),
+            examples_dir=env.get("GLMV_EXAMPLES_DIR") or None,
+            cache_dir=env.get("GLMV_CACHE") or None,
+        )
+
+
+HOST_VARS = (
+    "GLMV_SOFFICE",
+    "GLMV_DECODE_BUDGET_MB",
+    "GLMV_DECODE_JOBS",
+    "GLMV_EXAMPLES_DIR",
+    "GLMV_CACHE",
+)

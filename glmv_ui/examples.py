@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import HostSettings
+
 __all__ = ["EXAMPLES", "Example", "example_dir", "example_file", "gallery"]
 
 VERSION = 1
@@ -68,7 +70,7 @@ EXAMPLES: tuple[Example, ...] = (
 
 def example_dir() -> Path:
     """The cache folder for example files (inside the temp dir, which the app may serve)."""
-    root = os.environ.get("GLMV_EXAMPLES_DIR") or str(
+    root = HostSettings.from_env().examples_dir or str(
         Path(tempfile.gettempdir()) / "glmv_ui" / "examples"
     )
     return Path(root) / f"v{VERSION}"

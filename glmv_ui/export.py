@@ -31,6 +31,8 @@ import dataclasses
 import io
 import json
 import os
+import types
+import typing
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -277,18 +279,22 @@ def _json_type(value: object) -> Reason:
 
 
 def _check_type(
-    value: object, kinds: str, error: Callable[[Joined, Reason], ConversationError]
+    value: object,
+    kinds: str | tuple[str, ...],
+    error: Callable[[Joined, Reason], ConversationError],
 ) -> None:
-    allowed = [k.strip() for k in kinds.split("|")]
-    types = tuple(t for k in allowed for t in _JSON_TYPES[k])
-    if not isinstance(value, types) or (isinstance(value, bool) and "bool" not in allowed):
+    """Refuse ``value`` unless it is of one of the JSON ``kinds`` (names of :data:`_JSON_TYPES`,
+    written ``"int | None"`` where a reader spells them out)."""
+    allowed = [k.strip() for k in kinds.split("|")] if isinstance(kinds, str) else list(kinds)
+    accepted = tuple(t for k in allowed for t in _JSON_TYPES[k])
+    if not isinstance(value, accepted) or (isinstance(value, bool) and "bool" not in allowed):
         raise error(Joined(tuple(_WANTED[k] for k in allowed), "or"), _json_type(value))
 
 
 def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dict[str, Any]:
     """The fields of ``obj`` that are fields of the dataclass ``record`` (only ``keys`` of them
     when given), each of its declared type; with ``keys=None`` an unknown field is refused."""
-    declared = {f.name: str(f.type) for f in dataclasses.fields(record)}
+    declared = _json_kinds(record)
     out = {}
     for key, value in obj.value.items():
         if key not in declared or (keys is not None and key not in keys):
@@ -297,6 +303,30 @@ def _typed_fields(obj: _Object, record: type, keys: Sequence[str] | None) -> dic
             continue  # settings: only the sampling fields are kept (never keys or secrets)
         _check_type(value, declared[key], obj.type_error(key))
         out[key] = value
+    return out
+
+
+_PYTHON_KINDS: dict[object, str] = {
+    int: "int",
+    float: "float",
+    str: "str",
+    bool: "bool",
+    type(None): "None",
+    list: "list",
+    dict: "object",
+}
+
+
+def _json_kinds(record: type) -> dict[str, tuple[str, ...]]:
+    """The JSON kinds each field of the dataclass ``record`` accepts, from its resolved type
+    (``int | None``: an int or null; ``list[str]``: a list)."""
+    hints = typing.get_type_hints(record)
+    out = {}
+    for f in dataclasses.fields(record):
+        hint = hints[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        members = typing.get_args(hint) if union else (hint,)
+        out[f.name] = tuple(_PYTHON_KINDS[typing.get_origin(m) or m] for m in members)
     return out
 
 

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .config import HostSettings
+
 __all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
 
 TINY_VERSION = 2
@@ -80,7 +82,7 @@ food apple bread coffee cup plate glass bottle book pen paper card bag hand head
 
 
 def tiny_cache_dir() -> Path:
-    root = os.environ.get("GLMV_CACHE") or os.path.join(Path.home(), ".cache", "glmv_ui")
+    root = HostSettings.from_env().cache_dir or os.path.join(Path.home(), ".cache", "glmv_ui")
     return Path(root) / "tiny"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..config import MediaLimits
+from ..config import HostSettings, MediaLimits
 
 __all__ = [
     "DECODING",
@@ -46,13 +46,35 @@ class Held:
 class DecodeBudget:
     """A counting limit on reads in flight and on the sum of their estimated costs."""
 
-    def __init__(self, budget_bytes: int, max_jobs: int) -> None:
-        self.budget_bytes = budget_bytes
-        self.max_jobs = max_jobs
+    def __init__(self, budget_bytes: int | None = None, max_jobs: int | None = None) -> None:
+        self._given = (budget_bytes, max_jobs)
+        self._limits: tuple[int, int] | None = None
         self._cond = threading.Condition()
         self._used = 0
         self._jobs = 0
         self._waiting = 0
+
+    def _resolved(self) -> tuple[int, int]:
+        """The limits; one left unset is the host's (``GLMV_DECODE_BUDGET_MB``,
+        ``GLMV_DECODE_JOBS``), read at first use rather than at import."""
+        if self._limits is None:
+            host = HostSettings.from_env()
+            budget, jobs = self._given
+            self._limits = (
+                host.decode_budget_mb * MB if budget is None else budget,
+                host.decode_jobs if jobs is None else jobs,
+            )
+        return self._limits
+
+    @property
+    def budget_bytes(self) -> int:
+        """The most the reads in flight may cost together."""
+        return self._resolved()[0]
+
+    @property
+    def max_jobs(self) -> int:
+        """The most reads that run at once."""
+        return self._resolved()[1]
 
     def _fits(self, cost: int) -> bool:
         return self._jobs < self.max_jobs and (
@@ -152,10 +174,7 @@ def decode_cost(path: str | os.PathLike[str], limits: MediaLimits) -> int:
         return _BASE["image"]
 
 
-DECODING = DecodeBudget(
-    budget_bytes=int(os.environ.get("GLMV_DECODE_BUDGET_MB", "640")) * MB,
-    max_jobs=int(os.environ.get("GLMV_DECODE_JOBS", "2")),
-)
+DECODING = DecodeBudget()  # the host's budget, read when first used
 
 
 def waiting_for_decoding(paths: list[str], limits: MediaLimits) -> bool:

@@ -37,7 +37,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..config import MediaLimits
+from ..config import HostSettings, MediaLimits
 from ..errors import MediaError, UnsupportedMediaError
 from ..reasons import reason
 from .archive import check_package, count_in_member
@@ -55,7 +55,7 @@ log = logging.getLogger("glmv_ui")
 
 def find_soffice() -> str | None:
     """The LibreOffice binary: ``GLMV_SOFFICE`` if set (empty = none), else soffice on PATH."""
-    env = os.environ.get("GLMV_SOFFICE")
+    env = HostSettings.from_env().soffice
     if env is not None:
         return (shutil.which(env) or (env if os.path.isfile(env) else None)) if env else None
     return shutil.which("soffice") or shutil.which("libreoffice")

@@ -36,6 +36,7 @@ from .model import ModelManager
 from .reasons_zh import reason_line, reason_text
 from .settings import Settings
 from .state import ChatState, SessionRegistry
+from .updates import Updates
 from .views import text_part, turn_messages
 
 __all__ = ["FRAME_SECONDS", "ChatHandlers", "frame_interval", "message_files"]
@@ -52,9 +53,6 @@ FRAME_CHARS_PER_SECOND = 100_000
 def frame_interval(chars: int) -> float:
     """Seconds between redraws of a streaming reply of ``chars`` characters."""
     return max(FRAME_SECONDS, chars / FRAME_CHARS_PER_SECOND)
-
-
-Outputs = dict[Any, Any]
 
 
 def message_files(message: Any) -> list[str]:
@@ -126,27 +124,29 @@ class ChatHandlers:
             )
         return cs.attached[1]
 
-    def notice(self, text: str) -> Outputs:
+    def notice(self, text: str) -> Updates:
         """A message beside the input (a refusal, a reason nothing was sent); '' hides it."""
         # Reasons may quote file names or error text: nothing in them may render live.
-        return {self.ui.notice: gr.Markdown(value=chat_markdown(text), visible=bool(text))}
+        return Updates({self.ui.notice: gr.Markdown(value=chat_markdown(text), visible=bool(text))})
 
     def attach_outputs(
         self, cs: ChatState, message: Any, att: Attachments, settings: Settings
-    ) -> Outputs:
+    ) -> Updates:
         """The attachment panel, the notice for refused files, and the input without them."""
         ui = self.ui
         existing = cs.session.parts if cs.session is not None else []
         composite = cs.attached_picture(att.parts)
         shown = bool(composite or att.waiting)
-        out: Outputs = {
-            ui.attach_group: gr.Group(visible=shown),
-            ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),
-            ui.attach_info: chat_markdown(
-                attachment_report(att, existing, settings.media(self.config.media), cs.lang)
-            ),
-            ui.pdf_password: gr.Textbox(visible=bool(att.waiting)),
-        }
+        out = Updates(
+            {
+                ui.attach_group: gr.Group(visible=shown),
+                ui.attach_gallery: gr.Image(value=composite, visible=composite is not None),
+                ui.attach_info: chat_markdown(
+                    attachment_report(att, existing, settings.media(self.config.media), cs.lang)
+                ),
+                ui.pdf_password: gr.Textbox(visible=bool(att.waiting)),
+            }
+        )
         refused = att.refused
         text = ""
         if refused:
@@ -156,32 +156,35 @@ class ChatHandlers:
             )
             gone = {f.path for f in refused}
             kept = [f for f in (message.get("files") or []) if _path(f) not in gone]
-            out[ui.chat_input] = {"text": message_text(message), "files": kept}
-        out.update(self.notice(text))
-        return out
+            out.set(ui.chat_input, {"text": message_text(message), "files": kept})
+        return out.update(self.notice(text))
 
-    def controls(self, cs: ChatState, busy: bool) -> Outputs:
+    def controls(self, cs: ChatState, busy: bool) -> Updates:
         """The page's controls for a reply streaming (``busy``) or not: while it streams, Stop
         is the one active control that ends it, the input says a reply is being written, and
         everything that would change the conversation waits."""
         ui = self.ui
         key = "placeholder_busy" if busy else "placeholder"
-        out: Outputs = {
-            ui.stop: gr.Button(
-                interactive=busy,
-                variant="stop" if busy else "secondary",
-                elem_classes=["glmv-busy" if busy else "glmv-idle"],
-            ),
-            # The input stays open while a reply streams: the next message can be written and
-            # its files attached (and previewed) meanwhile; sending it waits for this reply.
-            ui.chat_input: gr.MultimodalTextbox(interactive=True, placeholder=t(cs.lang, key)),
-            ui.status: gr.Markdown(value=t(cs.lang, "generating") if busy else "", visible=busy),
-        }
+        out = Updates(
+            {
+                ui.stop: gr.Button(
+                    interactive=busy,
+                    variant="stop" if busy else "secondary",
+                    elem_classes=["glmv-busy" if busy else "glmv-idle"],
+                ),
+                # The input stays open while a reply streams: the next message can be written and
+                # its files attached (and previewed) meanwhile; sending it waits for this reply.
+                ui.chat_input: gr.MultimodalTextbox(interactive=True, placeholder=t(cs.lang, key)),
+                ui.status: gr.Markdown(
+                    value=t(cs.lang, "generating") if busy else "", visible=busy
+                ),
+            }
+        )
         for button in (ui.regenerate, ui.undo, ui.clear):
-            out[button] = gr.Button(interactive=not busy)
+            out.set(button, gr.Button(interactive=not busy))
         return out
 
-    def html_outputs(self, cs: ChatState) -> Outputs:
+    def html_outputs(self, cs: ChatState) -> Updates:
         """The HTML panel for the last reply: shown with its preview when it holds a page."""
         from ..preview import download_filename, preview_iframe
 
@@ -189,21 +192,25 @@ class ChatHandlers:
         reply = cs.reply(len(cs.turns) - 1) if cs.turns else None
         html = reply.html if reply is not None else None
         if not html:
-            return {
-                ui.html_group: gr.Group(visible=False),
-                ui.html_preview: "",
-                ui.html_source: gr.Code(value="", visible=False),
-                ui.download_html: gr.DownloadButton(value=None),
-            }
+            return Updates(
+                {
+                    ui.html_group: gr.Group(visible=False),
+                    ui.html_preview: "",
+                    ui.html_source: gr.Code(value="", visible=False),
+                    ui.download_html: gr.DownloadButton(value=None),
+                }
+            )
         cs.dir.mkdir(parents=True, exist_ok=True)
         path = cs.dir / download_filename(html)
         path.write_text(html, encoding="utf-8")
-        return {
-            ui.html_group: gr.Group(visible=True),
-            ui.html_preview: gr.HTML(value=preview_iframe(html, height=520), visible=True),
-            ui.html_source: gr.Code(value=html, visible=False),
-            ui.download_html: gr.DownloadButton(value=str(path)),
-        }
+        return Updates(
+            {
+                ui.html_group: gr.Group(visible=True),
+                ui.html_preview: gr.HTML(value=preview_iframe(html, height=520), visible=True),
+                ui.html_source: gr.Code(value=html, visible=False),
+                ui.download_html: gr.DownloadButton(value=str(path)),
+            }
+        )
 
     # -- generation --------------------------------------------------------------------------
 
@@ -212,8 +219,8 @@ class ChatHandlers:
         cs: ChatState,
         make: Callable[[], Iterator[ReplyUpdate]],
         index: int,
-        request: Any = None,
-    ) -> Iterator[Outputs]:
+        request: gr.Request | None = None,
+    ) -> Iterator[Updates]:
         """Drive the reply (:meth:`_stream`) in one of the page's queue slots; with logins, a
         login with a reply running elsewhere (another tab, session or ``ask``) is refused at
         once."""
@@ -229,7 +236,7 @@ class ChatHandlers:
 
     def _stream(
         self, cs: ChatState, make: Callable[[], Iterator[ReplyUpdate]], index: int
-    ) -> Iterator[Outputs]:
+    ) -> Iterator[Updates]:
         """Drive one reply: throttled frames while it streams, the finished view at the end."""
         ui = self.ui
         try:
@@ -257,21 +264,22 @@ class ChatHandlers:
         threading.Thread(target=pump, name="glmv-reply", daemon=True).start()
         # At once, before the first token: the page shows that a reply is being written (the
         # question, a waiting answer, Stop lit), whatever the model's time to first token.
-        first: Any = [
+        first = [
             *prefix,
             *turn_messages(turn.text, strips, None, lang=cs.lang),
             waiting_message(cs.lang),
         ]
         # (The Chatbot disables its own edit buttons while it is an event's streaming output.)
-        yield {
-            ui.chatbot: first,
-            ui.attach_group: gr.Group(visible=False),
-            **self.notice(""),
-            **self.controls(cs, busy=True),
-            ui.chat_input: gr.MultimodalTextbox(
-                value=None, interactive=True, placeholder=t(cs.lang, "placeholder_busy")
+        yield Updates({ui.chatbot: first, ui.attach_group: gr.Group(visible=False)}).update(
+            self.notice(""),
+            self.controls(cs, busy=True),
+            Updates().set(
+                ui.chat_input,
+                gr.MultimodalTextbox(
+                    value=None, interactive=True, placeholder=t(cs.lang, "placeholder_busy")
+                ),
             ),
-        }
+        )
         throttle = Throttle(FRAME_SECONDS)
         dirty, kind = False, ""
         failure: BaseException | None = None
@@ -291,7 +299,9 @@ class ChatHandlers:
                 if not latest:
                     continue
                 reply = latest[0].reply()
-                yield {ui.chatbot: prefix + turn_messages(turn.text, strips, reply, lang=cs.lang)}
+                yield Updates().set(
+                    ui.chatbot, prefix + turn_messages(turn.text, strips, reply, lang=cs.lang)
+                )
                 dirty = False
                 throttle.mark()
                 throttle.interval_s = frame_interval(len(reply.text) + len(reply.thinking))
@@ -306,20 +316,15 @@ class ChatHandlers:
         # The input is cleared again with the last frame: with a fast reply the first frame's
         # clearing was sometimes lost in the page (seen in Chromium, about 1 send in 7), and the
         # sent text and files came back into the input.
-        last: Outputs = {
-            ui.chatbot: cs.messages(),
-            **self.html_outputs(cs),
-            **self.controls(cs, busy=False),
-        }
+        last = Updates().set(ui.chatbot, cs.messages())
+        last.update(self.html_outputs(cs), self.controls(cs, busy=False))
         if cs.draft is None:
-            last.update(
-                {
-                    ui.attach_group: gr.Group(visible=False),
-                    **self.notice(""),
-                    ui.chat_input: gr.MultimodalTextbox(
-                        value=None, interactive=True, placeholder=t(cs.lang, "placeholder")
-                    ),
-                }
+            last.set(ui.attach_group, gr.Group(visible=False)).update(self.notice(""))
+            last.set(
+                ui.chat_input,
+                gr.MultimodalTextbox(
+                    value=None, interactive=True, placeholder=t(cs.lang, "placeholder")
+                ),
             )
         # else: a message written while this reply streamed stays, with its preview.
         cs.draft = None
@@ -327,7 +332,7 @@ class ChatHandlers:
 
     def chat(
         self, request: Any, message: Any, settings: Settings, password: str = ""
-    ) -> Iterator[Outputs]:
+    ) -> Iterator[Updates]:
         """Send a message (text and files) and stream the reply; anything that keeps it from
         being sent is said beside the input, and the conversation stays as it was."""
         cs = self.registry.get(request)
@@ -354,7 +359,7 @@ class ChatHandlers:
             cs, lambda: session.submit(text, parts, sampling=sampling), len(session.turns), request
         )
 
-    def regenerate(self, request: Any, settings: Settings) -> Iterator[Outputs]:
+    def regenerate(self, request: Any, settings: Settings) -> Iterator[Updates]:
         """Answer the last message again."""
         cs = self.registry.get(request)
         try:
@@ -369,7 +374,7 @@ class ChatHandlers:
             cs, lambda: session.regenerate(sampling=sampling), len(session.turns) - 1, request
         )
 
-    def edit(self, request: Any, index: int, text: str, settings: Settings) -> Iterator[Outputs]:
+    def edit(self, request: Any, index: int, text: str, settings: Settings) -> Iterator[Updates]:
         """Replace the text of turn ``index`` (0-based), drop later turns, answer again."""
         cs = self.registry.get(request)
         try:
@@ -384,7 +389,7 @@ class ChatHandlers:
             cs, lambda: session.edit(index, text or "", sampling=sampling), index, request
         )
 
-    def edit_event(self, request: Any, data: Any, settings: Settings) -> Iterator[Outputs]:
+    def edit_event(self, request: Any, data: Any, settings: Settings) -> Iterator[Updates]:
         """The Chatbot's own edit event: map the message index to its turn."""
         cs = self.registry.get(request)
         position = data.index[0] if isinstance(data.index, tuple | list) else data.index
@@ -395,7 +400,9 @@ class ChatHandlers:
         elif isinstance(value, dict):
             value = value.get("text", "")
         if turn is None:
-            yield {self.ui.chatbot: cs.messages(), **self.notice(f"⚠ {t(cs.lang, 'edit_media')}")}
+            yield Updates().set(self.ui.chatbot, cs.messages()) | self.notice(
+                f"⚠ {t(cs.lang, 'edit_media')}"
+            )
             return
         value = str(value)
         if value == chat_markdown(cs.turns[turn].text):  # the shown text, unedited
@@ -408,18 +415,19 @@ class ChatHandlers:
         if cs.session is not None:
             cs.session.stop()
 
-    def undo(self, request: Any) -> Outputs:
+    def undo(self, request: Any) -> Updates:
         """Remove the last turn; its text goes back into the input box."""
         cs = self.registry.get(request)
         if cs.session is not None and cs.session.busy:
             return self.notice(f"⚠ {t(cs.lang, 'undo_busy')}")
         turn = cs.session.undo() if cs.session is not None else None
-        out: Outputs = {self.ui.chatbot: cs.messages(), **self.html_outputs(cs), **self.notice("")}
+        out = Updates().set(self.ui.chatbot, cs.messages())
+        out.update(self.html_outputs(cs), self.notice(""))
         if turn is not None:
-            out[self.ui.chat_input] = {"text": turn.text, "files": []}
+            out.set(self.ui.chat_input, {"text": turn.text, "files": []})
         return out
 
-    def clear(self, request: Any) -> Outputs:
+    def clear(self, request: Any) -> Updates:
         cs = self.registry.get(request)
         if cs.session is not None and cs.session.busy:
             return self.notice(f"⚠ {t(cs.lang, 'clear_busy')}")
@@ -427,17 +435,18 @@ class ChatHandlers:
             cs.session.clear()
         cs.attached = None
         cs.sent = ()
-        return {
-            self.ui.chatbot: [],
-            self.ui.chat_input: {"text": "", "files": []},
-            self.ui.attach_group: gr.Group(visible=False),
-            **self.notice(""),
-            **self.html_outputs(cs),
-        }
+        out = Updates(
+            {
+                self.ui.chatbot: [],
+                self.ui.chat_input: {"text": "", "files": []},
+                self.ui.attach_group: gr.Group(visible=False),
+            }
+        )
+        return out.update(self.notice(""), self.html_outputs(cs))
 
     def preview(
         self, request: Any, message: Any, settings: Settings, password: str = ""
-    ) -> Iterator[Outputs]:
+    ) -> Iterator[Updates]:
         """Before sending: thumbnails, what each file gives and costs, refusals (the refused
         file is taken off the message), also while a reply streams: files attached meanwhile are
         read and shown at once. Quiet for the files of the message just sent, so a preview that
@@ -450,10 +459,10 @@ class ChatHandlers:
             # Written while a reply streams: kept when the reply ends (see stream()).
             cs.draft = message if (message_text(message).strip() or paths) else None
         if not paths:
-            yield {ui.attach_group: gr.Group(visible=False), **self.notice("")}
+            yield Updates().set(ui.attach_group, gr.Group(visible=False)) | self.notice("")
             return
         if tuple(paths) == cs.sent:
-            yield {ui.attach_group: gr.skip()}  # no change (an empty dict is no mapping)
+            yield Updates().set(ui.attach_group, gr.skip())  # no change (an empty dict is none)
             return
         if waiting_for_decoding(usable_paths(cs, paths), settings.media(self.config.media).limits):
             yield self.notice(reason_line(reason("preview.waiting"), cs.lang))

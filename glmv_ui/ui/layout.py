@@ -8,8 +8,10 @@ page in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..config import SAMPLING_RANGES, AppConfig, Range, Sampling
 from .i18n import LANGUAGES, t
@@ -18,6 +20,10 @@ from .views import LATEX_DELIMITERS
 
 if TYPE_CHECKING:
     import gradio as gr
+    from gradio.blocks import Block
+    from gradio.components import Component, Slider
+
+B = TypeVar("B", bound="Block")
 
 __all__ = ["Label", "Ui", "chat_placeholder", "render", "title_markdown"]
 
@@ -26,9 +32,15 @@ __all__ = ["Label", "Ui", "chat_placeholder", "render", "title_markdown"]
 class Label:
     """A component's translatable attribute: ``attr`` is set to ``t(lang, key)``."""
 
-    component: Any
+    component: Block
     attr: str
     key: str
+
+
+class _Add(Protocol):
+    """Registers a component under its :class:`Ui` name (and its label key) and returns it."""
+
+    def __call__(self, name: str, component: B, key: str | None = None, attr: str = ...) -> B: ...
 
 
 @dataclass
@@ -95,7 +107,7 @@ class Ui:
     status_api: gr.Button
     labels: list[Label] = field(default_factory=list)
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Block]:
         """The setting components by parameter name (Gradio's ``inputs_kwargs``), and the
         password of an encrypted PDF (a request value, never a setting that is kept)."""
         return {
@@ -103,24 +115,31 @@ class Ui:
             "password": self.pdf_password,
         }
 
-    def labelled(self) -> list[Any]:
+    def setting(self, name: str) -> Component:
+        """The control of the setting ``name`` (one of :data:`SETTING_NAMES`)."""
+        if name not in SETTING_NAMES:
+            raise KeyError(name)
+        control: Component = getattr(self, name)
+        return control
+
+    def labelled(self) -> list[Block]:
         """Each labelled component once, in the order first registered."""
-        seen: dict[int, Any] = {}
+        seen: dict[int, Block] = {}
         for label in self.labels:
             seen.setdefault(id(label.component), label.component)
         return list(seen.values())
 
 
 def _slider(
-    gr: Any,
+    gr: ModuleType,
     name: str,
     value: float,
     label: str,
-    ranges: dict[str, Range] | None = None,
-    **kwargs: Any,
-) -> Any:
+    ranges: Mapping[str, Range] | None = None,
+    **kwargs: object,
+) -> Slider:
     r: Range = (ranges or SAMPLING_RANGES)[name]
-    return gr.Slider(
+    slider: Slider = gr.Slider(
         r.minimum,
         r.maximum,
         value=value,
@@ -129,18 +148,23 @@ def _slider(
         elem_id=f"glmv-{name.replace('_', '-')}",
         **kwargs,
     )
+    return slider
 
 
 def render(
-    config: AppConfig, family: str, sampling: Sampling, examples: list[Any], lang: str = "en"
+    config: AppConfig,
+    family: str,
+    sampling: Sampling,
+    examples: list[dict[str, Any]],
+    lang: str = "en",
 ) -> Ui:
     """Build the components inside the current ``gr.Blocks`` context."""
     import gradio as gr
 
     labels: list[Label] = []
-    c: dict[str, Any] = {}
+    c: dict[str, Any] = {}  # the Ui's fields by name, each of its declared component class
 
-    def add(name: str, component: Any, key: str | None = None, attr: str = "label") -> Any:
+    def add(name: str, component: B, key: str | None = None, attr: str = "label") -> B:
         c[name] = component
         if key is not None:
             labels.append(Label(component, attr, key))
@@ -485,7 +509,9 @@ def render(
     return Ui(**c, labels=labels)
 
 
-def _model_panel(gr: Any, add: Any, labels: list[Label], config: AppConfig, lang: str) -> None:
+def _model_panel(
+    gr: ModuleType, add: _Add, labels: list[Label], config: AppConfig, lang: str
+) -> None:
     """What is loaded (its memory, what the engine keeps) and, when the operator allows it,
     the controls to load another model for everyone."""
     allowed = config.switching_allowed()

@@ -4,8 +4,6 @@ import. Each returns ``{component: value}`` for the components it changes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 
 from ..config import TINY_MAX_NEW_TOKENS, AppConfig, default_sampling, is_tiny_model
@@ -19,10 +17,10 @@ from .model import ModelManager
 from .reasons_zh import reason_text
 from .settings import SettingsCarry, carry_settings, model_ranges
 from .state import SessionRegistry
+from .updates import Updates
 
 __all__ = ["PanelHandlers", "sampling_note"]
 
-Outputs = dict[Any, Any]
 INTEGER_FIELDS = ("top_k", "max_new_tokens", "thinking_budget")
 
 
@@ -73,31 +71,36 @@ class PanelHandlers:
         self.chat = chat
 
     def tick(
-        self, request: Any, shown: dict[str, float | None] | None = None, thinking: bool = True
-    ) -> Outputs:
+        self,
+        request: gr.Request,
+        shown: dict[str, float | None] | None = None,
+        thinking: bool = True,
+    ) -> Updates:
         """The model panel while a model loads; once it is ready, the settings follow the
         model (``shown``: the values on the page; ones the user changed are kept, clamped to
         what the new model accepts), and a tab whose model was switched is told so once."""
         ui = self.ui
         cs = self.registry.get(request)
         self.manager.start()
-        out: Outputs = {ui.model_status: self.manager.status_line(cs.lang)}
+        out = Updates().set(ui.model_status, self.manager.status_line(cs.lang))
         if self.manager.state in ("idle", "loading"):
-            return {**out, ui.timer: gr.Timer(0.5, active=True)}
+            return out.set(ui.timer, gr.Timer(0.5, active=True))
         allowed = self.config.switching_allowed()
         family, name = self.manager.family, self.manager.name
         details = self.manager.details(cs.lang)
         # With switching allowed the page checks every 2 s for a switch; else once a minute,
         # which keeps an open tab's session alive (idle sessions are dropped).
         out.update(
-            {
-                ui.model_details: details,
-                ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
-                ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
-                ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
-                ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
-                ui.sampling_note: sampling_note(family, cs.lang, name),
-            }
+            Updates(
+                {
+                    ui.model_details: details,
+                    ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
+                    ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
+                    ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
+                    ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
+                    ui.sampling_note: sampling_note(family, cs.lang, name),
+                }
+            )
         )
         old = (
             cs.shown_family or self.manager.guessed_family,
@@ -120,10 +123,10 @@ class PanelHandlers:
             for c in carry.fields:
                 value = int(c.value) if c.name in INTEGER_FIELDS else c.value
                 if c.name == "top_k":
-                    out[ui.top_k] = gr.update(value=value)
+                    out.set(ui.top_k, gr.update(value=value))
                 else:
-                    out[getattr(ui, c.name)] = gr.update(
-                        value=value, maximum=ranges[c.name].maximum
+                    out.set(
+                        ui.setting(c.name), gr.update(value=value, maximum=ranges[c.name].maximum)
                     )
             # A tab opened after the switch was never shown the old model: nothing to explain
             # about defaults (a clamped value it sent is still said).
@@ -137,7 +140,7 @@ class PanelHandlers:
             out.update(self.chat.notice("ℹ " + "\n\n".join(notes)))
         return out
 
-    def estimate(self, request: Any, choice: str, quant: str, url: str) -> str:
+    def estimate(self, request: gr.Request, choice: str, quant: str, url: str) -> str:
         """What loading ``choice`` would take, before anything is loaded."""
         from ..models import available_memory, estimate_memory, human_bytes
 
@@ -169,11 +172,13 @@ class PanelHandlers:
             text += " " + t(lang, "estimate_tight")
         return text
 
-    def load_model(self, request: Any, choice: str, quant: str, url: str, served: str) -> Outputs:
+    def load_model(
+        self, request: gr.Request, choice: str, quant: str, url: str, served: str
+    ) -> Updates:
         """Load another model for everyone (when the operator allows it)."""
         from dataclasses import replace
 
-        from ..config import LoadOptions
+        from ..config import LoadOptions, quantization_of
 
         ui = self.ui
         cs = self.registry.get(request)
@@ -195,7 +200,7 @@ class PanelHandlers:
                 dtype=self.config.load.dtype,
                 device_map=self.config.load.device_map,
                 attn_implementation=self.config.load.attn_implementation,
-                quantization="4bit" if quant == "4bit" else "8bit" if quant == "8bit" else None,
+                quantization=quantization_of(quant),
             )
             config = replace(
                 self.config, engine="local", model=choice or self.config.model, load=load
@@ -204,40 +209,45 @@ class PanelHandlers:
             self.manager.switch(config)
         except GlmvError as exc:
             return self.chat.notice(f"⚠ {reason_text(exc, cs.lang)}")
-        return {
-            ui.model_status: self.manager.status_line(cs.lang),
-            ui.timer: gr.Timer(0.5, active=True),
-            **self.chat.notice(""),
-        }
+        out = Updates(
+            {
+                ui.model_status: self.manager.status_line(cs.lang),
+                ui.timer: gr.Timer(0.5, active=True),
+            }
+        )
+        return out.update(self.chat.notice(""))
 
-    def model_status(self, request: Any) -> str:
+    def model_status(self, request: gr.Request) -> str:
         """The model panel text (loading progress, the loaded model, or the error)."""
         return self.manager.status_line(self.registry.get(request).lang)
 
-    def set_language(self, request: Any, lang: str) -> Outputs:
+    def set_language(self, request: gr.Request, lang: str) -> Updates:
         ui = self.ui
         cs = self.registry.get(request)
         cs.relabel(lang if lang in ("en", "zh") else "en")
         changes: dict[int, dict[str, str]] = {}
         for label in ui.labels:
             changes.setdefault(id(label.component), {})[label.attr] = t(cs.lang, label.key)
-        update: Any = gr.update
-        out: Outputs = {c: update(**changes[id(c)]) for c in ui.labelled()}
+        out = Updates({c: gr.update(**changes[id(c)]) for c in ui.labelled()})  # type: ignore[arg-type]
         out.update(
-            {
-                ui.title: title_markdown(cs.lang),
-                ui.model_status: self.manager.status_line(cs.lang),
-                ui.model_details: self.manager.details(cs.lang),
-                ui.sampling_note: sampling_note(self.manager.family, cs.lang, self.manager.name),
-                ui.chatbot: gr.Chatbot(
-                    value=cs.messages(),  # type: ignore[arg-type]
-                    placeholder=chat_placeholder(cs.lang),
-                ),
-            }
+            Updates(
+                {
+                    ui.title: title_markdown(cs.lang),
+                    ui.model_status: self.manager.status_line(cs.lang),
+                    ui.model_details: self.manager.details(cs.lang),
+                    ui.sampling_note: sampling_note(
+                        self.manager.family, cs.lang, self.manager.name
+                    ),
+                    ui.chatbot: gr.Chatbot(
+                        value=cs.messages(),  # type: ignore[arg-type]
+                        placeholder=chat_placeholder(cs.lang),
+                    ),
+                }
+            )
         )
         return out
 
-    def export(self, request: Any, fmt: str) -> str:
+    def export(self, request: gr.Request, fmt: str) -> str:
         """Write the conversation in ``fmt`` (json, markdown, llamafactory); return the file."""
         from .. import export
 
@@ -248,7 +258,7 @@ class PanelHandlers:
         cs.dir.mkdir(parents=True, exist_ok=True)
         return str(export.write_export(cs.exported(self.manager.name, family), fmt, cs.dir))
 
-    def import_conversation(self, request: Any, file: Any) -> Outputs:
+    def import_conversation(self, request: gr.Request, file: object) -> Updates:
         """Load a conversation exported as JSON into this session; a file that breaks a rule is
         refused by name beside the input, and the current conversation stays."""
         import logging
@@ -284,14 +294,9 @@ class PanelHandlers:
                 f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}"
             )
         cs.ensure_session(engine, self.config).load(convo)
-        return {
-            self.ui.chatbot: cs.messages(),
-            **self.chat.html_outputs(cs),
-            **self.chat.notice(
-                t(
-                    cs.lang,
-                    "imported_one" if len(convo.turns) == 1 else "imported",
-                    n=len(convo.turns),
-                )
-            ),
-        }
+        imported = "imported_one" if len(convo.turns) == 1 else "imported"
+        out = Updates().set(self.ui.chatbot, cs.messages())
+        return out.update(
+            self.chat.html_outputs(cs),
+            self.chat.notice(t(cs.lang, imported, n=len(convo.turns))),
+        )

@@ -9,8 +9,10 @@ core's :class:`~glmv_ui.config.Sampling` and media options. Standard library onl
 
 from __future__ import annotations
 
+import functools
+import typing
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TypeVar
 
 from ..config import (
     SAMPLING_RANGES,
@@ -21,6 +23,8 @@ from ..config import (
     is_tiny_model,
 )
 from ..media.options import MediaOptions
+
+T = TypeVar("T")
 
 __all__ = [
     "CARRIED_FIELDS",
@@ -73,28 +77,26 @@ class Settings:
     image_mp: float | None = None
 
     @classmethod
-    def from_inputs(cls, **values: Any) -> Settings:
-        """A record from named values; unknown names are ignored, bad values become defaults."""
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in values:
+    def from_inputs(cls, **values: object) -> Settings:
+        """A record from named values, each converted to its field's declared type; unknown
+        names are ignored, a value that is not a number where one is wanted is the default."""
+        kwargs: dict[str, object] = {}
+        for name, kind in _field_kinds().items():
+            if name not in values:
                 continue
-            value = values[f.name]
-            kind = str(f.type)
-            if kind.startswith("bool"):
-                kwargs[f.name] = bool(value)
-            elif kind.startswith("str"):
-                kwargs[f.name] = "" if value is None else str(value)
-            elif value is None:
-                continue
-            else:
-                number = _number(value, int if kind.startswith("int") else float)
+            value = values[name]
+            if kind is bool:
+                kwargs[name] = bool(value)
+            elif kind is str:
+                kwargs[name] = "" if value is None else str(value)
+            elif value is not None:
+                number = _number(value, int if kind is int else float)
                 if number is not None:
-                    kwargs[f.name] = number
-        return cls(**kwargs)
+                    kwargs[name] = number
+        return cls(**kwargs)  # type: ignore[arg-type]  # each value is of its field's type
 
     @staticmethod
-    def carried(**values: Any) -> dict[str, float | None]:
+    def carried(**values: object) -> dict[str, float | None]:
         """The generation settings shown on the page (those carried over a model switch) as
         numbers, ``None`` for one that did not arrive as a number."""
         return {name: _number(values.get(name), float) for name in CARRIED_FIELDS}
@@ -142,17 +144,31 @@ class Settings:
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
 
 
-def _number(value: Any, kind: type) -> Any:
+@functools.cache
+def _field_kinds() -> dict[str, type]:
+    """Each field's type with ``None`` taken out (``int | None`` is ``int``), as resolved by
+    :func:`typing.get_type_hints` from the annotations."""
+    hints = typing.get_type_hints(Settings)
+    kinds = {}
+    for f in fields(Settings):
+        hint = hints[f.name]
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        kinds[f.name] = args[0] if args else hint
+    return kinds
+
+
+def _number(value: object, kind: type[int] | type[float]) -> float | None:
+    """``value`` as a number of ``kind``; None for anything that is not a number."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = float(value)  # type: ignore[arg-type]  # whatever a client sent
+    except (TypeError, ValueError, OverflowError):
         return None
-    if number != number:  # NaN
+    if number != number or number in (float("inf"), float("-inf")):  # NaN, infinities
         return None
     return int(number) if kind is int else number
 
 
-def _pick(value: Any, default: Any) -> Any:
+def _pick(value: T | None, default: T) -> T:
     return default if value is None else value
 
 

@@ -13,10 +13,12 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 # Imported only when the app is built; gradio reads these annotations to inject the request.
 import gradio as gr
+from gradio.blocks import Block
 
 from ..errors import GlmvError
 from .api import ApiHandlers
@@ -25,12 +27,11 @@ from .layout import Ui
 from .panel import PanelHandlers
 from .settings import CARRIED_FIELDS, Settings
 from .state import SessionRegistry
+from .updates import GradioUpdates, to_gradio
 
 __all__ = ["wire"]
 
 _log = logging.getLogger(__name__)
-
-Outputs = dict[Any, Any]
 
 
 def page_only(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,65 +71,138 @@ def page_only(fn: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def wire(  # noqa: C901
-    demo: Any,
+@dataclass(frozen=True)
+class _Targets:
+    """The output lists that several events share."""
+
+    html: list[Block]  # the HTML preview of the last reply
+    attach: list[Block]  # the attachment panel; the notice beside the input comes last
+    gen: list[Block]  # what a generating event redraws
+    tick: list[Block]  # the model panel and the settings that follow the model
+
+    @classmethod
+    def of(cls, ui: Ui) -> _Targets:
+        html: list[Block] = [ui.html_group, ui.html_preview, ui.html_source, ui.download_html]
+        attach: list[Block] = [
+            ui.attach_group,
+            ui.attach_gallery,
+            ui.attach_info,
+            ui.pdf_password,
+            ui.notice,
+        ]
+        busy: list[Block] = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
+        # The notice beside the input stays the last output (API clients read it there).
+        gen: list[Block] = [ui.chatbot, ui.chat_input, *html, *busy, *attach]
+        tick: list[Block] = [
+            ui.model_status,
+            ui.model_details,
+            ui.timer,
+            ui.thinking,
+            ui.thinking_budget,
+            ui.model_acc,
+            ui.sampling_note,
+            ui.notice,
+            *(ui.setting(name) for name in CARRIED_FIELDS),
+        ]
+        return cls(html, attach, gen, tick)
+
+
+# Generation waits in Gradio's queue (bounded: see create_app), ``concurrency`` replies at once;
+# with logins a login's second reply is refused at once (ChatHandlers.stream).
+class _Queueing(TypedDict, total=False):
+    """How an event waits in Gradio's queue (the keyword arguments of an event listener)."""
+
+    concurrency_id: str
+    concurrency_limit: int | Literal["default"] | None
+    show_progress: Literal["full", "minimal", "hidden"]
+
+
+GENERATE = _Queueing(concurrency_id="generate", concurrency_limit="default", show_progress="hidden")
+CHEAP = _Queueing(concurrency_limit=None, show_progress="hidden")  # never behind a reply
+# A sent request may wait in the queue before its handler runs and can say anything: the page
+# marks itself at once (no server round trip) and unmarks when the request ended; the style
+# shows "waiting" while marked and no reply streams yet.
+SENT = "() => { document.body.classList.add('glmv-sent'); }"
+DONE = "() => { document.body.classList.remove('glmv-sent'); }"
+
+
+def wire(
+    demo: gr.Blocks,
     ui: Ui,
     talk: ChatHandlers,
     panel: PanelHandlers,
     registry: SessionRegistry,
     api: ApiHandlers,
 ) -> None:
+    """Every event of the page, then the API's own endpoints."""
+    targets = _Targets.of(ui)
+    _wire_generation(ui, talk, targets)
+    _wire_conversation(ui, talk, targets)
+    _wire_panel(demo, ui, panel, targets)
+
+    @page_only
+    def unload(request: gr.Request) -> None:
+        registry.drop(request)
+
+    demo.unload(unload)
+    _wire_api(api)
+
+
+def _wire_generation(ui: Ui, talk: ChatHandlers, targets: _Targets) -> None:
+    """Send, regenerate and edit: the events that stream a reply."""
     settings = ui.settings()
-    html_out = [ui.html_group, ui.html_preview, ui.html_source, ui.download_html]
-    attach_out = [ui.attach_group, ui.attach_gallery, ui.attach_info, ui.pdf_password, ui.notice]
-    busy_out = [ui.stop, ui.regenerate, ui.undo, ui.clear, ui.status]
-    # The notice beside the input stays the last output (API clients read it there).
-    gen_out = [ui.chatbot, ui.chat_input, *html_out, *busy_out, *attach_out]
-    # Generation waits in Gradio's queue (bounded: see create_app), ``concurrency`` replies at
-    # once; with logins a login's second reply is refused at once (ChatHandlers.stream).
-    gen: dict[str, Any] = {
-        "concurrency_id": "generate",
-        "concurrency_limit": "default",
-        "show_progress": "hidden",
-    }
-    cheap: dict[str, Any] = {"concurrency_limit": None, "show_progress": "hidden"}
-    tick_out = [
-        ui.model_status,
-        ui.model_details,
-        ui.timer,
-        ui.thinking,
-        ui.thinking_budget,
-        ui.model_acc,
-        ui.sampling_note,
-        ui.notice,
-        ui.temperature,
-        ui.top_p,
-        ui.top_k,
-        ui.repetition_penalty,
-        ui.max_new_tokens,
-    ]
-    # The model panel's tick reads the generation settings shown, to carry them over a switch.
 
     @page_only
     def chat(
-        request: gr.Request, message: dict[str, Any] | None, password: str = "", **values: Any
-    ) -> Iterator[Outputs]:
+        request: gr.Request, message: dict[str, Any] | None, password: str = "", **values: object
+    ) -> Iterator[GradioUpdates]:
         """Send a message ({"text", "files"}) and stream the conversation."""
-        yield from talk.chat(request, message, Settings.from_inputs(**values), password)
+        yield from to_gradio(talk.chat(request, message, Settings.from_inputs(**values), password))
 
     @page_only
-    def regenerate(request: gr.Request, **values: Any) -> Iterator[Outputs]:
+    def regenerate(request: gr.Request, **values: object) -> Iterator[GradioUpdates]:
         """Answer the last message again."""
-        yield from talk.regenerate(request, Settings.from_inputs(**values))
+        yield from to_gradio(talk.regenerate(request, Settings.from_inputs(**values)))
 
     @page_only
-    def edit(request: gr.Request, index: float, text: str, **values: Any) -> Iterator[Outputs]:
+    def edit(
+        request: gr.Request, index: float, text: str, **values: object
+    ) -> Iterator[GradioUpdates]:
         """Replace the text of turn `index` (0-based), drop later turns and answer again."""
-        yield from talk.edit(request, int(index or 0), text, Settings.from_inputs(**values))
+        changes = talk.edit(request, int(index or 0), text, Settings.from_inputs(**values))
+        yield from to_gradio(changes)
 
     @page_only
-    def on_edit(request: gr.Request, data: gr.EditData, **values: Any) -> Iterator[Outputs]:
-        yield from talk.edit_event(request, data, Settings.from_inputs(**values))
+    def on_edit(
+        request: gr.Request, data: gr.EditData, **values: object
+    ) -> Iterator[GradioUpdates]:
+        yield from to_gradio(talk.edit_event(request, data, Settings.from_inputs(**values)))
+
+    gen_out = targets.gen
+    ui.chat_input.submit(None, None, None, js=SENT)
+    ui.regenerate.click(None, None, None, js=SENT)
+    ui.chatbot.edit(None, None, None, js=SENT)
+    ui.chat_input.submit(
+        chat, [ui.chat_input], gen_out, inputs_kwargs=settings, api_name="chat", **GENERATE
+    ).then(None, None, None, js=DONE)
+    ui.regenerate.click(
+        regenerate, None, gen_out, inputs_kwargs=settings, api_name="regenerate", **GENERATE
+    ).then(None, None, None, js=DONE)
+    ui.edit_api.click(
+        edit,
+        [ui.edit_index, ui.edit_text],
+        gen_out,
+        inputs_kwargs=settings,
+        api_name="edit",
+        **GENERATE,
+    )
+    ui.chatbot.edit(
+        on_edit, None, gen_out, inputs_kwargs=ui.settings(), api_visibility="private", **GENERATE
+    ).then(None, None, None, js=DONE)
+
+
+def _wire_conversation(ui: Ui, talk: ChatHandlers, targets: _Targets) -> None:
+    """Stop, undo, clear, the attachment preview and the HTML panel's two views."""
 
     @page_only
     def stop(request: gr.Request) -> None:
@@ -136,26 +210,78 @@ def wire(  # noqa: C901
         talk.stop(request)
 
     @page_only
-    def undo(request: gr.Request) -> Outputs:
+    def undo(request: gr.Request) -> GradioUpdates:
         """Remove the last turn."""
-        return talk.undo(request)
+        return talk.undo(request).to_gradio()
 
     @page_only
-    def clear(request: gr.Request) -> Outputs:
+    def clear(request: gr.Request) -> GradioUpdates:
         """Start a new conversation."""
-        return talk.clear(request)
+        return talk.clear(request).to_gradio()
 
     @page_only
     def preview_attachments(
-        request: gr.Request, message: dict[str, Any] | None, password: str = "", **values: Any
-    ) -> Iterator[Outputs]:
+        request: gr.Request, message: dict[str, Any] | None, password: str = "", **values: object
+    ) -> Iterator[GradioUpdates]:
         """What each attached file gives and costs, and which were refused, before sending
         (first a notice when other previews hold the shared decoding budget)."""
-        yield from talk.preview(request, message, Settings.from_inputs(**values), password)
+        settings = Settings.from_inputs(**values)
+        yield from to_gradio(talk.preview(request, message, settings, password))
+
+    html_out = targets.html
+    ui.stop.click(stop, None, None, api_name="stop", **CHEAP)
+    ui.undo.click(
+        undo, None, [ui.chatbot, ui.chat_input, *html_out, ui.notice], api_name="undo", **CHEAP
+    )
+    ui.clear.click(
+        clear,
+        None,
+        [ui.chatbot, ui.chat_input, *html_out, ui.attach_group, ui.notice],
+        api_name="clear",
+        **CHEAP,
+    )
+    preview_out = [ui.chat_input, *targets.attach]
+    ui.chat_input.change(
+        preview_attachments,
+        [ui.chat_input],
+        preview_out,
+        inputs_kwargs=ui.settings(),
+        api_name="preview_attachments",
+        trigger_mode="always_last",
+        **CHEAP,
+    )
+    ui.pdf_password.submit(
+        preview_attachments,
+        [ui.chat_input],
+        preview_out,
+        inputs_kwargs=ui.settings(),
+        api_visibility="private",
+        **CHEAP,
+    )
+    ui.show_preview.click(
+        lambda: (gr.HTML(visible=True), gr.Code(visible=False)),
+        None,
+        [ui.html_preview, ui.html_source],
+        api_visibility="private",
+        **CHEAP,
+    )
+    ui.show_source.click(
+        lambda: (gr.HTML(visible=False), gr.Code(visible=True)),
+        None,
+        [ui.html_preview, ui.html_source],
+        api_visibility="private",
+        **CHEAP,
+    )
+
+
+def _wire_panel(demo: gr.Blocks, ui: Ui, panel: PanelHandlers, targets: _Targets) -> None:
+    """The model panel, the language switch, export and import."""
 
     @page_only
-    def tick(request: gr.Request, thinking: bool = True, **shown: Any) -> Outputs:
-        return panel.tick(request, Settings.carried(**shown), thinking)
+    def tick(request: gr.Request, thinking: bool = True, **shown: object) -> GradioUpdates:
+        # The model panel's tick reads the generation settings shown, to carry them over a
+        # switch.
+        return panel.tick(request, Settings.carried(**shown), thinking).to_gradio()
 
     @page_only
     def model_status(request: gr.Request) -> str:
@@ -163,8 +289,8 @@ def wire(  # noqa: C901
         return panel.model_status(request)
 
     @page_only
-    def set_language(request: gr.Request, lang: str) -> Outputs:
-        return panel.set_language(request, lang)
+    def set_language(request: gr.Request, lang: str) -> GradioUpdates:
+        return panel.set_language(request, lang).to_gradio()
 
     @page_only
     def export(request: gr.Request, fmt: str) -> str:
@@ -172,9 +298,9 @@ def wire(  # noqa: C901
         return panel.export(request, fmt)
 
     @page_only
-    def import_conversation(request: gr.Request, file: Any) -> Outputs:
+    def import_conversation(request: gr.Request, file: object) -> GradioUpdates:
         """Load a conversation exported as JSON."""
-        return panel.import_conversation(request, file)
+        return panel.import_conversation(request, file).to_gradio()
 
     @page_only
     def estimate_model(request: gr.Request, choice: str, quant: str, url: str) -> str:
@@ -182,96 +308,37 @@ def wire(  # noqa: C901
         return panel.estimate(request, choice, quant, url)
 
     @page_only
-    def load_model(request: gr.Request, choice: str, quant: str, url: str, served: str) -> Outputs:
+    def load_model(
+        request: gr.Request, choice: str, quant: str, url: str, served: str
+    ) -> GradioUpdates:
         """Replace the model for everyone (when the operator allows switching)."""
-        return panel.load_model(request, choice, quant, url, served)
+        return panel.load_model(request, choice, quant, url, served).to_gradio()
 
-    @page_only
-    def unload(request: gr.Request) -> None:
-        registry.drop(request)
-
-    # A sent request may wait in the queue before its handler runs and can say anything: the
-    # page marks itself at once (no server round trip) and unmarks when the request ended; the
-    # style shows "waiting" while marked and no reply streams yet.
-    sent = "() => { document.body.classList.add('glmv-sent'); }"
-    done = "() => { document.body.classList.remove('glmv-sent'); }"
-    ui.chat_input.submit(None, None, None, js=sent)
-    ui.regenerate.click(None, None, None, js=sent)
-    ui.chatbot.edit(None, None, None, js=sent)
-    ui.chat_input.submit(
-        chat, [ui.chat_input], gen_out, inputs_kwargs=settings, api_name="chat", **gen
-    ).then(None, None, None, js=done)
-    ui.regenerate.click(
-        regenerate, None, gen_out, inputs_kwargs=settings, api_name="regenerate", **gen
-    ).then(None, None, None, js=done)
-    ui.edit_api.click(
-        edit, [ui.edit_index, ui.edit_text], gen_out, inputs_kwargs=settings, api_name="edit", **gen
-    )
-    ui.chatbot.edit(
-        on_edit, None, gen_out, inputs_kwargs=ui.settings(), api_visibility="private", **gen
-    ).then(None, None, None, js=done)
-    ui.stop.click(stop, None, None, api_name="stop", **cheap)
-    ui.undo.click(
-        undo, None, [ui.chatbot, ui.chat_input, *html_out, ui.notice], api_name="undo", **cheap
-    )
-    ui.clear.click(
-        clear,
-        None,
-        [ui.chatbot, ui.chat_input, *html_out, ui.attach_group, ui.notice],
-        api_name="clear",
-        **cheap,
-    )
-    ui.chat_input.change(
-        preview_attachments,
-        [ui.chat_input],
-        [ui.chat_input, *attach_out],
-        inputs_kwargs=settings,
-        api_name="preview_attachments",
-        trigger_mode="always_last",
-        **cheap,
-    )
-    ui.pdf_password.submit(
-        preview_attachments,
-        [ui.chat_input],
-        [ui.chat_input, *attach_out],
-        inputs_kwargs=settings,
-        api_visibility="private",
-        **cheap,
-    )
-    shown = {name: getattr(ui, name) for name in CARRIED_FIELDS}
-    ui.timer.tick(
-        tick, [ui.thinking], tick_out, inputs_kwargs=shown, api_visibility="private", **cheap
-    )
-    demo.load(tick, [ui.thinking], tick_out, inputs_kwargs=shown, api_visibility="private", **cheap)
-    ui.status_api.click(model_status, None, [ui.model_status], api_name="model_status", **cheap)
+    shown: dict[str, Block] = {name: ui.setting(name) for name in CARRIED_FIELDS}
+    for event in (ui.timer.tick, demo.load):
+        event(
+            tick,
+            [ui.thinking],
+            targets.tick,
+            inputs_kwargs=shown,
+            api_visibility="private",
+            **CHEAP,
+        )
+    ui.status_api.click(model_status, None, [ui.model_status], api_name="model_status", **CHEAP)
     ui.language.change(
         set_language,
         [ui.language],
         [*ui.labelled(), ui.title, ui.model_status, ui.model_details, ui.chatbot, ui.sampling_note],
         api_name="set_language",
-        **cheap,
+        **CHEAP,
     )
-    ui.show_preview.click(
-        lambda: (gr.HTML(visible=True), gr.Code(visible=False)),
-        None,
-        [ui.html_preview, ui.html_source],
-        api_visibility="private",
-        **cheap,
-    )
-    ui.show_source.click(
-        lambda: (gr.HTML(visible=False), gr.Code(visible=True)),
-        None,
-        [ui.html_preview, ui.html_source],
-        api_visibility="private",
-        **cheap,
-    )
-    ui.export_button.click(export, [ui.export_format], [ui.export_file], api_name="export", **cheap)
+    ui.export_button.click(export, [ui.export_format], [ui.export_file], api_name="export", **CHEAP)
     ui.import_button.upload(
         import_conversation,
         [ui.import_button],
-        [ui.chatbot, *html_out, ui.notice],
+        [ui.chatbot, *targets.html, ui.notice],
         api_name="import_conversation",
-        **cheap,
+        **CHEAP,
     )
     model_in = [ui.model_choice, ui.model_quant, ui.remote_url]
     gr.on(
@@ -280,16 +347,19 @@ def wire(  # noqa: C901
         model_in,
         [ui.model_estimate],
         api_visibility="private",
-        **cheap,
+        **CHEAP,
     )
     ui.model_load.click(
         load_model,
         [*model_in, ui.remote_model],
         [ui.model_status, ui.timer, ui.notice],
         api_name="load_model",
-        **cheap,
+        **CHEAP,
     )
-    demo.unload(unload)
+
+
+def _wire_api(api: ApiHandlers) -> None:
+    """The endpoints that are no event of the page: ``ask`` and ``model_info``."""
 
     def ask(
         request: gr.Request,
