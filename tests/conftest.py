@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The tiny models gain nothing from intra-op threads, and a spinning OpenMP team fights the
 # browser, LibreOffice and server processes the tests start on a small machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# jsonschema (under nbformat and Gradio) registers an IRI format checker when rfc3987_syntax is
+# importable, and that package compiles its grammar at import: 1.5 s of every run, for a format
+# no schema used here has. Marking it absent makes jsonschema skip that one checker.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 
 # Tiers: `pytest -m "not slow"` is the quick loop. A test is slow when it is marked so, or when

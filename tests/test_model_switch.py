@@ -23,6 +23,7 @@ class _Request:
         self.session_hash = session_hash
 
 
+@pytest.mark.slow  # loads and frees both models
 def test_switching_releases_the_old_model_and_keeps_conversations() -> None:
     from glmv_ui.prompt import Turn
     from glmv_ui.session import Session

@@ -309,6 +309,7 @@ def test_open_app_hands_over_engine(tiny41, monkeypatch: pytest.MonkeyPatch) -> 
     assert seen["launch"] == {"quiet": True, "inline": True, "prevent_thread_lock": True}
 
 
+@pytest.mark.slow  # starts the Gradio app
 def test_open_app_shares_loaded_model(tiny41) -> None:
     from glmv_ui.models import default_cache, load_model
 

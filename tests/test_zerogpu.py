@@ -268,6 +268,7 @@ def test_the_app_on_the_zerogpu_path_streams_an_image_reply_and_stops(tmp_path: 
     drive_zerogpu_app(ROOT / "app.py", sys.executable, tmp_path, pythonpath=str(ROOT))
 
 
+@pytest.mark.slow  # imports in a fresh interpreter
 def test_the_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
