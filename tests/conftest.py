@@ -43,9 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus is not present beside this checkout")
-    return CORPUS
+    from tests.helpers import require_corpus
+
+    return require_corpus()
 
 
 @pytest.fixture(scope="session")
@@ -123,9 +123,10 @@ def playwright():
     thread, so a second one (or asyncio.run) cannot start beside it."""
     from playwright.sync_api import expect, sync_playwright
 
-    # A 2-core CI machine loading a model while Chromium renders can take longer than
-    # Playwright's 5 s default for assertions; a condition that never holds still fails.
-    expect.set_options(timeout=60_000)
+    # A 2-core CI machine loading a model while Chromium renders can take far longer than
+    # Playwright's 5 s default for assertions: each waits for its condition, with a ceiling that
+    # only catches hangs; a condition that never holds still fails.
+    expect.set_options(timeout=120_000)
     with sync_playwright() as p:
         yield p
 

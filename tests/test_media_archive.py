@@ -18,6 +18,7 @@ from glmv_ui.errors import MediaBudgetError, MediaError, UnsupportedMediaError
 from glmv_ui.media import ingest
 from glmv_ui.media.archive import check_package, count_in_member, inflate_package
 from glmv_ui.media.slides import count_slides, render_slides
+from tests.helpers import require_corpus
 from tests.mediafiles import BOMB_PART, CORPUS, lying_copy, measure, pptx_bomb, pptx_file
 
 PRELUDE = (
@@ -167,11 +168,7 @@ def test_odp_slides_are_counted_as_a_stream_across_chunks(tmp_path: Path) -> Non
     assert count_slides(odp) == 2
 
 
-DECKS = (
-    sorted(p.name for p in (CORPUS / "pptx").glob("*.p*") if zipfile.is_zipfile(p))
-    if CORPUS.is_dir()
-    else []
-)
+DECKS = sorted(p.name for p in require_corpus("pptx").glob("*.p*") if zipfile.is_zipfile(p))
 
 
 @pytest.mark.parametrize("name", DECKS)
