@@ -14,6 +14,9 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 # Tiny checkpoints are cached inside the checkout (ignored by git) unless the caller chose a place.
 os.environ.setdefault("GLMV_CACHE", str(ROOT / ".cache" / "glmv"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Hypothesis keeps what it learns about the code under test beside the checkpoints, not in the
+# working tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".cache" / "hypothesis"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The tiny models gain nothing from intra-op threads, and a spinning OpenMP team fights the
 # browser, LibreOffice and server processes the tests start on a small machine.
