@@ -25,11 +25,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # jsonschema (under nbformat and Gradio) registers an IRI format checker when rfc3987_syntax is
 # importable, and that package compiles its grammar at import: 1.5 s of every run, for a format
 # no schema used here has. Marking it absent makes jsonschema skip that one checker.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-# Tiers: `pytest -m "not slow"` is the quick loop. A test is slow when it is marked so, or when
-# it starts an app server or a browser, or needs LibreOffice (all of them take seconds).
+# Tiers: `pytest -m "not slow"` is the quick loop, kept under 20 s on a 2-core machine. A test is
+# slow when it is marked so (it starts a subprocess, imports Gradio, waits out a real timeout or
+# takes more than a few tenths of a second), or when it starts an app server or a browser, or
+# needs LibreOffice. Collection imports nothing heavy but torch: test modules import nbformat,
+# Gradio and Playwright inside the tests that use them.
 _SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ MEMORY_BOUND_MB = 64  # the checks inflate a megabyte at a time
 
 
 @pytest.fixture(scope="module")
-def bombs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
     honest = pptx_bomb(folder, "bomb.pptx")
     liar = lying_copy(honest, folder / "liar.pptx", stated=2 * 2**20)

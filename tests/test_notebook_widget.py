@@ -7,6 +7,7 @@ import threading
 import types
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -286,7 +287,7 @@ def test_show_reply_and_ask_return_replies(files) -> None:
 
 
 def test_open_app_hands_over_engine(tiny41, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     class _App:
         def launch(self, **kwargs: object) -> None:

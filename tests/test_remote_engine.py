@@ -160,7 +160,7 @@ def test_closing_the_generator_closes_the_response(server: ServerProcess) -> Non
     engine = _engine(server)
     gen = engine.stream(_request(max_new_tokens=4000))
     next(gen)
-    gen.close()  # the consumer went away (a closed browser tab)
+    gen.close()  # type: ignore[attr-defined]  # the consumer went away (a closed browser tab)
     assert list(engine.stream(_request(max_new_tokens=2)))[-1].stats.generated_tokens == 2
 
 

@@ -176,7 +176,7 @@ def test_a_stream_dropped_before_it_is_read_frees_the_session():
     session = Session(ScriptedEngine("glm4v", ["<answer>kept</answer>", "<answer>next</answer>"]))
     stream = session.submit("one")
     assert session.busy
-    stream.close()
+    stream.close()  # type: ignore[attr-defined]  # a generator, typed as an iterator
     assert not session.busy
     dropped = session.submit("two")
     del dropped  # never read, never closed: dropping it frees the session too
