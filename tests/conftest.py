@@ -31,8 +31,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 # Tiers: `pytest -m "not slow"` is the quick loop, kept under 20 s on a 2-core machine. A test is
 # slow when it is marked so (it starts a subprocess, imports Gradio, waits out a real timeout or
 # takes more than a few tenths of a second), or when it starts an app server or a browser, or
-# needs LibreOffice. Collection imports nothing heavy but torch: test modules import nbformat,
-# Gradio and Playwright inside the tests that use them.
+# needs LibreOffice. Test modules import nbformat and Gradio inside the tests that use them, so
+# collecting stays cheap.
 _SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
 
 

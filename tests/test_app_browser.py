@@ -75,7 +75,7 @@ def _has_colour(png: bytes, rgb: tuple[int, int, int], tol: int = 30) -> int:
 
     from PIL import Image
 
-    pixels: Any = Image.open(io.BytesIO(png)).convert("RGB").getdata()
+    pixels: Any = Image.open(io.BytesIO(png)).convert("RGB").get_flattened_data()
     return sum(1 for p in pixels if all(abs(a - b) <= tol for a, b in zip(p, rgb, strict=True)))
 
 

@@ -153,7 +153,8 @@ def _shoot(page, source: str, path: Path) -> None:
         source,
     )
     assert found, f"no cell holds {source!r}"
-    page.wait_for_timeout(300)  # let the images decode before the picture is taken
+    # The picture is taken once every image on the page has decoded.
+    page.wait_for_function("[...document.images].every((i) => i.complete)")
     page.screenshot(path=str(path))
 
 

@@ -94,7 +94,7 @@ def test_the_stop_flag_reaches_a_forked_process(tmp_path: Path) -> None:
     assert ready.get() == "ready"
     flag.set()
     assert seen.get() == "seen"
-    child.join(30)
+    child.join(120)
     flag.discard()
     assert not flag.is_set()
 

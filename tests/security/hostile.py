@@ -308,7 +308,7 @@ def colour_share(
     image: Image.Image, colour: tuple[int, int, int] = LINKED, tolerance: int = 40
 ) -> float:
     """Share of the pixels within ``tolerance`` of ``colour``."""
-    pixels = list(image.convert("RGB").getdata())
+    pixels: list[Any] = list(image.convert("RGB").get_flattened_data())
     near = sum(
         1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, colour, strict=True))
     )
