@@ -17,7 +17,7 @@ ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 MODEL ?=
 ARGS ?=
 
-.PHONY: demo test test-fast lab lint system-deps
+.PHONY: demo test test-fast lab lint screenshot system-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,17 +53,25 @@ system-deps:
 	    chromium libreoffice-impress fonts-dejavu-core fonts-noto-cjk; \
 	fi
 
-# Style and types: ruff's rules and its formatter over everything, mypy --strict over the package
-# (settings in pyproject.toml).
+# Style and types: ruff's rules and its formatter over everything, mypy --strict over the package,
+# then the tests and the launcher, checked more loosely (settings in pyproject.toml).
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check glmv_ui tests bench app.py
 	$(VENV)/bin/ruff format --check glmv_ui tests bench app.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests app.py
 
 test: system-deps $(VENV)/.test-installed lint
 	$(PY) -m pytest
 
-# The quick loop while working: everything but tests that start servers, browsers, LibreOffice
-# or subprocesses (marked slow); `make test` runs them all.
+# The quick loop while working, under 20 s: everything but tests that start servers, browsers,
+# LibreOffice or subprocesses, import Gradio, wait out real timeouts or run many generations
+# (marked slow); `make test` runs them all.
 test-fast: $(VENV)/.test-installed
 	$(PY) -m pytest -m "not slow" -q
+
+# The README's picture: the page test that draws boxes saves tests/artifacts/app_full.png, and
+# this copies it over docs/screenshot.png. Tests never write into docs/ themselves.
+screenshot: system-deps $(VENV)/.test-installed
+	$(PY) -m pytest -q tests/test_app_browser.py::test_image_and_pdf_think_then_draw_boxes
+	cp tests/artifacts/app_full.png docs/screenshot.png

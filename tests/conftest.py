@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,25 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 # Tiny checkpoints are cached inside the checkout (ignored by git) unless the caller chose a place.
 os.environ.setdefault("GLMV_CACHE", str(ROOT / ".cache" / "glmv"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Hypothesis keeps what it learns about the code under test beside the checkpoints, not in the
+# working tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".cache" / "hypothesis"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The tiny models gain nothing from intra-op threads, and a spinning OpenMP team fights the
 # browser, LibreOffice and server processes the tests start on a small machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+# jsonschema (under nbformat and Gradio) registers an IRI format checker when rfc3987_syntax is
+# importable, and that package compiles its grammar at import: 1.5 s of every run, for a format
+# no schema used here has. Marking it absent makes jsonschema skip that one checker.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-# Tiers: `pytest -m "not slow"` is the quick loop. A test is slow when it is marked so, or when
-# it starts an app server or a browser, or needs LibreOffice (all of them take seconds).
+
+# Tiers: `pytest -m "not slow"` is the quick loop, kept under 20 s on a 2-core machine. A test is
+# slow when it is marked so (it starts a subprocess, imports Gradio, waits out a real timeout or
+# takes more than a few tenths of a second), or when it starts an app server or a browser, or
+# needs LibreOffice. Test modules import nbformat and Gradio inside the tests that use them, so
+# collecting stays cheap.
 _SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
 
 
@@ -37,9 +49,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus is not present beside this checkout")
-    return CORPUS
+    from tests.helpers import require_corpus
+
+    return require_corpus()
 
 
 @pytest.fixture(scope="session")
@@ -117,9 +129,10 @@ def playwright():
     thread, so a second one (or asyncio.run) cannot start beside it."""
     from playwright.sync_api import expect, sync_playwright
 
-    # A 2-core CI machine loading a model while Chromium renders can take longer than
-    # Playwright's 5 s default for assertions; a condition that never holds still fails.
-    expect.set_options(timeout=60_000)
+    # A 2-core CI machine loading a model while Chromium renders can take far longer than
+    # Playwright's 5 s default for assertions: each waits for its condition, with a ceiling that
+    # only catches hangs; a condition that never holds still fails.
+    expect.set_options(timeout=120_000)
     with sync_playwright() as p:
         yield p
 

@@ -56,3 +56,43 @@ def stop_after(session: Any, text: str, tokens: int) -> tuple[int, Any]:
     assert at_stop is not None, "the reply ended before Stop"
     assert final is not None, "the reply ended before Stop"
     return at_stop, final
+
+
+def python_steps(fn: Any, *args: Any) -> int:
+    """How many lines of Python ``fn(*args)`` executes: a count of work that, unlike a clock,
+    does not depend on the machine or what else runs on it."""
+    import sys
+
+    steps = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal steps
+        if event == "line":
+            steps += 1
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        fn(*args)
+    finally:
+        sys.settrace(previous)
+    return steps
+
+
+def require_corpus(*parts: str) -> Any:
+    """The shared corpus folder (``../shared/corpus`` beside the checkout), or a sub-path of it;
+    a missing one fails the test, or its module at collection, naming the path: the tests that
+    read real files never quietly shrink to none."""
+    from pathlib import Path
+
+    import pytest
+
+    path = Path(__file__).resolve().parent.parent.parent.joinpath("shared", "corpus", *parts)
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: these tests read the shared corpus there (real files and model "
+            "outputs); put it beside the checkout",
+            pytrace=False,
+        )
+    return path

@@ -96,7 +96,7 @@ def pdf_file(
     if password:
         doc.save(
             path,
-            encryption=pymupdf.PDF_ENCRYPT_AES_256,
+            encryption=pymupdf.PDF_ENCRYPT_AES_256,  # type: ignore[attr-defined]
             user_pw=password,
             owner_pw=password + "-owner",
         )

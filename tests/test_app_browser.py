@@ -1,8 +1,11 @@
-"""The page in real headless Chromium: uploads, thinking, boxes, HTML preview, Stop, video."""
+"""The page in real headless Chromium, one journey per test: uploads, thinking and boxes; the HTML
+preview; Stop; the Chinese interface; a video."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +75,8 @@ def _has_colour(png: bytes, rgb: tuple[int, int, int], tol: int = 30) -> int:
 
     from PIL import Image
 
-    img = Image.open(io.BytesIO(png)).convert("RGB")
-    return sum(
-        1 for p in img.getdata() if all(abs(a - b) <= tol for a, b in zip(p, rgb, strict=True))
-    )
+    pixels: Any = Image.open(io.BytesIO(png)).convert("RGB").get_flattened_data()
+    return sum(1 for p in pixels if all(abs(a - b) <= tol for a, b in zip(p, rgb, strict=True)))
 
 
 def _check_shot(png: bytes) -> None:
@@ -86,37 +87,46 @@ def _check_shot(png: bytes) -> None:
     img = Image.open(io.BytesIO(png)).convert("L")
     assert img.width >= 800
     assert img.height >= 400
-    lo, hi = img.getextrema()
+    extrema: Any = img.getextrema()  # (low, high) for a one-band picture
+    lo, hi = extrema
     assert hi - lo > 100, "screenshot is blank"
 
 
-def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) -> None:
+@contextmanager
+def _page(launch_app: Any, chromium: Any, engine: ScriptedEngine) -> Iterator[Any]:
+    """A page of a fresh app on ``engine``, in a browser context of its own."""
     from playwright.sync_api import expect
 
-    image, pdf, video = _media(tmp_path)
-    hold = threading.Event()
-    engine = _Engine(
-        "glm4v",
-        [BOX_REPLY, HTML_REPLY, LONG_REPLY, VIDEO_REPLY],
-        chunk_size=6,
-        pause=hold,
-        pause_after=4,
-    )
     demo = launch_app(AppConfig(model="glm4v", engine="scripted"), engine)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium.new_context(viewport={"width": 1440, "height": 1000}) as context:
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         page.goto(demo.local_url)
         expect(page.locator("#glmv-model-status")).to_contain_text("scripted")
+        yield page
 
-        # 1. image + PDF: thumbnails and estimate before sending, thinking pending -> done
+
+def _send(page: Any, text: str) -> None:
+    page.locator("#glmv-input textarea").fill(text)
+    page.locator("#glmv-input textarea").press("Enter")
+
+
+def test_image_and_pdf_think_then_draw_boxes(
+    tmp_path: Path, launch_app: Any, chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    image, pdf, _ = _media(tmp_path)
+    hold = threading.Event()
+    engine = _Engine("glm4v", [BOX_REPLY], chunk_size=6, pause=hold, pause_after=4)
+    with _page(launch_app, chromium, engine) as page:
+        # Thumbnails and the estimate before sending; thinking pending, then done.
         page.locator("#glmv-input input[type=file]").set_input_files([str(pdf), str(image)])
         expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
         expect(page.locator("#glmv-attach-preview img")).to_have_count(1)
         expect(page.locator("#glmv-attach-info")).to_contain_text("figures.pdf")
-        page.locator("#glmv-input textarea").fill("Where are the shapes?")
-        page.locator("#glmv-input textarea").press("Enter")
+        _send(page, "Where are the shapes?")
         chat = page.locator("#glmv-chat")
         expect(chat.locator(".loading-spinner")).to_have_count(1)  # thinking in progress
         expect(chat).to_contain_text("Thinking")
@@ -135,13 +145,18 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
         assert _has_colour(shot, (0xE6, 0x19, 0x4B)) > 100  # box 1 outline colour
         assert _has_colour(shot, (0x3C, 0xB4, 0x4B)) > 100  # box 2 outline colour
         page.evaluate("window.scrollTo(0, 0)")
-        # The README's docs/screenshot.png is regenerated on purpose, never by a test run.
+        # The README's picture is copied from this one by `make screenshot`, never by a test.
         full = page.screenshot(path=str(ARTIFACTS / "app_full.png"))
         _check_shot(full)
 
-        # 2. an HTML answer: sandboxed live preview, source and download
-        page.locator("#glmv-input textarea").fill("Make this a web page")
-        page.locator("#glmv-input textarea").press("Enter")
+
+def test_an_html_answer_previews_in_a_sandbox_with_its_source(
+    launch_app: Any, chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    with _page(launch_app, chromium, _Engine("glm4v", [HTML_REPLY], chunk_size=6)) as page:
+        _send(page, "Make this a web page")
         frame = page.locator("#glmv-html-preview iframe")
         expect(frame).to_have_attribute("sandbox", "allow-scripts")
         # The page sits in a frame of its own inside the sealed preview frame.
@@ -161,32 +176,50 @@ def test_the_page_in_chromium(tmp_path: Path, launch_app: Any, chromium: Any) ->
         _check_shot(shot)
         assert _has_colour(shot, (0x4F, 0x46, 0xE5)) > 200  # the page's own h1 colour
 
-        # 3. Stop mid-answer keeps the partial answer
-        hold.clear()
-        engine.pause_after = 12
-        page.locator("#glmv-input textarea").fill("Count to three hundred")
-        page.locator("#glmv-input textarea").press("Enter")
+
+def test_stop_mid_answer_keeps_the_partial_answer(launch_app: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    hold = threading.Event()
+    engine = _Engine("glm4v", [LONG_REPLY], chunk_size=6, pause=hold, pause_after=12)
+    with _page(launch_app, chromium, engine) as page:
+        _send(page, "Count to three hundred")
+        chat = page.locator("#glmv-chat")
         expect(chat).to_contain_text("word1")
         page.locator("#glmv-stop").click()
-        assert engine.cancels[-1].wait(30), "Stop never reached the server"
+        assert engine.cancels[-1].wait(120), "Stop never reached the server"
         hold.set()
         expect(chat).to_contain_text("Stopped")
         assert "word299" not in chat.inner_text()
 
-        # 4. the Chinese interface relabels the page and the conversation
+
+def test_the_chinese_interface_relabels_the_page(launch_app: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    with _page(launch_app, chromium, _Engine("glm4v")) as page:
         page.locator("#glmv-lang label").nth(1).click()
         expect(page.locator("#glmv-title")).to_contain_text("工作台")
         expect(page.locator("#glmv-stop")).to_have_text("停止")
         page.locator("#glmv-lang label").nth(0).click()
         expect(page.locator("#glmv-stop")).to_have_text("Stop")
 
-        # 5. a video (in a new conversation: images and a video never share a prompt)
+
+def test_a_video_in_a_new_conversation(tmp_path: Path, launch_app: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    image, _, video = _media(tmp_path)
+    engine = _Engine("glm4v", [BOX_REPLY, VIDEO_REPLY], chunk_size=6)
+    with _page(launch_app, chromium, engine) as page:
+        chat = page.locator("#glmv-chat")
+        # An image first: images and a video never share a prompt, so the video starts anew.
+        page.locator("#glmv-input input[type=file]").set_input_files([str(image)])
+        _send(page, "Where are the shapes?")
+        expect(chat).to_contain_text("Boxes drawn on shapes.png")
         page.locator("#glmv-clear").click()
         expect(chat.locator("img")).to_have_count(0)
         page.locator("#glmv-input input[type=file]").set_input_files([str(video)])
         expect(page.locator("#glmv-attach-info")).to_contain_text("visual tokens")
-        page.locator("#glmv-input textarea").fill("What happens?")
-        page.locator("#glmv-input textarea").press("Enter")
+        _send(page, "What happens?")
         expect(chat).to_contain_text("turns blue")
         expect(chat).to_contain_text("frames")
         page.evaluate("window.scrollTo(0, 0)")

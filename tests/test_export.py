@@ -163,6 +163,7 @@ def _image_part(image: Any, source: str = "photo.png") -> dict[str, Any]:
     return {"kind": "image", "source": source, "image": _png(image)}
 
 
+@pytest.mark.slow  # builds a huge image
 def test_a_huge_embedded_image_is_refused_from_its_header(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -211,6 +212,7 @@ def test_a_conversation_over_the_token_budget_is_refused() -> None:
     assert len(from_json(json.dumps(_payload(parts[:2])), "c.json", limits).turns[0].parts) == 2
 
 
+@pytest.mark.slow  # decodes every media kind
 def test_import_applies_the_upload_rules_to_media() -> None:
     video = {
         "kind": "video",

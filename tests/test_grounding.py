@@ -21,6 +21,7 @@ from glmv_ui.grounding import (
     with_box_markers,
 )
 from glmv_ui.stream import parse_raw
+from tests.helpers import require_corpus
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "raw_outputs"
 
@@ -30,9 +31,7 @@ def _coords(boxes: list[Box]) -> list[tuple[float, ...]]:
 
 
 def _corpus_answer(name: str) -> str:
-    path = CORPUS / name
-    if not path.is_file():
-        pytest.skip("corpus folder ../shared/corpus is absent")
+    path = require_corpus("raw_outputs", name)
     return parse_raw(path.read_text(encoding="utf-8")).answer
 
 
@@ -276,9 +275,7 @@ def test_web_labelled_actions() -> None:
 
 
 def test_every_corpus_output_runs_through() -> None:
-    if not CORPUS.is_dir():
-        pytest.skip("corpus folder ../shared/corpus is absent")
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(require_corpus("raw_outputs").iterdir()):
         reply = parse_raw(path.read_text(encoding="utf-8"))
         boxes = find_boxes(reply.answer)
         actions = find_actions(reply.answer)
@@ -323,9 +320,7 @@ _CORPUS_GROUNDING: dict[str, tuple[list[Box], list[Action]]] = {
 
 
 def test_corpus_boxes_and_actions_are_pinned() -> None:
-    if not CORPUS.is_dir():
-        pytest.skip("corpus folder ../shared/corpus is absent")
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(require_corpus("raw_outputs").iterdir()):
         raw = path.read_text(encoding="utf-8")
         reply = parse_raw(raw)
         boxes, actions = _CORPUS_GROUNDING.get(path.name, ([], []))

@@ -178,7 +178,7 @@ def test_escaped_document_is_unescaped_inside_the_fence_only() -> None:
     out = fence_html(answer)
     assert out == f"Here you go: \n```html\n{DOC}\n```\nHope this helps \\n not unescaped."
     assert extract_html(answer) == DOC
-    assert '\\"' not in extract_html(answer)
+    assert '\\"' not in (extract_html(answer) or "")
 
 
 def test_escaped_backslashes_in_the_page_survive() -> None:

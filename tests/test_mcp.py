@@ -29,9 +29,9 @@ def _png_data_url(color: str) -> str:
 
 async def _session(stack: contextlib.AsyncExitStack, url: str) -> Any:
     from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
+    from mcp.client.streamable_http import streamable_http_client
 
-    read, write, _ = await stack.enter_async_context(streamablehttp_client(url))
+    read, write, _ = await stack.enter_async_context(streamable_http_client(url))
     session = await stack.enter_async_context(ClientSession(read, write))
     await session.initialize()
     return session

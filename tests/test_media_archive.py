@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from glmv_ui.errors import MediaBudgetError, MediaError, UnsupportedMediaError
 from glmv_ui.media import ingest
 from glmv_ui.media.archive import check_package, count_in_member, inflate_package
 from glmv_ui.media.slides import count_slides, render_slides
+from tests.helpers import require_corpus
 from tests.mediafiles import BOMB_PART, CORPUS, lying_copy, measure, pptx_bomb, pptx_file
 
 PRELUDE = (
@@ -28,7 +28,7 @@ MEMORY_BOUND_MB = 64  # the checks inflate a megabyte at a time
 
 
 @pytest.fixture(scope="module")
-def bombs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
     honest = pptx_bomb(folder, "bomb.pptx")
     liar = lying_copy(honest, folder / "liar.pptx", stated=2 * 2**20)
@@ -167,11 +167,7 @@ def test_odp_slides_are_counted_as_a_stream_across_chunks(tmp_path: Path) -> Non
     assert count_slides(odp) == 2
 
 
-DECKS = (
-    sorted(p.name for p in (CORPUS / "pptx").glob("*.p*") if zipfile.is_zipfile(p))
-    if CORPUS.is_dir()
-    else []
-)
+DECKS = sorted(p.name for p in require_corpus("pptx").glob("*.p*") if zipfile.is_zipfile(p))
 
 
 @pytest.mark.parametrize("name", DECKS)

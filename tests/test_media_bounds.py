@@ -42,6 +42,7 @@ def test_15_minute_video_samples_in_bounded_memory(corpus):
     assert result.rss_growth_mb < 64, result
 
 
+@pytest.mark.slow  # builds a huge image
 def test_an_image_bomb_upload_is_refused_from_its_header(corpus):
     # 30000x30000 at one bit a pixel: a small file that decodes to 2.7 GB as RGB.
     result = _measure(

@@ -10,11 +10,11 @@ from PIL import ImageStat
 from glmv_ui.errors import MediaError
 from glmv_ui.media import MediaOptions, ingest
 from glmv_ui.ui.reasons_zh import reason_text
+from tests.helpers import require_corpus
 from tests.mediafiles import CORPUS, image_file
 from tests.test_reasons import english_words
 
-if not CORPUS.is_dir():
-    pytest.skip("the shared corpus is not present", allow_module_level=True)
+require_corpus()  # the whole module reads it: fail at collection, naming the path
 
 # file -> (parts, pages/slides numbers or frames, (w > h)?) for accepted files;
 # file -> (MediaError subclass name, reason substring) for refused ones.

@@ -37,6 +37,7 @@ def test_libreoffice_refuses_a_damaged_deck_and_works_after(tmp_path: Path) -> N
     assert len(render_slides(pptx_file(tmp_path, slides=1), "ok.pptx")) == 1
 
 
+@pytest.mark.slow  # runs a converter subprocess
 def test_timeout_kills_the_converter(tmp_path: Path) -> None:
     fake = tmp_path / "slow-soffice"
     fake.write_text("#!/bin/sh\nsleep 30 &\nsleep 30\n")

@@ -126,6 +126,7 @@ def test_memory_estimate_from_a_local_config_counts_parameters():
     assert "experts" in estimate.notes[0]
 
 
+@pytest.mark.slow  # loads the model afresh
 @pytest.mark.parametrize("quantization", [None, "4bit"])
 def test_memory_estimate_matches_the_bytes_held_after_loading(quantization):
     # Loaded in bf16 (as real checkpoints are), so the estimate's dtypes apply. The estimate
@@ -142,6 +143,7 @@ def test_memory_estimate_matches_the_bytes_held_after_loading(quantization):
     assert abs(held - estimate) <= buffers, (held, estimate, buffers)
 
 
+@pytest.mark.slow  # loads the model twice, once in 8-bit
 def test_cache_shares_one_model_per_id_and_options():
     cache = ModelCache()
     a = load_model("tiny-glm41v", cache=cache)

@@ -342,6 +342,7 @@ def test_loading_streams_layer_by_layer(tmp_path: Path):
     assert probe["final"] - probe["base"] < probe["held"] + experts_bf16 / 3
 
 
+@pytest.mark.slow  # imports in a fresh interpreter
 def test_quant_package_imports_nothing_heavy():
     # The estimate and the layout are read without torch; only loading imports the rest.
     code = (

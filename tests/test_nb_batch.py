@@ -106,6 +106,7 @@ def test_a_batch_of_21_corpus_files_records_the_damaged_one_and_goes_on(
     assert record["finished"] >= record["started"]
 
 
+@pytest.mark.slow  # a batch of generations
 def test_a_resumed_run_skips_what_is_done(
     engine: LocalEngine, corpus: Path, tmp_path: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_a_resumed_run_skips_what_is_done(
     assert read_results(results)[retried.results[-1].key] == retried.results[-1]
 
 
+@pytest.mark.slow  # a batch of generations
 def test_a_different_prompt_is_a_different_item(
     engine: LocalEngine, corpus: Path, tmp_path: Path
 ) -> None:
@@ -162,6 +164,7 @@ def test_a_different_prompt_is_a_different_item(
     assert len(read_results(results)) == 4
 
 
+@pytest.mark.slow  # a batch of generations
 def test_a_prompt_per_input_and_a_folder(engine: LocalEngine, corpus: Path) -> None:
     prompts = {"chelsea-rgb.png": "The cat?", "coffee.webp": "The cup?"}
     files = [str(corpus / "images" / name) for name in prompts]
@@ -175,6 +178,7 @@ def test_a_prompt_per_input_and_a_folder(engine: LocalEngine, corpus: Path) -> N
     assert [r.name for r in folder.results] == ["vp9-noaudio-4s.webm"]
 
 
+@pytest.mark.slow  # several full generations
 def test_the_same_seed_gives_the_same_answers(engine: LocalEngine, corpus: Path) -> None:
     files = [str(corpus / f) for f in GOOD[:3]]
     options = {"max_new_tokens": 8, "temperature": 1.0, "top_k": 0, "top_p": 1.0}

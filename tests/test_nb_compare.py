@@ -24,6 +24,7 @@ def engine(tiny41) -> LocalEngine:
     return LocalEngine(tiny41)
 
 
+@pytest.mark.slow  # a batch of generations per setting
 def test_two_settings_side_by_side(engine: LocalEngine, corpus: Path, tmp_path: Path) -> None:
     files = [str(corpus / f) for f in FILES]
     results = tmp_path / "compare.jsonl"
@@ -66,6 +67,7 @@ def test_two_settings_side_by_side(engine: LocalEngine, corpus: Path, tmp_path: 
     assert len(read_results(results)) == 8
 
 
+@pytest.mark.slow  # a batch of generations per setting
 def test_settings_that_do_not_change_greedy_answers_agree(
     engine: LocalEngine, corpus: Path
 ) -> None:
@@ -83,6 +85,7 @@ def test_settings_that_do_not_change_greedy_answers_agree(
     assert cmp.agreement == 1.0
 
 
+@pytest.mark.slow  # loads and runs both models
 def test_two_models(tiny41, tiny45, corpus: Path) -> None:
     files = [str(corpus / f) for f in FILES[:2]]
     cmp = compare(

@@ -11,9 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from glmv_ui.nb.samples import sample_files
 from tests.app_drive import start_group
@@ -155,7 +153,8 @@ def _shoot(page, source: str, path: Path) -> None:
         source,
     )
     assert found, f"no cell holds {source!r}"
-    page.wait_for_timeout(300)  # let the images decode before the picture is taken
+    # The picture is taken once every image on the page has decoded.
+    page.wait_for_function("[...document.images].every((i) => i.complete)")
     page.screenshot(path=str(path))
 
 
@@ -173,6 +172,8 @@ def test_notebook_runs_in_jupyterlab(chromium, lab, name: str) -> None:
 
 
 def test_the_chat_widget_in_jupyterlab(chromium, lab) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
     from playwright.sync_api import expect
 
     url, root = lab

@@ -42,6 +42,7 @@ def test_an_image_as_sent_matches_the_request(engine: LocalEngine, corpus: Path)
     assert "451x300 -> " in view.summary()
 
 
+@pytest.mark.slow  # decodes a video and generates
 def test_a_video_as_sent_shows_its_frames_and_times(engine: LocalEngine, corpus: Path) -> None:
     path = str(corpus / "video" / "h264-aac-6s-640x360.mp4")
     view = what_was_sent(engine, "When?", [path], video_fps=1.0)

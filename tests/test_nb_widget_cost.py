@@ -31,6 +31,7 @@ def _entry(name: str, data: bytes) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow  # decodes media and generates
 def test_the_cost_shows_when_files_are_attached_and_send_reuses_the_copy(files) -> None:
     widget = ChatWidget(ScriptedEngine("glm4v"))
     tokens = estimate_visual_tokens(ingest([files.photo]))

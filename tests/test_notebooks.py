@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +62,8 @@ def test_there_are_eight_notebooks() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_committed_clean(path: Path) -> None:
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -85,6 +86,7 @@ RUNS = [(p, "tiny-glm41v") for p in NOTEBOOKS] + [
 def test_notebook_runs_on_tiny_model(
     path: Path, model: str, kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import glmv_ui
 
 
+@pytest.mark.slow  # imports in a fresh interpreter
 def test_import_is_light():
     code = (
         "import sys, glmv_ui, glmv_ui.stream, glmv_ui.grounding, glmv_ui.prompt, "

@@ -4,6 +4,7 @@ sends with no false warning. Each state is saved as a screenshot in tests/artifa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def _open(chromium: Any, demo: Any, width: int = 1400, height: int = 1000) -> An
     return page
 
 
-def _send(page: Any, text: str, files: list[Path] = ()) -> None:
+def _send(page: Any, text: str, files: Sequence[Path] = ()) -> None:
     if files:
         page.locator("#glmv-input input[type=file]").set_input_files([str(f) for f in files])
     page.locator("#glmv-input textarea").fill(text)

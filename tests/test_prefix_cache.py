@@ -192,6 +192,7 @@ def test_reused_answers_match_a_fresh_engine_over_turns_edit_and_undo(kind, medi
     assert stats.tokens_reused == sum(talk.reused)
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 @pytest.mark.parametrize("kind", ["image", "video"])
 def test_fresh_engine_matches_plain_generate(kind, media, tiny_any):
     # The reference above computes its own M-RoPE positions too: check it against transformers'
@@ -222,6 +223,7 @@ def test_fresh_engine_matches_plain_generate(kind, media, tiny_any):
     assert raw == tiny_any.tokenizer.decode(chosen, skip_special_tokens=False)
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 def test_wrong_positions_would_not_pass(tiny_any, monkeypatch):
     # The negative control: reuse with plain 1-D positions after the image (what a prefill of the
     # suffix gets without M-RoPE offsets) is caught by the comparison the tests above make.
@@ -248,6 +250,7 @@ def test_wrong_positions_would_not_pass(tiny_any, monkeypatch):
     assert gap > 10 * TOLERANCE
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 def test_thinking_budget_answer_from_cache_matches_a_full_prefill(tiny41):
     # Before the answer pass reused its first pass's cache, it re-encoded the image and
     # re-prefilled everything: that is the reference here, run by hand.
@@ -309,6 +312,7 @@ def test_thinking_budget_answer_from_cache_matches_a_full_prefill(tiny41):
     assert follow_up.stats.reused_tokens >= final.stats.prompt_tokens
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 def test_a_different_image_of_the_same_size_is_encoded_again(tiny_any):
     engine, recorder = _engine(tiny_any)
     same_size = [MediaPart("image", "a.png", image=gradient((448, 336)))]
@@ -331,6 +335,7 @@ def test_a_different_image_of_the_same_size_is_encoded_again(tiny_any):
     _assert_same_steps(reused_steps, recorder.take())
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 def test_nothing_is_reused_without_a_key_across_sessions_or_settings(tiny45):
     engine = LocalEngine(tiny45)
     short = GREEDY.replace(max_new_tokens=2)
@@ -353,6 +358,7 @@ def test_nothing_is_reused_without_a_key_across_sessions_or_settings(tiny45):
     assert stats.hits == 1
 
 
+@pytest.mark.slow  # several full prefills on the tiny model
 def test_clear_close_and_forget_drop_the_kept_cache(tiny41):
     engine = LocalEngine(tiny41)
     short = GREEDY.replace(max_new_tokens=2)
@@ -412,6 +418,7 @@ def test_budget_evicts_least_recently_used_and_frees_their_memory(tiny41):
     assert tiny.cache_stats().bytes_kept == 0
 
 
+@pytest.mark.slow  # a full prefill of a long prompt
 def test_a_prompt_longer_than_the_context_is_refused_before_prefill(tiny41):
     engine = LocalEngine(tiny41)
     words = " ".join(["yellow"] * 70_000)

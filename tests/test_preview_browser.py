@@ -198,7 +198,7 @@ def _barrier(page: Page) -> None:
                 h.kind == "udp" for h in hits
             )
 
-        assert barrier.wait(arrived, timeout=20), "the barrier never reached its listener"
+        assert barrier.wait(arrived, timeout=120), "the barrier never reached its listener"
     finally:
         barrier.close()
 
@@ -244,7 +244,7 @@ def test_unsealed_the_same_page_reaches_the_listener(
         def heard(hits: list[Hit]) -> bool:
             return any(h.kind == attack.reaches and h.data for h in hits)
 
-        assert listener.wait(heard, timeout=20), listener.snapshot()
+        assert listener.wait(heard, timeout=120), listener.snapshot()
     finally:
         page.close()
         listener.close()

@@ -159,7 +159,7 @@ def test_closing_the_generator_closes_the_response(server: ServerProcess) -> Non
     engine = _engine(server)
     gen = engine.stream(_request(max_new_tokens=4000))
     next(gen)
-    gen.close()  # the consumer went away (a closed browser tab)
+    gen.close()  # type: ignore[attr-defined]  # the consumer went away (a closed browser tab)
     assert list(engine.stream(_request(max_new_tokens=2)))[-1].stats.generated_tokens == 2
 
 
@@ -551,6 +551,7 @@ def test_api_key_is_sent_but_never_shown(scripted: str, monkeypatch: pytest.Monk
     _assert_secret_absent(info.value, engine)
 
 
+@pytest.mark.slow  # waits out a real read timeout
 def test_read_timeout_is_reported(scripted: str) -> None:
     with pytest.raises(EngineConnectionError, match="timed out"):
         _run(scripted, "stall", read_timeout_s=0.5)
@@ -696,6 +697,7 @@ def test_terminal_chat_on_the_remote_engine(server: ServerProcess) -> None:
     assert "5 generated" in out.getvalue()
 
 
+@pytest.mark.slow  # imports in a fresh interpreter
 def test_importing_the_engine_and_the_assembler_is_light() -> None:
     import subprocess
     import sys

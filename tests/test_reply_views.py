@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from glmv_ui.media.parts import MediaPart
 from glmv_ui.nb.render import reply_html
 from glmv_ui.reply import Reply, ReplyStream, build_reply, reply_for
 from glmv_ui.ui.views import turn_messages
-from tests.helpers import red_image
+from tests.helpers import red_image, require_corpus
 
 GUI_CASES = [
     # A click with its own box: drawn once, as the action (the app used to draw it twice).
@@ -44,9 +43,7 @@ PAGE = (
 
 
 def _corpus_raws() -> list[tuple[str, str]]:
-    folder = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "raw_outputs"
-    if not folder.is_dir():
-        return []
+    folder = require_corpus("raw_outputs")
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.txt"))]
 
 

@@ -3,6 +3,8 @@ both languages, a finished turn without a thinking time reads "Thought", file na
 
 from __future__ import annotations
 
+import pytest
+
 from glmv_ui.engines.base import Stats
 from glmv_ui.reply import build_reply
 from glmv_ui.ui.strips import display_name
@@ -67,6 +69,7 @@ def test_a_gui_action_lists_its_own_box_and_element() -> None:
     assert drawn.getpixel((40, 100)) != (255, 255, 255)
 
 
+@pytest.mark.slow  # imports Gradio for a pure function
 def test_a_long_reply_is_redrawn_less_often() -> None:
     from glmv_ui.ui.chat import FRAME_SECONDS, frame_interval
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from glmv_ui.ui.state import SessionRegistry, media_root
 from tests.helpers import red_image
 
@@ -42,9 +44,8 @@ def test_each_app_instance_has_a_folder_of_its_own() -> None:
         second.close_all()
 
 
+@pytest.mark.slow  # imports Gradio (launch_options)
 def test_logins_come_from_the_environment_and_never_show() -> None:
-    import pytest
-
     from glmv_ui.config import AppConfig
     from glmv_ui.errors import ConfigError
     from glmv_ui.ui import launch_options

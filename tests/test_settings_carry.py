@@ -4,8 +4,9 @@ short."""
 
 from __future__ import annotations
 
+import pytest
+
 from glmv_ui.config import SAMPLING_RANGES, TINY_MAX_NEW_TOKENS, default_sampling, is_tiny_model
-from glmv_ui.ui.panel import carry_notes, sampling_note
 from glmv_ui.ui.settings import Settings, carry_settings, model_ranges
 
 
@@ -13,7 +14,10 @@ def _values(carry):
     return {c.name: (c.value, c.reason) for c in carry.fields}
 
 
+@pytest.mark.slow  # imports Gradio for a pure function
 def test_a_changed_value_survives_a_switch_and_untouched_ones_follow_the_model() -> None:
+    from glmv_ui.ui.panel import carry_notes  # imports Gradio
+
     old, new = default_sampling("glm4v_moe"), default_sampling("glm4v")
     shown = {
         "temperature": old.temperature,
@@ -33,7 +37,10 @@ def test_a_changed_value_survives_a_switch_and_untouched_ones_follow_the_model()
     assert notes == ["Settings you had not changed now use GLM-4.1V's defaults."]
 
 
+@pytest.mark.slow  # imports Gradio for a pure function
 def test_a_value_the_new_model_does_not_accept_is_clamped_and_said() -> None:
+    from glmv_ui.ui.panel import carry_notes  # imports Gradio
+
     old, new = default_sampling("glm4v_moe"), default_sampling("glm4v", "tiny-glm41v")
     shown = {"max_new_tokens": 8000.0, "temperature": 0.9}
     carry = carry_settings(shown, old, new, model_ranges("tiny-glm41v"))
@@ -50,7 +57,10 @@ def test_a_value_the_new_model_does_not_accept_is_clamped_and_said() -> None:
     assert "2048" in zh[0]
 
 
+@pytest.mark.slow  # imports Gradio for a pure function
 def test_thinking_turned_off_is_said_when_the_new_model_always_thinks() -> None:
+    from glmv_ui.ui.panel import carry_notes  # imports Gradio
+
     old, new = default_sampling("glm4v_moe"), default_sampling("glm4v")
     carry = carry_settings({}, old, new, dict(SAMPLING_RANGES), thinking=False, family="glm4v")
     assert carry.thinking_forced
@@ -60,7 +70,10 @@ def test_thinking_turned_off_is_said_when_the_new_model_always_thinks() -> None:
     ).thinking_forced
 
 
+@pytest.mark.slow  # imports Gradio for a pure function
 def test_tiny_checkpoints_answer_short_and_the_real_ones_keep_theirs() -> None:
+    from glmv_ui.ui.panel import sampling_note  # imports Gradio
+
     assert is_tiny_model("tiny-glm41v")
     assert is_tiny_model("/cache/tiny/tiny-glm45v-v3/")
     assert not is_tiny_model("zai-org/GLM-4.5V")

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -37,7 +38,7 @@ class Probe:
     peak_mb: float  # peak RSS growth over the warmed-up interpreter
     children_mb: float  # largest peak RSS of a child process
     kept_mb: float  # current RSS growth after the result is dropped
-    result: object = None
+    result: Any = None
 
 
 def probe(call: str, prelude: str = "", pythonpath: str | None = None) -> Probe:
@@ -307,7 +308,7 @@ def colour_share(
     image: Image.Image, colour: tuple[int, int, int] = LINKED, tolerance: int = 40
 ) -> float:
     """Share of the pixels within ``tolerance`` of ``colour``."""
-    pixels = list(image.convert("RGB").getdata())
+    pixels: list[Any] = list(image.convert("RGB").get_flattened_data())
     near = sum(
         1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, colour, strict=True))
     )

@@ -64,11 +64,13 @@ def test_mcp_mount_and_file_route_need_a_login(guarded: Any) -> None:
 
 async def _tools(url: str, headers: dict[str, str] | None) -> tuple[set[str], dict[str, Any]]:
     from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
 
     async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(create_mcp_http_client(headers=headers))
         read, write, _ = await stack.enter_async_context(
-            streamablehttp_client(url, headers=headers)
+            streamable_http_client(url, http_client=client)
         )
         session = await stack.enter_async_context(ClientSession(read, write))
         await session.initialize()

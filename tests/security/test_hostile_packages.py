@@ -188,6 +188,7 @@ def test_without_unshare_the_fallback_is_logged(
         confinement.cache_clear()
 
 
+@pytest.mark.slow  # resizes a very large picture
 def test_a_picture_too_big_to_hand_the_converter_is_reduced_first(tmp_path: Path) -> None:
     import io
 

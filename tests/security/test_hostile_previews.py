@@ -48,12 +48,14 @@ def test_a_read_bigger_than_the_budget_runs_alone() -> None:
     assert not budget.would_wait(10**9)
 
 
+@pytest.mark.slow  # decodes large pictures
 def test_costs_come_from_headers(tmp_path: Path) -> None:
     big = rgba_png(tmp_path, 4000)
     small = image_file(tmp_path, "small.png")
     assert decode_cost(big, LIMITS) > 4000 * 4000 * 4 > decode_cost(small, LIMITS)
 
 
+@pytest.mark.slow  # decodes a large progressive JPEG
 def test_a_progressive_jpeg_costs_its_coefficients_too(tmp_path: Path) -> None:
     # Draft scaling shrinks a baseline JPEG's cost; a progressive one also holds every
     # coefficient (72 MB for 5000x5000 4:2:0), and one over the limit is refused unread.
