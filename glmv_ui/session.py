@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .config import MediaLimits, Sampling, default_sampling
 from .conversation import Conversation, Status, Turn, settings_of
-from .engines.base import Chunk, Engine, GenerationRequest, Stats
+from .engines.base import CachingEngine, Chunk, Engine, GenerationRequest, Stats
 from .errors import ConversationError, GenerationError, GlmvError, MediaBudgetError
 from .media.options import MediaOptions
 from .media.parts import MediaPart
@@ -213,9 +213,8 @@ class Session:
         self.clear()
 
     def _forget(self) -> None:
-        forget = getattr(self.engine, "forget", None)
-        if forget is not None:
-            forget(self.cache_key)
+        if isinstance(self.engine, CachingEngine):
+            self.engine.forget(self.cache_key)
 
     def stop(self) -> None:
         """End the reply being generated for this session; the partial answer is kept. A request

@@ -8,6 +8,7 @@ import pytest
 from glmv_ui.config import MediaLimits
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.errors import ConversationError
+from glmv_ui.messages import AssistantMessage
 from glmv_ui.session import Session
 from glmv_ui.ui.api import ConversationStore
 from glmv_ui.ui.clients import ClientStore
@@ -110,4 +111,4 @@ def test_api_conversations_keep_their_record_across_a_model_switch() -> None:
     assert again.engine is second
     drain(again.submit("and now?"))
     assert [t.text for t in again.turns] == ["hello", "and now?"]
-    assert second.requests[-1].messages[1] == {"role": "assistant", "content": "one"}
+    assert second.requests[-1].messages[1] == AssistantMessage("one")

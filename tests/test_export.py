@@ -7,13 +7,13 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from glmv_ui import export
 from glmv_ui.config import MediaLimits
-from glmv_ui.conversation import Conversation, Turn
+from glmv_ui.conversation import Conversation, Turn, TurnSettings
 from glmv_ui.engines.base import Stats
 from glmv_ui.errors import ConversationError, MediaBudgetError, MediaError
 from glmv_ui.export import (
@@ -46,7 +46,8 @@ def _turns() -> list[Turn]:
             raw=RAW41,
             status="done",
             stats=Stats(prompt_tokens=120, visual_tokens=100, generated_tokens=30),
-            settings={"temperature": 0.3, "top_p": 0.6, "api_key": "sk-secret"},
+            # A key the record does not declare (as an old or hand-edited file may hold).
+            settings=cast(TurnSettings, {"temperature": 0.3, "top_p": 0.6, "api_key": "sk-secret"}),
         ),
         Turn("And now?", [], raw="<think>Hmm", status="cancelled"),
     ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from glmv_ui.config import Sampling
+from glmv_ui.conversation import Turn
 from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine, chat_template_messages
 from glmv_ui.engines.remote import RemoteEngine
@@ -28,7 +29,7 @@ from glmv_ui.messages import (
     media_of,
     user_message,
 )
-from glmv_ui.prompt import Turn, build_messages
+from glmv_ui.prompt import build_messages
 
 # -- parts ------------------------------------------------------------------------------------
 

@@ -225,6 +225,7 @@ def test_reply_html_has_sandboxed_preview() -> None:
     assert reply.html is not None
     assert "<h1>Acme</h1>" in reply.html
     page = reply._repr_html_()
+    assert page is not None
     assert '<iframe sandbox="allow-scripts"' in page
     assert "allow-same-origin" not in page
     # The page itself is only inside srcdoc (escaped), never live in the notebook.
@@ -250,6 +251,7 @@ def test_reply_draws_boxes_on_referred_image(files) -> None:
     mid_y = round((y1 + y2) / 2 * photo.height / 1000)
     assert drawn.getpixel((left, mid_y)) != photo.getpixel((left, mid_y))  # the outline
     html = reply._repr_html_()
+    assert html is not None
     assert "data:image/png;base64," in html
     assert "image 2 of 2" in html
     assert '<mark class="glmv-box">' in html

@@ -10,7 +10,7 @@ import pytest
 from glmv_ui.config import Sampling
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.errors import ConversationError, GenerationError, MediaBudgetError
-from glmv_ui.messages import AssistantMessage, user_message
+from glmv_ui.messages import AssistantMessage, SystemMessage, user_message
 from glmv_ui.session import Session
 from tests.helpers import drain
 
@@ -273,8 +273,8 @@ def test_a_conversation_outlives_its_session():
     assert new.cache_key == old.cache_key == conversation.cache_key
     _drain(new.submit("q2"))
     messages = engine.requests[-1].messages
-    assert messages[0] == {"role": "system", "content": "Be brief."}
-    assert messages[2] == {"role": "assistant", "content": "A1"}  # no old thinking
+    assert messages[0] == SystemMessage("Be brief.")
+    assert messages[2] == AssistantMessage("A1")  # no old thinking
     assert engine.requests[-1].cache_key == conversation.cache_key
     assert [t.text for t in old.turns] == ["q1", "q2"]  # one record, seen by both
 

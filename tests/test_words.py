@@ -18,13 +18,13 @@ from PIL import Image
 
 import glmv_ui
 from glmv_ui.config import MediaLimits
+from glmv_ui.conversation import Turn
 from glmv_ui.engines.base import Stats
 from glmv_ui.export import from_json, to_json, to_markdown
 from glmv_ui.media import ingest
 from glmv_ui.media.dataurl import data_url
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.nb.render import reply_html
-from glmv_ui.prompt import Turn
 from glmv_ui.reasons import TEMPLATES, Reason, plain, reason
 from glmv_ui.reply import build_reply, thinking_title
 from glmv_ui.ui.i18n import STRINGS
