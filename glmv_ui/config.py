@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .errors import ConfigError
-from .options import OPTIONS, Option, add_arguments, option
+from .options import ALL_GROUPS, OPTIONS, Option, OptionGroup, declare_arguments, option
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -35,6 +35,7 @@ __all__ = [
     "Range",
     "Sampling",
     "add_arguments",
+    "default_of",
     "default_sampling",
     "env_model",
     "env_values",
@@ -387,3 +388,21 @@ HOST_VARS = (
     "GLMV_EXAMPLES_DIR",
     "GLMV_CACHE",
 )
+
+
+def default_of(opt: Option) -> object:
+    """The one default of ``opt``: :class:`AppConfig`'s own field default."""
+    config = AppConfig()
+    if opt.field == "quantization":
+        return config.load.quantization
+    return getattr(config, opt.field)
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser,
+    groups: Collection[OptionGroup] = ALL_GROUPS,
+    fields: Collection[str] | None = None,
+) -> None:
+    """Declare the flags of ``groups`` (only ``fields`` of them when given) on ``parser``, each
+    option's help naming its variable and its default."""
+    declare_arguments(parser, default_of, groups, fields)

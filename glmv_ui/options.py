@@ -9,11 +9,11 @@ environment. Standard library only.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ALL_GROUPS", "OPTIONS", "Option", "OptionGroup", "add_arguments", "option"]
+__all__ = ["ALL_GROUPS", "OPTIONS", "Option", "OptionGroup", "declare_arguments", "option"]
 
 OptionGroup = Literal["engine", "media", "serve"]
 ALL_GROUPS: tuple[OptionGroup, ...] = ("engine", "media", "serve")
@@ -22,7 +22,7 @@ ALL_GROUPS: tuple[OptionGroup, ...] = ("engine", "media", "serve")
 @dataclass(frozen=True)
 class Option:
     """One setting of :class:`AppConfig`: its flag, its variable, how its text is read. Its one
-    default is the record's own (:attr:`default`)."""
+    default is the record's own (:func:`glmv_ui.config.default_of`)."""
 
     field: str  # the AppConfig field; "quantization" is LoadOptions.quantization
     env: str
@@ -32,15 +32,6 @@ class Option:
     kind: type = str  # str, int, float or bool
     # The words accepted, each with the value it stands for (the one place "none" means None).
     choices: Mapping[str, object] | None = None
-
-    @property
-    def default(self) -> object:
-        from .config import AppConfig
-
-        config = AppConfig()
-        if self.field == "quantization":
-            return config.load.quantization
-        return getattr(config, self.field)
 
     def parse(self, raw: str) -> object:
         """The value ``raw`` (a flag's argument, a variable's text) stands for; a ValueError
@@ -271,20 +262,22 @@ def option(field_name: str) -> Option:
     return _BY_FIELD[field_name]
 
 
-def add_arguments(
+def declare_arguments(
     parser: argparse.ArgumentParser,
+    default_of: Callable[[Option], object],
     groups: Collection[OptionGroup] = ALL_GROUPS,
     fields: Collection[str] | None = None,
 ) -> None:
-    """Declare the flags of ``groups`` (only ``fields`` of them when given) on ``parser``.
-    A flag left out leaves no value, so :meth:`AppConfig.from_args` falls back to the
-    variable, then to the default."""
+    """Declare the flags of ``groups`` (only ``fields`` of them when given) on ``parser``;
+    ``default_of`` gives each option's default for its help (AppConfig's, through
+    :func:`glmv_ui.config.add_arguments`). A flag left out leaves no value, so
+    :meth:`AppConfig.from_args` falls back to the variable, then to the default."""
     for opt in OPTIONS:
         if opt.flag is None or opt.group not in groups:
             continue
         if fields is not None and opt.field not in fields:
             continue
-        text = f"{opt.help} (env {opt.env}; default {opt.word(opt.default)})"
+        text = f"{opt.help} (env {opt.env}; default {opt.word(default_of(opt))})"
         if opt.kind is bool:
             parser.add_argument(
                 opt.flag,

@@ -14,6 +14,7 @@ from glmv_ui.config import (
     AppConfig,
     Option,
     add_arguments,
+    default_of,
     env_values,
     quantization_of,
 )
@@ -31,10 +32,10 @@ def _field_value(config: AppConfig, opt: Option) -> object:
 def _sample(opt: Option) -> tuple[str, object]:
     """A text for ``opt`` other than its default, and the value it stands for."""
     if opt.choices is not None:
-        word = next(w for w, v in opt.choices.items() if v != opt.default)
+        word = next(w for w, v in opt.choices.items() if v != default_of(opt))
         return word, opt.choices[word]
     if opt.kind is bool:
-        return ("0", False) if opt.default else ("1", True)
+        return ("0", False) if default_of(opt) else ("1", True)
     if opt.kind is int:
         return "7", 7
     if opt.kind is float:
@@ -62,9 +63,9 @@ def test_each_option_is_declared_once_and_names_a_real_field() -> None:
 @pytest.mark.parametrize("opt", OPTIONS, ids=lambda o: o.field)
 def test_flag_beats_variable_beats_default(opt: Option) -> None:
     text, value = _sample(opt)
-    assert _field_value(_parse([], {}), opt) == opt.default == _field_value(AppConfig(), opt)
+    assert _field_value(_parse([], {}), opt) == default_of(opt) == _field_value(AppConfig(), opt)
     assert _field_value(_parse([], {opt.env: text}), opt) == value
-    assert _field_value(_parse([], {opt.env: "  "}), opt) == opt.default  # empty: unset
+    assert _field_value(_parse([], {opt.env: "  "}), opt) == default_of(opt)  # empty: unset
     if opt.flag is None:
         return
     flag_args = (
@@ -119,7 +120,7 @@ def test_help_names_each_variable_and_default() -> None:
     text = " ".join(text.split())
     for opt in OPTIONS:
         if opt.flag is not None:
-            assert f"env {opt.env}; default {opt.word(opt.default)}" in text, opt.field
+            assert f"env {opt.env}; default {opt.word(default_of(opt))}" in text, opt.field
 
 
 def test_app_and_terminal_chat_parse_the_same_options_to_the_same_config(

@@ -18,7 +18,7 @@ from PIL import Image
 
 import glmv_ui
 from glmv_ui.config import MediaLimits
-from glmv_ui.conversation import Turn
+from glmv_ui.conversation import Conversation, Turn
 from glmv_ui.engines.base import Stats
 from glmv_ui.export import from_json, to_json, to_markdown
 from glmv_ui.media import ingest
@@ -99,7 +99,7 @@ def test_a_note_that_is_not_a_range_is_shown_in_the_chosen_language() -> None:
 def test_notes_are_written_in_english_and_read_back_as_written() -> None:
     note = reason("note.time_range", start=1.0, end=3.0, duration=5.0)
     part = MediaPart(kind="image", source="a.png", image=red_image(), notes=(note,))
-    written = json.loads(to_json([Turn("q", [part], raw="a", status="done")]))
+    written = json.loads(to_json(Conversation([Turn("q", [part], raw="a", status="done")])))
     assert written["turns"][0]["parts"][0]["notes"] == ["1–3 s of 5.0 s used"]
     back = from_json(json.dumps(written)).turns[0].parts[0]
     assert back.notes == (plain("1–3 s of 5.0 s used"),)
@@ -115,7 +115,7 @@ def test_the_thinking_title_is_the_same_on_the_page_the_notebook_and_the_export(
     assert page == {"title": "Thought", "status": "done", "duration": 2.3}
     assert "<summary>Thought for 2.3 s</summary>" in reply_html(reply)
     turn = Turn("2+2?", [], raw=raw, status="done", thinking_seconds=2.345)
-    assert "<details><summary>Thought for 2.3 s</summary>" in to_markdown([turn])
+    assert "<details><summary>Thought for 2.3 s</summary>" in to_markdown(Conversation([turn]))
     assert thinking_message(reply, "zh")["metadata"]["title"] == "已思考"
     cut = build_reply("<think>" + "more " * 10, status="done")
     assert thinking_title(cut).wording == reason("thinking.cut")
