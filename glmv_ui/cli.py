@@ -193,7 +193,7 @@ def _chat(args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:  # noqa: C
     out.write(f"{'Connecting to' if args.engine == 'remote' else 'Loading'} {target} ...\n")
     out.flush()
     engine = create_engine(config)
-    sampling = default_sampling(engine.family)
+    sampling = default_sampling(engine.caps)
     changes: dict[str, Any] = {}
     if args.no_thinking:
         changes["thinking"] = False

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .caps import SUPPORTED, Capabilities, as_caps
 from .config import MediaLimits, Sampling
 from .engines.base import Stats
 from .errors import ConversationError, GlmvError, MediaError
@@ -84,7 +85,7 @@ _STATUS: dict[str, Literal["done", "cancelled", "error"]] = {
     "pending": "cancelled",
     "streaming": "cancelled",
 }
-_FAMILIES = ("glm4v", "glm4v_moe")
+_FAMILIES = SUPPORTED
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -536,8 +537,10 @@ def to_markdown(turns: Sequence[Turn], *, model: str = "", system_prompt: str = 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _assistant_target(answer: str, thinking: str, family: str, include_thinking: bool) -> str:
-    body = f"<answer>{answer}</answer>" if family == "glm4v" else answer
+def _assistant_target(
+    answer: str, thinking: str, family: Capabilities | str, include_thinking: bool
+) -> str:
+    body = f"<answer>{answer}</answer>" if as_caps(family).answer_tags else answer
     if include_thinking:
         return f"<think>\n{thinking}</think>\n{body}"
     return body
@@ -545,7 +548,7 @@ def _assistant_target(answer: str, thinking: str, family: str, include_thinking:
 
 def to_llamafactory(
     turns: Sequence[Turn],
-    family: str,
+    family: Capabilities | str,
     *,
     image_prefix: str = "images",
     system_prompt: str = "",
@@ -599,7 +602,7 @@ def write_export(
     folder: str | Path,
     *,
     model: str = "",
-    family: str = "glm4v",
+    family: Capabilities | str = "glm4v",
     system_prompt: str = "",
 ) -> Path:
     """Write the export file for ``fmt`` (``json``, ``markdown``, ``llamafactory``) in ``folder``.
@@ -611,7 +614,7 @@ def write_export(
     if fmt == "json":
         path = folder / "conversation.json"
         path.write_text(
-            to_json(turns, model=model, family=family, system_prompt=system_prompt),
+            to_json(turns, model=model, family=as_caps(family).family, system_prompt=system_prompt),
             encoding="utf-8",
         )
         return path

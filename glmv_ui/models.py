@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .caps import SUPPORTED, Capabilities, check_model_type, for_family, from_checkpoint
 from .config import LoadOptions
 from .errors import (
     ConfigError,
@@ -29,7 +30,6 @@ from .tiny import TINY_MODELS, ensure_tiny_checkpoint
 __all__ = [
     "FAMILIES",
     "KNOWN_MODELS",
-    "FamilyTraits",
     "LoadedModel",
     "MemoryEstimate",
     "ModelCache",
@@ -44,39 +44,13 @@ __all__ = [
 ]
 
 GiB = 2**30
+# vision, embeddings + lm_head, Linear, fused experts (billions), counted on the meta device.
+GLM53_FLASH_BILLIONS = (0.46, 1.27, 7.56, 304.41)
 
 
-@dataclass(frozen=True)
-class FamilyTraits:
-    family: str
-    label: str
-    can_disable_thinking: bool  # GLM-4.5V: enable_thinking=False; GLM-4.1V: only a budget
-    answer_tags: bool  # GLM-4.1V wraps the answer in <answer>…</answer>
-    template_drops_old_thinking: bool
-    plain_string_content: bool  # system/assistant content must be plain strings
-    context_tokens: int
-
-
-FAMILIES: dict[str, FamilyTraits] = {
-    "glm4v": FamilyTraits(
-        "glm4v",
-        "GLM-4.1V (dense)",
-        can_disable_thinking=False,
-        answer_tags=True,
-        template_drops_old_thinking=False,
-        plain_string_content=True,
-        context_tokens=65536,
-    ),
-    "glm4v_moe": FamilyTraits(
-        "glm4v_moe",
-        "GLM-4.5V (MoE)",
-        can_disable_thinking=True,
-        answer_tags=False,
-        template_drops_old_thinking=True,
-        plain_string_content=False,
-        context_tokens=65536,
-    ),
-}
+# The model types the loader accepts; what each checkpoint can do is read from it at load
+# (:mod:`glmv_ui.caps`).
+FAMILIES: tuple[str, ...] = SUPPORTED
 
 
 @dataclass(frozen=True)
@@ -92,6 +66,25 @@ class ModelInfo:
     experts_b: float = 0.0
     fp8: bool = False
     note: str = ""
+    hybrid: bool = False  # a glm4v checkpoint whose template switches thinking off
+
+    @property
+    def caps(self) -> Capabilities:
+        """What the checkpoint is known to do, before anything is on disk."""
+        from dataclasses import replace
+
+        base = for_family(self.family)
+        if self.hybrid:
+            return replace(
+                base,
+                thinking="switch",
+                answer_tags=False,
+                template_drops_old_thinking=True,
+                plain_string_content=False,
+                sampling="vendor",
+                label="GLM-V hybrid (dense, glm4v)",
+            )
+        return base
 
 
 KNOWN_MODELS: dict[str, ModelInfo] = {
@@ -101,23 +94,30 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
         ModelInfo("zai-org/GLM-4.1V-9B-Base", "glm4v", 0.9, 1.24, 8.15),
         ModelInfo("zai-org/GLM-4.5V", "glm4v_moe", 0.9, 1.24, 5.93, 99.7),
         ModelInfo("zai-org/GLM-4.5V-FP8", "glm4v_moe", 0.9, 1.24, 5.93, 99.7, fp8=True),
+        # GLM-4.6V keeps GLM-4.5V's shapes; GLM-4.6V-Flash keeps GLM-4.1V-9B's, with the hybrid
+        # template. GLM-5.3-Flash: counted on the meta device from transformers' config-class
+        # defaults (the release's own config.json replaces them once it is on disk).
+        ModelInfo("zai-org/GLM-4.6V", "glm4v_moe", 0.9, 1.24, 5.93, 99.7),
+        ModelInfo("zai-org/GLM-4.6V-FP8", "glm4v_moe", 0.9, 1.24, 5.93, 99.7, fp8=True),
+        ModelInfo("zai-org/GLM-4.6V-Flash", "glm4v", 0.9, 1.24, 8.15, hybrid=True),
+        ModelInfo(
+            "zai-org/GLM-5.3-Flash",
+            "glm5_next",
+            *GLM53_FLASH_BILLIONS,
+            note="shapes from transformers' Glm5NextConfig defaults",
+        ),
     )
 }
 
 
 def family_of(config: Any) -> str:
-    """``glm4v`` or ``glm4v_moe`` from a transformers config (or its dict)."""
+    """The model type of a transformers config (or its dict), if the app can load it."""
     model_type = (
         config.get("model_type")
         if isinstance(config, dict)
         else getattr(config, "model_type", None)
     )
-    if model_type not in FAMILIES:
-        raise ConfigError(
-            f"model_type {model_type!r} is not a GLM-V model; expected glm4v (GLM-4.1V) or "
-            "glm4v_moe (GLM-4.5V)"
-        )
-    return str(model_type)
+    return check_model_type(model_type)
 
 
 def resolve_model(model_id: str) -> str:
@@ -281,7 +281,7 @@ class LoadedModel:
 
     model_id: str
     path: str
-    family: str
+    caps: Capabilities
     options: LoadOptions
     model: Any
     processor: Any
@@ -289,8 +289,8 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def traits(self) -> FamilyTraits:
-        return FAMILIES[self.family]
+    def family(self) -> str:
+        return self.caps.family
 
     @property
     def device(self) -> Any:
@@ -467,7 +467,10 @@ def _load(
             " --local-dir DIR) and pass --model DIR, or try the app without weights with"
             " --model tiny-glm41v"
         ) from exc
-    family = family_of(config)
+    try:
+        family_of(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{model_id}: {exc}") from None
     small = model_id in TINY_MODELS
 
     # Refuse early rather than swap the machine to death or die half-way with an OOM.
@@ -509,12 +512,13 @@ def _load(
     except Exception as exc:
         raise ModelLoadError(f"loading {model_id} failed: {exc}") from exc
     model.eval()
+    caps = from_checkpoint(config, getattr(processor, "chat_template", None))
     elapsed = time.perf_counter() - start
     report(1.0, f"Loaded {model_id} in {elapsed:.1f} s")
     return LoadedModel(
         model_id=model_id,
         path=path,
-        family=family,
+        caps=caps,
         options=options,
         model=model,
         processor=processor,

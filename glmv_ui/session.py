@@ -84,7 +84,7 @@ class Session:
         media_history: MediaHistory = "all",
     ) -> None:
         self.engine = engine
-        self.sampling = sampling or default_sampling(engine.family)
+        self.sampling = sampling or default_sampling(engine.caps)
         self.limits = limits or MediaLimits()
         self.system_prompt = system_prompt
         self.media_history: MediaHistory = media_history

@@ -10,9 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..config import Sampling
+
+if TYPE_CHECKING:
+    from ..caps import Capabilities
 
 __all__ = ["Chunk", "Engine", "GenerationRequest", "Stats"]
 
@@ -78,10 +81,13 @@ class Chunk:
 
 @runtime_checkable
 class Engine(Protocol):
-    """A backend. ``family`` is ``"glm4v"`` or ``"glm4v_moe"``; ``name`` is the model id shown."""
+    """A backend. ``caps`` says what its model can do; ``family`` is its model type
+    (``caps.family``, kept as a plain attribute for callers that only show it); ``name`` is the
+    model id shown."""
 
     name: str
     family: str
+    caps: Capabilities
 
     def stream(
         self, request: GenerationRequest, cancel: threading.Event | None = None

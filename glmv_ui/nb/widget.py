@@ -25,7 +25,6 @@ from typing import Any
 
 from ..config import SAMPLING_RANGES, MediaLimits, Sampling
 from ..errors import GlmvError
-from ..models import FAMILIES
 from ..prompt import Turn
 from ..reply import Reply
 from ..session import ReplyUpdate
@@ -93,7 +92,7 @@ class ChatWidget:
         )
         if sampling is not None:
             self.session.sampling = sampling
-        self.traits = FAMILIES[self.session.engine.family]
+        self.traits = self.session.engine.caps
         self.preview_height = preview_height
         self.throttle = Throttle(interval_s, clock=clock)
         self._worker: threading.Thread | None = None
@@ -153,10 +152,19 @@ class ChatWidget:
             step=256,
             description="max tokens",
         )
-        if self.traits.can_disable_thinking:
+        if self.traits.thinking == "effort":
+            self.thinking_mode = "effort"
+            efforts = list(self.traits.efforts)
+            self.effort = w.Dropdown(
+                options=efforts,
+                value=s.effort if s.effort in efforts else efforts[-1],
+                description="Reasoning effort",
+            )
+            self.thinking_control: Any = self.effort
+        elif self.traits.can_disable_thinking:
             self.thinking_mode = "toggle"
             self.thinking = w.Checkbox(value=s.thinking, description="Thinking", indent=False)
-            self.thinking_control: Any = self.thinking
+            self.thinking_control = self.thinking
         else:
             self.thinking_mode = "budget"
             self.thinking_limit = w.Checkbox(
@@ -282,7 +290,10 @@ class ChatWidget:
             "top_k": int(self.top_k.value),
             "max_new_tokens": int(self.max_new_tokens.value),
         }
-        if self.thinking_mode == "toggle":
+        if self.thinking_mode == "effort":
+            changes["effort"] = str(self.effort.value)
+            changes["thinking"] = self.effort.value != "none"
+        elif self.thinking_mode == "toggle":
             changes["thinking"] = bool(self.thinking.value)
         else:
             changes["thinking_budget"] = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..caps import Capabilities, as_caps
 from ..config import SAMPLING_RANGES, AppConfig, Range, Sampling
 from .i18n import LANGUAGES, t
 from .settings import SETTING_NAMES, model_ranges
@@ -132,10 +133,19 @@ def _slider(
 
 
 def render(
-    config: AppConfig, family: str, sampling: Sampling, examples: list[Any], lang: str = "en"
+    config: AppConfig,
+    family: Capabilities | str,
+    sampling: Sampling,
+    examples: list[Any],
+    lang: str = "en",
 ) -> Ui:
-    """Build the components inside the current ``gr.Blocks`` context."""
+    """Build the components inside the current ``gr.Blocks`` context; the thinking control
+    follows what the model can do (``family``: its capabilities, or a model type's defaults)."""
     import gradio as gr
+
+    from .panel import sampling_note
+
+    caps = as_caps(family)
 
     labels: list[Label] = []
     c: dict[str, Any] = {}
@@ -294,14 +304,14 @@ def render(
                 labels.append(Label(acc, "label", "settings"))
                 add(
                     "sampling_note",
-                    gr.Markdown(t(lang, f"sampling_note_{family}"), elem_id="glmv-sampling-note"),
+                    gr.Markdown(sampling_note(caps, lang), elem_id="glmv-sampling-note"),
                 )
                 add(
                     "thinking",
                     gr.Checkbox(
                         value=sampling.thinking,
                         label=t(lang, "thinking_on"),
-                        visible=family == "glm4v_moe",
+                        visible=caps.can_disable_thinking,
                     ),
                     "thinking_on",
                 )
@@ -312,7 +322,7 @@ def render(
                         "thinking_budget",
                         sampling.thinking_budget or 0,
                         t(lang, "thinking_budget"),
-                        visible=family == "glm4v",
+                        visible=caps.uses_budget,
                     ),
                     "thinking_budget",
                 )

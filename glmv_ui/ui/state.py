@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..caps import Capabilities
 from ..config import AppConfig
 from ..engines.base import Engine
 from ..media.parts import MediaPart
@@ -52,6 +53,7 @@ class ChatState:
         self._turns: list[Turn] = []  # kept across a model switch, when the session is not
         self.seen_generation = 0  # the model generation this tab was last told about
         self.shown_family: str | None = None  # the family the settings are drawn for
+        self.shown_caps: Capabilities | None = None  # what that model can do
         self.shown_model: str | None = None  # and the model (a tiny one has other defaults)
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
