@@ -411,7 +411,9 @@ def _quantization_config(options: LoadOptions) -> Any:
 
     # Matched from the start of a module path (or as a suffix): keep the vision tower and the
     # output layer exact.
-    skip = ["model.visual", "visual", "lm_head"]
+    # GLM-5.3-Flash's per-head gate and indexer weights are a few thousand parameters with a
+    # handful of outputs (bitsandbytes' CPU kernel wants outputs in multiples of 32): exact too.
+    skip = ["model.visual", "visual", "lm_head", "self_attn.b_proj", "indexer.weights_proj"]
     if options.quantization == "4bit":
         from .quant.loader import nf4_config
 

@@ -32,7 +32,7 @@ from .tiny_templates import GLM53_TEMPLATE, GLMV_HYBRID_TEMPLATE
 
 __all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
 
-TINY_VERSION = 2
+TINY_VERSION = 3
 # name -> (model_type, chat template, MoE text part)
 _TINY: dict[str, tuple[str, str, bool]] = {
     "tiny-glm41v": ("glm4v", "glm41v", False),
@@ -228,10 +228,10 @@ def _glm53_text(vocab: int, ids: dict[str, int]) -> dict[str, Any]:
         qk_nope_head_dim=32,
         index_topk=16,
         index_kpool=4,
-        index_head_dim=32,
+        index_head_dim=64,
         index_n_heads=2,
-        linear_head_dim=32,
-        linear_num_heads=2,
+        linear_head_dim=64,
+        linear_num_heads=1,
         hc_mult=2,
         hc_sinkhorn_iters=4,
         max_position_embeddings=1048576,

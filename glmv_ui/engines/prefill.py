@@ -138,7 +138,8 @@ def prefill_inputs(
             reused = 0
     if kept is not None and reused > 0:
         cache = kept.cache
-        cache.crop(reused - cache.get_seq_length())
+        if reused < cache.get_seq_length():  # a linear-attention layer refuses even crop(0)
+            cache.crop(reused - cache.get_seq_length())
     else:
         cache = DynamicCache(config=model.config)
     kwargs: dict[str, Any] = {
