@@ -181,7 +181,7 @@ class AppConfig:
     engine: Literal["local", "remote", "scripted"] = "local"
     remote_url: str | None = None
     remote_model: str | None = None  # None: the first model the server lists
-    remote_family: str | None = None  # None: guessed from the served model's name
+    remote_family: str | None = None  # None: a known served id, else glm4v_moe (remote_caps)
     remote_api_key_env: str = "GLMV_API_KEY"
     # The server the API key belongs to: the remote URL the operator configured at start. A
     # model switch to another URL does not carry the key there. None: ``remote_url``.
