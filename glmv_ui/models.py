@@ -1,7 +1,8 @@
-"""Known checkpoints, family traits, memory estimates and the one shared model loader.
+"""Known checkpoints, memory estimates and the one shared model loader.
 
-The family (``glm4v`` dense GLM-4.1V vs ``glm4v_moe`` GLM-4.5V) always comes from
-``config.model_type``, never from the model's name. :func:`load_model` hands every caller asking
+The model type always comes from ``config.model_type``, never from the model's name; what the
+checkpoint can do (:class:`~glmv_ui.caps.Capabilities`) is read from its config and chat
+template once, at load. :func:`load_model` hands every caller asking
 for the same model and options the same loaded object through a process-wide
 :class:`ModelCache`, so the app and a notebook in one kernel share one copy in memory.
 torch and transformers are imported inside the functions that need them.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -283,75 +282,3 @@ def test_linear_attention_cache_serves_only_an_exact_extension():
     again = prefill_inputs(loaded.model, prompt, kept, "extend")
     assert again.reused == 0
     assert again.cache is not kept.cache
-
-
-def test_unseen_glm46v_folder_loads_through_the_normal_loader(tmp_path):
-    """A glm46v checkpoint the suite never built: config, random weights, tokenizer and a
-    template written here in the GLM-V family format."""
-    import torch
-    from transformers import AutoModelForImageTextToText, Glm46VConfig, Glm46VProcessor
-
-    source = ensure_tiny_checkpoint("tiny-glm46v")
-    processor = Glm46VProcessor.from_pretrained(source)
-    ids = processor.tokenizer.convert_tokens_to_ids
-    text = dict(
-        model_type="glm4v_text",
-        vocab_size=len(processor.tokenizer) + 64 - len(processor.tokenizer) % 64,
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 10000.0,
-            "mrope_section": [2, 3, 3],
-            "partial_rotary_factor": 0.5,
-        },
-        eos_token_id=[ids("<|endoftext|>"), ids("<|user|>")],
-    )
-    vision = dict(
-        model_type="glm4v_vision",
-        depth=1,
-        hidden_size=32,
-        intermediate_size=64,
-        num_heads=2,
-        out_hidden_size=128,
-    )
-    config = Glm46VConfig(
-        text_config=text,
-        vision_config=vision,
-        image_token_id=ids("<|image|>"),
-        video_token_id=ids("<|video|>"),
-        image_start_token_id=ids("<|begin_of_image|>"),
-        image_end_token_id=ids("<|end_of_image|>"),
-        video_start_token_id=ids("<|begin_of_video|>"),
-        video_end_token_id=ids("<|end_of_video|>"),
-    )
-    torch.manual_seed(1)
-    folder = tmp_path / "my-checkpoint"
-    AutoModelForImageTextToText.from_config(config).save_pretrained(folder)
-    processor.chat_template = (
-        "[gMASK]<sop>{% for m in messages %}<|{{ m.role }}|>\n"
-        "{% if m.content is string %}{{ m.content }}{% else %}{% for p in m.content %}"
-        "{% if p.type == 'image' %}<|begin_of_image|><|image|><|end_of_image|>"
-        "{% elif p.type == 'text' %}{{ p.text }}{% endif %}{% endfor %}{% endif %}"
-        "{% if m.role == 'user' and enable_thinking is defined and not enable_thinking %}"
-        "/nothink{% endif %}{% endfor %}<|assistant|>\n"
-        "{% if enable_thinking is defined and not enable_thinking %}<think></think>\n{% endif %}"
-    )
-    processor.save_pretrained(folder)
-    shutil.copy(source / "generation_config.json", folder)
-    loaded = load_model(str(folder), cache=ModelCache())
-    assert (loaded.caps.family, loaded.caps.thinking, loaded.caps.moe) == (
-        "glm46v",
-        "switch",
-        False,
-    )
-    final = drain(
-        Session(LocalEngine(loaded), sampling=SHORT.replace(thinking=False)).submit(
-            "hi", [_image()]
-        )
-    )
-    assert final.turn.status == "done"
-    assert final.stats.visual_tokens == 64
