@@ -177,7 +177,7 @@ def _open_session(args: argparse.Namespace, config: AppConfig, out: TextIO) -> S
     out.write(f"{'Connecting to' if remote else 'Loading'} {target} ...\n")
     out.flush()
     engine = create_engine(config)
-    sampling = default_sampling(engine.family)
+    sampling = default_sampling(engine.caps)
     changes = {
         "thinking": False if args.no_thinking else None,
         "thinking_budget": args.thinking_budget,

@@ -17,10 +17,13 @@ import argparse
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import ConfigError
 from .options import ALL_GROUPS, OPTIONS, Option, OptionGroup, declare_arguments, option
+
+if TYPE_CHECKING:
+    from .caps import Capabilities
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -46,7 +49,7 @@ __all__ = [
 
 DEFAULT_MODEL = "zai-org/GLM-4.1V-9B-Thinking"
 
-Family = Literal["glm4v", "glm4v_moe"]
+Family = Literal["glm4v", "glm4v_moe", "glm46v", "glmga", "glm5_next"]
 Quantization = Literal[None, "4bit", "8bit"]
 
 
@@ -64,6 +67,8 @@ class Sampling:
     thinking: bool = True
     # GLM-4.1V: after this many thinking tokens close the thought and answer. None = no limit.
     thinking_budget: int | None = None
+    # Checkpoints whose template takes a reasoning effort (GLM-5.3-Flash): None = its default.
+    effort: str | None = None
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -102,13 +107,14 @@ SAMPLING_RANGES: dict[str, Range] = {
 }
 
 
-# Per-family defaults. GLM-4.1V: the upstream demo's near-greedy settings. GLM-4.5V: the
-# vendor desktop app's settings. Both are documented in FACTS and shown in the UI.
-_FAMILY_SAMPLING: dict[str, Sampling] = {
-    "glm4v": Sampling(
+# Defaults by the checkpoint's sampling style (``Capabilities.sampling``). Always-thinking
+# GLM-4.1V: the upstream demo's near-greedy settings. Hybrid-reasoning checkpoints (GLM-4.5V on):
+# the vendor desktop app's settings. Both are documented in FACTS and shown in the UI.
+_STYLE_SAMPLING: dict[str, Sampling] = {
+    "near_greedy": Sampling(
         temperature=1.0, top_p=1e-5, top_k=2, repetition_penalty=1.1, max_new_tokens=8192
     ),
-    "glm4v_moe": Sampling(
+    "vendor": Sampling(
         temperature=0.3, top_p=0.6, top_k=2, repetition_penalty=1.1, max_new_tokens=16384
     ),
 }
@@ -118,21 +124,22 @@ _FAMILY_SAMPLING: dict[str, Sampling] = {
 TINY_MAX_NEW_TOKENS = 256
 
 
-def default_sampling(family: str, model: str | None = None) -> Sampling:
-    """The family's defaults; a tiny test checkpoint's ``model`` id gets a short answer."""
-    try:
-        base = _FAMILY_SAMPLING[family]
-    except KeyError:
-        raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe") from None
+def default_sampling(caps: Capabilities | str, model: str | None = None) -> Sampling:
+    """The checkpoint's defaults (its :class:`~glmv_ui.caps.Capabilities`, or a family's when
+    only a model type is known); a tiny test checkpoint's ``model`` id gets a short answer."""
+    from .caps import as_caps
+
+    base = _STYLE_SAMPLING[as_caps(caps).sampling]
     if model is not None and is_tiny_model(model):
         return replace(base, max_new_tokens=TINY_MAX_NEW_TOKENS)
     return base
 
 
 def is_tiny_model(model: str) -> bool:
-    """``tiny-glm41v`` / ``tiny-glm45v``, by id or by the folder they are built in."""
+    """A tiny test checkpoint (``tiny-glm41v``, ``tiny-glm53``, ...), by id or by the folder it
+    is built in."""
     name = model.rstrip("/").rsplit("/", 1)[-1]
-    return name.startswith(("tiny-glm41v", "tiny-glm45v"))
+    return name.startswith("tiny-glm")
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,7 @@ class AppConfig:
     engine: Literal["local", "remote", "scripted"] = "local"
     remote_url: str | None = None
     remote_model: str | None = None  # None: the first model the server lists
-    remote_family: str | None = None  # None: guessed from the served model's name
+    remote_family: str | None = None  # None: a known served id, else glm4v_moe (remote_caps)
     remote_api_key_env: str = "GLMV_API_KEY"
     # The server the API key belongs to: the remote URL the operator configured at start. A
     # model switch to another URL does not carry the key there. None: ``remote_url``.

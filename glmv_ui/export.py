@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from .caps import SUPPORTED, Capabilities, as_caps
 from .config import MediaLimits, Sampling
 from .conversation import Conversation, Turn, TurnSettings
 from .engines.base import Stats
@@ -87,7 +88,7 @@ _STATUS: dict[str, Literal["done", "cancelled", "error"]] = {
     "pending": "cancelled",
     "streaming": "cancelled",
 }
-_FAMILIES = ("glm4v", "glm4v_moe")
+_FAMILIES = SUPPORTED
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -551,8 +552,10 @@ def to_markdown(conversation: Conversation) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _assistant_target(answer: str, thinking: str, family: str, include_thinking: bool) -> str:
-    body = f"<answer>{answer}</answer>" if family == "glm4v" else answer
+def _assistant_target(
+    answer: str, thinking: str, family: Capabilities | str, include_thinking: bool
+) -> str:
+    body = f"<answer>{answer}</answer>" if as_caps(family).answer_tags else answer
     if include_thinking:
         return f"<think>\n{thinking}</think>\n{body}"
     return body

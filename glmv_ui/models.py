@@ -1,7 +1,8 @@
-"""Known checkpoints, family traits, memory estimates and the one shared model loader.
+"""Known checkpoints, memory estimates and the one shared model loader.
 
-The family (``glm4v`` dense GLM-4.1V vs ``glm4v_moe`` GLM-4.5V) always comes from
-``config.model_type``, never from the model's name. :func:`load_model` hands every caller asking
+The model type always comes from ``config.model_type``, never from the model's name; what the
+checkpoint can do (:class:`~glmv_ui.caps.Capabilities`) is read from its config and chat
+template once, at load. :func:`load_model` hands every caller asking
 for the same model and options the same loaded object through a process-wide
 :class:`ModelCache`, so the app and a notebook in one kernel share one copy in memory.
 torch and transformers are imported inside the functions that need them.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .caps import SUPPORTED, Capabilities, check_model_type, for_family, from_checkpoint
 from .config import LoadOptions
 from .errors import (
     ConfigError,
@@ -29,7 +31,6 @@ from .tiny import TINY_MODELS, ensure_tiny_checkpoint
 __all__ = [
     "FAMILIES",
     "KNOWN_MODELS",
-    "FamilyTraits",
     "LoadedModel",
     "MemoryEstimate",
     "ModelCache",
@@ -44,39 +45,13 @@ __all__ = [
 ]
 
 GiB = 2**30
+# vision, embeddings + lm_head, Linear, fused experts (billions), counted on the meta device.
+GLM53_FLASH_BILLIONS = (0.46, 1.27, 7.56, 304.41)
 
 
-@dataclass(frozen=True)
-class FamilyTraits:
-    family: str
-    label: str
-    can_disable_thinking: bool  # GLM-4.5V: enable_thinking=False; GLM-4.1V: only a budget
-    answer_tags: bool  # GLM-4.1V wraps the answer in <answer>…</answer>
-    template_drops_old_thinking: bool
-    plain_string_content: bool  # system/assistant content must be plain strings
-    context_tokens: int
-
-
-FAMILIES: dict[str, FamilyTraits] = {
-    "glm4v": FamilyTraits(
-        "glm4v",
-        "GLM-4.1V (dense)",
-        can_disable_thinking=False,
-        answer_tags=True,
-        template_drops_old_thinking=False,
-        plain_string_content=True,
-        context_tokens=65536,
-    ),
-    "glm4v_moe": FamilyTraits(
-        "glm4v_moe",
-        "GLM-4.5V (MoE)",
-        can_disable_thinking=True,
-        answer_tags=False,
-        template_drops_old_thinking=True,
-        plain_string_content=False,
-        context_tokens=65536,
-    ),
-}
+# The model types the loader accepts; what each checkpoint can do is read from it at load
+# (:mod:`glmv_ui.caps`).
+FAMILIES: tuple[str, ...] = SUPPORTED
 
 
 @dataclass(frozen=True)
@@ -92,6 +67,25 @@ class ModelInfo:
     experts_b: float = 0.0
     fp8: bool = False
     note: str = ""
+    hybrid: bool = False  # a glm4v checkpoint whose template switches thinking off
+
+    @property
+    def caps(self) -> Capabilities:
+        """What the checkpoint is known to do, before anything is on disk."""
+        from dataclasses import replace
+
+        base = for_family(self.family)
+        if self.hybrid:
+            return replace(
+                base,
+                thinking="switch",
+                answer_tags=False,
+                template_drops_old_thinking=True,
+                plain_string_content=False,
+                sampling="vendor",
+                label="GLM-V hybrid (dense, glm4v)",
+            )
+        return base
 
 
 KNOWN_MODELS: dict[str, ModelInfo] = {
@@ -101,23 +95,30 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
         ModelInfo("zai-org/GLM-4.1V-9B-Base", "glm4v", 0.9, 1.24, 8.15),
         ModelInfo("zai-org/GLM-4.5V", "glm4v_moe", 0.9, 1.24, 5.93, 99.7),
         ModelInfo("zai-org/GLM-4.5V-FP8", "glm4v_moe", 0.9, 1.24, 5.93, 99.7, fp8=True),
+        # GLM-4.6V keeps GLM-4.5V's shapes; GLM-4.6V-Flash keeps GLM-4.1V-9B's, with the hybrid
+        # template. GLM-5.3-Flash: counted on the meta device from transformers' config-class
+        # defaults (the release's own config.json replaces them once it is on disk).
+        ModelInfo("zai-org/GLM-4.6V", "glm4v_moe", 0.9, 1.24, 5.93, 99.7),
+        ModelInfo("zai-org/GLM-4.6V-FP8", "glm4v_moe", 0.9, 1.24, 5.93, 99.7, fp8=True),
+        ModelInfo("zai-org/GLM-4.6V-Flash", "glm4v", 0.9, 1.24, 8.15, hybrid=True),
+        ModelInfo(
+            "zai-org/GLM-5.3-Flash",
+            "glm5_next",
+            *GLM53_FLASH_BILLIONS,
+            note="shapes from transformers' Glm5NextConfig defaults",
+        ),
     )
 }
 
 
 def family_of(config: Any) -> str:
-    """``glm4v`` or ``glm4v_moe`` from a transformers config (or its dict)."""
+    """The model type of a transformers config (or its dict), if the app can load it."""
     model_type = (
         config.get("model_type")
         if isinstance(config, dict)
         else getattr(config, "model_type", None)
     )
-    if model_type not in FAMILIES:
-        raise ConfigError(
-            f"model_type {model_type!r} is not a GLM-V model; expected glm4v (GLM-4.1V) or "
-            "glm4v_moe (GLM-4.5V)"
-        )
-    return str(model_type)
+    return check_model_type(model_type)
 
 
 def resolve_model(model_id: str) -> str:
@@ -281,7 +282,7 @@ class LoadedModel:
 
     model_id: str
     path: str
-    family: str
+    caps: Capabilities
     options: LoadOptions
     model: Any
     processor: Any
@@ -289,8 +290,8 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def traits(self) -> FamilyTraits:
-        return FAMILIES[self.family]
+    def family(self) -> str:
+        return self.caps.family
 
     @property
     def device(self) -> Any:
@@ -411,7 +412,9 @@ def _quantization_config(options: LoadOptions) -> Any:
 
     # Matched from the start of a module path (or as a suffix): keep the vision tower and the
     # output layer exact.
-    skip = ["model.visual", "visual", "lm_head"]
+    # GLM-5.3-Flash's per-head gate and indexer weights are a few thousand parameters with a
+    # handful of outputs (bitsandbytes' CPU kernel wants outputs in multiples of 32): exact too.
+    skip = ["model.visual", "visual", "lm_head", "self_attn.b_proj", "indexer.weights_proj"]
     if options.quantization == "4bit":
         from .quant.loader import nf4_config
 
@@ -467,7 +470,10 @@ def _load(
             " --local-dir DIR) and pass --model DIR, or try the app without weights with"
             " --model tiny-glm41v"
         ) from exc
-    family = family_of(config)
+    try:
+        family_of(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{model_id}: {exc}") from None
     small = model_id in TINY_MODELS
 
     # Refuse early rather than swap the machine to death or die half-way with an OOM.
@@ -509,12 +515,13 @@ def _load(
     except Exception as exc:
         raise ModelLoadError(f"loading {model_id} failed: {exc}") from exc
     model.eval()
+    caps = from_checkpoint(config, getattr(processor, "chat_template", None))
     elapsed = time.perf_counter() - start
     report(1.0, f"Loaded {model_id} in {elapsed:.1f} s")
     return LoadedModel(
         model_id=model_id,
         path=path,
-        family=family,
+        caps=caps,
         options=options,
         model=model,
         processor=processor,

@@ -95,7 +95,7 @@ class Session:
         self.conversation = conversation if conversation is not None else Conversation()
         if system_prompt is not None:
             self.conversation.system_prompt = system_prompt
-        self.sampling = sampling or default_sampling(engine.family)
+        self.sampling = sampling or default_sampling(engine.caps)
         self.limits = limits or MediaLimits()
         self.media_history: MediaHistory = media_history
         # The cancel event of the request running now (a fresh one per request).

@@ -1,9 +1,13 @@
 """Tiny random-weight GLM-V checkpoints, built locally, for offline use and tests.
 
-``tiny-glm41v`` (``Glm4vForConditionalGeneration``) and ``tiny-glm45v``
-(``Glm4vMoeForConditionalGeneration``) have the real architectures at a few hundred thousand
-parameters, a small tokenizer that carries every GLM special token, each family's chat template,
-the real processor configs and a generation config with the GLM stop tokens. They load through the
+One per architecture the app loads, each at a few hundred thousand parameters: ``tiny-glm41v``
+(``glm4v``, GLM-4.1V's template), ``tiny-glm45v`` (``glm4v_moe``), ``tiny-glm46v-flash`` (``glm4v``
+with the hybrid GLM-V family template, as GLM-4.6V-Flash is published), ``tiny-glm46v`` and
+``tiny-glm46v-moe`` (``glm46v`` with a dense and an MoE text part), ``tiny-glmga`` and
+``tiny-glm53`` (``glm5_next``: linear-attention and sparse MLA layers, fused experts, a template
+that always opens the thought and takes a reasoning effort). Each has a small tokenizer that
+carries every GLM special token, a chat template in its family's format, the real processor
+configs and a generation config with the GLM stop tokens. They load through the
 same code as the real checkpoints, so the app, the notebooks and the tests run without weights.
 
 Shapes keep two constraints: every Linear that bitsandbytes quantizes has ``in_features`` a
@@ -25,11 +29,22 @@ from pathlib import Path
 from typing import Any
 
 from .config import HostSettings
+from .tiny_templates import GLM53_TEMPLATE, GLMV_HYBRID_TEMPLATE
 
 __all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
 
-TINY_VERSION = 2
-TINY_MODELS = {"tiny-glm41v": "glm4v", "tiny-glm45v": "glm4v_moe"}
+TINY_VERSION = 3
+# name -> (model_type, chat template, MoE text part)
+_TINY: dict[str, tuple[str, str, bool]] = {
+    "tiny-glm41v": ("glm4v", "glm41v", False),
+    "tiny-glm45v": ("glm4v_moe", "glmv", True),
+    "tiny-glm46v-flash": ("glm4v", "glmv_hybrid", False),
+    "tiny-glm46v": ("glm46v", "glmv_hybrid", False),
+    "tiny-glm46v-moe": ("glm46v", "glmv_hybrid", True),
+    "tiny-glmga": ("glmga", "glmv_hybrid", False),
+    "tiny-glm53": ("glm5_next", "glm53", True),
+}
+TINY_MODELS = {name: kind[0] for name, kind in _TINY.items()}
 
 # Every special token of the GLM-V tokenizers that the product relies on, in a fixed order.
 SPECIAL_TOKENS = (
@@ -101,7 +116,7 @@ def ensure_tiny_checkpoint(name: str) -> Path:
     # Build in a private folder and rename, so concurrent processes never see half a checkpoint.
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
-        _build(name, TINY_MODELS[name], work)
+        _build(name, work)
         (work / ".complete").write_text("ok\n")
         try:
             work.rename(target)
@@ -125,7 +140,7 @@ def _training_text() -> list[str]:
     return lines
 
 
-def _build_tokenizer(family: str) -> Any:  # a transformers tokenizer
+def _build_tokenizer(template: str) -> Any:  # a transformers tokenizer
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -147,37 +162,31 @@ def _build_tokenizer(family: str) -> Any:  # a transformers tokenizer
         padding_side="left",
         clean_up_tokenization_spaces=False,
     )
-    fast.chat_template = CHAT_TEMPLATES[family]
+    fast.chat_template = CHAT_TEMPLATES[template]
     return fast
 
 
-def _build(name: str, family: str, out: Path) -> None:
-    import torch
-    from transformers import (
-        GenerationConfig,
-        Glm4vConfig,
-        Glm4vForConditionalGeneration,
-        Glm4vImageProcessor,
-        Glm4vMoeConfig,
-        Glm4vMoeForConditionalGeneration,
-        Glm4vProcessor,
-        Glm4vVideoProcessor,
-    )
+_VISION = dict(
+    depth=2,
+    hidden_size=64,
+    intermediate_size=128,
+    num_heads=2,
+    out_hidden_size=64,
+    patch_size=14,
+    spatial_merge_size=2,
+    temporal_patch_size=2,
+    image_size=336,
+)
+_MOE = dict(
+    moe_intermediate_size=64,
+    n_routed_experts=4,
+    num_experts_per_tok=2,
+    n_shared_experts=1,
+    first_k_dense_replace=1,
+)
 
-    tokenizer = _build_tokenizer(family)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    vocab = ((len(tokenizer) + 63) // 64) * 64
-    vision = dict(
-        depth=2,
-        hidden_size=64,
-        intermediate_size=128,
-        num_heads=2,
-        out_hidden_size=64,
-        patch_size=14,
-        spatial_merge_size=2,
-        temporal_patch_size=2,
-        image_size=336,
-    )
+
+def _glm_text(vocab: int, ids: dict[str, int]) -> dict[str, Any]:
     # head_dim 32, partial rotary 0.5 -> 16 rotary dims -> 8 frequencies = 2 + 3 + 3.
     rope = {
         "rope_type": "default",
@@ -185,7 +194,7 @@ def _build(name: str, family: str, out: Path) -> None:
         "mrope_section": [2, 3, 3],
         "partial_rotary_factor": 0.5,
     }
-    text = dict(
+    return dict(
         vocab_size=vocab,
         hidden_size=64,
         intermediate_size=128,
@@ -197,6 +206,45 @@ def _build(name: str, family: str, out: Path) -> None:
         pad_token_id=ids["<|endoftext|>"],
         eos_token_id=[ids[t] for t in STOP_TOKENS],
     )
+
+
+def _glm53_text(vocab: int, ids: dict[str, int]) -> dict[str, Any]:
+    """GLM-5.3-Flash's layout at hidden 64: 4 layers (3 linear attention, the 4th sparse MLA),
+    the first dense, 8 routed experts. Every quantized Linear has in_features 64."""
+    return dict(
+        vocab_size=vocab,
+        hidden_size=64,
+        intermediate_size=128,
+        moe_intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        n_routed_experts=8,
+        num_experts_per_tok=2,
+        n_shared_experts=1,
+        mlp_layer_types=["dense", "sparse", "sparse", "sparse"],
+        kv_lora_rank=64,
+        q_lora_rank=64,
+        v_head_dim=32,
+        qk_nope_head_dim=32,
+        index_topk=16,
+        index_kpool=4,
+        index_head_dim=64,
+        index_n_heads=2,
+        linear_head_dim=64,
+        linear_num_heads=1,
+        hc_mult=2,
+        hc_sinkhorn_iters=4,
+        max_position_embeddings=1048576,
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=[ids[t] for t in STOP_TOKENS],
+    )
+
+
+def _model_and_processor(model_type: str, moe: bool, text: dict[str, Any], ids: Any) -> Any:
+    """The random-weight model and the processor classes of ``model_type``."""
+    import transformers as tf
+
     token_ids = dict(
         image_token_id=ids["<|image|>"],
         video_token_id=ids["<|video|>"],
@@ -205,32 +253,48 @@ def _build(name: str, family: str, out: Path) -> None:
         video_start_token_id=ids["<|begin_of_video|>"],
         video_end_token_id=ids["<|end_of_video|>"],
     )
-    torch.manual_seed(0)
-    model: Glm4vForConditionalGeneration | Glm4vMoeForConditionalGeneration
-    if family == "glm4v":
-        model = Glm4vForConditionalGeneration(
-            Glm4vConfig(text_config=text, vision_config=vision, **token_ids)
-        )
+    if moe and model_type != "glm5_next":
+        text = {**text, **_MOE}
+    if model_type == "glm4v":
+        config: Any = tf.Glm4vConfig(text_config=text, vision_config=_VISION, **token_ids)
+        procs: tuple[Any, ...] = (tf.Glm4vProcessor, tf.Glm4vImageProcessor, tf.Glm4vVideoProcessor)
+    elif model_type == "glm4v_moe":
+        config = tf.Glm4vMoeConfig(text_config=text, vision_config=_VISION, **token_ids)
+        procs = (tf.Glm4vProcessor, tf.Glm4vImageProcessor, tf.Glm4vVideoProcessor)
+    elif model_type in ("glm46v", "glmga"):
+        text = {**text, "model_type": "glm4v_moe_text" if moe else "glm4v_text"}
+        vision = {**_VISION, "model_type": "glm4v_vision"}
+        cls = tf.Glm46VConfig if model_type == "glm46v" else tf.GlmgaConfig
+        config = cls(text_config=text, vision_config=vision, **token_ids)
+        procs = (tf.Glm46VProcessor, tf.Glm46VImageProcessor, tf.Glm46VVideoProcessor)
     else:
-        text.update(
-            moe_intermediate_size=64,
-            n_routed_experts=4,
-            num_experts_per_tok=2,
-            n_shared_experts=1,
-            first_k_dense_replace=1,
-        )
-        model = Glm4vMoeForConditionalGeneration(
-            Glm4vMoeConfig(text_config=text, vision_config=vision, **token_ids)
-        )
+        vision = {k: _VISION[k] for k in ("depth", "hidden_size", "intermediate_size")}
+        vision.update(num_heads=2, out_hidden_size=64, projection_intermediate_size=128)
+        config = tf.Glm5NextConfig(text_config=text, vision_config=vision, **token_ids)
+        procs = (tf.Glm5NextProcessor, tf.Glm5NextImageProcessor, tf.Glm5NextVideoProcessor)
+    return tf.AutoModelForImageTextToText.from_config(config), procs
+
+
+def _build(name: str, out: Path) -> None:
+    import torch
+    from transformers import GenerationConfig
+
+    model_type, template, moe = _TINY[name]
+    tokenizer = _build_tokenizer(template)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    vocab = ((len(tokenizer) + 63) // 64) * 64
+    text = (_glm53_text if model_type == "glm5_next" else _glm_text)(vocab, ids)
+    torch.manual_seed(0)
+    model, (processor_cls, image_cls, video_cls) = _model_and_processor(model_type, moe, text, ids)
     _prefer_whole_words(model, tokenizer)
-    model.eval()  # type: ignore[no-untyped-call]
+    model.eval()
     model.save_pretrained(out)
 
-    processor = Glm4vProcessor(
-        image_processor=Glm4vImageProcessor(),
+    processor = processor_cls(
+        image_processor=image_cls(),
         tokenizer=tokenizer,
-        video_processor=Glm4vVideoProcessor(),
-        chat_template=CHAT_TEMPLATES[family],
+        video_processor=video_cls(),
+        chat_template=CHAT_TEMPLATES[template],
     )
     processor.save_pretrained(out)
     GenerationConfig(
@@ -244,7 +308,7 @@ def _build(name: str, family: str, out: Path) -> None:
         max_new_tokens=512,
     ).save_pretrained(out)
     (out / "glmv_tiny.json").write_text(
-        json.dumps({"name": name, "family": family, "version": TINY_VERSION})
+        json.dumps({"name": name, "family": model_type, "version": TINY_VERSION})
     )
 
 
@@ -308,4 +372,9 @@ _GLM45V_TEMPLATE = """[gMASK]<sop>
 {% if enable_thinking is defined and not enable_thinking %}<think></think>
 {% endif %}{% endif %}"""
 
-CHAT_TEMPLATES = {"glm4v": _GLM41V_TEMPLATE, "glm4v_moe": _GLM45V_TEMPLATE}
+CHAT_TEMPLATES = {
+    "glm41v": _GLM41V_TEMPLATE,
+    "glmv": _GLM45V_TEMPLATE,
+    "glmv_hybrid": GLMV_HYBRID_TEMPLATE,
+    "glm53": GLM53_TEMPLATE,
+}

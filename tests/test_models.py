@@ -28,10 +28,14 @@ def test_known_checkpoints_and_families():
         "zai-org/GLM-4.1V-9B-Base",
         "zai-org/GLM-4.5V",
         "zai-org/GLM-4.5V-FP8",
+        "zai-org/GLM-4.6V",
+        "zai-org/GLM-4.6V-FP8",
+        "zai-org/GLM-4.6V-Flash",
+        "zai-org/GLM-5.3-Flash",
     }
-    assert family_of({"model_type": "glm4v"}) == "glm4v"
-    assert family_of({"model_type": "glm4v_moe"}) == "glm4v_moe"
-    with pytest.raises(ConfigError, match="not a GLM-V model"):
+    for model_type in ("glm4v", "glm4v_moe", "glm46v", "glmga", "glm5_next"):
+        assert family_of({"model_type": model_type}) == model_type
+    with pytest.raises(ConfigError, match="not a GLM-V chat model"):
         family_of({"model_type": "llama"})
 
 
@@ -41,7 +45,8 @@ def test_family_comes_from_config_not_name(tmp_path):
     shutil.copytree(ensure_tiny_checkpoint("tiny-glm41v"), misleading)
     loaded = load_model(str(misleading), cache=ModelCache())
     assert loaded.family == "glm4v"
-    assert not loaded.traits.can_disable_thinking
+    assert not loaded.caps.can_disable_thinking
+    assert loaded.caps.uses_budget
 
 
 def test_tiny_checkpoints_carry_glm_tokens_and_stop_ids():

@@ -16,7 +16,7 @@ CELL_TIMEOUT_S = 120
 EXPECTED = {
     "01_quickstart": [
         "done - ",
-        "GLM-4.5V (MoE) thinking off",
+        "GLM-4.5V / GLM-4.6V (MoE) thinking off",
         "seed 1 twice, same answer: True",
         "read back: 2 turns",
         "llamafactory: conversation_llamafactory.zip",

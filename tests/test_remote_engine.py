@@ -574,8 +574,9 @@ def test_thinking_switch_per_server_style() -> None:
     assert vbody["thinking"] == {"type": "disabled"}
     assert vbody["top_p"] == 0.01
     assert not {"chat_template_kwargs", "stream_options", "seed", "top_k"} & set(vbody)
-    # GLM-4.1V always thinks: no switch is sent.
-    dense = RemoteEngine("http://h/v1", model="glm-4.1v-9b-thinking").build_body(req)
+    # GLM-4.1V always thinks: no switch is sent (the served name is not parsed: the family says).
+    dense_engine = RemoteEngine("http://h/v1", model="glm-4.1v-9b-thinking", family="glm4v")
+    dense = dense_engine.build_body(req)
     assert dense["messages"]
     assert "chat_template_kwargs" not in dense
     none = RemoteEngine("http://h/v1", model="glm-4.5v", thinking_style="none").build_body(req)
@@ -617,6 +618,18 @@ def test_family_guess_urls_and_settings(monkeypatch: pytest.MonkeyPatch) -> None
     assert guess_family("glm-4.5v") == "glm4v_moe"
     assert guess_family("zai-org/GLM-4.1V-9B-Thinking") == "glm4v"
     assert guess_family(None) == "glm4v_moe"
+    # Only known ids and the family setting count: a name that merely looks like 4.1V does not.
+    assert guess_family("my-glm-4.1v-server") == "glm4v_moe"
+    flash = RemoteEngine("http://h", model="zai-org/GLM-4.6V-Flash")
+    assert (flash.family, flash.caps.thinking) == ("glm4v", "switch")
+    effort = RemoteEngine("http://h", model="m", family="glm5_next")
+    body = effort.build_body(
+        GenerationRequest(
+            messages=[user_message("hi")],
+            sampling=Sampling(thinking=False),
+        )
+    )
+    assert body["chat_template_kwargs"] == {"reasoning_effort": "none"}
     assert RemoteEngine("http://h:8000/", model="m").endpoint == "http://h:8000/v1/chat/completions"
     assert RemoteEngine("http://h/v1/chat/completions").endpoint == "http://h/v1/chat/completions"
     assert RemoteEngine("http://h", model="glm-4.5v", family="glm4v").family == "glm4v"

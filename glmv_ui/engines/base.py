@@ -16,6 +16,7 @@ from ..config import Sampling
 from ..messages import Message
 
 if TYPE_CHECKING:
+    from ..caps import Capabilities
     from ..models import LoadedModel
     from .prefix_cache import CacheStats
 
@@ -91,10 +92,13 @@ class Chunk:
 
 @runtime_checkable
 class Engine(Protocol):
-    """A backend. ``family`` is ``"glm4v"`` or ``"glm4v_moe"``; ``name`` is the model id shown."""
+    """A backend. ``caps`` says what its model can do; ``family`` is its model type
+    (``caps.family``, kept as a plain attribute for callers that only show it); ``name`` is the
+    model id shown."""
 
     name: str
     family: str
+    caps: Capabilities
 
     def stream(
         self, request: GenerationRequest, cancel: threading.Event | None = None

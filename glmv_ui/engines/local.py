@@ -57,7 +57,8 @@ class LocalEngine:
         conversations of this engine (least recently used evicted; 0 keeps none)."""
         self.loaded = loaded
         self.name = loaded.model_id
-        self.family = loaded.family
+        self.caps = loaded.caps
+        self.family = loaded.caps.family
         self.token_timeout_s = token_timeout_s
         # Extra arguments for every generate call (e.g. a logits_processor list).
         self.generate_kwargs = dict(generate_kwargs or {})
@@ -77,8 +78,12 @@ class LocalEngine:
 
     def _settings(self, request: GenerationRequest) -> tuple[Any, ...]:
         # What must match besides the tokens: the model as loaded, and the template switch.
-        thinking = request.sampling.thinking if self.loaded.traits.can_disable_thinking else None
-        return (self.loaded.path, self.loaded.options, thinking)
+        thinking = self._template_kwargs(request)
+        return (self.loaded.path, self.loaded.options, tuple(sorted(thinking.items())))
+
+    def _template_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        sampling = request.sampling
+        return self.caps.template_kwargs(sampling.thinking, sampling.effort)
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -123,9 +128,7 @@ class LocalEngine:
         if images and videos:
             raise MediaBudgetError("", reason("context.mixed"))
         template_messages = chat_template_messages(request.messages)
-        kwargs: dict[str, Any] = {}
-        if self.loaded.traits.can_disable_thinking:
-            kwargs["enable_thinking"] = request.sampling.thinking
+        kwargs = self._template_kwargs(request)
         text = processor.apply_chat_template(
             template_messages, tokenize=False, add_generation_prompt=True, **kwargs
         )
@@ -152,7 +155,7 @@ class LocalEngine:
     def context_tokens(self) -> int:
         """The model's context window in tokens (prompt and answer together)."""
         text = self.loaded.model.config.get_text_config()
-        return int(getattr(text, "max_position_embeddings", 0) or self.loaded.traits.context_tokens)
+        return int(getattr(text, "max_position_embeddings", 0) or self.caps.context_tokens)
 
     def _fit_context(self, prompt_tokens: int, max_new: int) -> int:
         """Refuse a prompt that leaves no room to answer; cap the answer to what is left."""
@@ -195,7 +198,9 @@ class LocalEngine:
         lease = None
         if request.cache_key is not None:
             lease = self._store.lease(request.cache_key, self._settings(request))
-        prefill = prefill_inputs(self.loaded.model, prompt, lease.entry if lease else None)
+        prefill = prefill_inputs(
+            self.loaded.model, prompt, lease.entry if lease else None, self.caps.prefix_reuse
+        )
         if lease is not None:
             self._store.record(prefill.reused)
         end_think = self.loaded.tokenizer.convert_tokens_to_ids("</think>")
@@ -247,7 +252,7 @@ class LocalEngine:
     ) -> Iterator[Chunk]:
         """Close the thought and continue with the answer from the first pass's cache: only the
         closing tags are prefilled."""
-        closing = "</think><answer>" if self.loaded.traits.answer_tags else "</think>\n"
+        closing = self.caps.budget_closing
         yield Chunk(closing, run.stats())
         if first.sequences is None:
             return
@@ -262,7 +267,7 @@ class LocalEngine:
         if request.cache_key is not None:
             lease = self._store.lease(request.cache_key, settings)
         kept = kept_from(request.cache_key or "", settings, prompt, cache, first.sequences)
-        prefill = prefill_inputs(self.loaded.model, follow, kept)
+        prefill = prefill_inputs(self.loaded.model, follow, kept, self.caps.prefix_reuse)
         second = self._pass(run, cancel, lease, follow, prefill)
         second.start(
             prefill.kwargs,

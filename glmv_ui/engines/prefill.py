@@ -102,8 +102,12 @@ def prompt_of(inputs: dict[str, Any], image_prints: list[str], video_prints: lis
 
 def positions(model: Any, inputs: dict[str, Any]) -> Any:
     """``[4, 1, L]`` position ids for the whole prompt: the text position first, then the three
-    M-RoPE rows, as GLM-V's ``generate`` builds them."""
+    M-RoPE rows, as GLM-V's ``generate`` builds them. None for a model without M-RoPE
+    (GLM-5.3-Flash): its own ``generate`` counts positions from the cache."""
     import torch
+
+    if not hasattr(model.model, "get_rope_index"):
+        return None
 
     ids = inputs["input_ids"]
     text = torch.arange(ids.shape[1], device=ids.device).view(1, 1, -1)
@@ -116,9 +120,13 @@ def positions(model: Any, inputs: dict[str, Any]) -> Any:
     return torch.cat([text, vision.to(text.dtype)], dim=0)
 
 
-def prefill_inputs(model: Any, prompt: Prompt, kept: KeptCache | None) -> Prefill:
+def prefill_inputs(
+    model: Any, prompt: Prompt, kept: KeptCache | None, reuse: str = "crop"
+) -> Prefill:
     """``generate`` arguments that prefill only what ``kept`` does not hold (everything when
-    ``kept`` is None or shares nothing)."""
+    ``kept`` is None or shares nothing). ``reuse="extend"`` (a cache with linear-attention
+    layers, whose recurrent state cannot be cropped): ``kept`` serves only a prompt that extends
+    all of it exactly."""
     import torch
     from transformers import DynamicCache
 
@@ -126,17 +134,22 @@ def prefill_inputs(model: Any, prompt: Prompt, kept: KeptCache | None) -> Prefil
     reused = 0
     if kept is not None:
         reused = reusable_prefix(kept.ids, kept.spans, prompt.ids, prompt.spans)
+        if reuse == "extend" and reused != kept.cache.get_seq_length():
+            reused = 0
     if kept is not None and reused > 0:
         cache = kept.cache
-        cache.crop(reused - cache.get_seq_length())
+        if reused < cache.get_seq_length():  # a linear-attention layer refuses even crop(0)
+            cache.crop(reused - cache.get_seq_length())
     else:
         cache = DynamicCache(config=model.config)
     kwargs: dict[str, Any] = {
         "input_ids": inputs["input_ids"],
         "attention_mask": torch.ones_like(inputs["input_ids"]),
-        "position_ids": positions(model, inputs),
         "cache": cache,
     }
+    position_ids = positions(model, inputs)
+    if position_ids is not None:
+        kwargs["position_ids"] = position_ids
     if "mm_token_type_ids" in inputs:
         kwargs["mm_token_type_ids"] = inputs["mm_token_type_ids"]
     for spans, pixels, grid_key in (
@@ -172,10 +185,16 @@ def kept_from(
 
 
 def cache_nbytes(cache: Any) -> int:
-    """Bytes the cache's tensors hold in memory (their whole storage, views included)."""
+    """Bytes the cache's tensors hold in memory (their whole storage, views included): keys and
+    values, an indexer's keys, and a linear-attention layer's convolution and recurrent states."""
     total = 0
     for layer in getattr(cache, "layers", ()):
-        for tensor in (getattr(layer, "keys", None), getattr(layer, "values", None)):
-            if tensor is not None:
-                total += int(tensor.untyped_storage().nbytes())
+        for name in ("keys", "values", "indexer_keys", "conv_states", "recurrent_states"):
+            held = getattr(layer, name, None)
+            tensors = held.values() if isinstance(held, dict) else held
+            if not isinstance(tensors, (list, tuple, type({}.values()))):
+                tensors = (tensors,)
+            for tensor in tensors:
+                if hasattr(tensor, "untyped_storage"):
+                    total += int(tensor.untyped_storage().nbytes())
     return total

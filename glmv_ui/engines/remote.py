@@ -58,9 +58,10 @@ from .remote_reply import Reply, error_text
 if TYPE_CHECKING:
     import httpx
 
+    from ..caps import Capabilities
     from ..media.parts import MediaPart
 
-__all__ = ["RemoteEngine", "encode_mp4", "guess_family"]
+__all__ = ["RemoteEngine", "encode_mp4", "guess_family", "remote_caps"]
 
 ThinkingStyle = Literal["chat_template_kwargs", "vendor", "none"]
 VideoMode = Literal["frames", "video"]
@@ -76,15 +77,24 @@ _OPTIONAL_FIELDS = (
 )
 
 
-def guess_family(model: str | None) -> str:
-    """A default family from a served model name; ``glm4v_moe`` (GLM-4.5V) unless it names 4.1V.
+def remote_caps(model: str | None, family: str | None = None) -> Capabilities:
+    """What a served model can do, from what the client can know: ``family`` when given (the
+    ``GLMV_REMOTE_FAMILY`` setting), a known checkpoint's id as served, else the documented
+    default, a hybrid-reasoning ``glm4v_moe`` model (thinking switched through
+    ``chat_template_kwargs``). The served name is never parsed."""
+    from ..caps import for_family
+    from ..models import KNOWN_MODELS
 
-    Only a default: pass ``family=`` when the served name says nothing (``--served-model-name``).
-    """
-    name = (model or "").lower().replace("_", "-")
-    if re.search(r"4\.1v|4-1v|41v|glm-?4v-9b|glm4v(?!-?moe)", name):
-        return "glm4v"
-    return "glm4v_moe"
+    if family:
+        return for_family(family)
+    if model in KNOWN_MODELS:
+        return KNOWN_MODELS[model].caps
+    return for_family("glm4v_moe")
+
+
+def guess_family(model: str | None) -> str:
+    """The model type :func:`remote_caps` settles on for a served ``model`` id."""
+    return remote_caps(model).family
 
 
 def _display_url(url: str) -> str:
@@ -116,8 +126,8 @@ class RemoteEngine:
 
     ``url`` is the base URL (``http://host:8000/v1``, ``https://api.z.ai/api/paas/v4``); ``/v1``
     is added when the URL has no version segment. ``model`` is the served model name; ``None``
-    asks the server's ``/models`` on first use and takes the first one. ``family`` defaults to a
-    guess from the model name (see :func:`guess_family`).
+    asks the server's ``/models`` on first use and takes the first one. What the model can do
+    comes from ``family`` or the served id (see :func:`remote_caps`).
     """
 
     def __init__(
@@ -136,16 +146,12 @@ class RemoteEngine:
         transport: httpx.BaseTransport | None = None,
         key_url: str | None = None,
     ) -> None:
-        from ..models import FAMILIES
-
         if not url or not urlsplit(url.strip()).scheme.startswith("http"):
             raise ConfigError(
                 f"remote engine: the server URL must start with http:// or "
                 f"https://, got {_display_url(url or '')!r}"
             )
-        family = family or guess_family(model)
-        if family not in FAMILIES:
-            raise ConfigError(f"unknown model family {family!r}; expected glm4v or glm4v_moe")
+        caps = remote_caps(model, family)
         if thinking_style not in ("chat_template_kwargs", "vendor", "none"):
             raise ConfigError(
                 f"thinking_style must be chat_template_kwargs, vendor or none, "
@@ -156,7 +162,8 @@ class RemoteEngine:
         self.url = url.strip()
         self.endpoint = _endpoint(self.url)
         self.model = model
-        self.family = family
+        self.caps = caps
+        self.family = caps.family
         self.name = model or _display_url(self.url)
         self.api_key_env = api_key_env
         self.thinking_style = thinking_style
@@ -265,8 +272,6 @@ class RemoteEngine:
 
     def build_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for one request (also useful to inspect what would be sent)."""
-        from ..models import FAMILIES
-
         s = request.sampling
         vendor = self.thinking_style == "vendor"
         body: dict[str, Any] = {
@@ -286,9 +291,9 @@ class RemoteEngine:
                 if s.top_k:
                     body["top_k"] = s.top_k
                 body["repetition_penalty"] = s.repetition_penalty
-        if FAMILIES[self.family].can_disable_thinking:
+        if self.caps.can_disable_thinking:
             if self.thinking_style == "chat_template_kwargs":
-                body["chat_template_kwargs"] = {"enable_thinking": s.thinking}
+                body["chat_template_kwargs"] = self.caps.template_kwargs(s.thinking, s.effort)
             elif vendor:
                 body["thinking"] = {"type": "enabled" if s.thinking else "disabled"}
         for name in self._rejected:

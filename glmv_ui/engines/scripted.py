@@ -37,8 +37,11 @@ class ScriptedEngine:
         pause: threading.Event | None = None,
         pause_after: int = 1,
     ) -> None:
+        from ..caps import for_family
+
         self.name = name
-        self.family = family
+        self.caps = for_family(family)
+        self.family = self.caps.family
         self.chunk_size = max(1, chunk_size)
         self.delay_s = delay_s
         self.default = default

@@ -182,6 +182,7 @@ class ZeroGpuEngine:
         self.inner = engine
         self.name = engine.name
         self.family = engine.family
+        self.caps = engine.caps
         self._stops = Path(tempfile.mkdtemp(prefix="glmv-stop-"))
         weakref.finalize(self, shutil.rmtree, str(self._stops), True)
 

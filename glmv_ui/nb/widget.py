@@ -27,7 +27,6 @@ from ..config import SAMPLING_RANGES, MediaLimits, Sampling
 from ..conversation import Conversation, Turn
 from ..errors import GlmvError
 from ..media.options import MediaOptions
-from ..models import FAMILIES
 from ..reply import Reply, thinking_title
 from ..session import ReplyUpdate
 from ..throttle import Throttle
@@ -94,7 +93,7 @@ class ChatWidget:
         )
         if sampling is not None:
             self.session.sampling = sampling
-        self.traits = FAMILIES[self.session.engine.family]
+        self.traits = self.session.engine.caps
         self.preview_height = preview_height
         self.throttle = Throttle(interval_s, clock=clock)
         self._worker: threading.Thread | None = None
@@ -154,10 +153,19 @@ class ChatWidget:
             step=256,
             description="max tokens",
         )
-        if self.traits.can_disable_thinking:
+        if self.traits.thinking == "effort":
+            self.thinking_mode = "effort"
+            efforts = list(self.traits.efforts)
+            self.effort = w.Dropdown(
+                options=efforts,
+                value=s.effort if s.effort in efforts else efforts[-1],
+                description="Reasoning effort",
+            )
+            self.thinking_control: Any = self.effort
+        elif self.traits.can_disable_thinking:
             self.thinking_mode = "toggle"
             self.thinking = w.Checkbox(value=s.thinking, description="Thinking", indent=False)
-            self.thinking_control: Any = self.thinking
+            self.thinking_control = self.thinking
         else:
             self.thinking_mode = "budget"
             self.thinking_limit = w.Checkbox(
@@ -288,7 +296,10 @@ class ChatWidget:
             "top_k": int(self.top_k.value),
             "max_new_tokens": int(self.max_new_tokens.value),
         }
-        if self.thinking_mode == "toggle":
+        if self.thinking_mode == "effort":
+            changes["effort"] = str(self.effort.value)
+            changes["thinking"] = self.effort.value != "none"
+        elif self.thinking_mode == "toggle":
             changes["thinking"] = bool(self.thinking.value)
         else:
             changes["thinking_budget"] = (

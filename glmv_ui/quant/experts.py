@@ -33,14 +33,15 @@ PROJECTIONS = ("gate_up_proj", "down_proj")
 def is_fused_experts(module: nn.Module) -> bool:
     """True for a transformers experts module in the layout :class:`Experts4bit` reproduces:
     3-D ``gate_up_proj`` (gate then up, concatenated) and ``down_proj``, ``(out, in)`` per
-    expert, no biases, no norm after the experts."""
+    expert, no biases, no norm after the experts. The activation is the module's ``act_fn``, or
+    GLM-5.3-Flash's clamped SwiGLU (``swiglu_limit``)."""
     gate_up, down = getattr(module, "gate_up_proj", None), getattr(module, "down_proj", None)
     return (
         isinstance(gate_up, nn.Parameter)
         and isinstance(down, nn.Parameter)
         and gate_up.ndim == 3
         and down.ndim == 3
-        and hasattr(module, "act_fn")
+        and (hasattr(module, "act_fn") or hasattr(module, "swiglu_limit"))
         and gate_up.shape[0] == down.shape[0]
         and gate_up.shape[2] == down.shape[1]
         and gate_up.shape[1] == 2 * down.shape[2]
@@ -72,8 +73,10 @@ class Experts4bit(nn.Module):
         *,
         compute_dtype: torch.dtype = torch.bfloat16,
         layout: Nf4Layout = NF4,
+        swiglu_limit: float | None = None,
     ) -> None:
         super().__init__()
+        self.swiglu_limit = swiglu_limit  # gate and up clamped before SiLU (GLM-5.3-Flash)
         self.num_experts = num_experts
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
@@ -102,13 +105,21 @@ class Experts4bit(nn.Module):
     ) -> Experts4bit:
         """An empty (placeholder) 4-bit module shaped like ``fused``; build it on the meta
         device to allocate nothing."""
-        gate_up, down, act_fn = fused.gate_up_proj, fused.down_proj, fused.act_fn
+        gate_up, down = fused.gate_up_proj, fused.down_proj
+        limit = getattr(fused, "swiglu_limit", None)
+        act_fn = getattr(fused, "act_fn", None) or nn.functional.silu
         assert isinstance(gate_up, torch.Tensor)
         assert isinstance(down, torch.Tensor)
         assert callable(act_fn)
         num_experts, _, hidden = gate_up.shape
         return cls(
-            num_experts, hidden, down.shape[2], act_fn, compute_dtype=compute_dtype, layout=layout
+            num_experts,
+            hidden,
+            down.shape[2],
+            act_fn,
+            compute_dtype=compute_dtype,
+            layout=layout,
+            swiglu_limit=None if hasattr(fused, "act_fn") else limit,
         )
 
     def _placeholder(self, name: str, shape: tuple[int, ...], dtype: str) -> None:
@@ -224,6 +235,9 @@ class Experts4bit(nn.Module):
             start += count
             tokens = pairs // top_k
             gate, up = self._project("gate_up_proj", expert, x[tokens]).chunk(2, dim=-1)
+            if self.swiglu_limit is not None:
+                gate = gate.clamp(max=self.swiglu_limit)
+                up = up.clamp(min=-self.swiglu_limit, max=self.swiglu_limit)
             y = self._project("down_proj", expert, self.act_fn(gate) * up)
             y = y.float() * weights[pairs, None].float()
             out.index_add_(0, tokens, y.to(out.dtype))

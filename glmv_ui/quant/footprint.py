@@ -95,7 +95,7 @@ def census_from_config(config: dict[str, Any]) -> WeightCensus:
             counts["vision"] += n
         elif "embed_tokens" in name or name.startswith("lm_head"):
             counts["embed"] += n
-        elif p.ndim == 3:
+        elif p.ndim == 3 and ".experts." in f".{name}":
             counts["experts"] += n
             experts_bytes += NF4.matrix_bytes(p.shape[1], p.shape[2], p.shape[0])
             expert_modules.add(name.rpartition(".")[0])

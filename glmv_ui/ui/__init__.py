@@ -56,8 +56,8 @@ def create_app(
     ) as demo:
         ui = render(
             config,
-            manager.family,
-            default_sampling(manager.family, manager.name),
+            manager.caps,
+            default_sampling(manager.caps, manager.name),
             gallery(lang),
             lang,
         )

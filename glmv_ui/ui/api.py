@@ -218,12 +218,14 @@ class ApiHandlers:
         return Session(engine, limits=self.config.media)
 
     def model_info(self) -> dict[str, Any]:
-        from ..models import FAMILIES
-
-        family = FAMILIES.get(self.manager.family)
+        caps = self.manager.caps
         return {
             "model": self.manager.name,
             "state": self.manager.state,
-            "family": family.label if family else self.manager.family,
-            "can_disable_thinking": bool(family and family.can_disable_thinking),
+            "family": caps.label,
+            "model_type": caps.family,
+            "can_disable_thinking": caps.can_disable_thinking,
+            "thinking_control": caps.thinking,
+            "efforts": list(caps.efforts),
+            "prefix_reuse": caps.prefix_reuse,
         }

@@ -39,7 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "media_settings": "Media",
         "system_prompt": "System prompt",
         "system_placeholder": "Optional instructions for the model",
-        "thinking_on": "Thinking (GLM-4.5V)",
+        "thinking_on": "Thinking (off: a quick answer)",
         "thinking_budget": "Thinking budget in tokens (0 = no limit)",
         "temperature": "Temperature",
         "top_p": "Top-p",
@@ -78,6 +78,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "switching": "Loading **{model}**… {percent}%; the current model serves until it is ready.",
         "switch_note": "Last switch: {note}.",
         "prompt_cache": "Kept prompt caches",
+        "sampling_note_near_greedy": "This model always thinks and starts near-greedy, as "
+        "GLM-4.1V's model card demo does (top-p 0.00001, top-k 2): the same question gets the "
+        "same answer. Raise top-p (e.g. 0.8) for more varied answers; a thinking budget closes "
+        "the thought after that many tokens.",
+        "sampling_note_vendor": "Hybrid-reasoning models (GLM-4.5V, GLM-4.6V, GLM-5.3-Flash) "
+        "start with the vendor app's settings (temperature 0.3, top-p 0.6, top-k 2). Thinking "
+        "can be turned off for quick answers.",
+        "reuse_extend": "This model's linear-attention layers keep a state that cannot be cut "
+        "back: a follow-up reuses the kept prompt cache only when its prompt extends the kept "
+        "one exactly, which multi-turn chats rarely do.",
         "sampling_note_glm4v": "GLM-4.1V starts near-greedy, as its model card's demo does "
         "(top-p 0.00001, top-k 2): the same question gets the same "
         "answer. Raise top-p (e.g. 0.8) for more varied answers.",
@@ -195,7 +205,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "media_settings": "媒体设置",
         "system_prompt": "系统提示词",
         "system_placeholder": "可选：给模型的指示",
-        "thinking_on": "思考模式（GLM-4.5V）",
+        "thinking_on": "思考模式（关闭可更快作答）",
         "thinking_budget": "思考预算（token，0 表示不限）",
         "temperature": "温度",
         "top_p": "Top-p",
@@ -231,6 +241,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "switching": "正在加载 **{model}**… {percent}%；加载完成前由当前模型继续服务。",
         "switch_note": "上次切换：{note}。",
         "prompt_cache": "保留的提示缓存",
+        "sampling_note_near_greedy": "该模型总会思考，默认近似贪心解码，与 GLM-4.1V 模型卡示例一致"
+        "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。想要更多变化可调高 top-p（如 0.8）；"
+        "思考预算会在达到相应 token 数后结束思考。",
+        "sampling_note_vendor": "混合推理模型（GLM-4.5V、GLM-4.6V、GLM-5.3-Flash）"
+        "默认采用官方应用的设置"
+        "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
+        "reuse_extend": "该模型的线性注意力层保存的状态无法回退：只有当新提示恰好延续保留的提示时，"
+        "后续提问才会复用提示缓存，多轮对话很少如此。",
         "sampling_note_glm4v": "GLM-4.1V 默认近似贪心解码，与模型卡示例一致"
         "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"
         "想要更多变化可调高 top-p（如 0.8）。",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ..caps import Capabilities, as_caps
 from ..config import SAMPLING_RANGES, AppConfig, Range, Sampling
 from .i18n import LANGUAGES, t
 from .settings import SETTING_NAMES, model_ranges
@@ -153,13 +154,18 @@ def _slider(
 
 def render(
     config: AppConfig,
-    family: str,
+    family: Capabilities | str,
     sampling: Sampling,
     examples: list[dict[str, Any]],
     lang: str = "en",
 ) -> Ui:
-    """Build the components inside the current ``gr.Blocks`` context."""
+    """Build the components inside the current ``gr.Blocks`` context; the thinking control
+    follows what the model can do (``family``: its capabilities, or a model type's defaults)."""
     import gradio as gr
+
+    from .panel import sampling_note
+
+    caps = as_caps(family)
 
     labels: list[Label] = []
     c: dict[str, Any] = {}  # the Ui's fields by name, each of its declared component class
@@ -318,14 +324,14 @@ def render(
                 labels.append(Label(acc, "label", "settings"))
                 add(
                     "sampling_note",
-                    gr.Markdown(t(lang, f"sampling_note_{family}"), elem_id="glmv-sampling-note"),
+                    gr.Markdown(sampling_note(caps, lang), elem_id="glmv-sampling-note"),
                 )
                 add(
                     "thinking",
                     gr.Checkbox(
                         value=sampling.thinking,
                         label=t(lang, "thinking_on"),
-                        visible=family == "glm4v_moe",
+                        visible=caps.can_disable_thinking,
                     ),
                     "thinking_on",
                 )
@@ -336,7 +342,7 @@ def render(
                         "thinking_budget",
                         sampling.thinking_budget or 0,
                         t(lang, "thinking_budget"),
-                        visible=family == "glm4v",
+                        visible=caps.uses_budget,
                     ),
                     "thinking_budget",
                 )

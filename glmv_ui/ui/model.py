@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..caps import Capabilities
 from ..config import AppConfig
 from ..engines.base import CachingEngine, Engine, HoldsModel, unwrapped
 from ..engines.zerogpu import zerogpu_engine
@@ -27,7 +28,7 @@ from ..errors import (
 )
 from .i18n import t
 
-__all__ = ["ModelManager", "guess_family", "release_engine"]
+__all__ = ["ModelManager", "guess_caps", "guess_family", "release_engine"]
 
 _log = logging.getLogger(__name__)
 
@@ -45,26 +46,33 @@ def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__} (the server log has the details)"
 
 
-def guess_family(config: AppConfig) -> str:
-    """The family before the model is loaded (for the settings shown at first): from the
-    checkpoint's config.json when it is on disk (a folder or the hub cache), else from the
-    registry; the name is only the last resort, and the settings follow the loaded model."""
-    from ..models import FAMILIES, KNOWN_MODELS, family_of, read_config
-    from ..tiny import TINY_MODELS
+def guess_caps(config: AppConfig) -> Capabilities:
+    """What the model can do before it is loaded (for the settings shown at first): read from
+    the checkpoint (config and template) when it is on disk, else from the table of known
+    checkpoints, else GLM-4.1V's family defaults. The settings follow the loaded model."""
+    from ..caps import for_family, from_checkpoint, from_folder
+    from ..models import FAMILIES, KNOWN_MODELS, read_config, resolve_model
 
-    if config.model in TINY_MODELS:
-        return TINY_MODELS[config.model]
-    if config.model in FAMILIES:
-        return config.model
+    if config.model in FAMILIES:  # the scripted engine is named by a model type
+        return for_family(config.model)
     try:
+        found = from_folder(resolve_model(config.model))
+        if found is not None:
+            return found
         on_disk = read_config(config.model)
         if on_disk is not None:
-            return family_of(on_disk)
+            known = KNOWN_MODELS.get(config.model)
+            return known.caps if known else from_checkpoint(on_disk, None)
     except (GlmvError, OSError, ValueError):
         pass
     if config.model in KNOWN_MODELS:
-        return KNOWN_MODELS[config.model].family
-    return "glm4v_moe" if "4.5v" in config.model.lower() else "glm4v"
+        return KNOWN_MODELS[config.model].caps
+    return for_family("glm4v")
+
+
+def guess_family(config: AppConfig) -> str:
+    """The model type :func:`guess_caps` settles on."""
+    return guess_caps(config).family
 
 
 class ModelManager:
@@ -78,8 +86,10 @@ class ModelManager:
         self._ready = threading.Event()
         self._engine: Engine | None = zerogpu_engine(engine) if engine is not None else None
         self.state = "ready" if engine is not None else "idle"
-        self.family = engine.family if engine is not None else guess_family(config)
+        self.caps = engine.caps if engine is not None else guess_caps(config)
+        self.family = self.caps.family
         self.guessed_family = self.family  # what the settings were first drawn for
+        self.guessed_caps = self.caps
         self.name = engine.name if engine is not None else config.model
         self.guessed_name = self.name  # the model the settings were first drawn for
         self.percent = 0.0
@@ -176,6 +186,7 @@ class ModelManager:
             self._adopt(config)
             self._engine = zerogpu_engine(engine, size=config.zerogpu_size)
             self.family, self.name = engine.family, getattr(engine, "name", config.model)
+            self.caps = engine.caps
             self.load_seconds = time.perf_counter() - start
             self.generation += 1
             self.switch_note = f"now serving {_shown(self.name)}"
@@ -242,6 +253,7 @@ class ModelManager:
             engine = create_engine(config, progress=self._progress)
             self._engine = zerogpu_engine(engine, size=config.zerogpu_size)
             self.family, self.name = engine.family, getattr(engine, "name", config.model)
+            self.caps = engine.caps
             self.load_seconds = time.perf_counter() - start
             self.state = "ready"
         except GlmvError as exc:
@@ -284,9 +296,7 @@ class ModelManager:
         return line
 
     def _status_line(self, lang: str) -> str:
-        from ..models import FAMILIES
-
-        family = FAMILIES[self.family].label if self.family in FAMILIES else self.family
+        family = self.caps.label
         if self.state == "ready":
             if self.config.engine == "remote":
                 from ..engines.remote import _display_url  # no user info, query or fragment

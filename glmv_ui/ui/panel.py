@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..caps import Capabilities, as_caps
 from ..config import TINY_MAX_NEW_TOKENS, AppConfig, default_sampling, is_tiny_model
 from ..errors import ConversationError, GlmvError
-from ..models import FAMILIES
 from ..reasons import reason
 from .chat import ChatHandlers
 from .i18n import t
@@ -24,11 +24,12 @@ __all__ = ["PanelHandlers", "sampling_note"]
 INTEGER_FIELDS = ("top_k", "max_new_tokens", "thinking_budget")
 
 
-def sampling_note(family: str, lang: str, model: str = "") -> str:
-    """Why the sampling settings are what they are for this family (and a tiny checkpoint)."""
-    if family not in FAMILIES:
-        return ""
-    note = t(lang, f"sampling_note_{family}")
+def sampling_note(family: Capabilities | str, lang: str, model: str = "") -> str:
+    """Why the sampling settings are what they are for this model (and a tiny checkpoint)."""
+    caps = as_caps(family)
+    note = t(lang, f"sampling_note_{caps.sampling}")
+    if caps.prefix_reuse == "extend":
+        note += "\n\n" + t(lang, "reuse_extend")
     if is_tiny_model(model):
         note = t(lang, "sampling_note_tiny", n=TINY_MAX_NEW_TOKENS) + "\n\n" + note
     return note
@@ -86,7 +87,7 @@ class PanelHandlers:
         if self.manager.state in ("idle", "loading"):
             return out.set(ui.timer, gr.Timer(0.5, active=True))
         allowed = self.config.switching_allowed()
-        family, name = self.manager.family, self.manager.name
+        caps, name = self.manager.caps, self.manager.name
         details = self.manager.details(cs.lang)
         # With switching allowed the page checks every 2 s for a switch; else once a minute,
         # which keeps an open tab's session alive (idle sessions are dropped).
@@ -95,30 +96,30 @@ class PanelHandlers:
                 {
                     ui.model_details: details,
                     ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
-                    ui.thinking: gr.Checkbox(visible=family == "glm4v_moe"),
-                    ui.thinking_budget: gr.Slider(visible=family == "glm4v"),
+                    ui.thinking: gr.Checkbox(visible=caps.can_disable_thinking),
+                    ui.thinking_budget: gr.Slider(visible=caps.uses_budget),
                     ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
-                    ui.sampling_note: sampling_note(family, cs.lang, name),
+                    ui.sampling_note: sampling_note(caps, cs.lang, name),
                 }
             )
         )
         old = (
-            cs.shown_family or self.manager.guessed_family,
+            cs.shown_caps or self.manager.guessed_caps,
             cs.shown_model or self.manager.guessed_name,
         )
         switched = cs.seen_generation != self.manager.generation and self.manager.state == "ready"
         notes: list[str] = []
-        if (family, name) != old and family in FAMILIES and old[0] in FAMILIES:
+        if (caps, name) != old:
             # The page was drawn for another model: settings the user never touched take this
             # model's defaults, the others stay within what it accepts.
             ranges = model_ranges(name)
             carry = carry_settings(
                 shown or {},
                 default_sampling(old[0], old[1]),
-                default_sampling(family, name),
+                default_sampling(caps, name),
                 ranges,
                 thinking=thinking,
-                family=family,
+                family=caps,
             )
             for c in carry.fields:
                 value = int(c.value) if c.name in INTEGER_FIELDS else c.value
@@ -131,7 +132,8 @@ class PanelHandlers:
             # A tab opened after the switch was never shown the old model: nothing to explain
             # about defaults (a clamped value it sent is still said).
             notes = carry_notes(carry, name, cs.lang, switched and cs.shown_model is not None)
-        cs.shown_family, cs.shown_model = family, name
+        cs.shown_family, cs.shown_model = caps.family, name
+        cs.shown_caps = caps
         if switched:
             cs.seen_generation = self.manager.generation
             if cs.turns:
@@ -235,9 +237,7 @@ class PanelHandlers:
                     ui.title: title_markdown(cs.lang),
                     ui.model_status: self.manager.status_line(cs.lang),
                     ui.model_details: self.manager.details(cs.lang),
-                    ui.sampling_note: sampling_note(
-                        self.manager.family, cs.lang, self.manager.name
-                    ),
+                    ui.sampling_note: sampling_note(self.manager.caps, cs.lang, self.manager.name),
                     ui.chatbot: gr.Chatbot(
                         value=cs.messages(),  # type: ignore[arg-type]
                         placeholder=chat_placeholder(cs.lang),
@@ -254,7 +254,8 @@ class PanelHandlers:
         cs = self.registry.get(request)
         if not cs.turns:
             raise gr.Error(t(cs.lang, "nothing_to_export"), print_exception=False)
-        family = cs.session.engine.family if cs.session is not None else self.manager.family
+        caps = cs.session.engine.caps if cs.session is not None else self.manager.caps
+        family = caps.family
         cs.dir.mkdir(parents=True, exist_ok=True)
         return str(export.write_export(cs.exported(self.manager.name, family), fmt, cs.dir))
 

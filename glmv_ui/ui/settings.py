@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
+from ..caps import Capabilities, as_caps
 from ..config import (
     SAMPLING_RANGES,
     MediaLimits,
@@ -101,10 +102,11 @@ class Settings:
         numbers, ``None`` for one that did not arrive as a number."""
         return {name: _number(values.get(name), float) for name in CARRIED_FIELDS}
 
-    def sampling(self, family: str, model: str | None = None) -> Sampling:
-        """Decoding settings for a model of ``family`` (named ``model``), defaults filled in
-        from its table."""
-        base = default_sampling(family, model)
+    def sampling(self, family: Capabilities | str, model: str | None = None) -> Sampling:
+        """Decoding settings for a model that can do ``family`` (its capabilities, or a model
+        type's defaults; named ``model``), defaults filled in from its table."""
+        caps = as_caps(family)
+        base = default_sampling(caps, model)
         return replace(
             base,
             temperature=_pick(self.temperature, base.temperature),
@@ -113,9 +115,9 @@ class Settings:
             repetition_penalty=_pick(self.repetition_penalty, base.repetition_penalty),
             max_new_tokens=_pick(self.max_new_tokens, base.max_new_tokens),
             seed=None if self.seed < 0 else self.seed,
-            thinking=self.thinking if family == "glm4v_moe" else True,
+            thinking=self.thinking if caps.can_disable_thinking else True,
             thinking_budget=(
-                self.thinking_budget if self.thinking_budget > 0 and family == "glm4v" else None
+                self.thinking_budget if self.thinking_budget > 0 and caps.uses_budget else None
             ),
         )
 
@@ -233,7 +235,7 @@ def carry_settings(
     ranges: dict[str, Range],
     *,
     thinking: bool = True,
-    family: str = "glm4v",
+    family: Capabilities | str = "glm4v",
 ) -> SettingsCarry:
     """What the settings become when the model changes: a value the user never touched (equal
     to the old model's default) takes the new model's default; a touched value stays, clamped
@@ -253,4 +255,4 @@ def carry_settings(
             out.append(Carried(name, limit, "clamped", current, limit))
         else:
             out.append(Carried(name, current, "kept", current))
-    return SettingsCarry(tuple(out), thinking_forced=not thinking and family == "glm4v")
+    return SettingsCarry(tuple(out), thinking_forced=not thinking and as_caps(family).uses_budget)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..caps import Capabilities
 from ..config import AppConfig
 from ..conversation import Conversation, Turn
 from ..engines.base import Engine
@@ -53,6 +54,7 @@ class ChatState:
         self.session: Session | None = None
         self.seen_generation = 0  # the model generation this tab was last told about
         self.shown_family: str | None = None  # the family the settings are drawn for
+        self.shown_caps: Capabilities | None = None  # what that model can do
         self.shown_model: str | None = None  # and the model (a tiny one has other defaults)
         self._strips: dict[MediaPart, tuple[str, str]] = {}
         self._figures: dict[int, tuple[Reply, str]] = {}
