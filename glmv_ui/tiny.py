@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import HostSettings
-from .tiny_templates import GLM53_TEMPLATE, GLMV_HYBRID_TEMPLATE
+from .tiny_templates import GLM53_TEMPLATE, GLM_V_HYBRID_TEMPLATE
 
 __all__ = ["SPECIAL_TOKENS", "TINY_MODELS", "ensure_tiny_checkpoint", "is_tiny", "tiny_cache_dir"]
 
@@ -375,6 +375,6 @@ _GLM45V_TEMPLATE = """[gMASK]<sop>
 CHAT_TEMPLATES = {
     "glm41v": _GLM41V_TEMPLATE,
     "glmv": _GLM45V_TEMPLATE,
-    "glmv_hybrid": GLMV_HYBRID_TEMPLATE,
+    "glmv_hybrid": GLM_V_HYBRID_TEMPLATE,
     "glm53": GLM53_TEMPLATE,
 }

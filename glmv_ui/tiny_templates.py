@@ -1,6 +1,6 @@
 """Chat templates in the formats of the newer GLM-V checkpoints, for the tiny test checkpoints.
 
-``GLMV_HYBRID_TEMPLATE`` is the GLM-V family format GLM-4.6V and GLM-4.6V-Flash are published
+``GLM_V_HYBRID_TEMPLATE`` is the GLM-V family format GLM-4.6V and GLM-4.6V-Flash are published
 with: ``enable_thinking=false`` appends ``/nothink`` to user turns and pre-fills
 ``<|assistant|>\\n<think></think>\\n``; earlier assistant turns are rebuilt as ``<think>…</think>``
 plus the answer, their reasoning kept only after the last user turn; tool calls are written as
@@ -14,7 +14,7 @@ and takes ``reasoning_effort`` (``none`` pre-fills an empty thought) instead of
 
 from __future__ import annotations
 
-__all__ = ["GLM53_TEMPLATE", "GLMV_HYBRID_TEMPLATE"]
+__all__ = ["GLM53_TEMPLATE", "GLM_V_HYBRID_TEMPLATE"]
 
 # Shared pieces: visible text of a content list, media placeholders, the last user turn.
 _HEAD = """
@@ -65,7 +65,7 @@ _TURNS = """
 {%- endfor -%}
 """
 
-GLMV_HYBRID_TEMPLATE = (
+GLM_V_HYBRID_TEMPLATE = (
     "[gMASK]<sop>"
     + _HEAD
     + _TURNS.replace(

@@ -72,7 +72,7 @@ def test_thinking_turned_off_is_said_when_the_new_model_always_thinks() -> None:
 
 @pytest.mark.slow  # imports Gradio for a pure function
 def test_tiny_checkpoints_answer_short_and_the_real_ones_keep_theirs() -> None:
-    from glmv_ui.ui.panel import sampling_note  # imports Gradio
+    from glmv_ui.ui.settings import sampling_note
 
     assert is_tiny_model("tiny-glm41v")
     assert is_tiny_model("/cache/tiny/tiny-glm45v-v3/")

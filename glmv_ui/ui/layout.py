@@ -163,7 +163,7 @@ def render(
     follows what the model can do (``family``: its capabilities, or a model type's defaults)."""
     import gradio as gr
 
-    from .panel import sampling_note
+    from .settings import sampling_note
 
     caps = as_caps(family)
 

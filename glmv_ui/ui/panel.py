@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..caps import Capabilities, as_caps
-from ..config import TINY_MAX_NEW_TOKENS, AppConfig, default_sampling, is_tiny_model
+from ..config import AppConfig, default_sampling
 from ..errors import ConversationError, GlmvError
 from ..reasons import reason
 from .chat import ChatHandlers
@@ -15,24 +14,13 @@ from .i18n import t
 from .layout import Ui, chat_placeholder, title_markdown
 from .model import ModelManager
 from .reasons_zh import reason_text
-from .settings import SettingsCarry, carry_settings, model_ranges
+from .settings import SettingsCarry, carry_settings, model_ranges, sampling_note
 from .state import SessionRegistry
 from .updates import Updates
 
-__all__ = ["PanelHandlers", "sampling_note"]
+__all__ = ["PanelHandlers"]
 
 INTEGER_FIELDS = ("top_k", "max_new_tokens", "thinking_budget")
-
-
-def sampling_note(family: Capabilities | str, lang: str, model: str = "") -> str:
-    """Why the sampling settings are what they are for this model (and a tiny checkpoint)."""
-    caps = as_caps(family)
-    note = t(lang, f"sampling_note_{caps.sampling}")
-    if caps.prefix_reuse == "extend":
-        note += "\n\n" + t(lang, "reuse_extend")
-    if is_tiny_model(model):
-        note = t(lang, "sampling_note_tiny", n=TINY_MAX_NEW_TOKENS) + "\n\n" + note
-    return note
 
 
 def carry_notes(carry: SettingsCarry, model: str, lang: str, switched: bool) -> list[str]:

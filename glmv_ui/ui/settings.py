@@ -17,6 +17,7 @@ from typing import TypeVar
 from ..caps import Capabilities, as_caps
 from ..config import (
     SAMPLING_RANGES,
+    TINY_MAX_NEW_TOKENS,
     MediaLimits,
     Range,
     Sampling,
@@ -24,6 +25,7 @@ from ..config import (
     is_tiny_model,
 )
 from ..media.options import MediaOptions
+from .i18n import t
 
 T = TypeVar("T")
 
@@ -36,6 +38,7 @@ __all__ = [
     "SettingsCarry",
     "carry_settings",
     "model_ranges",
+    "sampling_note",
 ]
 
 
@@ -256,3 +259,14 @@ def carry_settings(
         else:
             out.append(Carried(name, current, "kept", current))
     return SettingsCarry(tuple(out), thinking_forced=not thinking and as_caps(family).uses_budget)
+
+
+def sampling_note(family: Capabilities | str, lang: str, model: str = "") -> str:
+    """Why the sampling settings are what they are for this model (and a tiny checkpoint)."""
+    caps = as_caps(family)
+    note = t(lang, f"sampling_note_{caps.sampling}")
+    if caps.prefix_reuse == "extend":
+        note += "\n\n" + t(lang, "reuse_extend")
+    if is_tiny_model(model):
+        note = t(lang, "sampling_note_tiny", n=TINY_MAX_NEW_TOKENS) + "\n\n" + note
+    return note
