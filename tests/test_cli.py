@@ -111,3 +111,6 @@ def test_multi_turn_and_ctrl_c_stops_the_answer_not_the_program(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.wait(timeout=60)
+        proc.stdin.close()
+        proc.stdout.close()

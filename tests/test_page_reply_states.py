@@ -66,7 +66,7 @@ def test_in_chinese_the_notices_and_the_stats_line_are_chinese(
     expect(chat).to_contain_text("模型给出了空回答")
     expect(chat.locator(".glmv-stats")).to_contain_text("生成")
     assert "generated" not in chat.locator(".glmv-stats").inner_text()
-    expect(page.locator("#glmv-sampling-note")).to_contain_text("GLM-4.1V 默认近似贪心解码")
+    expect(page.locator("#glmv-sampling-note")).to_contain_text("默认近似贪心解码")
     expect(page.locator("#glmv-stop")).to_have_class(re.compile("glmv-idle"))
     shot(page, "reply_chinese")
 

@@ -101,16 +101,13 @@ def test_stripping_alone_holds_where_the_host_refuses_namespaces(
 
     monkeypatch.setattr(slides, "confinement", lambda: "none")
     picture = linked_png(tmp_path)
-    listener = Listener(picture)
-    for deck in (
-        linked_pptx(tmp_path, f"{kind}.pptx", _target(kind, listener, picture)),
-        linked_odp(tmp_path, f"{kind}.odp", _target(kind, listener, picture)),
-    ):
+    for build, suffix in ((linked_pptx, "pptx"), (linked_odp, "odp")):
+        listener = Listener(picture)
+        deck = build(tmp_path, f"{kind}.{suffix}", _target(kind, listener, picture))
         with listener.running():
             share = _rendered_share(deck)
         assert listener.requests == []
         assert share < 0.001, (deck.name, share)
-        listener = Listener(picture)
 
 
 def test_a_deck_holding_a_7999_square_picture_costs_under_400_mb(tmp_path: Path) -> None:
