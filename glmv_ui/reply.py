@@ -9,17 +9,14 @@ belongs to.
 
 Two ways to get one, with the same result:
 
-* :func:`reply_for` builds the reply of a finished turn from its raw text and the conversation's
-  media, and remembers it for the turn; it is rebuilt only when the raw text (or the turn's
-  outcome) changes. :meth:`Turn.parsed <glmv_ui.conversation.Turn.parsed>` is the one place raw
-  text is parsed for a turn.
+* :func:`glmv_ui.turn_reply.reply_for` builds (and remembers) the reply of a finished turn;
+  :meth:`Turn.parsed <glmv_ui.conversation.Turn.parsed>` is where a turn's raw text is parsed.
 * :class:`ReplyStream` is the one incremental path while a reply streams: the reply parser and
   the HTML fencer fed with deltas, read as a :class:`Reply` snapshot whenever a view redraws (it
   is thread-safe: the engine's thread feeds it while a view thread reads it). Its final snapshot
-  is the reply that :func:`reply_for` would build from the same raw text.
+  is the reply that ``reply_for`` would build from the same raw text.
 
-The notebook's HTML view of a reply lives in :mod:`glmv_ui.nb.render`, which registers it here
-(:func:`register_html_view`) when it is imported: this module knows none of its views.
+The notebook's HTML view lives in :mod:`glmv_ui.nb.render`, which registers it here when imported.
 
 Standard library only; drawing imports PIL when it is called.
 """
@@ -27,7 +24,6 @@ Standard library only; drawing imports PIL when it is called.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -60,9 +56,7 @@ __all__ = [
     "ReplyStream",
     "ThinkingTitle",
     "build_reply",
-    "candidate_images",
     "register_html_view",
-    "reply_for",
     "thinking_title",
 ]
 
@@ -389,76 +383,14 @@ def build_reply(
     status: Status = "done",
     error: str = "",
     thinking_seconds: float | None = None,
+    parsed: ParsedReply | None = None,
 ) -> Reply:
-    """The reply of a whole raw model text, post-processed once."""
-    result = parse_raw(raw)
+    """The reply of a whole raw model text, post-processed once (``parsed``: the parse of
+    ``raw`` where the caller already holds it)."""
+    result = parsed if parsed is not None else parse_raw(raw)
     return _finished(
         result, _fenced(result.answer), raw, images, stats, status, error, thinking_seconds
     )
-
-
-def candidate_images(turns: Sequence[Turn], index: int) -> list[MediaPart]:
-    """The images a reply's boxes may refer to: its own turn's, else those of the latest earlier
-    turn that had any (a follow-up question about the same picture)."""
-    for earlier in reversed(turns[: index + 1]):
-        images = [p for p in earlier.parts if p.kind == "image" and p.image is not None]
-        if images:
-            return images
-    return []
-
-
-OutcomeKey = tuple[str, Status, str, Stats | None, float | None, tuple[int, ...]]
-
-
-# The last Reply built for each turn and the outcome it was built from, held no longer than the
-# turn itself.
-_REPLIES: weakref.WeakKeyDictionary[Turn, tuple[OutcomeKey, Reply]] = weakref.WeakKeyDictionary()
-_REPLIES_LOCK = threading.Lock()
-
-
-def _remembered(turn: Turn, key: OutcomeKey) -> Reply | None:
-    with _REPLIES_LOCK:
-        kept = _REPLIES.get(turn)
-    return kept[1] if kept is not None and kept[0] == key else None
-
-
-def _remember(turn: Turn, key: OutcomeKey, reply: Reply) -> None:
-    with _REPLIES_LOCK:
-        _REPLIES[turn] = (key, reply)
-
-
-def _outcome_key(turn: Turn, images: Sequence[MediaPart]) -> OutcomeKey:
-    return (
-        turn.raw,
-        turn.status,
-        turn.error,
-        turn.stats,
-        turn.thinking_seconds,
-        tuple(id(p) for p in images),
-    )
-
-
-def reply_for(turns: Sequence[Turn], index: int) -> Reply:
-    """The reply of ``turns[index]``, kept for the turn until its raw text or outcome changes."""
-    turn = turns[index]
-    images = candidate_images(turns, index)
-    key = _outcome_key(turn, images)
-    kept = _remembered(turn, key)
-    if kept is not None:
-        return kept
-    result = turn.parsed()
-    reply = _finished(
-        result,
-        _fenced(result.answer),
-        turn.raw,
-        images,
-        turn.stats,
-        turn.status,
-        turn.error,
-        turn.thinking_seconds,
-    )
-    _remember(turn, key, reply)
-    return reply
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,11 +480,10 @@ class ReplyStream:
                 thinking_closed=self._parser.thinking_closed,
             )
 
-    def final(self, turns: Sequence[Turn], index: int) -> Reply:
-        """The finished reply of ``turns[index]`` from what was streamed (call after finish and
-        after the turn's raw text and outcome are set); remembered for the turn like reply_for."""
-        turn = turns[index]
-        images = candidate_images(turns, index)
+    def final(self, turn: Turn, images: Sequence[MediaPart]) -> Reply:
+        """The finished reply of ``turn`` from what was streamed (call after finish and after
+        the turn's raw text and outcome are set); the turn keeps the parse.
+        :func:`glmv_ui.turn_reply.final_reply` also remembers it for the turn."""
         with self._lock:
             result = self._parser.result()
             turn.keep_parse(result)
@@ -566,5 +497,4 @@ class ReplyStream:
                 turn.error,
                 turn.thinking_seconds,
             )
-        _remember(turn, _outcome_key(turn, images), reply)
         return reply

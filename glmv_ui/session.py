@@ -29,8 +29,9 @@ from .media.options import MediaOptions
 from .media.parts import MediaPart
 from .prompt import MediaHistory, build_messages
 from .reasons import reason
-from .reply import Reply, ReplyStream, reply_for
+from .reply import Reply, ReplyStream
 from .stream import Event
+from .turn_reply import final_reply, reply_for
 
 __all__ = ["ReplyUpdate", "Session"]
 
@@ -307,7 +308,7 @@ class Session:
             turn.stats = stats
             turn.thinking_seconds = update.thinking_seconds
             turn.status = "cancelled" if stats.finish_reason == "cancelled" else "done"
-            update.final = live.final(self.turns, index)
+            update.final = final_reply(live, self.turns, index)
             yield update
         except GeneratorExit:
             cancel.set()

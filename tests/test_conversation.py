@@ -13,8 +13,8 @@ from pathlib import Path
 
 from glmv_ui.config import Sampling
 from glmv_ui.conversation import Conversation, Turn, TurnSettings, settings_of
-from glmv_ui.reply import reply_for
 from glmv_ui.stream import parse_raw
+from glmv_ui.turn_reply import reply_for
 
 
 def test_the_parse_is_made_once_per_raw_text() -> None:

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 
-from glmv_ui import export
+from glmv_ui import importer
 from glmv_ui.config import MediaLimits
 from glmv_ui.conversation import Conversation, Turn, TurnSettings
 from glmv_ui.engines.base import Stats
@@ -188,7 +188,7 @@ def test_too_many_images_are_refused_by_count_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     decoded: list[str] = []
-    monkeypatch.setattr(export, "load_image", lambda *a, **k: decoded.append(a[1]))
+    monkeypatch.setattr(importer, "load_image", lambda *a, **k: decoded.append(a[1]))
     parts = [_image_part(red_image(8, 8), f"p{i}.png") for i in range(200)]
     with pytest.raises(
         MediaBudgetError,

@@ -10,7 +10,8 @@ import pytest
 from glmv_ui.engines.scripted import ScriptedEngine
 from glmv_ui.media.budget import estimate_visual_tokens
 from glmv_ui.media.ingest import ingest
-from glmv_ui.nb.widget import SUBMIT, TRANSCRIPT_HEIGHT, ChatWidget
+from glmv_ui.nb.page_scripts import SUBMIT
+from glmv_ui.nb.widget import TRANSCRIPT_HEIGHT, ChatWidget
 from glmv_ui.notebook import sample_files
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

@@ -18,7 +18,8 @@ from glmv_ui.conversation import Turn
 from glmv_ui.engines.base import Stats
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.nb.render import reply_html
-from glmv_ui.reply import Reply, ReplyStream, build_reply, reply_for
+from glmv_ui.reply import Reply, ReplyStream, build_reply
+from glmv_ui.turn_reply import final_reply, reply_for
 from glmv_ui.ui.views import turn_messages
 from tests.helpers import red_image, require_corpus
 
@@ -160,7 +161,7 @@ def test_streamed_reply_equals_the_reply_built_from_raw(name: str, raw: str) -> 
     stream.finish()
     image = MediaPart(kind="image", source="a.png", image=red_image())
     turn = Turn("q", parts=[image], raw=raw)
-    streamed = stream.final([turn], 0)
+    streamed = final_reply(stream, [turn], 0)
     built = build_reply(raw, [image])
     for field in (
         "thinking",

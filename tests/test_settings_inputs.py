@@ -49,7 +49,8 @@ def test_an_imported_record_is_checked_by_its_fields_resolved_types(tmp_path) ->
     from glmv_ui.config import Sampling
     from glmv_ui.engines.base import Stats
     from glmv_ui.errors import ConversationError
-    from glmv_ui.export import FORMAT, _json_kinds, read_json
+    from glmv_ui.export import FORMAT, read_json
+    from glmv_ui.importer import _json_kinds
 
     assert _json_kinds(Sampling)["seed"] == ("int", "None")
     assert _json_kinds(Sampling)["thinking"] == ("bool",)

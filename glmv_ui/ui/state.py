@@ -28,8 +28,9 @@ from ..config import AppConfig
 from ..conversation import Conversation, Turn
 from ..engines.base import Engine
 from ..media.parts import MediaPart
-from ..reply import Reply, reply_for
+from ..reply import Reply
 from ..session import Session
+from ..turn_reply import reply_for
 from .attach import Attachments
 from .clients import IDLE_SECONDS, ClientStore
 from .strips import group_caption, group_parts, join_strips, strip_image
