@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from .config import MediaLimits, Sampling, default_sampling
@@ -192,26 +192,32 @@ class Session:
             return self._run(index, sampling)
 
     def undo(self) -> Turn | None:
-        """Remove the last turn and return it (its text can go back into the input box)."""
-        self.stop()
-        return self.conversation.pop()
+        """Remove the last turn and return it (its text can go back into the input box).
+        Refused while a reply is being generated: stop it first."""
+        with self._idle():
+            return self.conversation.pop()
 
     def clear(self) -> None:
-        self.stop()
-        self.conversation.clear()
-        self._forget()
+        """Start over; refused while a reply is being generated."""
+        with self._idle():
+            self.conversation.clear()
+            self._forget()
 
     def load(self, conversation: Conversation) -> None:
-        """Continue from ``conversation``'s turns and system prompt (an imported file): the
-        running reply is stopped, and the engine drops what it kept for the old turns. Whoever
-        holds this session's conversation sees the new turns."""
-        self.stop()
-        self._forget()
-        self.conversation.replace_with(conversation)
+        """Continue from ``conversation``'s turns and system prompt (an imported file); the
+        engine drops what it kept for the old turns. Refused while a reply is being generated.
+        Whoever holds this session's conversation sees the new turns."""
+        with self._idle():
+            self._forget()
+            self.conversation.replace_with(conversation)
 
     def close(self) -> None:
-        """The conversation is over: stop it and let the engine drop what it kept for it."""
-        self.clear()
+        """The conversation is over: stop its reply and let the engine drop what it kept for it.
+        Never refused; the turns are left to a reply still ending."""
+        self.stop()
+        self._forget()
+        with suppress(ConversationError), self._idle():
+            self.conversation.clear()
 
     def _forget(self) -> None:
         if isinstance(self.engine, CachingEngine):
@@ -255,6 +261,17 @@ class Session:
         except BaseException:
             self._busy.release()
             raise
+
+    @contextmanager
+    def _idle(self) -> Iterator[None]:
+        """Hold the busy state for a change that streams nothing (undo, clear, load): it is
+        refused while a reply runs, and no reply can start until it is done."""
+        if not self._busy.acquire(blocking=False):
+            raise ConversationError("a reply is still being generated; stop it first")
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def _run(self, index: int, sampling: Sampling | None) -> Iterator[ReplyUpdate]:
         sampling = sampling or self.sampling

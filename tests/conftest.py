@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,11 +30,29 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 # Tiers: `pytest -m "not slow"` is the quick loop, kept under 20 s on a 2-core machine. A test is
-# slow when it is marked so (it starts a subprocess, imports Gradio, waits out a real timeout or
-# takes more than a few tenths of a second), or when it starts an app server or a browser, or
-# needs LibreOffice. Test modules import nbformat and Gradio inside the tests that use them, so
-# collecting stays cheap.
-_SLOW_FIXTURES = frozenset({"launch_app", "scripted_app", "chromium"})
+# slow when it is marked so (it loads a checkpoint or otherwise needs torch or transformers,
+# starts a subprocess, imports Gradio, waits out a real timeout or takes more than a few tenths of
+# a second), or when it uses a loaded model, starts an app server or a browser, or needs
+# LibreOffice. Test modules import torch, transformers, nbformat and Gradio inside the tests that
+# use them, so collecting stays cheap.
+_SLOW_FIXTURES = frozenset(
+    {
+        "launch_app",
+        "scripted_app",
+        "chromium",
+        # loaded checkpoints, here and in the test modules that load their own
+        "tiny41",
+        "tiny45",
+        "tiny_any",
+        "tiny_new",
+        "quant45",
+        "pair45",
+        "unseen",
+    }
+)
+# What the quick tier never imports: a quick test that does fails, naming itself.
+_MODEL_STACK = ("torch", "transformers")
+_QUICK_RUN = pytest.StashKey[bool]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +64,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             or item.get_closest_marker("office")
         ):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    quick = not any(item.get_closest_marker("slow") for item in session.items)
+    session.config.stash[_QUICK_RUN] = quick
+    loaded = [name for name in _MODEL_STACK if name in sys.modules]
+    if quick and loaded:
+        raise pytest.UsageError(
+            f"collecting the quick tier imported {', '.join(loaded)}: "
+            "import it inside the tests that need it"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _quick_tests_need_no_model_stack(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = {name for name in _MODEL_STACK if name in sys.modules}
+    yield
+    if not request.config.stash.get(_QUICK_RUN, False):
+        return
+    loaded = [name for name in _MODEL_STACK if name in sys.modules and name not in before]
+    if loaded:
+        pytest.fail(f"this quick test imported {', '.join(loaded)}: mark it slow", pytrace=False)
 
 
 @pytest.fixture(scope="session")

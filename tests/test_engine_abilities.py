@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from glmv_ui.config import AppConfig
 from glmv_ui.engines.base import CachingEngine, Engine, HoldsModel, Wrapping, unwrapped
 from glmv_ui.engines.local import LocalEngine
@@ -58,6 +60,7 @@ def test_the_model_panel_shows_prompt_caches_only_for_an_engine_that_keeps_them(
     assert shown not in scripted.details("en")
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_releasing_a_wrapped_engine_gives_its_model_back() -> None:
     # A load of its own (another cache key), so the shared tiny model stays cached for others.
     loaded = load_model("tiny-glm41v", attn_implementation="eager")

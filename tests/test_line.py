@@ -88,6 +88,7 @@ def test_glm53_efforts_and_context_come_from_the_checkpoint():
     assert caps.template_kwargs(thinking=True) == {"reasoning_effort": "high"}
 
 
+@pytest.mark.slow  # needs torch or transformers
 @pytest.mark.parametrize("model_type", ["glm_image", "glm_ocr", "llama"])
 def test_other_model_types_are_refused_naming_what_loads(tmp_path, model_type):
     folder = tmp_path / "ckpt"
@@ -128,6 +129,7 @@ def test_no_family_or_name_comparisons_outside_the_record():
 # -- GLM-4.6V-Flash-style prompts: the GLM-V family template -----------------------------------
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_hybrid_prompts_with_thinking_on_and_off():
     engine = LocalEngine(load_model("tiny-glm46v-flash"))
     text = [user_message("hi")]
@@ -161,6 +163,7 @@ def test_hybrid_prompts_with_thinking_on_and_off():
     )
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_glm53_prompt_opens_the_thought_and_takes_an_effort():
     engine = LocalEngine(load_model("tiny-glm53"))
     text = [user_message("hi")]
@@ -227,6 +230,7 @@ def test_parsed_reply_with_a_box_and_stop(tiny_new):
 # -- 4-bit, memory, prefix reuse ---------------------------------------------------------------
 
 
+@pytest.mark.slow  # needs torch or transformers
 @pytest.mark.parametrize("name", ["tiny-glm46v-moe", "tiny-glm53"])
 def test_4bit_packs_fused_experts_and_generates(name):
     from glmv_ui.quant.experts import Experts4bit
@@ -242,6 +246,7 @@ def test_4bit_packs_fused_experts_and_generates(name):
     assert final.stats.generated_tokens == 10
 
 
+@pytest.mark.slow  # needs torch or transformers
 @pytest.mark.parametrize("name", NEW)
 def test_memory_estimate_on_the_meta_device(name):
     estimate = estimate_memory(str(ensure_tiny_checkpoint(name)))
@@ -261,6 +266,7 @@ def test_known_new_checkpoints_have_figures():
     assert "fp8" in estimate_memory("zai-org/GLM-4.6V-FP8").by_option
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_linear_attention_cache_serves_only_an_exact_extension():
     from glmv_ui.engines.prefill import kept_from, prefill_inputs
 

@@ -14,6 +14,7 @@ from glmv_ui.media.budget import image_tokens, smart_resize, video_tokens
 from tests.mediafiles import image_file, pdf_file, video_file
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_smart_resize_matches_the_processor() -> None:
     from transformers.models.glm4v.image_processing_glm4v import smart_resize as reference
 

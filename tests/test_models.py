@@ -39,6 +39,7 @@ def test_known_checkpoints_and_families():
         family_of({"model_type": "llama"})
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_family_comes_from_config_not_name(tmp_path):
     # A GLM-4.1V checkpoint in a folder named like GLM-4.5V is still GLM-4.1V.
     misleading = tmp_path / "GLM-4.5V-looking-name"
@@ -99,6 +100,7 @@ def test_memory_estimates_count_glm45v_experts_at_4bit():
     assert "| 4bit |" in moe.markdown()
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_memory_estimate_from_the_real_glm45v_shapes_matches_the_table():
     # GLM-4.5V's published config: transformers' defaults plus head_dim 128 and its vocabulary.
     from transformers import Glm4vMoeConfig
@@ -124,6 +126,7 @@ def test_memory_estimate_from_the_real_glm45v_shapes_matches_the_table():
         assert abs(need - table[option]) < 0.01 * table[option], option
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_memory_estimate_from_a_local_config_counts_parameters():
     estimate = estimate_memory("tiny-glm45v")
     assert estimate.family == "glm4v_moe"
@@ -163,6 +166,7 @@ def test_default_cache_is_process_wide():
     assert models.default_cache() is models.default_cache()
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_missing_bitsandbytes_is_named(monkeypatch):
     real_import = builtins.__import__
 
@@ -176,6 +180,7 @@ def test_missing_bitsandbytes_is_named(monkeypatch):
         load_model("tiny-glm41v", cache=ModelCache(), quantization="4bit")
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_offline_without_weights_names_the_model_and_the_remedy(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(WeightsUnavailableError) as err:
@@ -186,11 +191,13 @@ def test_offline_without_weights_names_the_model_and_the_remedy(monkeypatch):
     assert "tiny-glm41v" in message
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_missing_local_folder_is_clear(tmp_path):
     with pytest.raises(WeightsUnavailableError, match=r"no config\.json"):
         load_model(str(tmp_path), cache=ModelCache())
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_not_enough_memory_is_refused_before_loading(tmp_path, monkeypatch):
     # A folder with the full-size GLM-4.1V config and no weights: the estimate alone refuses it.
     folder = tmp_path / "glm41v-full"

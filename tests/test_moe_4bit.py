@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from glmv_ui.config import Sampling
 from glmv_ui.engines.base import GenerationRequest
@@ -51,6 +50,8 @@ def _moe_layers(loaded: LoadedModel) -> list:
 
 
 def test_every_routed_expert_tensor_is_stored_in_4bit(quant45):
+    import torch
+
     from glmv_ui.quant.experts import Experts4bit, held_bytes
 
     model = quant45.model
@@ -78,6 +79,8 @@ def test_every_routed_expert_tensor_is_stored_in_4bit(quant45):
 
 
 def test_each_expert_unpacks_within_the_nf4_error_bound(quant45):
+    import torch
+
     """Per block of 64 weights with absmax A: NF4 rounds w/A to the nearest of 16 code values,
     so |w - c*A| <= h*A with h half the widest gap of the code; the stored scale Â is A after
     8-bit double quantization, so |w - c*Â| <= h*A + |A - Â| (|c| <= 1)."""
@@ -110,6 +113,8 @@ def _routing(mlp, x):
 
 
 def test_moe_output_stays_within_the_predicted_quantization_error(pair45):
+    import torch
+
     """Quantization perturbs each matrix by a relative error eps (measured: ||Ŵ-W|| / ||W||).
     To first order the errors are independent, so gate and up each carry eps_gu into
     act(gate) * up (the SiLU keeps a relative error near 1x), and down adds eps_d:
@@ -164,6 +169,8 @@ def _bnb_calls(fn) -> list[tuple]:
 
 @pytest.mark.parametrize("routed", [[[1, 2]], [[3, 0], [0, 3], [3, 0]], [[0, 1], [2, 3]]])
 def test_only_the_routed_experts_do_any_work(quant45, routed):
+    import torch
+
     experts = _moe_layers(quant45)[0].experts
     index = torch.tensor(routed)
     x = torch.randn(len(routed), experts.hidden_dim)

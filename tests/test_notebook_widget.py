@@ -329,6 +329,7 @@ def test_open_app_shares_loaded_model(tiny41) -> None:
         app.close()
 
 
+@pytest.mark.slow  # needs torch or transformers
 def test_load_shows_text_progress_outside_a_kernel(capsys: pytest.CaptureFixture[str]) -> None:
     from glmv_ui.config import LoadOptions
     from glmv_ui.models import ModelCache

@@ -290,3 +290,36 @@ def test_load_replaces_the_turns_in_place():
     assert [t.text for t in held.turns] == ["imported"]
     assert session.system_prompt == "S"
     assert session.reply().answer == "y"
+
+
+def test_undo_clear_and_load_wait_for_no_reply_and_change_nothing_while_one_runs():
+    """They take the busy state like submit: while a reply runs each is refused and the turns
+    stay as they are; once it has ended they work; close never refuses."""
+    from glmv_ui.conversation import Conversation, Turn
+
+    gate = threading.Event()
+    engine = ScriptedEngine("glm4v", [REPLY, "<answer>next</answer>"], pause=gate, pause_after=1)
+    session = Session(engine)
+    stream = session.submit("running")
+    next(stream)
+    for change in (
+        session.undo,
+        session.clear,
+        lambda: session.load(Conversation([Turn("imported")])),
+    ):
+        with pytest.raises(ConversationError, match="still being generated"):
+            change()
+        assert [t.text for t in session.turns] == ["running"]
+    assert session.busy
+    session.stop()
+    gate.set()
+    assert _drain(stream).stats.finish_reason == "cancelled"
+    turn = session.undo()
+    assert turn is not None
+    assert turn.text == "running"
+    assert session.turns == []
+    running = session.submit("again")
+    next(running)
+    session.close()  # the conversation is over: the reply is stopped, nothing is raised
+    _drain(running)
+    assert not session.busy

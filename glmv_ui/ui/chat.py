@@ -418,9 +418,10 @@ class ChatHandlers:
     def undo(self, request: Any) -> Updates:
         """Remove the last turn; its text goes back into the input box."""
         cs = self.registry.get(request)
-        if cs.session is not None and cs.session.busy:
+        try:  # the session refuses while a reply runs, in the same step as the change
+            turn = cs.session.undo() if cs.session is not None else None
+        except ConversationError:
             return self.notice(f"⚠ {t(cs.lang, 'undo_busy')}")
-        turn = cs.session.undo() if cs.session is not None else None
         out = Updates().set(self.ui.chatbot, cs.messages())
         out.update(self.html_outputs(cs), self.notice(""))
         if turn is not None:
@@ -429,10 +430,11 @@ class ChatHandlers:
 
     def clear(self, request: Any) -> Updates:
         cs = self.registry.get(request)
-        if cs.session is not None and cs.session.busy:
+        try:
+            if cs.session is not None:
+                cs.session.clear()
+        except ConversationError:
             return self.notice(f"⚠ {t(cs.lang, 'clear_busy')}")
-        if cs.session is not None:
-            cs.session.clear()
         cs.attached = None
         cs.sent = ()
         out = Updates(

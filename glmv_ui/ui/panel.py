@@ -282,7 +282,10 @@ class PanelHandlers:
             return self.chat.notice(
                 f"⚠ {t(cs.lang, 'not_imported', reason=reason_text(refusal, cs.lang))}"
             )
-        cs.ensure_session(engine, self.config).load(convo)
+        try:
+            cs.ensure_session(engine, self.config).load(convo)
+        except ConversationError:  # a reply is running: the conversation stays as it is
+            return self.chat.notice(f"⚠ {t(cs.lang, 'busy')}")
         imported = "imported_one" if len(convo.turns) == 1 else "imported"
         out = Updates().set(self.ui.chatbot, cs.messages())
         return out.update(
