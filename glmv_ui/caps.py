@@ -59,6 +59,11 @@ class Capabilities:
         return self.thinking in ("switch", "effort")
 
     @property
+    def default_effort(self) -> str | None:
+        """The effort a request without one is sent with (the highest the template knows)."""
+        return self.efforts[-1] if self.efforts else None
+
+    @property
     def uses_budget(self) -> bool:
         """The model always thinks: a thinking budget is the only control."""
         return self.thinking == "budget"
@@ -76,7 +81,7 @@ class Capabilities:
             chosen = effort if effort in self.efforts else None
             if not thinking:
                 chosen = "none" if "none" in self.efforts else chosen
-            return {"reasoning_effort": chosen or self.efforts[-1]} if self.efforts else {}
+            return {"reasoning_effort": chosen or self.default_effort} if self.efforts else {}
         return {}
 
     def describe(self) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from .config import AppConfig, add_arguments, default_sampling
-from .errors import GlmvError
+from .errors import ConfigError, GlmvError
 from .media.options import MediaOptions
 
 if TYPE_CHECKING:
@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--prompt", help="ask this once and exit (no interactive prompt)")
     chat.add_argument("--system", default="", help="system prompt")
-    chat.add_argument("--no-thinking", action="store_true", help="GLM-4.5V: answer directly")
+    chat.add_argument(
+        "--no-thinking",
+        action="store_true",
+        help="answer directly (models whose template can switch thinking off)",
+    )
+    chat.add_argument(
+        "--effort", help="reasoning effort, for a model whose template takes one (GLM-5.3-Flash)"
+    )
     chat.add_argument("--thinking-budget", type=int, help="GLM-4.1V: at most N thinking tokens")
     chat.add_argument("--max-new-tokens", type=int)
     chat.add_argument("--temperature", type=float)
@@ -178,8 +185,13 @@ def _open_session(args: argparse.Namespace, config: AppConfig, out: TextIO) -> S
     out.flush()
     engine = create_engine(config)
     sampling = default_sampling(engine.caps)
+    if args.effort and args.effort not in engine.caps.efforts:
+        known = ", ".join(engine.caps.efforts)
+        said = f"this model's efforts are {known}" if known else "this model takes no effort"
+        raise ConfigError(f"--effort {args.effort}: {said}")
     changes = {
-        "thinking": False if args.no_thinking else None,
+        "effort": args.effort or None,
+        "thinking": False if args.no_thinking or args.effort == "none" else None,
         "thinking_budget": args.thinking_budget,
         "max_new_tokens": args.max_new_tokens or None,
         "temperature": args.temperature,

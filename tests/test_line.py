@@ -15,6 +15,7 @@ from glmv_ui.config import Sampling, default_sampling
 from glmv_ui.engines.base import GenerationRequest
 from glmv_ui.engines.local import LocalEngine
 from glmv_ui.errors import ConfigError
+from glmv_ui.media.budget import estimate_visual_tokens
 from glmv_ui.media.parts import MediaPart
 from glmv_ui.messages import AssistantMessage, SystemMessage, user_message
 from glmv_ui.models import ModelCache, estimate_memory, load_model
@@ -195,6 +196,26 @@ def test_text_image_video_and_follow_up(tiny_new):
         assert again.stats.reused_tokens > 0
     else:
         assert engine.cache_stats().tokens_reused == 0  # nothing extended a kept prompt exactly
+
+
+def test_a_pdf_is_read_page_by_page(tiny_new, tmp_path):
+    from tests.mediafiles import pdf_file
+
+    session = Session(LocalEngine(tiny_new), sampling=SHORT)
+    parts = session.attach([str(pdf_file(tmp_path, pages=2))])
+    assert [p.kind for p in parts] == ["image", "image"]
+    final = drain(session.submit("what do the pages say?", parts))
+    assert final.turn.status == "done"
+    # The pages take in the prompt what the budget counted before anything ran (which also
+    # counts each image's begin and end markers).
+    counted = estimate_visual_tokens(parts) - 2 * len(parts)
+    if tiny_new.caps.family != "glm5_next":
+        assert final.stats.visual_tokens == counted > 0
+    else:
+        # GLM-5.3-Flash's processor rounds each side up to the 28-pixel grid where the others
+        # round to the nearest: at most one more row and column of merged patches per page.
+        extra = sum(p.image.height // 28 + p.image.width // 28 + 1 for p in parts if p.image)
+        assert counted < final.stats.visual_tokens <= counted + extra
 
 
 def test_thinking_control_reaches_the_template(tiny_new):

@@ -41,6 +41,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "system_placeholder": "Optional instructions for the model",
         "thinking_on": "Thinking (off: a quick answer)",
         "thinking_budget": "Thinking budget in tokens (0 = no limit)",
+        "effort": "Reasoning effort",
+        "effort_none": "Off (a quick answer)",
+        "effort_minimal": "Minimal",
+        "effort_low": "Low",
+        "effort_medium": "Medium",
+        "effort_high": "High",
+        "effort_max": "Maximum",
         "temperature": "Temperature",
         "top_p": "Top-p",
         "top_k": "Top-k",
@@ -88,12 +95,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "reuse_extend": "This model's linear-attention layers keep a state that cannot be cut "
         "back: a follow-up reuses the kept prompt cache only when its prompt extends the kept "
         "one exactly, which multi-turn chats rarely do.",
-        "sampling_note_glm4v": "GLM-4.1V starts near-greedy, as its model card's demo does "
-        "(top-p 0.00001, top-k 2): the same question gets the same "
-        "answer. Raise top-p (e.g. 0.8) for more varied answers.",
-        "sampling_note_glm4v_moe": "GLM-4.5V starts with the vendor app's settings "
-        "(temperature 0.3, top-p 0.6, top-k 2). Thinking can be "
-        "turned off for quick answers.",
         "loading": "Loading **{model}**… {percent}% {message}",
         "loading_idle": "Waiting to load **{model}**…",
         "ready": "**{model}** · {family} · {quant} · loaded in {seconds:.1f} s",
@@ -207,6 +208,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "system_placeholder": "可选：给模型的指示",
         "thinking_on": "思考模式（关闭可更快作答）",
         "thinking_budget": "思考预算（token，0 表示不限）",
+        "effort": "推理强度",
+        "effort_none": "关闭（快速作答）",
+        "effort_minimal": "极低",
+        "effort_low": "低",
+        "effort_medium": "中",
+        "effort_high": "高",
+        "effort_max": "最高",
         "temperature": "温度",
         "top_p": "Top-p",
         "top_k": "Top-k",
@@ -249,11 +257,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
         "reuse_extend": "该模型的线性注意力层保存的状态无法回退：只有当新提示恰好延续保留的提示时，"
         "后续提问才会复用提示缓存，多轮对话很少如此。",
-        "sampling_note_glm4v": "GLM-4.1V 默认近似贪心解码，与模型卡示例一致"
-        "（top-p 0.00001，top-k 2）：同样的问题得到同样的回答。"
-        "想要更多变化可调高 top-p（如 0.8）。",
-        "sampling_note_glm4v_moe": "GLM-4.5V 默认采用官方应用的设置"
-        "（温度 0.3，top-p 0.6，top-k 2）。可关闭思考以更快作答。",
         "loading": "正在加载 **{model}**… {percent}% {message}",
         "loading_idle": "等待加载 **{model}**…",
         "ready": "**{model}** · {family} · {quant} · 加载用时 {seconds:.1f} 秒",

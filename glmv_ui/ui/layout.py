@@ -69,6 +69,7 @@ class Ui:
     sampling_note: gr.Markdown
     thinking: gr.Checkbox
     thinking_budget: gr.Slider
+    effort: gr.Dropdown
     temperature: gr.Slider
     top_p: gr.Slider
     top_k: gr.Number
@@ -149,7 +150,7 @@ def render(
     follows what the model can do (``family``: its capabilities, or a model type's defaults)."""
     import gradio as gr
 
-    from .settings import sampling_note
+    from .settings import effort_choices, sampling_note
 
     caps = as_caps(family)
 
@@ -316,9 +317,20 @@ def render(
                     gr.Checkbox(
                         value=sampling.thinking,
                         label=t(lang, "thinking_on"),
-                        visible=caps.can_disable_thinking,
+                        visible=caps.thinking == "switch",
                     ),
                     "thinking_on",
+                )
+                add(
+                    "effort",
+                    gr.Dropdown(
+                        choices=effort_choices(caps, lang),
+                        value=sampling.effort or caps.default_effort or "",
+                        label=t(lang, "effort"),
+                        visible=caps.thinking == "effort",
+                        elem_id="glmv-effort",
+                    ),
+                    "effort",
                 )
                 add(
                     "thinking_budget",

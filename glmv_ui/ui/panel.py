@@ -14,7 +14,13 @@ from .i18n import t
 from .layout import Ui, chat_placeholder, title_markdown
 from .model import ModelManager
 from .reasons_zh import reason_text
-from .settings import SettingsCarry, carry_settings, model_ranges, sampling_note
+from .settings import (
+    SettingsCarry,
+    carry_settings,
+    effort_choices,
+    model_ranges,
+    sampling_note,
+)
 from .state import SessionRegistry
 from .updates import Updates
 
@@ -84,8 +90,11 @@ class PanelHandlers:
                 {
                     ui.model_details: details,
                     ui.timer: gr.Timer(2.0 if allowed else 60.0, active=True),
-                    ui.thinking: gr.Checkbox(visible=caps.can_disable_thinking),
+                    ui.thinking: gr.Checkbox(visible=caps.thinking == "switch"),
                     ui.thinking_budget: gr.Slider(visible=caps.uses_budget),
+                    ui.effort: gr.Dropdown(
+                        visible=caps.thinking == "effort", choices=effort_choices(caps, cs.lang)
+                    ),
                     ui.model_acc: gr.Accordion(visible=bool(details) or allowed),
                     ui.sampling_note: sampling_note(caps, cs.lang, name),
                 }
@@ -120,6 +129,14 @@ class PanelHandlers:
             # A tab opened after the switch was never shown the old model: nothing to explain
             # about defaults (a clamped value it sent is still said).
             notes = carry_notes(carry, name, cs.lang, switched and cs.shown_model is not None)
+            out.set(
+                ui.effort,
+                gr.Dropdown(
+                    visible=caps.thinking == "effort",
+                    choices=effort_choices(caps, cs.lang),
+                    value=caps.default_effort or "",
+                ),
+            )
         cs.shown_family, cs.shown_model = caps.family, name
         cs.shown_caps = caps
         if switched:
@@ -226,6 +243,10 @@ class PanelHandlers:
                     ui.model_status: self.manager.status_line(cs.lang),
                     ui.model_details: self.manager.details(cs.lang),
                     ui.sampling_note: sampling_note(self.manager.caps, cs.lang, self.manager.name),
+                    ui.effort: gr.Dropdown(
+                        label=t(cs.lang, "effort"),
+                        choices=effort_choices(self.manager.caps, cs.lang),
+                    ),
                     ui.chatbot: gr.Chatbot(
                         value=cs.messages(),  # type: ignore[arg-type]
                         placeholder=chat_placeholder(cs.lang),

@@ -37,6 +37,7 @@ __all__ = [
     "Settings",
     "SettingsCarry",
     "carry_settings",
+    "effort_choices",
     "model_ranges",
     "sampling_note",
 ]
@@ -79,6 +80,9 @@ class Settings:
     video_start: float = 0.0
     video_end: float = 0.0  # 0: to the end
     image_mp: float | None = None
+    # Last, so that callers passing the settings in order keep their places: GLM-5.3-Flash's
+    # effort, one of the template's ("none": no thinking); "": the model's default.
+    effort: str = ""
 
     @classmethod
     def from_inputs(cls, **values: object) -> Settings:
@@ -118,11 +122,19 @@ class Settings:
             repetition_penalty=_pick(self.repetition_penalty, base.repetition_penalty),
             max_new_tokens=_pick(self.max_new_tokens, base.max_new_tokens),
             seed=None if self.seed < 0 else self.seed,
-            thinking=self.thinking if caps.can_disable_thinking else True,
+            thinking=self._thinking(caps),
+            effort=self.effort if self.effort in caps.efforts else None,
             thinking_budget=(
                 self.thinking_budget if self.thinking_budget > 0 and caps.uses_budget else None
             ),
         )
+
+    def _thinking(self, caps: Capabilities) -> bool:
+        """Whether to think: the effort decides when the template takes one and one was
+        chosen ("none" is off), else the switch, where the template has one."""
+        if caps.thinking == "effort" and self.effort in caps.efforts:
+            return self.effort != "none"
+        return self.thinking if caps.can_disable_thinking else True
 
     def media(self, limits: MediaLimits) -> MediaChoice:
         """How this request reads uploads, within the operator's ``limits``."""
@@ -259,6 +271,12 @@ def carry_settings(
         else:
             out.append(Carried(name, current, "kept", current))
     return SettingsCarry(tuple(out), thinking_forced=not thinking and as_caps(family).uses_budget)
+
+
+def effort_choices(caps: Capabilities, lang: str) -> list[tuple[str, str]]:
+    """The effort dropdown's (label, value) pairs, in the template's order; for a model that
+    takes no effort, one empty choice (the dropdown is hidden, and its value "" means: none)."""
+    return [(t(lang, f"effort_{e}"), e) for e in caps.efforts] or [("", "")]
 
 
 def sampling_note(family: Capabilities | str, lang: str, model: str = "") -> str:

@@ -99,6 +99,7 @@ class _Targets:
             ui.timer,
             ui.thinking,
             ui.thinking_budget,
+            ui.effort,
             ui.model_acc,
             ui.sampling_note,
             ui.notice,
@@ -374,6 +375,7 @@ def _wire_api(api: ApiHandlers) -> None:
         system_prompt: str = "",
         pdf_first: int = 0,
         pdf_last: int = 0,
+        effort: str = "",
     ) -> str:
         """Ask GLM-V about text, images, PDFs, slide decks or a video.
 
@@ -391,6 +393,9 @@ def _wire_api(api: ApiHandlers) -> None:
             system_prompt: instructions for the model.
             pdf_first: first PDF page or slide to use (0: from the start).
             pdf_last: last PDF page or slide to use (0: to the end).
+            effort: for a model whose template takes a reasoning effort (GLM-5.3-Flash): one
+                of the efforts model_info lists ("none" answers without thinking; empty: the
+                model's default).
 
         Returns:
             JSON: answer, thinking, boxes and GUI actions (0-1000 grid), notices, stats and
@@ -405,6 +410,7 @@ def _wire_api(api: ApiHandlers) -> None:
             system_prompt=system_prompt,
             pdf_first=pdf_first,
             pdf_last=pdf_last,
+            effort=effort,
         )
         # Fair use is per caller: a login, else a Gradio session (MCP clients without a login
         # all come through Gradio's one bridge session).
