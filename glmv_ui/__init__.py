@@ -1,4 +1,4 @@
-"""glmv_ui: a workbench for the GLM-V vision-language models (GLM-4.1V-9B-Thinking, GLM-4.5V).
+"""glmv_ui: a workbench for the GLM-V vision-language models (GLM-4.1V, 4.5V, 4.6V, 5.3-Flash).
 
 The small public API shared by the Gradio app, the notebooks, the command line and the tests.
 Importing it loads nothing heavy: torch, transformers and gradio are imported when first used.

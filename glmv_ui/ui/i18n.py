@@ -17,7 +17,7 @@ LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "title": "GLM-V Workbench",
-        "subtitle": "Images, documents, slides and videos with GLM-4.1V-Thinking and GLM-4.5V",
+        "subtitle": "Images, documents, slides and videos with GLM-V models, 4.1V to 5.3-Flash",
         "language": "Language",
         "chat": "Conversation",
         "placeholder": "Ask about an image, a PDF, slides or a video; drop or paste files here",
@@ -184,7 +184,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "GLM-V 工作台",
-        "subtitle": "用 GLM-4.1V-Thinking 与 GLM-4.5V 理解图片、文档、幻灯片和视频",
+        "subtitle": "用 GLM-V 系列模型（4.1V 至 5.3-Flash）理解图片、文档、幻灯片和视频",
         "language": "语言",
         "chat": "对话",
         "placeholder": "就图片、PDF、幻灯片或视频提问；可拖放或粘贴文件",
