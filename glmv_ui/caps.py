@@ -131,7 +131,8 @@ _BASE: dict[str, Capabilities] = {
 SUPPORTED: tuple[str, ...] = tuple(_BASE)
 REFUSED = {
     "glm_image": "GLM-Image is an image generator, not a chat model",
-    "glm_ocr": "transformers 5.24 has no processor for GLM-OCR in its auto mappings",
+    # Published GLM-OCR checkpoints name GlmOcrProcessor and GlmOcrImageProcessor.
+    "glm_ocr": "GLM-OCR needs GlmOcrProcessor, which the pinned transformers (5.24) lacks",
 }
 _EFFORT_ORDER = ("none", "minimal", "low", "medium", "high", "max")
 

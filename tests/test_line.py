@@ -104,6 +104,8 @@ def test_other_model_types_are_refused_naming_what_loads(tmp_path, model_type):
         assert loadable in text
     if model_type == "glm_image":
         assert "image generator" in text
+    if model_type == "glm_ocr":
+        assert "GlmOcrProcessor" in text
 
 
 def test_no_family_or_name_comparisons_outside_the_record():
